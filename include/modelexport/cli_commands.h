@@ -1,0 +1,19 @@
+#pragma once
+// One function per subcommand: each adds its options to the parser and returns the
+// action to run. main() owns error handling and exit codes.
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace modelexport::cli {
+
+using Action = std::function<int()>;
+
+struct Command {
+  CLI::App* parser;
+  Action action;
+};
+
+Command addExportCommand(CLI::App& app);
+
+}  // namespace modelexport::cli

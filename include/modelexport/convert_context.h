@@ -1,0 +1,117 @@
+#pragma once
+// What a converter sees: the TorchScript node being converted, the facts learned by
+// running the model, and a way to emit ONNX nodes that carry the node's tag.
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <torch/script.h>
+
+#include "modelexport/onnx_attributes.h"
+#include "modelexport/onnx_graph_builder.h"
+#include "modelexport/value_facts.h"
+
+namespace modelexport {
+
+// Thrown by a converter for a form of the op it does not handle (e.g. an argument that
+// must be known at export time but is not). Reported with the unsupported ops.
+class UnsupportedForm : public std::runtime_error {
+ public:
+  explicit UnsupportedForm(const std::string& why) : std::runtime_error(why) {}
+};
+
+class ConvertContext {
+ public:
+  ConvertContext(OnnxGraphBuilder& builder, const ValueFacts& facts, int opset);
+
+  void setNode(const torch::jit::Node* node) { node_ = node; }
+  const torch::jit::Node* node() const { return node_; }
+  const torch::jit::Value* in(size_t i) const { return node_->input(i); }
+  const torch::jit::Value* out(size_t i = 0) const { return node_->output(i); }
+  int opset() const { return opset_; }
+
+  // --- facts ---
+  const ValueFact& fact(const torch::jit::Value* v) const { return facts_.of(v); }
+  bool isStatic(const torch::jit::Value* v) const;
+  bool isNone(const torch::jit::Value* v) const;
+  const c10::IValue& staticValue(const torch::jit::Value* v) const;  // throws if dynamic
+  int64_t toInt(const torch::jit::Value* v) const;
+  double toDouble(const torch::jit::Value* v) const;
+  bool toBool(const torch::jit::Value* v) const;
+  std::vector<int64_t> toInts(const torch::jit::Value* v) const;  // int or int[]
+  at::Tensor toTensor(const torch::jit::Value* v) const;           // static tensor
+  at::ScalarType dtype(const torch::jit::Value* v) const;
+  const std::vector<int64_t>& sizes(const torch::jit::Value* v) const;
+  int64_t rank(const torch::jit::Value* v) const { return (int64_t)sizes(v).size(); }
+  // torch's type promotion: dimensioned tensors, then 0-d tensors, then Python numbers.
+  at::ScalarType promotedType(const std::vector<const torch::jit::Value*>& values) const;
+  // Normalizes a possibly negative dimension against `rank`.
+  static int64_t normDim(int64_t dim, int64_t rank);
+
+  // --- ONNX tensor names ---
+  // The ONNX tensor holding a TorchScript value; static values become initializers.
+  std::string input(const torch::jit::Value* v);
+  // The same, converted to `type` (a Cast node, or a constant made in that type).
+  std::string inputAs(const torch::jit::Value* v, at::ScalarType type);
+  // Elements of a tensor list value (ListConstruct inputs or a split's outputs).
+  std::vector<std::string> inputList(const torch::jit::Value* v);
+  std::string constant(const at::Tensor& tensor, const std::string& hint = "const");
+  std::string constInts(const std::vector<int64_t>& values);  // 1-D int64
+  std::string scalar(double value, at::ScalarType type);       // 0-d
+  std::string cast(const std::string& name, at::ScalarType to);
+
+  // --- emission ---
+  std::string op(const std::string& opType, const std::vector<std::string>& inputs,
+                 const std::vector<onnx::AttributeProto>& attributes = {});
+  std::vector<std::string> ops(const std::string& opType, const std::vector<std::string>& inputs,
+                               size_t outputs,
+                               const std::vector<onnx::AttributeProto>& attributes = {});
+  void bind(const torch::jit::Value* v, const std::string& onnxName);
+  void bindList(const torch::jit::Value* v, const std::vector<std::string>& names);
+  bool isBound(const torch::jit::Value* v) const { return names_.count(v) != 0; }
+  // Binds the node's output i, casting when the ONNX result type differs from the
+  // dtype LibTorch produced.
+  void setOutput(const std::string& onnxName, at::ScalarType producedType, size_t i = 0);
+  void setOutput(const std::string& onnxName, size_t i = 0) { bind(out(i), onnxName); }
+
+  // Readable names for initializers: parameter paths where known, else debug names.
+  void setNameHints(const std::unordered_map<const torch::jit::Value*, std::string>* hints) { hints_ = hints; }
+  std::string nameHint(const torch::jit::Value* v) const;
+
+  [[noreturn]] void unsupported(const std::string& why) const;
+  OnnxGraphBuilder& builder() { return builder_; }
+
+ private:
+  OnnxGraphBuilder& builder_;
+  const ValueFacts& facts_;
+  int opset_;
+  const torch::jit::Node* node_ = nullptr;
+  const std::unordered_map<const torch::jit::Value*, std::string>* hints_ = nullptr;
+  std::unordered_map<const torch::jit::Value*, std::string> names_;
+  std::unordered_map<const torch::jit::Value*, std::vector<std::string>> lists_;
+};
+
+using ConverterFn = std::function<void(ConvertContext&)>;
+
+class ConverterRegistry {
+ public:
+  // `kind` is the qualified node kind, e.g. "aten::linear".
+  void add(const std::string& kind, ConverterFn fn);
+  const ConverterFn* find(const std::string& kind) const;
+  std::vector<std::string> kinds() const;
+
+ private:
+  std::unordered_map<std::string, ConverterFn> table_;
+};
+
+// Every converter of the product, one registration function per op family.
+const ConverterRegistry& defaultConverters();
+void registerElementwiseConverters(ConverterRegistry& registry);
+void registerNnConverters(ConverterRegistry& registry);
+void registerShapeConverters(ConverterRegistry& registry);
+void registerReduceConverters(ConverterRegistry& registry);
+void registerIndexConverters(ConverterRegistry& registry);
+void registerPrimConverters(ConverterRegistry& registry);
+
+}  // namespace modelexport

@@ -1,0 +1,33 @@
+#pragma once
+// Example inputs: dtype inferred from how an input is used, shape from --input-shape.
+#include <string>
+#include <vector>
+
+#include <torch/script.h>
+
+namespace modelexport {
+
+struct InputSpec {
+  std::string name;
+  at::ScalarType dtype = at::kFloat;
+  std::vector<int64_t> shape;
+  // For index inputs: exclusive upper bound of valid ids (smallest table they index).
+  int64_t indexLimit = 0;
+};
+
+// int64 when the input reaches an embedding or indexing op, float32 otherwise; for
+// embeddings whose table is a constant, the table size bounds the example ids.
+InputSpec inferInputSpec(const torch::jit::Value* input, const std::string& name,
+                         const std::vector<int64_t>& shape);
+
+std::vector<InputSpec> inferInputSpecs(const torch::jit::Graph& graph,
+                                       const std::vector<std::string>& names,
+                                       const std::vector<int64_t>& shape);
+
+// Deterministic example tensors: ids below indexLimit, inputs named *mask* all ones, floats from a seeded
+// normal distribution.
+std::vector<c10::IValue> makeExampleInputs(const std::vector<InputSpec>& specs);
+
+std::vector<int64_t> parseShape(const std::string& text);
+
+}  // namespace modelexport

@@ -1,0 +1,37 @@
+#pragma once
+// The export pipeline of DESIGN §1: load, prepare, run, tag, convert, write.
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace modelexport {
+
+struct ExportOptions {
+  std::string modelPath;
+  std::string outputPath;
+  std::vector<int64_t> inputShape{1, 128};
+  int opset = 14;
+  std::string strategy = "htp";
+  std::string tempDir;
+  bool verbose = false;
+  bool hierarchyAttrs = false;  // also write stamps as node attributes (fails the checker)
+  std::string dumpIoDir;        // write example inputs and LibTorch's outputs here
+};
+
+struct StageTime {
+  std::string stage;
+  double seconds;
+};
+
+struct ExportSummary {
+  size_t onnxNodes = 0;
+  size_t stampedNodes = 0;
+  size_t modules = 0;
+  size_t initializers = 0;
+  std::vector<StageTime> stages;
+  std::string sidecarPath;
+};
+
+ExportSummary exportModel(const ExportOptions& options, std::ostream& log);
+
+}  // namespace modelexport

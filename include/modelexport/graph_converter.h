@@ -1,0 +1,26 @@
+#pragma once
+// convert stage: walks the prepared graph and runs each node's converter.
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "modelexport/convert_context.h"
+#include "modelexport/graph_preparation.h"
+#include "modelexport/hierarchy_tags.h"
+#include "modelexport/module_tree.h"
+
+namespace modelexport {
+
+struct ConvertedGraph {
+  std::vector<std::string> inputs;   // ONNX names of the graph inputs
+  std::vector<std::string> outputs;  // ONNX names of the graph outputs
+};
+
+// Throws UserError listing every unsupported op kind with its count and the tag of its
+// first use.
+ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& facts,
+                            const std::unordered_map<const torch::jit::Node*, NodeTag>& tags,
+                            const ModuleTree& tree, const ConverterRegistry& registry, int opset,
+                            OnnxGraphBuilder& builder);
+
+}  // namespace modelexport

@@ -1,0 +1,23 @@
+#pragma once
+// The per-node stamps of DESIGN §3 and their text forms.
+#include <string>
+#include <vector>
+
+#include "modelexport/node_metadata.h"
+
+namespace modelexport {
+
+struct HierarchyStamp {
+  std::string path;               // primary tag
+  std::vector<std::string> tags;  // all tags, primary first
+  std::string method;             // trace | project | usage
+  std::string module;             // attribute path of the primary module
+  // For PyTorch 2.x's keys: attribute paths and qualified classes from the root down.
+  std::vector<std::string> scopeModules;
+  std::vector<std::string> scopeClasses;
+};
+
+MetadataEntries stampEntries(const HierarchyStamp& stamp);
+std::string pythonListRepr(const std::vector<std::string>& items);
+
+}  // namespace modelexport

@@ -1,0 +1,33 @@
+#pragma once
+// Assigning modules to TorchScript nodes (strategy htp: trace; projection happens on the
+// ONNX nodes once the graph is built, see onnx_graph_builder.h).
+#include <string>
+#include <unordered_map>
+
+#include <torch/script.h>
+
+#include "modelexport/module_tree.h"
+
+namespace modelexport {
+
+enum class TagMethod { Trace, Project, Usage };
+const char* tagMethodName(TagMethod method);
+
+struct NodeTag {
+  int module = -1;  // index into ModuleTree; -1: to be projected from consumers
+  TagMethod method = TagMethod::Project;
+};
+
+// The innermost module of the node's InlinedCallStack, resolved against the tree.
+int moduleOfCallstack(const torch::jit::Node* node, const ModuleTree& tree);
+
+// Nodes that only feed others (constants, shape plumbing, casts) and have no callstack.
+bool isAuxiliaryNode(const torch::jit::Node* node);
+
+std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(const torch::jit::Graph& graph,
+                                                              const ModuleTree& tree);
+
+// Prefix match segment by segment: "/M/L.1" matches "/M/L.1/X", not "/M/L.10".
+bool tagHasPrefix(const std::string& tag, const std::string& prefix);
+
+}  // namespace modelexport

@@ -1,0 +1,15 @@
+#pragma once
+// Loading a TorchScript archive, with a precise diagnosis of files that are not one.
+#include <string>
+
+#include <torch/script.h>
+
+namespace modelexport {
+
+// Throws UserError naming the file and what it is when it is not TorchScript.
+torch::jit::Module loadTorchScript(const std::string& path);
+
+// Describes what a file that failed to load as TorchScript actually is.
+std::string diagnoseNonTorchScript(const std::string& path);
+
+}  // namespace modelexport

@@ -1,0 +1,25 @@
+#pragma once
+// write stage: checker, atomic file writes.
+#include <string>
+
+#include <onnx/onnx_pb.h>
+
+namespace modelexport {
+
+// onnx checker plus strict shape inference with type checks (what Python's
+// check_model(full_check=True) does). Throws UserError with the first problem.
+void checkModelFull(const onnx::ModelProto& model);
+
+// Fills graph.value_info from ONNX shape inference.
+void inferValueInfo(onnx::ModelProto& model);
+
+// Writes to a temporary file in `tempDir` (default: next to `path`), then renames, so a
+// failed write never leaves a partial file. Throws UserError naming `path`.
+void writeFileAtomically(const std::string& path, const std::string& bytes,
+                         const std::string& tempDir = "");
+void writeModelAtomically(const onnx::ModelProto& model, const std::string& path,
+                          const std::string& tempDir = "");
+
+onnx::ModelProto readModel(const std::string& path);
+
+}  // namespace modelexport

@@ -1,0 +1,56 @@
+#pragma once
+// Collects ONNX nodes and initializers; every node is stamped with the module of the
+// TorchScript node being converted when it was emitted.
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+#include <torch/script.h>
+
+#include "modelexport/hierarchy_tags.h"
+
+namespace modelexport {
+
+struct EmittedNode {
+  onnx::NodeProto proto;
+  NodeTag tag;
+  std::vector<int> projectedFrom;  // consumers' modules, for projected nodes
+};
+
+class OnnxGraphBuilder {
+ public:
+  // The tag stamped on every node emitted from now on.
+  void setCurrentTag(const NodeTag& tag) { currentTag_ = tag; }
+  const NodeTag& currentTag() const { return currentTag_; }
+
+  onnx::NodeProto& addNode(const std::string& opType, const std::vector<std::string>& inputs,
+                           const std::vector<std::string>& outputs,
+                           const std::vector<onnx::AttributeProto>& attributes = {});
+
+  // A tensor name not used yet, close to `hint`.
+  std::string freshName(const std::string& hint);
+  void reserveName(const std::string& name) { usedNames_.insert(name); }
+
+  // Adds an initializer, or returns the name of an identical one already added.
+  std::string addInitializer(const at::Tensor& tensor, const std::string& nameHint);
+
+  std::vector<EmittedNode>& nodes() { return nodes_; }
+  const std::vector<EmittedNode>& nodes() const { return nodes_; }
+  std::vector<onnx::TensorProto>& initializers() { return initializers_; }
+
+  // Renames a tensor everywhere (used to give graph outputs their signature names).
+  void renameTensor(const std::string& from, const std::string& to);
+
+ private:
+  NodeTag currentTag_;
+  std::vector<EmittedNode> nodes_;
+  std::vector<onnx::TensorProto> initializers_;
+  std::unordered_multimap<uint64_t, size_t> initializerByHash_;
+  std::unordered_set<std::string> usedNames_;
+  std::unordered_map<std::string, int> nameCounters_;
+};
+
+}  // namespace modelexport

@@ -1,0 +1,20 @@
+#pragma once
+// Conversions between LibTorch tensors/dtypes and ONNX TensorProto/data types.
+#include <string>
+
+#include <onnx/onnx_pb.h>
+#include <torch/script.h>
+
+namespace modelexport {
+
+// Throws UserError for dtypes ONNX cannot hold (complex, quantized).
+int32_t onnxDataType(at::ScalarType type);
+at::ScalarType torchDataType(int32_t onnxType);
+const char* dtypeName(at::ScalarType type);  // "float32", "int64", ...
+at::ScalarType dtypeFromName(const std::string& name);
+
+// Copies the tensor's bytes once into raw_data.
+onnx::TensorProto toTensorProto(const at::Tensor& tensor, const std::string& name);
+at::Tensor fromTensorProto(const onnx::TensorProto& proto);
+
+}  // namespace modelexport

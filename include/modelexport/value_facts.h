@@ -1,0 +1,41 @@
+#pragma once
+// run stage (DESIGN §1): the dtype and shape of every value, learned by running the
+// prepared graph once on example inputs, and the values that are known at export time.
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <torch/script.h>
+
+namespace modelexport {
+
+struct ValueFact {
+  bool isTensor = false;
+  at::ScalarType dtype = at::ScalarType::Undefined;
+  std::vector<int64_t> sizes;
+  // Static: does not depend on the data of the inputs (only on constants and shapes),
+  // so its value is folded into the ONNX file. Always kept for non-tensors.
+  bool isStatic = false;
+  c10::IValue value;  // set for static values and for every non-tensor value
+};
+
+class ValueFacts {
+ public:
+  const ValueFact& of(const torch::jit::Value* v) const;
+  bool has(const torch::jit::Value* v) const { return facts_.count(v) != 0; }
+  ValueFact& set(const torch::jit::Value* v) { return facts_[v]; }
+
+ private:
+  std::unordered_map<const torch::jit::Value*, ValueFact> facts_;
+};
+
+struct RunResult {
+  ValueFacts facts;
+  std::vector<c10::IValue> outputs;  // the graph's outputs, the numerical reference
+};
+
+// Runs the graph node by node. Throws UserError when the model rejects the inputs.
+RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs);
+
+}  // namespace modelexport

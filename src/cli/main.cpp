@@ -1,0 +1,33 @@
+// modelexport: TorchScript to ONNX with the module hierarchy on every node.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "modelexport/cli_commands.h"
+#include "modelexport/errors.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"modelexport: export TorchScript models to ONNX with the PyTorch module hierarchy "
+               "stamped on every node"};
+  app.set_version_flag("--version", std::string("modelexport ") + MODELEXPORT_VERSION);
+  app.require_subcommand(1);
+  std::vector<modelexport::cli::Command> commands{
+      modelexport::cli::addExportCommand(app),
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& command : commands)
+      if (command.parser->parsed()) return command.action();
+  } catch (const modelexport::UserError& e) {
+    std::cerr << "modelexport: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "modelexport: error: " << modelexport::firstLine(e.what()) << "\n";
+    return 1;
+  }
+  return 1;
+}

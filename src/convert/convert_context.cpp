@@ -1,0 +1,255 @@
+#include "modelexport/convert_context.h"
+
+#include "modelexport/errors.h"
+#include "modelexport/onnx_tensor.h"
+
+namespace modelexport {
+
+using torch::jit::Value;
+
+ConvertContext::ConvertContext(OnnxGraphBuilder& builder, const ValueFacts& facts, int opset)
+    : builder_(builder), facts_(facts), opset_(opset) {}
+
+bool ConvertContext::isStatic(const Value* v) const { return fact(v).isStatic; }
+
+bool ConvertContext::isNone(const Value* v) const {
+  return v->type()->kind() == c10::TypeKind::NoneType || (fact(v).isStatic && fact(v).value.isNone());
+}
+
+const c10::IValue& ConvertContext::staticValue(const Value* v) const {
+  const ValueFact& f = fact(v);
+  if (!f.isStatic && f.isTensor)
+    throw UnsupportedForm("argument '" + v->debugName() + "' must be known at export time");
+  return f.value;
+}
+
+int64_t ConvertContext::toInt(const Value* v) const {
+  const auto& value = staticValue(v);
+  if (value.isInt()) return value.toInt();
+  if (value.isBool()) return value.toBool();
+  if (value.isTensor() && value.toTensor().numel() == 1) return value.toTensor().item<int64_t>();
+  throw UnsupportedForm("argument '" + v->debugName() + "' is not an integer");
+}
+
+double ConvertContext::toDouble(const Value* v) const {
+  const auto& value = staticValue(v);
+  if (value.isDouble()) return value.toDouble();
+  if (value.isInt()) return static_cast<double>(value.toInt());
+  if (value.isBool()) return value.toBool();
+  if (value.isTensor() && value.toTensor().numel() == 1) return value.toTensor().item<double>();
+  throw UnsupportedForm("argument '" + v->debugName() + "' is not a number");
+}
+
+bool ConvertContext::toBool(const Value* v) const {
+  const auto& value = staticValue(v);
+  if (value.isBool()) return value.toBool();
+  if (value.isInt()) return value.toInt() != 0;
+  throw UnsupportedForm("argument '" + v->debugName() + "' is not a bool");
+}
+
+std::vector<int64_t> ConvertContext::toInts(const Value* v) const {
+  const auto& value = staticValue(v);
+  if (value.isInt()) return {value.toInt()};
+  if (value.isIntList()) return value.toIntVector();
+  if (value.isList()) {
+    std::vector<int64_t> out;
+    for (const auto& e : value.toListRef()) out.push_back(e.toInt());
+    return out;
+  }
+  if (value.isTensor()) {
+    auto t = value.toTensor().to(at::kLong).contiguous();
+    return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
+  }
+  throw UnsupportedForm("argument '" + v->debugName() + "' is not an int list");
+}
+
+at::Tensor ConvertContext::toTensor(const Value* v) const {
+  const auto& value = staticValue(v);
+  if (!value.isTensor()) throw UnsupportedForm("argument '" + v->debugName() + "' is not a tensor");
+  return value.toTensor();
+}
+
+at::ScalarType ConvertContext::dtype(const Value* v) const {
+  const ValueFact& f = fact(v);
+  if (f.isTensor) return f.dtype;
+  if (f.value.isDouble()) return at::kFloat;
+  if (f.value.isInt()) return at::kLong;
+  if (f.value.isBool()) return at::kBool;
+  throw UnsupportedForm("value '" + v->debugName() + "' has no tensor dtype");
+}
+
+const std::vector<int64_t>& ConvertContext::sizes(const Value* v) const {
+  static const std::vector<int64_t> scalar;
+  const ValueFact& f = fact(v);
+  return f.isTensor ? f.sizes : scalar;
+}
+
+at::ScalarType ConvertContext::promotedType(const std::vector<const Value*>& values) const {
+  auto category = [](at::ScalarType t) {
+    if (t == at::ScalarType::Undefined) return -1;
+    if (t == at::kBool) return 0;
+    return at::isFloatingType(t) ? 2 : 1;
+  };
+  at::ScalarType dims = at::ScalarType::Undefined, zeroDim = dims, number = dims;
+  for (const Value* v : values) {
+    const ValueFact& f = fact(v);
+    if (f.isTensor) {
+      auto& slot = f.sizes.empty() ? zeroDim : dims;
+      slot = slot == at::ScalarType::Undefined ? f.dtype : at::promoteTypes(slot, f.dtype);
+    } else if (f.value.isDouble() || f.value.isInt() || f.value.isBool()) {
+      at::ScalarType t = f.value.isDouble() ? at::kFloat : f.value.isInt() ? at::kLong : at::kBool;
+      number = number == at::ScalarType::Undefined ? t : at::promoteTypes(number, t);
+    }
+  }
+  at::ScalarType result = dims;
+  if (category(zeroDim) > category(result)) result = zeroDim;
+  if (category(number) > category(result)) result = number;
+  return result == at::ScalarType::Undefined ? at::kFloat : result;
+}
+
+int64_t ConvertContext::normDim(int64_t dim, int64_t rank) {
+  return dim < 0 ? dim + std::max<int64_t>(rank, 1) : dim;
+}
+
+std::string ConvertContext::nameHint(const Value* v) const {
+  if (hints_) {
+    auto it = hints_->find(v);
+    if (it != hints_->end()) return it->second;
+  }
+  std::string name = v->debugName();
+  if (name.empty()) return "t";
+  return std::isdigit(static_cast<unsigned char>(name[0])) ? "v" + name : name;
+}
+
+std::string ConvertContext::input(const Value* v) {
+  auto it = names_.find(v);
+  if (it != names_.end()) return it->second;
+  const ValueFact& f = fact(v);
+  if (!f.isStatic) throw UnsupportedForm("value '" + v->debugName() + "' was never produced");
+  const auto& value = f.value;
+  at::Tensor t;
+  if (value.isTensor()) {
+    t = value.toTensor();
+  } else if (value.isDouble()) {
+    t = torch::scalar_tensor(value.toDouble(), at::kFloat);
+  } else if (value.isInt()) {
+    t = torch::scalar_tensor(value.toInt(), at::kLong);
+  } else if (value.isBool()) {
+    t = torch::scalar_tensor(value.toBool(), at::kBool);
+  } else if (value.isIntList()) {
+    t = torch::tensor(value.toIntVector(), at::kLong);
+  } else if (value.isDoubleList()) {
+    auto d = value.toDoubleVector();
+    t = torch::tensor(std::vector<double>(d.begin(), d.end()), at::kFloat);
+  } else {
+    throw UnsupportedForm("value '" + v->debugName() + "' of type " + v->type()->str() +
+                          " cannot be an ONNX tensor");
+  }
+  std::string name = builder_.addInitializer(t, nameHint(v));
+  names_[v] = name;
+  return name;
+}
+
+std::string ConvertContext::inputAs(const Value* v, at::ScalarType type) {
+  const ValueFact& f = fact(v);
+  if (f.isStatic && !isBound(v)) {
+    const auto& value = f.value;
+    if (value.isTensor()) return constant(value.toTensor().to(type), nameHint(v));
+    if (value.isDouble() || value.isInt() || value.isBool()) return scalar(toDouble(v), type);
+  }
+  std::string name = input(v);
+  return dtype(v) == type ? name : cast(name, type);
+}
+
+std::vector<std::string> ConvertContext::inputList(const Value* v) {
+  auto it = lists_.find(v);
+  if (it != lists_.end()) return it->second;
+  const torch::jit::Node* producer = v->node();
+  if (producer->kind() == c10::prim::ListConstruct) {
+    std::vector<std::string> names;
+    for (const Value* element : producer->inputs()) names.push_back(input(element));
+    return names;
+  }
+  const ValueFact& f = fact(v);
+  if (f.isStatic && f.value.isTensorList()) {
+    std::vector<std::string> names;
+    for (const auto& t : f.value.toTensorVector()) names.push_back(constant(t, nameHint(v)));
+    return names;
+  }
+  throw UnsupportedForm("tensor list '" + v->debugName() + "' is not a list the exporter can follow");
+}
+
+std::string ConvertContext::constant(const at::Tensor& tensor, const std::string& hint) {
+  return builder_.addInitializer(tensor, hint);
+}
+
+std::string ConvertContext::constInts(const std::vector<int64_t>& values) {
+  return constant(torch::tensor(values, at::kLong), "const_ints");
+}
+
+std::string ConvertContext::scalar(double value, at::ScalarType type) {
+  return constant(torch::scalar_tensor(value, torch::TensorOptions().dtype(at::kDouble)).to(type),
+                  "const_scalar");
+}
+
+std::string ConvertContext::cast(const std::string& name, at::ScalarType to) {
+  return op("Cast", {name}, {attr::i("to", onnxDataType(to))});
+}
+
+std::string ConvertContext::op(const std::string& opType, const std::vector<std::string>& inputs,
+                               const std::vector<onnx::AttributeProto>& attributes) {
+  return ops(opType, inputs, 1, attributes).front();
+}
+
+std::vector<std::string> ConvertContext::ops(const std::string& opType,
+                                             const std::vector<std::string>& inputs, size_t outputs,
+                                             const std::vector<onnx::AttributeProto>& attributes) {
+  std::vector<std::string> names;
+  std::string base = node_ && node_->outputs().size() > 0 ? nameHint(node_->output(0)) : opType;
+  for (size_t i = 0; i < outputs; ++i) names.push_back(builder_.freshName(base + "_" + opType));
+  builder_.addNode(opType, inputs, names, attributes);
+  return names;
+}
+
+void ConvertContext::bind(const Value* v, const std::string& onnxName) { names_[v] = onnxName; }
+
+void ConvertContext::bindList(const Value* v, const std::vector<std::string>& names) {
+  lists_[v] = names;
+}
+
+void ConvertContext::setOutput(const std::string& onnxName, at::ScalarType producedType, size_t i) {
+  const at::ScalarType expected = dtype(out(i));
+  bind(out(i), producedType == expected ? onnxName : cast(onnxName, expected));
+}
+
+void ConvertContext::unsupported(const std::string& why) const { throw UnsupportedForm(why); }
+
+void ConverterRegistry::add(const std::string& kind, ConverterFn fn) { table_[kind] = std::move(fn); }
+
+const ConverterFn* ConverterRegistry::find(const std::string& kind) const {
+  auto it = table_.find(kind);
+  return it == table_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> ConverterRegistry::kinds() const {
+  std::vector<std::string> out;
+  for (const auto& [kind, fn] : table_) out.push_back(kind);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const ConverterRegistry& defaultConverters() {
+  static const ConverterRegistry registry = [] {
+    ConverterRegistry r;
+    registerPrimConverters(r);
+    registerElementwiseConverters(r);
+    registerNnConverters(r);
+    registerShapeConverters(r);
+    registerReduceConverters(r);
+    registerIndexConverters(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace modelexport

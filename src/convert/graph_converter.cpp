@@ -1,0 +1,159 @@
+#include "modelexport/graph_converter.h"
+
+#include <map>
+#include <sstream>
+
+#include "modelexport/errors.h"
+
+namespace modelexport {
+namespace {
+
+using torch::jit::Block;
+using torch::jit::Node;
+using torch::jit::Value;
+
+struct UnsupportedUse {
+  size_t count = 0;
+  std::string firstTag;
+  std::string reason;
+};
+
+class GraphWalker {
+ public:
+  GraphWalker(ConvertContext& ctx, const ValueFacts& facts,
+              const std::unordered_map<const Node*, NodeTag>& tags, const ModuleTree& tree,
+              const ConverterRegistry& registry, OnnxGraphBuilder& builder)
+      : ctx_(ctx), facts_(facts), tags_(tags), tree_(tree), registry_(registry), builder_(builder) {}
+
+  void convertBlock(const Block* block) {
+    for (const Node* node : block->nodes()) convertNode(node);
+  }
+
+  std::map<std::string, UnsupportedUse> unsupported;
+
+ private:
+  bool allOutputsStatic(const Node* node) const {
+    for (const Value* out : node->outputs())
+      if (!facts_.of(out).isStatic) return false;
+    return true;
+  }
+
+  std::string tagText(const Node* node) const {
+    auto it = tags_.find(node);
+    int module = it == tags_.end() || it->second.module < 0 ? 0 : it->second.module;
+    return tree_.at(module).tag;
+  }
+
+  void note(const std::string& kind, const Node* node, const std::string& reason) {
+    auto& use = unsupported[kind];
+    if (use.count++ == 0) {
+      use.firstTag = tagText(node);
+      use.reason = reason;
+    }
+  }
+
+  void convertNode(const Node* node) {
+    if (node->kind() == c10::prim::Constant) return;
+    if (!node->outputs().empty() && allOutputsStatic(node)) return;  // folded at export time
+    auto it = tags_.find(node);
+    builder_.setCurrentTag(it == tags_.end() ? NodeTag{} : it->second);
+    if (node->kind() == c10::prim::If && facts_.of(node->input(0)).isStatic) {
+      convertStaticIf(node);
+      return;
+    }
+    const std::string kind = node->kind().toQualString();
+    const ConverterFn* converter = registry_.find(kind);
+    if (!converter) {
+      note(kind, node, "");
+      return;
+    }
+    ctx_.setNode(node);
+    try {
+      (*converter)(ctx_);
+    } catch (const UnsupportedForm& e) {
+      note(kind, node, e.what());
+    }
+  }
+
+  // A branch decided by shapes or constants: only the branch that runs is converted.
+  void convertStaticIf(const Node* node) {
+    const bool cond = facts_.of(node->input(0)).value.toBool();
+    const Block* block = node->blocks()[cond ? 0 : 1];
+    convertBlock(block);
+    for (size_t i = 0; i < node->outputs().size(); ++i) {
+      const Value* inner = block->outputs()[i];
+      if (facts_.of(node->outputs()[i]).isStatic) continue;
+      try {
+        ctx_.bind(node->outputs()[i], ctx_.input(inner));
+      } catch (const UnsupportedForm&) {
+        // the inner value was unsupported itself and is reported already
+      }
+    }
+  }
+
+  ConvertContext& ctx_;
+  const ValueFacts& facts_;
+  const std::unordered_map<const Node*, NodeTag>& tags_;
+  const ModuleTree& tree_;
+  const ConverterRegistry& registry_;
+  OnnxGraphBuilder& builder_;
+};
+
+}  // namespace
+
+ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& facts,
+                            const std::unordered_map<const Node*, NodeTag>& tags,
+                            const ModuleTree& tree, const ConverterRegistry& registry, int opset,
+                            OnnxGraphBuilder& builder) {
+  ConvertContext ctx(builder, facts, opset);
+  ctx.setNameHints(&prepared.parameterPaths);
+  ConvertedGraph result;
+  const auto& graph = *prepared.graph;
+  for (size_t i = 0; i < graph.inputs().size(); ++i) {
+    const std::string& name = prepared.inputNames.at(i);
+    builder.reserveName(name);
+    ctx.bind(graph.inputs()[i], name);
+    result.inputs.push_back(name);
+  }
+  for (const auto& name : prepared.outputNames) builder.reserveName(name);
+
+  GraphWalker walker(ctx, facts, tags, tree, registry, builder);
+  walker.convertBlock(graph.block());
+  if (!walker.unsupported.empty()) {
+    std::ostringstream msg;
+    msg << "unsupported operators: ";
+    bool first = true;
+    for (const auto& [kind, use] : walker.unsupported) {
+      msg << (first ? "" : "; ") << kind << " x" << use.count << " (first in " << use.firstTag;
+      if (!use.reason.empty()) msg << ": " << use.reason;
+      msg << ")";
+      first = false;
+    }
+    throw UserError(msg.str());
+  }
+
+  // Graph outputs get their signature names. An output that is a graph input, an
+  // initializer, or a second use of the same tensor needs an Identity node to carry it.
+  std::unordered_set<std::string> taken(result.inputs.begin(), result.inputs.end());
+  std::unordered_set<std::string> produced;
+  std::unordered_map<std::string, std::string> renamed;
+  for (const auto& node : builder.nodes())
+    for (const auto& out : node.proto.output()) produced.insert(out);
+  for (size_t i = 0; i < graph.outputs().size(); ++i) {
+    const std::string& wanted = prepared.outputNames.at(i);
+    std::string name = ctx.input(graph.outputs()[i]);
+    if (renamed.count(name)) name = renamed[name];
+    if (!produced.count(name) || taken.count(name)) {
+      builder.setCurrentTag(NodeTag{0, TagMethod::Project});
+      builder.addNode("Identity", {name}, {wanted});
+    } else {
+      builder.renameTensor(name, wanted);
+      renamed[name] = wanted;
+    }
+    taken.insert(wanted);
+    result.outputs.push_back(wanted);
+  }
+  return result;
+}
+
+}  // namespace modelexport

@@ -1,0 +1,49 @@
+// Structural ops: lists, tuples, scalar/tensor conversions and ops that are identities
+// in an inference graph.
+#include "modelexport/convert_context.h"
+#include "modelexport/onnx_tensor.h"
+
+namespace modelexport {
+namespace {
+
+void listConstruct(ConvertContext& ctx) {
+  const auto* node = ctx.node();
+  std::vector<std::string> names;
+  for (const auto* element : node->inputs()) {
+    if (!ctx.fact(element).isTensor && !ctx.isStatic(element))
+      ctx.unsupported("a list of values computed from input data");
+    names.push_back(ctx.input(element));
+  }
+  ctx.bindList(ctx.out(), names);
+}
+
+void listUnpack(ConvertContext& ctx) {
+  auto names = ctx.inputList(ctx.in(0));
+  if (names.size() != ctx.node()->outputs().size()) ctx.unsupported("list length differs from unpack count");
+  for (size_t i = 0; i < names.size(); ++i) ctx.setOutput(names[i], i);
+}
+
+// A value passes through, converted to the dtype LibTorch produced: covers identities
+// (contiguous, eval-mode dropout), dtype casts (aten::to), and scalar<->tensor moves
+// (dynamic scalars are held as 0-d tensors).
+void passThrough(ConvertContext& ctx) {
+  ctx.setOutput(ctx.input(ctx.in(0)), ctx.dtype(ctx.in(0)));
+}
+
+}  // namespace
+
+void registerPrimConverters(ConverterRegistry& registry) {
+  registry.add("prim::ListConstruct", listConstruct);
+  registry.add("prim::TupleConstruct", listConstruct);
+  registry.add("prim::ListUnpack", listUnpack);
+  registry.add("prim::TupleUnpack", listUnpack);
+  for (const char* kind :
+       {"prim::NumToTensor", "aten::Int", "aten::Float", "aten::ScalarImplicit",
+        "aten::contiguous", "aten::clone", "aten::detach", "aten::alias", "aten::dropout",
+        "aten::feature_dropout", "aten::alpha_dropout", "aten::lift_fresh", "aten::to",
+        "aten::type_as", "aten::float", "aten::long", "aten::int", "aten::bool", "aten::half",
+        "aten::double"})
+    registry.add(kind, passThrough);
+}
+
+}  // namespace modelexport

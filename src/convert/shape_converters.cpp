@@ -1,0 +1,283 @@
+// Shape and layout: reshape, transpose, squeeze, concat, split, slice, pad, tile.
+#include <limits>
+
+#include "modelexport/convert_context.h"
+
+namespace modelexport {
+namespace {
+
+using torch::jit::Value;
+
+std::string unsqueeze(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& axes) {
+  if (ctx.opset() >= 13) return ctx.op("Unsqueeze", {x, ctx.constInts(axes)});
+  return ctx.op("Unsqueeze", {x}, {attr::ints("axes", axes)});
+}
+
+std::string squeeze(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& axes) {
+  if (ctx.opset() >= 13) return ctx.op("Squeeze", {x, ctx.constInts(axes)});
+  return ctx.op("Squeeze", {x}, {attr::ints("axes", axes)});
+}
+
+std::string slice(ConvertContext& ctx, const std::string& x, int64_t axis, int64_t start, int64_t end,
+                  int64_t step) {
+  return ctx.op("Slice", {x, ctx.constInts({start}), ctx.constInts({end}), ctx.constInts({axis}),
+                          ctx.constInts({step})});
+}
+
+// The output's recorded shape: exact for static-shape exports whatever -1s the call had.
+void reshapeToOutput(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  ctx.setOutput(ctx.op("Reshape", {ctx.inputAs(ctx.in(0), type), ctx.constInts(ctx.sizes(ctx.out()))}), type);
+}
+
+void flatten(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t start = ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank);
+  const int64_t end = ConvertContext::normDim(ctx.toInt(ctx.in(2)), rank);
+  if (rank >= 2 && start == 1 && end == rank - 1) {
+    ctx.setOutput(ctx.op("Flatten", {ctx.inputAs(ctx.in(0), type)}, {attr::i("axis", 1)}), type);
+    return;
+  }
+  reshapeToOutput(ctx);
+}
+
+void permute(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t rank = ctx.rank(ctx.in(0));
+  std::vector<int64_t> perm = ctx.toInts(ctx.in(1));
+  for (auto& p : perm) p = ConvertContext::normDim(p, rank);
+  ctx.setOutput(ctx.op("Transpose", {ctx.inputAs(ctx.in(0), type)}, {attr::ints("perm", perm)}), type);
+}
+
+void transpose(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t rank = ctx.rank(ctx.in(0));
+  std::vector<int64_t> perm;
+  for (int64_t d = 0; d < rank; ++d) perm.push_back(d);
+  if (ctx.node()->inputs().size() >= 3) {
+    std::swap(perm[ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank)],
+              perm[ConvertContext::normDim(ctx.toInt(ctx.in(2)), rank)]);
+  } else if (rank == 2) {  // aten::t
+    std::swap(perm[0], perm[1]);
+  }
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  ctx.setOutput(rank < 2 ? x : ctx.op("Transpose", {x}, {attr::ints("perm", perm)}), type);
+}
+
+void unsqueezeOp(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.in(0)) + 1);
+  ctx.setOutput(unsqueeze(ctx, ctx.inputAs(ctx.in(0), type), {dim}), type);
+}
+
+void squeezeOp(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const auto& shape = ctx.sizes(ctx.in(0));
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  std::vector<int64_t> axes;
+  if (ctx.node()->inputs().size() > 1) {
+    for (int64_t d : ctx.toInts(ctx.in(1))) {
+      d = ConvertContext::normDim(d, rank);
+      if (d < rank && shape[d] == 1) axes.push_back(d);
+    }
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      if (shape[d] == 1) axes.push_back(d);
+  }
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  ctx.setOutput(axes.empty() ? x : squeeze(ctx, x, axes), type);
+}
+
+void expand(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  ctx.setOutput(ctx.op("Expand", {ctx.inputAs(ctx.in(0), type), ctx.constInts(ctx.sizes(ctx.out()))}), type);
+}
+
+void cat(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.out()));
+  std::vector<std::string> parts;
+  const auto* listNode = ctx.in(0)->node();
+  if (listNode->kind() == c10::prim::ListConstruct) {
+    for (const Value* element : listNode->inputs()) {
+      if (ctx.fact(element).isTensor && ctx.fact(element).sizes.size() == 1 && ctx.fact(element).sizes[0] == 0 &&
+          ctx.rank(ctx.out()) != 1)
+        continue;  // LibTorch skips legacy empty 1-D tensors in cat
+      parts.push_back(ctx.inputAs(element, type));
+    }
+  } else {
+    parts = ctx.inputList(ctx.in(0));
+  }
+  ctx.setOutput(parts.size() == 1 ? parts[0] : ctx.op("Concat", parts, {attr::i("axis", dim)}), type);
+}
+
+void stack(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.out()));
+  std::vector<std::string> parts;
+  const auto* listNode = ctx.in(0)->node();
+  if (listNode->kind() == c10::prim::ListConstruct) {
+    for (const Value* element : listNode->inputs()) parts.push_back(unsqueeze(ctx, ctx.inputAs(element, type), {dim}));
+  } else {
+    for (const auto& name : ctx.inputList(ctx.in(0))) parts.push_back(unsqueeze(ctx, name, {dim}));
+  }
+  ctx.setOutput(ctx.op("Concat", parts, {attr::i("axis", dim)}), type);
+}
+
+int64_t optionalInt(ConvertContext& ctx, const Value* v, int64_t fallback) {
+  return ctx.isNone(v) ? fallback : ctx.toInt(v);
+}
+
+void sliceOp(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank);
+  const int64_t start = optionalInt(ctx, ctx.in(2), 0);
+  const int64_t end = optionalInt(ctx, ctx.in(3), std::numeric_limits<int64_t>::max());
+  const int64_t step = ctx.node()->inputs().size() > 4 ? ctx.toInt(ctx.in(4)) : 1;
+  ctx.setOutput(slice(ctx, ctx.inputAs(ctx.in(0), type), dim, start, end, step), type);
+}
+
+void narrow(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.in(0)));
+  int64_t start = ctx.toInt(ctx.in(2));
+  if (start < 0) start += ctx.sizes(ctx.in(0)).at(dim);
+  ctx.setOutput(slice(ctx, ctx.inputAs(ctx.in(0), type), dim, start, start + ctx.toInt(ctx.in(3)), 1), type);
+}
+
+void select(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.in(0)));
+  std::string index = ctx.isStatic(ctx.in(2)) ? ctx.scalar(static_cast<double>(ctx.toInt(ctx.in(2))), at::kLong)
+                                              : ctx.inputAs(ctx.in(2), at::kLong);
+  ctx.setOutput(ctx.op("Gather", {ctx.inputAs(ctx.in(0), type), index}, {attr::i("axis", dim)}), type);
+}
+
+// split / split_with_sizes / chunk / unbind: sizes come from the recorded outputs.
+void split(ConvertContext& ctx, bool squeezeParts) {
+  const Value* result = ctx.out();
+  const auto& listValue = ctx.fact(result).value;
+  const int64_t rank = ctx.rank(ctx.in(0));
+  const size_t dimArg = squeezeParts ? 1 : 2;
+  const int64_t dim = ConvertContext::normDim(ctx.node()->inputs().size() > dimArg ? ctx.toInt(ctx.in(dimArg)) : 0, rank);
+  if (!listValue.isTensorList()) ctx.unsupported("split whose parts are not a tensor list");
+  std::vector<at::Tensor> parts = listValue.toTensorVector();
+  std::vector<int64_t> sizes;
+  for (const auto& p : parts) sizes.push_back(p.size(dim));
+  const auto type = ctx.dtype(ctx.in(0));
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::vector<std::string> outs;
+  if (ctx.opset() >= 13) {
+    outs = ctx.ops("Split", {x, ctx.constInts(sizes)}, sizes.size(), {attr::i("axis", dim)});
+  } else {
+    outs = ctx.ops("Split", {x}, sizes.size(), {attr::i("axis", dim), attr::ints("split", sizes)});
+  }
+  if (squeezeParts)
+    for (auto& o : outs) o = squeeze(ctx, o, {dim});
+  ctx.bindList(result, outs);
+}
+
+void repeat(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  auto repeats = ctx.toInts(ctx.in(1));
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  auto shape = ctx.sizes(ctx.in(0));
+  if (repeats.size() > shape.size()) {
+    shape.insert(shape.begin(), repeats.size() - shape.size(), 1);
+    x = ctx.op("Reshape", {x, ctx.constInts(shape)});
+  }
+  ctx.setOutput(ctx.op("Tile", {x, ctx.constInts(repeats)}), type);
+}
+
+void constantPad(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t rank = ctx.rank(ctx.in(0));
+  auto pad = ctx.toInts(ctx.in(1));  // (last_begin, last_end, prev_begin, prev_end, ...)
+  std::vector<int64_t> pads(2 * rank, 0);
+  for (size_t k = 0; k + 1 < pad.size() && k / 2 < static_cast<size_t>(rank); k += 2) {
+    const int64_t d = rank - 1 - static_cast<int64_t>(k / 2);
+    pads[d] = pad[k];
+    pads[d + rank] = pad[k + 1];
+  }
+  double value = ctx.node()->inputs().size() > 2 && !ctx.isNone(ctx.in(2)) ? ctx.toDouble(ctx.in(2)) : 0.0;
+  ctx.setOutput(ctx.op("Pad", {ctx.inputAs(ctx.in(0), type), ctx.constInts(pads), ctx.scalar(value, type)},
+                       {attr::s("mode", "constant")}),
+                type);
+}
+
+void sizeOp(ConvertContext& ctx) {
+  // Only reached when the shape is not known at export time (dynamic axes).
+  std::string shape = ctx.op("Shape", {ctx.input(ctx.in(0))});
+  if (ctx.node()->inputs().size() > 1) {
+    const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.in(0)));
+    shape = ctx.op("Gather", {shape, ctx.scalar(static_cast<double>(dim), at::kLong)}, {attr::i("axis", 0)});
+  }
+  ctx.setOutput(shape, at::kLong);
+}
+
+void flip(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t rank = ctx.rank(ctx.in(0));
+  std::vector<int64_t> axes = ctx.toInts(ctx.in(1));
+  for (auto& a : axes) a = ConvertContext::normDim(a, rank);
+  std::vector<int64_t> starts(axes.size(), -1), ends(axes.size(), std::numeric_limits<int64_t>::min()),
+      steps(axes.size(), -1);
+  ctx.setOutput(ctx.op("Slice", {ctx.inputAs(ctx.in(0), type), ctx.constInts(starts), ctx.constInts(ends),
+                                 ctx.constInts(axes), ctx.constInts(steps)}),
+                type);
+}
+
+void trilu(ConvertContext& ctx, bool upper) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t k = ctx.node()->inputs().size() > 1 ? ctx.toInt(ctx.in(1)) : 0;
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  if (ctx.opset() >= 14) {
+    ctx.setOutput(ctx.op("Trilu", {x, ctx.scalar(static_cast<double>(k), at::kLong)}, {attr::i("upper", upper)}), type);
+    return;
+  }
+  const auto& shape = ctx.sizes(ctx.in(0));
+  at::Tensor ones = torch::ones({shape[shape.size() - 2], shape.back()}, at::kBool);
+  at::Tensor keep = upper ? ones.triu(k) : ones.tril(k);
+  ctx.setOutput(ctx.op("Where", {ctx.constant(keep, "trilu_mask"), x, ctx.scalar(0, type)}), type);
+}
+
+}  // namespace
+
+void registerShapeConverters(ConverterRegistry& r) {
+  for (const char* kind : {"aten::view", "aten::reshape", "aten::view_as", "aten::reshape_as",
+                           "aten::_reshape_alias", "aten::unflatten"})
+    r.add(kind, reshapeToOutput);
+  r.add("aten::flatten", flatten);
+  r.add("aten::permute", permute);
+  r.add("aten::transpose", transpose);
+  r.add("aten::t", transpose);
+  r.add("aten::unsqueeze", unsqueezeOp);
+  r.add("aten::squeeze", squeezeOp);
+  r.add("aten::expand", expand);
+  r.add("aten::expand_as", expand);
+  r.add("aten::broadcast_to", expand);
+  r.add("aten::cat", cat);
+  r.add("aten::concat", cat);
+  r.add("aten::stack", stack);
+  r.add("aten::slice", sliceOp);
+  r.add("aten::narrow", narrow);
+  r.add("aten::select", select);
+  r.add("aten::split", [](ConvertContext& c) { split(c, false); });
+  r.add("aten::split_with_sizes", [](ConvertContext& c) { split(c, false); });
+  r.add("aten::chunk", [](ConvertContext& c) { split(c, false); });
+  r.add("aten::unsafe_chunk", [](ConvertContext& c) { split(c, false); });
+  r.add("aten::unbind", [](ConvertContext& c) { split(c, true); });
+  r.add("aten::repeat", repeat);
+  r.add("aten::constant_pad_nd", constantPad);
+  r.add("aten::size", sizeOp);
+  r.add("aten::flip", flip);
+  r.add("aten::tril", [](ConvertContext& c) { trilu(c, false); });
+  r.add("aten::triu", [](ConvertContext& c) { trilu(c, true); });
+}
+
+void registerReduceConverters(ConverterRegistry&) {}
+void registerIndexConverters(ConverterRegistry&) {}
+
+}  // namespace modelexport

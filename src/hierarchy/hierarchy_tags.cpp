@@ -1,0 +1,63 @@
+#include "modelexport/hierarchy_tags.h"
+
+#include <unordered_set>
+
+namespace modelexport {
+
+const char* tagMethodName(TagMethod method) {
+  switch (method) {
+    case TagMethod::Trace: return "trace";
+    case TagMethod::Project: return "project";
+    case TagMethod::Usage: return "usage";
+  }
+  return "trace";
+}
+
+int moduleOfCallstack(const torch::jit::Node* node, const ModuleTree& tree) {
+  auto callstack = node->callstack();
+  if (!callstack) return 0;
+  int module = 0;
+  for (const auto& entry : (*callstack)->vec()) {
+    const auto& info = std::get<torch::jit::kModuleInstanceInfo>(entry);
+    if (!info) continue;  // a plain function call: stays in the caller's module
+    module = tree.resolveCall(module, info->instance_name(), info->class_type());
+  }
+  return tree.taggedAncestor(module);
+}
+
+bool isAuxiliaryNode(const torch::jit::Node* node) {
+  static const std::unordered_set<std::string> kinds = {
+      "prim::Constant", "prim::ListConstruct", "prim::ListUnpack", "prim::TupleConstruct",
+      "prim::TupleUnpack", "prim::NumToTensor", "aten::Int", "aten::Float",
+      "aten::ScalarImplicit", "aten::size", "aten::to", "aten::type_as", "aten::unsqueeze",
+      "aten::contiguous", "prim::dtype", "prim::device"};
+  return kinds.count(node->kind().toQualString()) != 0;
+}
+
+std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(const torch::jit::Graph& graph,
+                                                              const ModuleTree& tree) {
+  std::unordered_map<const torch::jit::Node*, NodeTag> tags;
+  std::function<void(const torch::jit::Block*)> visit = [&](const torch::jit::Block* block) {
+    for (const auto* node : block->nodes()) {
+      for (const auto* sub : node->blocks()) visit(sub);
+      if (node->callstack()) {
+        tags[node] = NodeTag{moduleOfCallstack(node, tree), TagMethod::Trace};
+      } else if (isAuxiliaryNode(node)) {
+        tags[node] = NodeTag{-1, TagMethod::Project};
+      } else {
+        tags[node] = NodeTag{0, TagMethod::Trace};  // an op of the root's own forward
+      }
+    }
+  };
+  visit(graph.block());
+  return tags;
+}
+
+bool tagHasPrefix(const std::string& tag, const std::string& prefix) {
+  if (prefix.empty() || prefix == "/") return true;
+  std::string p = prefix.back() == '/' ? prefix.substr(0, prefix.size() - 1) : prefix;
+  if (tag.compare(0, p.size(), p) != 0) return false;
+  return tag.size() == p.size() || tag[p.size()] == '/';
+}
+
+}  // namespace modelexport

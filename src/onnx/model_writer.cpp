@@ -1,0 +1,93 @@
+#include "modelexport/model_writer.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <onnx/checker.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include "modelexport/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace modelexport {
+
+void checkModelFull(const onnx::ModelProto& model) {
+  try {
+    onnx::checker::check_model(model);
+    onnx::ModelProto copy = model;
+    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1,
+                                        /*data_prop=*/false);
+    onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    throw UserError("ONNX checker: " + firstLine(e.what()));
+  }
+}
+
+void inferValueInfo(onnx::ModelProto& model) {
+  model.mutable_graph()->clear_value_info();
+  try {
+    onnx::shape_inference::InferShapes(model);
+  } catch (const std::exception& e) {
+    throw UserError("ONNX shape inference: " + firstLine(e.what()));
+  }
+}
+
+void writeFileAtomically(const std::string& path, const std::string& bytes,
+                         const std::string& tempDir) {
+  fs::path target(path);
+  fs::path dir = tempDir.empty() ? (target.has_parent_path() ? target.parent_path() : fs::path("."))
+                                 : fs::path(tempDir);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw UserError(path + ": cannot write: directory " + dir.string() + " does not exist");
+  std::random_device rd;
+  fs::path temp = dir / ("." + target.filename().string() + ".tmp" + std::to_string(rd()));
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) throw UserError(path + ": cannot write: permission denied in " + dir.string());
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      fs::remove(temp, ec);
+      throw UserError(path + ": cannot write: disk full or I/O error");
+    }
+  }
+  fs::rename(temp, target, ec);
+  if (ec) {
+    // --temp-dir on another file system: copy next to the target, then rename there.
+    fs::path local = (target.has_parent_path() ? target.parent_path() : fs::path(".")) /
+                     ("." + target.filename().string() + ".tmp" + std::to_string(rd()));
+    std::error_code copyError;
+    fs::copy_file(temp, local, fs::copy_options::overwrite_existing, copyError);
+    fs::remove(temp, ec);
+    if (copyError) throw UserError(path + ": cannot write: " + copyError.message());
+    fs::rename(local, target, ec);
+    if (ec) {
+      fs::remove(local, copyError);
+      throw UserError(path + ": cannot write: " + ec.message());
+    }
+  }
+}
+
+void writeModelAtomically(const onnx::ModelProto& model, const std::string& path,
+                          const std::string& tempDir) {
+  std::string bytes;
+  if (!model.SerializeToString(&bytes))
+    throw UserError(path + ": cannot serialize the model (over 2 GB needs external data)");
+  writeFileAtomically(path, bytes, tempDir);
+}
+
+onnx::ModelProto readModel(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError(path + ": cannot open");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  onnx::ModelProto model;
+  if (bytes.empty() || !model.ParseFromString(bytes) || !model.has_graph())
+    throw UserError(path + ": not an ONNX model (protobuf parse failed)");
+  return model;
+}
+
+}  // namespace modelexport

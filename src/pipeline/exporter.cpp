@@ -1,0 +1,216 @@
+#include "modelexport/exporter.h"
+
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+
+#include <torch/script.h>
+
+#include "modelexport/errors.h"
+#include "modelexport/example_inputs.h"
+#include "modelexport/graph_converter.h"
+#include "modelexport/graph_preparation.h"
+#include "modelexport/hierarchy_sidecar.h"
+#include "modelexport/model_loader.h"
+#include "modelexport/model_writer.h"
+#include "modelexport/module_tree.h"
+#include "modelexport/onnx_tensor.h"
+#include "modelexport/reference_io.h"
+#include "modelexport/tag_projection.h"
+#include "modelexport/value_facts.h"
+
+namespace modelexport {
+namespace {
+
+class StageClock {
+ public:
+  StageClock(ExportSummary& summary, std::ostream& log, bool verbose)
+      : summary_(summary), log_(log), verbose_(verbose), start_(Clock::now()) {}
+  void done(const std::string& stage, const std::string& detail = "") {
+    auto now = Clock::now();
+    double seconds = std::chrono::duration<double>(now - start_).count();
+    summary_.stages.push_back({stage, seconds});
+    if (verbose_)
+      log_ << "[" << std::setw(8) << stage << "] " << std::fixed << std::setprecision(3) << seconds
+           << " s" << (detail.empty() ? "" : "  " + detail) << "\n";
+    start_ = now;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  ExportSummary& summary_;
+  std::ostream& log_;
+  bool verbose_;
+  Clock::time_point start_;
+};
+
+onnx::ValueInfoProto tensorValueInfo(const std::string& name, at::ScalarType type,
+                                     const std::vector<int64_t>& shape) {
+  onnx::ValueInfoProto info;
+  info.set_name(name);
+  auto* tensor = info.mutable_type()->mutable_tensor_type();
+  tensor->set_elem_type(onnxDataType(type));
+  auto* dims = tensor->mutable_shape();
+  for (int64_t d : shape) dims->add_dim()->set_dim_value(d);
+  return info;
+}
+
+void addModelMetadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
+  auto* entry = model.add_metadata_props();
+  entry->set_key(key);
+  entry->set_value(value);
+}
+
+// Stamps as node attributes, for tools that read them there (the checker rejects them).
+void addHierarchyAttributes(onnx::NodeProto& node, const HierarchyStamp& stamp) {
+  for (const auto& [key, value] : stampEntries(stamp)) {
+    if (key.rfind("hierarchy_", 0) != 0) continue;
+    auto* a = node.add_attribute();
+    a->set_name(key);
+    if (key == "hierarchy_count") {
+      a->set_type(onnx::AttributeProto::INT);
+      a->set_i(static_cast<int64_t>(stamp.tags.size()));
+    } else {
+      a->set_type(onnx::AttributeProto::STRING);
+      a->set_s(value);
+    }
+  }
+}
+
+}  // namespace
+
+ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
+  if (options.opset < 11 || options.opset > 17)
+    throw UserError("--opset-version " + std::to_string(options.opset) + " is not supported (11 to 17)");
+  if (options.strategy == "usage_based")
+    throw UserError("--strategy usage_based is not yet supported; use --strategy htp");
+  if (options.strategy != "htp")
+    throw UserError("--strategy '" + options.strategy + "' is unknown (htp)");
+  {
+    std::filesystem::path out(options.outputPath);
+    std::error_code ec;
+    auto dir = out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");
+    if (!std::filesystem::is_directory(dir, ec))
+      throw UserError(options.outputPath + ": cannot write: directory " + dir.string() + " does not exist");
+    if (std::filesystem::is_directory(out, ec))
+      throw UserError(options.outputPath + ": is a directory, expected a file path");
+  }
+
+  ExportSummary summary;
+  StageClock clock(summary, log, options.verbose);
+  torch::NoGradGuard noGrad;
+
+  torch::jit::Module module = loadTorchScript(options.modelPath);
+  ModuleTree tree(module);
+  clock.done("load", std::to_string(tree.modules().size()) + " modules");
+
+  PreparedGraph prepared;
+  try {
+    prepared = prepareGraph(module);
+  } catch (const UserError& e) {
+    throw UserError(options.modelPath + ": " + e.what());
+  } catch (const c10::Error& e) {
+    throw UserError(options.modelPath + ": cannot prepare the graph: " + firstLine(e.what_without_backtrace()));
+  }
+  clock.done("prepare");
+
+  auto specs = inferInputSpecs(*prepared.graph, prepared.inputNames, options.inputShape);
+  auto inputs = makeExampleInputs(specs);
+  RunResult run;
+  try {
+    run = runForFacts(*prepared.graph, inputs);
+  } catch (const UserError& e) {
+    std::string tried;
+    for (const auto& s : specs) {
+      tried += (tried.empty() ? "" : ", ") + s.name + ":" + dtypeName(s.dtype) + "[";
+      for (size_t k = 0; k < s.shape.size(); ++k) tried += (k ? "," : "") + std::to_string(s.shape[k]);
+      tried += "]";
+    }
+    throw UserError(options.modelPath + ": " + e.what() + " (inputs tried: " + tried +
+                    "; change them with --input-shape)");
+  }
+  clock.done("run");
+
+  auto tags = traceTags(*prepared.graph, tree);
+  clock.done("tag");
+
+  OnnxGraphBuilder builder;
+  ConvertedGraph converted;
+  try {
+    converted = convertGraph(prepared, run.facts, tags, tree, defaultConverters(), options.opset, builder);
+  } catch (const UserError& e) {
+    throw UserError(options.modelPath + ": " + e.what());
+  }
+  std::unordered_set<std::string> outputSet(converted.outputs.begin(), converted.outputs.end());
+  projectTags(builder.nodes(), tree, outputSet);
+  nameNodesByTag(builder.nodes(), tree);
+  clock.done("convert", std::to_string(builder.nodes().size()) + " nodes");
+
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("modelexport");
+  model.set_producer_version(MODELEXPORT_VERSION);
+  auto* opset = model.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(options.opset);
+  auto* graph = model.mutable_graph();
+  graph->set_name(tree.root().className);
+  for (size_t i = 0; i < specs.size(); ++i)
+    *graph->add_input() = tensorValueInfo(converted.inputs[i], specs[i].dtype, specs[i].shape);
+  for (size_t i = 0; i < converted.outputs.size(); ++i) {
+    const auto& fact = run.facts.of(prepared.graph->outputs()[i]);
+    *graph->add_output() = tensorValueInfo(converted.outputs[i], fact.isTensor ? fact.dtype : at::kFloat, fact.sizes);
+  }
+  std::vector<HierarchyStamp> stamps;
+  for (auto& node : builder.nodes()) {
+    stamps.push_back(stampFor(node, tree));
+    setNodeMetadata(node.proto, stampEntries(stamps.back()));
+    if (options.hierarchyAttrs) addHierarchyAttributes(node.proto, stamps.back());
+    *graph->add_node() = std::move(node.proto);
+  }
+  for (auto& init : builder.initializers()) *graph->add_initializer() = std::move(init);
+  addModelMetadata(model, "modelexport.source", std::filesystem::path(options.modelPath).filename().string());
+  addModelMetadata(model, "modelexport.strategy", options.strategy);
+  addModelMetadata(model, "modelexport.root_module", tree.root().qualifiedClass);
+  inferValueInfo(model);
+  clock.done("build");
+
+  if (options.hierarchyAttrs) {
+    try {
+      checkModelFull(model);
+    } catch (const UserError& e) {
+      log << "warning: --hierarchy-attrs puts non-standard attributes on standard ops; the ONNX "
+             "checker and onnxruntime reject the file (" << e.what() << "); run 'modelexport validate --repair' to move them into metadata_props\n";
+    }
+  } else {
+    checkModelFull(model);
+  }
+  clock.done("check");
+
+  summary.onnxNodes = static_cast<size_t>(graph->node_size());
+  summary.initializers = static_cast<size_t>(graph->initializer_size());
+  for (const auto& s : stamps) summary.stampedNodes += s.path.empty() ? 0 : 1;
+  for (const auto& m : tree.modules()) summary.modules += m.tag.empty() ? 0 : 1;
+  nlohmann::json statistics{{"onnx_nodes", summary.onnxNodes},
+                            {"stamped_nodes", summary.stampedNodes},
+                            {"initializers", summary.initializers},
+                            {"tagged_modules", summary.modules},
+                            {"opset", options.opset},
+                            {"strategy", options.strategy}};
+  writeModelAtomically(model, options.outputPath, options.tempDir);
+  summary.sidecarPath = sidecarPath(options.outputPath, "_hierarchy.json");
+  writeFileAtomically(summary.sidecarPath,
+                      buildHierarchySidecar(tree, *graph, stamps, statistics).dump(2) + "\n",
+                      options.tempDir);
+  clock.done("write");
+
+  if (!options.dumpIoDir.empty()) {
+    c10::IValue reference = module.forward(std::vector<c10::IValue>(inputs.begin(), inputs.end()));
+    writeReferenceIo(options.dumpIoDir, prepared.inputNames, inputs, converted.outputs,
+                     flattenOutputs(reference));
+    clock.done("dump-io");
+  }
+  return summary;
+}
+
+}  // namespace modelexport

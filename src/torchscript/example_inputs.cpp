@@ -1,0 +1,123 @@
+#include "modelexport/example_inputs.h"
+
+#include <algorithm>
+#include <deque>
+#include <sstream>
+#include <unordered_set>
+
+#include <torch/csrc/jit/ir/constants.h>
+
+#include "modelexport/errors.h"
+
+namespace modelexport {
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+// Uses that depend only on the input's shape: they do not carry its values onward.
+bool dropsValues(const Node* node) {
+  static const std::unordered_set<std::string> kinds = {
+      "aten::size", "aten::dim", "aten::numel", "aten::zeros_like", "aten::ones_like",
+      "aten::empty_like", "aten::full_like", "prim::device", "prim::dtype"};
+  return kinds.count(node->kind().toQualString()) != 0;
+}
+
+// Rows of the table an index value selects from, when the table is a constant.
+int64_t tableRows(const Value* table, int64_t dim) {
+  auto value = torch::jit::toIValue(table);
+  if (!value || !value->isTensor()) return 0;
+  const auto& t = value->toTensor();
+  if (t.dim() == 0) return 0;
+  return t.size(dim < 0 ? dim + t.dim() : dim);
+}
+
+}  // namespace
+
+InputSpec inferInputSpec(const Value* input, const std::string& name,
+                         const std::vector<int64_t>& shape) {
+  InputSpec spec{name, at::kFloat, shape, 0};
+  std::deque<const Value*> queue{input};
+  std::unordered_set<const Value*> seen{input};
+  auto noteLimit = [&](int64_t rows) {
+    spec.dtype = at::kLong;
+    if (rows > 0) spec.indexLimit = spec.indexLimit == 0 ? rows : std::min(spec.indexLimit, rows);
+  };
+  while (!queue.empty()) {
+    const Value* v = queue.front();
+    queue.pop_front();
+    for (const auto& use : v->uses()) {
+      const Node* user = use.user;
+      const std::string kind = user->kind().toQualString();
+      if (kind == "aten::embedding" && use.offset == 1) {
+        noteLimit(tableRows(user->input(0), 0));
+        continue;
+      }
+      if ((kind == "aten::index_select" && use.offset == 2) ||
+          (kind == "aten::gather" && use.offset == 2)) {
+        noteLimit(0);
+        continue;
+      }
+      if (kind == "prim::ListConstruct") {
+        for (const auto& listUse : user->output()->uses())
+          if (std::string(listUse.user->kind().toQualString()) == "aten::index" &&
+              listUse.offset == 1)
+            noteLimit(0);
+      }
+      if (dropsValues(user)) continue;
+      for (const Value* out : user->outputs())
+        if (seen.insert(out).second) queue.push_back(out);
+      for (const auto* block : user->blocks())
+        for (const Value* in : block->inputs())
+          if (seen.insert(in).second) queue.push_back(in);
+    }
+  }
+  return spec;
+}
+
+std::vector<InputSpec> inferInputSpecs(const torch::jit::Graph& graph,
+                                       const std::vector<std::string>& names,
+                                       const std::vector<int64_t>& shape) {
+  std::vector<InputSpec> specs;
+  for (size_t i = 0; i < graph.inputs().size(); ++i)
+    specs.push_back(inferInputSpec(graph.inputs()[i], names.at(i), shape));
+  return specs;
+}
+
+std::vector<c10::IValue> makeExampleInputs(const std::vector<InputSpec>& specs) {
+  std::vector<c10::IValue> inputs;
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+  for (const auto& spec : specs) {
+    const bool isMask = spec.name.find("mask") != std::string::npos;
+    at::Tensor t;
+    if (isMask) {
+      t = torch::ones(spec.shape, torch::TensorOptions().dtype(spec.dtype));
+    } else if (at::isIntegralType(spec.dtype, /*includeBool=*/true)) {
+      int64_t high = spec.indexLimit > 0 ? spec.indexLimit : 2;
+      if (spec.dtype == at::kBool) high = 2;
+      t = at::randint(0, high, spec.shape, generator, torch::TensorOptions().dtype(spec.dtype));
+    } else {
+      t = at::randn(spec.shape, generator, torch::TensorOptions().dtype(spec.dtype));
+    }
+    inputs.emplace_back(t);
+  }
+  return inputs;
+}
+
+std::vector<int64_t> parseShape(const std::string& text) {
+  std::vector<int64_t> shape;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    part.erase(std::remove_if(part.begin(), part.end(), ::isspace), part.end());
+    char* end = nullptr;
+    long long dim = part.empty() ? -1 : std::strtoll(part.c_str(), &end, 10);
+    if (part.empty() || *end != '\0' || dim <= 0)
+      throw UserError("--input-shape '" + text + "': expected positive integers separated by commas, e.g. 1,128");
+    shape.push_back(dim);
+  }
+  if (shape.empty()) throw UserError("--input-shape is empty; expected e.g. 1,128");
+  return shape;
+}
+
+}  // namespace modelexport

@@ -1,0 +1,134 @@
+#include "modelexport/graph_preparation.h"
+
+#include <regex>
+#include <set>
+
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/lower_tuples.h>
+#include <torch/csrc/jit/passes/remove_dropout.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+
+#include <torch/csrc/jit/ir/constants.h>
+
+#include "modelexport/errors.h"
+
+namespace modelexport {
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+struct AttrOwner {
+  c10::IValue object;  // a module object
+  std::string path;
+};
+
+// Replaces every self.a.b.weight access with a constant holding the tensor, so the
+// graph no longer needs the module object. Parameter ownership is remembered.
+void foldModuleAttributes(torch::jit::Graph& graph, const torch::jit::Module& module,
+                          PreparedGraph& prepared) {
+  std::unordered_map<const Value*, AttrOwner> owners;
+  owners[graph.inputs().at(0)] = AttrOwner{module._ivalue(), ""};
+  std::vector<Node*> toDestroy;
+  std::function<void(torch::jit::Block*)> visit = [&](torch::jit::Block* block) {
+    for (Node* node : block->nodes()) {
+      for (auto* sub : node->blocks()) visit(sub);
+      if (node->kind() == c10::prim::SetAttr && owners.count(node->input(0)))
+        throw UserError("the model assigns to module attribute '" + node->s(c10::attr::name) +
+                        "' in forward (prim::SetAttr), which an ONNX graph cannot express");
+      if (node->kind() != c10::prim::GetAttr) continue;
+      auto it = owners.find(node->input(0));
+      if (it == owners.end()) continue;
+      const std::string name = node->s(c10::attr::name);
+      c10::IValue value = it->second.object.toObject()->getAttr(name);
+      std::string path = it->second.path.empty() ? name : it->second.path + "." + name;
+      if (value.isObject()) {
+        owners[node->output()] = AttrOwner{value, path};
+        continue;
+      }
+      if (value.isTensor()) value = value.toTensor().detach();
+      torch::jit::WithInsertPoint guard(node);
+      c10::optional<Value*> constant =
+          torch::jit::tryInsertConstant(graph, value, c10::nullopt, node->scope());
+      if (!constant) continue;
+      (*constant)->copyMetadata(node->output());
+      if (value.isTensor()) prepared.parameterPaths[*constant] = path;
+      node->output()->replaceAllUsesWith(*constant);
+      toDestroy.push_back(node);
+    }
+  };
+  visit(graph.block());
+  for (auto it = toDestroy.rbegin(); it != toDestroy.rend(); ++it) (*it)->destroy();
+  // Module-valued GetAttr chains are dead now.
+  torch::jit::EliminateDeadCode(graph.block());
+}
+
+std::string cleanValueName(const std::string& debugName) {
+  static const std::regex numericSuffix(R"(\.\d+$)");
+  std::string name = std::regex_replace(debugName, numericSuffix, "");
+  bool numeric = !name.empty() && std::all_of(name.begin(), name.end(), ::isdigit);
+  return numeric ? "" : name;
+}
+
+}  // namespace
+
+PreparedGraph prepareGraph(const torch::jit::Module& module) {
+  auto method = module.find_method("forward");
+  if (!method) throw UserError("the model has no forward method");
+  PreparedGraph prepared;
+  prepared.graph = method->graph()->copy();
+  auto& graph = *prepared.graph;
+
+  const auto& schema = method->function().getSchema();
+  for (size_t i = 1; i < schema.arguments().size(); ++i) {
+    const auto& arg = schema.arguments()[i];
+    if (!arg.type()->isSubtypeOf(*c10::TensorType::get()))
+      throw UserError("forward argument '" + arg.name() + "' has type " + arg.type()->str() +
+                      "; only tensor arguments are supported");
+    prepared.inputNames.push_back(arg.name());
+  }
+
+  torch::jit::Inline(graph);
+  foldModuleAttributes(graph, module, prepared);
+  if (!graph.inputs().at(0)->uses().empty())
+    throw UserError("forward uses the module object in a way that cannot be folded");
+  graph.eraseInput(0);
+
+  // Output names before tuples are flattened: the returned tuple's element names.
+  std::vector<std::string> outputNames;
+  for (Value* out : graph.outputs()) {
+    Node* producer = out->node();
+    if (producer->kind() == c10::prim::TupleConstruct) {
+      for (Value* element : producer->inputs()) outputNames.push_back(cleanValueName(element->debugName()));
+    } else {
+      outputNames.push_back(cleanValueName(out->debugName()));
+    }
+  }
+
+  torch::jit::removeDropout(prepared.graph);
+  torch::jit::RemoveListMutation(prepared.graph);
+  torch::jit::RemoveTensorMutation(prepared.graph);
+  torch::jit::LowerAllTuples(prepared.graph);
+  torch::jit::ConstantPropagation(prepared.graph);
+  torch::jit::EliminateDeadCode(prepared.graph);
+
+  if (outputNames.size() != graph.outputs().size()) outputNames.assign(graph.outputs().size(), "");
+  std::set<std::string> used(prepared.inputNames.begin(), prepared.inputNames.end());
+  for (size_t i = 0; i < outputNames.size(); ++i) {
+    std::string name = outputNames[i];
+    if (name.empty() || used.count(name)) name = "output_" + std::to_string(i);
+    used.insert(name);
+    prepared.outputNames.push_back(name);
+  }
+  // parameterPaths may name constants that passes removed; drop those.
+  std::unordered_set<const Value*> alive;
+  for (Node* node : graph.nodes())
+    for (Value* v : node->outputs()) alive.insert(v);
+  for (auto it = prepared.parameterPaths.begin(); it != prepared.parameterPaths.end();)
+    it = alive.count(it->first) ? std::next(it) : prepared.parameterPaths.erase(it);
+  return prepared;
+}
+
+}  // namespace modelexport

@@ -1,0 +1,94 @@
+#include "modelexport/model_loader.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "modelexport/errors.h"
+
+namespace modelexport {
+namespace {
+
+const char* kHowToMake =
+    "make TorchScript with torch.jit.trace(model, example_inputs).save(path) or "
+    "torch.jit.script(model).save(path)";
+
+std::vector<char> readHead(const std::string& path, size_t n) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> head(n);
+  in.read(head.data(), static_cast<std::streamsize>(n));
+  head.resize(static_cast<size_t>(in.gcount()));
+  return head;
+}
+
+bool startsWith(const std::vector<char>& data, const char* magic, size_t n) {
+  return data.size() >= n && std::memcmp(data.data(), magic, n) == 0;
+}
+
+// Scans the zip's local file names; enough to tell a TorchScript archive (it has a
+// code/ folder) from a torch.save checkpoint (data.pkl only).
+bool fileContains(const std::string& path, const std::string& needle) {
+  std::ifstream in(path, std::ios::binary);
+  std::string chunk(1 << 20, '\0');
+  std::string carry;
+  while (in) {
+    in.read(&chunk[0], static_cast<std::streamsize>(chunk.size()));
+    std::string window = carry + chunk.substr(0, static_cast<size_t>(in.gcount()));
+    if (window.find(needle) != std::string::npos) return true;
+    carry = window.size() > needle.size() ? window.substr(window.size() - needle.size()) : window;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string diagnoseNonTorchScript(const std::string& path) {
+  auto head = readHead(path, 8);
+  if (head.empty()) return "the file is empty";
+  if (startsWith(head, "PK\x03\x04", 4)) {
+    if (!fileContains(path, "/code/") && fileContains(path, "data.pkl"))
+      return "it is a torch.save checkpoint (pickled state_dict or tensors), not TorchScript; " +
+             std::string(kHowToMake);
+    if (!fileContains(path, "PK\x05\x06"))
+      return "the zip archive is truncated or corrupt (no end-of-archive record)";
+    if (!fileContains(path, "/code/"))
+      return "the zip archive is not a TorchScript model (no code/ folder); " +
+             std::string(kHowToMake);
+    return "";
+  }
+  if (static_cast<unsigned char>(head[0]) == 0x80)
+    return "it is a Python pickle (legacy torch.save format), not TorchScript; " +
+           std::string(kHowToMake);
+  if (startsWith(head, "\x08", 1) || startsWith(head, "ONNX", 4))
+    return "it looks like an ONNX or protobuf file, not TorchScript";
+  return "it is not a TorchScript archive (not a zip file); " + std::string(kHowToMake);
+}
+
+torch::jit::Module loadTorchScript(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw UserError(path + ": no such file");
+  if (std::filesystem::is_directory(path, ec))
+    throw UserError(path + ": is a directory, expected a TorchScript .pt file");
+  {
+    std::ifstream probe(path, std::ios::binary);
+    if (!probe) throw UserError(path + ": cannot be read (permission denied?)");
+  }
+  auto head = readHead(path, 4);
+  if (!startsWith(head, "PK\x03\x04", 4))
+    throw UserError(path + ": cannot load: " + diagnoseNonTorchScript(path));
+  try {
+    torch::jit::Module module = torch::jit::load(path, torch::kCPU);
+    module.eval();
+    return module;
+  } catch (const c10::Error& e) {
+    std::string what = diagnoseNonTorchScript(path);
+    if (what.empty()) what = "LibTorch: " + firstLine(e.what_without_backtrace());
+    throw UserError(path + ": cannot load: " + what);
+  } catch (const std::exception& e) {
+    throw UserError(path + ": cannot load: " + firstLine(e.what()));
+  }
+}
+
+}  // namespace modelexport

@@ -1,0 +1,188 @@
+#include "modelexport/value_facts.h"
+
+#include <torch/csrc/jit/ir/constants.h>
+
+#include "modelexport/errors.h"
+
+namespace modelexport {
+namespace {
+
+using torch::jit::Block;
+using torch::jit::Node;
+using torch::jit::Value;
+
+// Ops whose result depends only on shapes, dtypes and devices, never on data.
+bool isShapeOnly(const Node* node) {
+  static const std::unordered_set<std::string> kinds = {
+      "aten::size",      "aten::dim",       "aten::numel",    "aten::len",
+      "prim::device",    "prim::dtype",     "prim::layout",   "aten::zeros_like",
+      "aten::ones_like", "aten::empty_like", "aten::full_like", "aten::new_zeros",
+      "aten::new_ones",  "aten::new_full",  "aten::new_empty", "prim::shape",
+      "aten::sizes",     "prim::is_cuda"};
+  const std::string kind = node->kind().toQualString();
+  if (kind == "aten::len" && node->input(0)->type()->kind() != c10::TypeKind::TensorType)
+    return false;  // len of a list depends on the list
+  return kinds.count(kind) != 0;
+}
+
+class Runner {
+ public:
+  explicit Runner(RunResult& result) : facts_(result.facts) {}
+
+  void record(const Value* v, const c10::IValue& value, bool isStatic) {
+    ValueFact& fact = facts_.set(v);
+    fact.isStatic = isStatic;
+    if (value.isTensor()) {
+      const at::Tensor& t = value.toTensor();
+      fact.isTensor = true;
+      fact.dtype = t.scalar_type();
+      fact.sizes = t.sizes().vec();
+      if (isStatic) fact.value = value;
+    } else {
+      fact.value = value;
+    }
+    env_[v] = value;
+  }
+
+  c10::IValue get(const Value* v) const {
+    auto it = env_.find(v);
+    TORCH_CHECK(it != env_.end(), "value ", v->debugName(), " used before it was computed");
+    return it->second;
+  }
+
+  bool allStatic(const Node* node) const {
+    for (const Value* in : node->inputs())
+      if (!facts_.of(in).isStatic) return false;
+    return true;
+  }
+
+  void runNode(Node* node) {
+    switch (node->kind()) {
+      case c10::prim::Constant: {
+        record(node->output(), *torch::jit::toIValue(node->output()), true);
+        return;
+      }
+      case c10::prim::If: {
+        bool cond = get(node->input(0)).toBool();
+        Block* block = node->blocks()[cond ? 0 : 1];
+        runBlock(block);
+        bool condStatic = facts_.of(node->input(0)).isStatic;
+        for (size_t i = 0; i < node->outputs().size(); ++i) {
+          const Value* inner = block->outputs()[i];
+          record(node->outputs()[i], get(inner), condStatic && facts_.of(inner).isStatic);
+        }
+        return;
+      }
+      case c10::prim::Loop: {
+        runLoop(node);
+        return;
+      }
+      default:
+        break;
+    }
+    torch::jit::Stack stack;
+    for (const Value* in : node->inputs()) stack.push_back(get(in));
+    try {
+      node->getOperation()(stack);
+    } catch (const std::exception& e) {
+      std::string msg = e.what();
+      if (auto* ce = dynamic_cast<const c10::Error*>(&e)) msg = ce->what_without_backtrace();
+      throw UserError("the model failed on the example inputs at " +
+                      std::string(node->kind().toQualString()) + ": " + firstLine(msg));
+    }
+    const bool isStatic = !node->isNondeterministic() && (isShapeOnly(node) || allStatic(node));
+    const size_t n = node->outputs().size();
+    for (size_t i = 0; i < n; ++i) record(node->outputs()[i], stack[stack.size() - n + i], isStatic);
+  }
+
+  void runLoop(Node* node) {
+    int64_t maxTrips = get(node->input(0)).toInt();
+    bool cond = get(node->input(1)).toBool();
+    Block* body = node->blocks()[0];
+    std::vector<c10::IValue> carried;
+    for (size_t i = 2; i < node->inputs().size(); ++i) carried.push_back(get(node->input(i)));
+    bool carriedStatic = allStatic(node);
+    for (int64_t trip = 0; trip < maxTrips && cond; ++trip) {
+      record(body->inputs()[0], c10::IValue(trip), carriedStatic);
+      for (size_t i = 0; i < carried.size(); ++i) record(body->inputs()[i + 1], carried[i], carriedStatic);
+      runBlock(body);
+      cond = get(body->outputs()[0]).toBool();
+      for (size_t i = 0; i < carried.size(); ++i) {
+        carried[i] = get(body->outputs()[i + 1]);
+        carriedStatic = carriedStatic && facts_.of(body->outputs()[i + 1]).isStatic;
+      }
+    }
+    if (!facts_.has(body->inputs()[0])) {  // zero trips: body values still need facts
+      for (size_t i = 0; i < carried.size(); ++i) record(body->inputs()[i + 1], carried[i], false);
+    }
+    for (size_t i = 0; i < node->outputs().size(); ++i)
+      record(node->outputs()[i], carried[i], carriedStatic);
+  }
+
+  void runBlock(Block* block) {
+    for (Node* node : block->nodes()) runNode(node);
+  }
+
+  // Drops the tensor of a value nobody needs any more (keeps its fact).
+  void release(const Value* v) {
+    if (!facts_.of(v).isStatic) env_.erase(v);
+  }
+
+ private:
+  ValueFacts& facts_;
+  std::unordered_map<const Value*, c10::IValue> env_;
+};
+
+}  // namespace
+
+const ValueFact& ValueFacts::of(const torch::jit::Value* v) const {
+  auto it = facts_.find(v);
+  if (it == facts_.end()) {
+    static const ValueFact unknown;
+    return unknown;
+  }
+  return it->second;
+}
+
+RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs) {
+  if (inputs.size() != graph.inputs().size())
+    throw UserError("the model takes " + std::to_string(graph.inputs().size()) + " inputs, " +
+                    std::to_string(inputs.size()) + " were given");
+  torch::NoGradGuard noGrad;
+  RunResult result;
+  Runner runner(result);
+  for (size_t i = 0; i < inputs.size(); ++i) runner.record(graph.inputs()[i], inputs[i], false);
+
+  // Last top-level node that needs each value, so activations are freed as we go.
+  std::vector<Node*> order(graph.nodes().begin(), graph.nodes().end());
+  std::unordered_map<const Node*, size_t> position;
+  for (size_t i = 0; i < order.size(); ++i) position[order[i]] = i;
+  std::vector<std::vector<const Value*>> freeAfter(order.size());
+  std::unordered_set<const Value*> outputs(graph.outputs().begin(), graph.outputs().end());
+  auto topLevel = [&](const Node* user) {
+    while (user->owningBlock() != graph.block()) user = user->owningBlock()->owningNode();
+    return user;
+  };
+  auto planFree = [&](const Value* v) {
+    if (outputs.count(v) || v->uses().empty()) return;
+    size_t last = 0;
+    for (const auto& use : v->uses()) {
+      const Node* user = topLevel(use.user);
+      if (user->kind() == c10::prim::Return) return;
+      last = std::max(last, position.at(user));
+    }
+    freeAfter[last].push_back(v);
+  };
+  for (const Value* in : graph.inputs()) planFree(in);
+  for (Node* node : order)
+    for (const Value* out : node->outputs()) planFree(out);
+
+  for (size_t i = 0; i < order.size(); ++i) {
+    runner.runNode(order[i]);
+    for (const Value* v : freeAfter[i]) runner.release(v);
+  }
+  for (const Value* out : graph.outputs()) result.outputs.push_back(runner.get(out));
+  return result;
+}
+
+}  // namespace modelexport
