@@ -83,7 +83,7 @@ class Runner {
     torch::jit::Stack stack;
     for (const Value* in : node->inputs()) stack.push_back(get(in));
     try {
-      node->getOperation()(stack);
+      runOperation(node, stack);
     } catch (const std::exception& e) {
       std::string msg = e.what();
       if (auto* ce = dynamic_cast<const c10::Error*>(&e)) msg = ce->what_without_backtrace();
@@ -93,6 +93,38 @@ class Runner {
     const bool isStatic = !node->isNondeterministic() && (isShapeOnly(node) || allStatic(node));
     const size_t n = node->outputs().size();
     for (size_t i = 0; i < n; ++i) record(node->outputs()[i], stack[stack.size() - n + i], isStatic);
+  }
+
+  // Container ops are instructions of LibTorch's interpreter, not registered operators.
+  static void runOperation(const Node* node, torch::jit::Stack& stack) {
+    const size_t inputs = node->inputs().size();
+    std::vector<c10::IValue> items(stack.end() - inputs, stack.end());
+    switch (node->kind()) {
+      case c10::prim::ListConstruct: {
+        c10::impl::GenericList list(node->output()->type()->expectRef<c10::ListType>().getElementType());
+        for (auto& item : items) list.push_back(std::move(item));
+        stack.resize(stack.size() - inputs);
+        stack.emplace_back(std::move(list));
+        return;
+      }
+      case c10::prim::TupleConstruct:
+        stack.resize(stack.size() - inputs);
+        stack.emplace_back(c10::ivalue::Tuple::create(std::move(items)));
+        return;
+      case c10::prim::ListUnpack:
+      case c10::prim::TupleUnpack: {
+        c10::IValue container = stack.back();
+        stack.pop_back();
+        if (container.isTuple()) {
+          for (const auto& e : container.toTupleRef().elements()) stack.push_back(e);
+        } else {
+          for (const auto& e : container.toListRef()) stack.push_back(e);
+        }
+        return;
+      }
+      default:
+        node->getOperation()(stack);
+    }
   }
 
   void runLoop(Node* node) {
