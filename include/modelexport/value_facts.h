@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <torch/script.h>
@@ -17,6 +18,9 @@ struct ValueFact {
   // Static: does not depend on the data of the inputs (only on constants and shapes),
   // so its value is folded into the ONNX file. Always kept for non-tensors.
   bool isStatic = false;
+  // Computed from a module parameter or buffer: kept as ONNX nodes even when static, so
+  // that every module whose forward computes something keeps its nodes.
+  bool fromParameter = false;
   c10::IValue value;  // set for static values and for every non-tensor value
 };
 
@@ -36,6 +40,8 @@ struct RunResult {
 };
 
 // Runs the graph node by node. Throws UserError when the model rejects the inputs.
-RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs);
+// `parameters` are the constants that hold module parameters and buffers.
+RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs,
+                      const std::unordered_set<const torch::jit::Value*>& parameters = {});
 
 }  // namespace modelexport

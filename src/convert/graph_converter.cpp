@@ -32,9 +32,11 @@ class GraphWalker {
   std::map<std::string, UnsupportedUse> unsupported;
 
  private:
-  bool allOutputsStatic(const Node* node) const {
+  // Folded into the file as constants: known at export time and not computed from
+  // parameters (those stay nodes, so a module's own work stays visible).
+  bool foldable(const Node* node) const {
     for (const Value* out : node->outputs())
-      if (!facts_.of(out).isStatic) return false;
+      if (!facts_.of(out).isStatic || facts_.of(out).fromParameter) return false;
     return true;
   }
 
@@ -54,7 +56,7 @@ class GraphWalker {
 
   void convertNode(const Node* node) {
     if (node->kind() == c10::prim::Constant) return;
-    if (!node->outputs().empty() && allOutputsStatic(node)) return;  // folded at export time
+    if (!node->outputs().empty() && foldable(node)) return;
     auto it = tags_.find(node);
     builder_.setCurrentTag(it == tags_.end() ? NodeTag{} : it->second);
     if (node->kind() == c10::prim::If && facts_.of(node->input(0)).isStatic) {

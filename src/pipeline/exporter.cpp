@@ -118,7 +118,9 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   auto inputs = makeExampleInputs(specs);
   RunResult run;
   try {
-    run = runForFacts(*prepared.graph, inputs);
+    std::unordered_set<const torch::jit::Value*> parameters;
+    for (const auto& [value, path] : prepared.parameterPaths) parameters.insert(value);
+    run = runForFacts(*prepared.graph, inputs, parameters);
   } catch (const UserError& e) {
     std::string tried;
     for (const auto& s : specs) {

@@ -27,7 +27,8 @@ bool isShapeOnly(const Node* node) {
 
 class Runner {
  public:
-  explicit Runner(RunResult& result) : facts_(result.facts) {}
+  Runner(RunResult& result, const std::unordered_set<const Value*>& parameters)
+      : facts_(result.facts), parameters_(parameters) {}
 
   void record(const Value* v, const c10::IValue& value, bool isStatic) {
     ValueFact& fact = facts_.set(v);
@@ -60,6 +61,7 @@ class Runner {
     switch (node->kind()) {
       case c10::prim::Constant: {
         record(node->output(), *torch::jit::toIValue(node->output()), true);
+        facts_.set(node->output()).fromParameter = parameters_.count(node->output()) != 0;
         return;
       }
       case c10::prim::If: {
@@ -70,6 +72,7 @@ class Runner {
         for (size_t i = 0; i < node->outputs().size(); ++i) {
           const Value* inner = block->outputs()[i];
           record(node->outputs()[i], get(inner), condStatic && facts_.of(inner).isStatic);
+          facts_.set(node->outputs()[i]).fromParameter = facts_.of(inner).fromParameter;
         }
         return;
       }
@@ -90,9 +93,15 @@ class Runner {
       throw UserError("the model failed on the example inputs at " +
                       std::string(node->kind().toQualString()) + ": " + firstLine(msg));
     }
-    const bool isStatic = !node->isNondeterministic() && (isShapeOnly(node) || allStatic(node));
+    const bool shapeOnly = isShapeOnly(node);
+    const bool isStatic = !node->isNondeterministic() && (shapeOnly || allStatic(node));
+    bool fromParameter = false;
+    for (const Value* in : node->inputs()) fromParameter = fromParameter || facts_.of(in).fromParameter;
     const size_t n = node->outputs().size();
-    for (size_t i = 0; i < n; ++i) record(node->outputs()[i], stack[stack.size() - n + i], isStatic);
+    for (size_t i = 0; i < n; ++i) {
+      record(node->outputs()[i], stack[stack.size() - n + i], isStatic);
+      facts_.set(node->outputs()[i]).fromParameter = fromParameter && !shapeOnly;
+    }
   }
 
   // Container ops are instructions of LibTorch's interpreter, not registered operators.
@@ -162,6 +171,7 @@ class Runner {
 
  private:
   ValueFacts& facts_;
+  const std::unordered_set<const Value*>& parameters_;
   std::unordered_map<const Value*, c10::IValue> env_;
 };
 
@@ -176,13 +186,14 @@ const ValueFact& ValueFacts::of(const torch::jit::Value* v) const {
   return it->second;
 }
 
-RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs) {
+RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs,
+                      const std::unordered_set<const Value*>& parameters) {
   if (inputs.size() != graph.inputs().size())
     throw UserError("the model takes " + std::to_string(graph.inputs().size()) + " inputs, " +
                     std::to_string(inputs.size()) + " were given");
   torch::NoGradGuard noGrad;
   RunResult result;
-  Runner runner(result);
+  Runner runner(result, parameters);
   for (size_t i = 0; i < inputs.size(); ++i) runner.record(graph.inputs()[i], inputs[i], false);
 
   // Last top-level node that needs each value, so activations are freed as we go.
