@@ -9,7 +9,12 @@ Writes OUTDIR/NAME.pt for each fixture and the manifest OUTDIR/fixtures.json:
 
     {"bert_tiny": {"file": "bert_tiny.pt", "kind": "trace", "cli_args": [],
                    "inputs": [{"name": "input_ids", "dtype": "int64", "shape": [1, 128]}, ...],
-                   "outputs": ["last_hidden_state", "pooler_output"]}, ...}
+                   "outputs": ["last_hidden_state", "pooler_output"]},
+     "gpt2_tiny": {..., "config": {"gpt2": {"n_layer": 2, "n_embd": 64, "n_head": 2}}}, ...}
+
+"kind" is "trace" (torch.jit.trace) or "script" (torch.jit.script); "cli_args" are the
+modelexport options the fixture needs (the default --input-shape is 1,128); "outputs"
+names the flattened outputs in order; GPT-2 entries carry their "config".
 
 Fixtures (model code in tools/fixture_models.py):
     bert_tiny        traced; inputs input_ids, attention_mask, token_type_ids (int64 1x128);

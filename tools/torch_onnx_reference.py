@@ -24,11 +24,16 @@ Node names and module scopes (checked on torch 1.13, Debian's build):
         /encoder/layer.0/attention/self/Softmax
         /pooler/activation/Tanh
         /Constant_1                (root scope: no module segment)
-    It only happens when the exporter traces an eager nn.Module itself: exporting the
-    TorchScript fixture (a ScriptModule) directly gives no module scopes for the ops,
-    which is why this script rebuilds the eager model. No flag turns it off or on;
-    export_modules_as_functions (opset >= 15) is a different feature (ONNX local
-    functions) and is left off here.
+    The scopes come from tracing the eager nn.Module, which is why this script
+    rebuilds it rather than exporting the TorchScript fixture. (torch.onnx.export of
+    the loaded ScriptModule also names nodes by scope, from the TorchScript call
+    stacks, but less faithfully: same names for bert_tiny/gpt2_tiny, while resnet18
+    gets "/layer1/0/conv1/Conv" and loses the scope of the second call of
+    BasicBlock.relu (traced code calls it as relu.forward1), and in the scripted
+    custom model only blocks.0 keeps its norm/fc/act scopes: blocks.1 and .2 share
+    the ResidualBlock type with blocks.0 and their ops land in "/blocks.1/Gemm".)
+    No flag is needed to turn the names on; export_modules_as_functions
+    (opset >= 15) is a different feature (ONNX local functions), left off here.
 
     Scope segment format: one segment per module whose forward ran, each the module's
     *unqualified* name: the last non-numeric attribute atom plus any numeric atoms
@@ -38,8 +43,10 @@ Node names and module scopes (checked on torch 1.13, Debian's build):
     features.1.conv.0.0 is "/features/features.1/conv/conv.0/conv.0.0/Conv".
     hierarchy_agreement.py turns such names back into attribute paths.
 
-    Nodes that torch.onnx creates after tracing (the Identity nodes of deduplicated
-    initializers, folded constants) carry no scope, e.g. "Identity_0".
+    A module called twice in one forward gets a suffixed scope for the second call:
+    resnet's BasicBlock.relu is "/layer1/layer1.0/relu_1/Relu". Nodes that torch.onnx
+    creates after tracing (Identity nodes of deduplicated initializers) carry no
+    scope, e.g. "Identity_0".
 
 The script prints how many nodes carry a module scope and exits 1 if none does.
 """
