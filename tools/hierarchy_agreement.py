@@ -3,7 +3,7 @@
 
 Usage:
     /usr/bin/python3 tools/hierarchy_agreement.py OURS.onnx OURS_hierarchy.json THEIRS.onnx
-        [--min 0.95] [--top 15] [--json REPORT.json]
+        [--min 0.95] [--top 15] [--json REPORT.json] [--skip-ops Cast,Shape]
     /usr/bin/python3 tools/hierarchy_agreement.py --self-test THEIRS.onnx
 
 OURS.onnx / OURS_hierarchy.json: an export by modelexport and its sidecar, which has
@@ -158,8 +158,9 @@ def load_sidecar(path):
     return modules, nodes
 
 
-def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout):
+def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout, skip_ops=SKIP_OPS):
     """Compute the agreement; returns a dict of results (and prints the report)."""
+    skip_ops = tuple(skip_ops)
     modules, side_nodes = load_sidecar(sidecar)
     path_to_tag = {}
     for m in modules:
@@ -187,7 +188,7 @@ def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout):
     for n in side_nodes:
         g = ours_graph_nodes.get(n.get("name"))
         op = g.op_type if g is not None else n.get("op_type")
-        if op in SKIP_OPS:
+        if op in skip_ops:
             continue
         ours[(n.get("hierarchy_path"), op)] += 1
 
@@ -197,7 +198,7 @@ def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout):
     total_nodes = 0
     for n in iter_nodes(theirs_model.graph):
         total_nodes += 1
-        if n.op_type in SKIP_OPS:
+        if n.op_type in skip_ops:
             continue
         path, ok = scope_to_path(scope_segments(n.name), module_paths)
         if ok:
@@ -223,7 +224,7 @@ def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout):
       % (ours_onnx, len(side_nodes), theirs_onnx, total_nodes))
     for w in warnings:
         p("  warning: %s\n" % w)
-    p("  considered (THEIRS nodes other than %s): %d\n" % ("/".join(SKIP_OPS), considered))
+    p("  considered (THEIRS nodes other than %s): %d\n" % ("/".join(skip_ops), considered))
     p("  one-to-one matched: %d / %d = %.2f%%\n" % (matched, considered, pct(matched, considered)))
     p("  exists (OURS has a node with that tag and op_type): %d / %d = %.2f%%\n"
       % (exists, considered, pct(exists, considered)))
@@ -370,6 +371,9 @@ def main(argv=None):
                     help="minimum one-to-one share (fraction, or percent if > 1)")
     ap.add_argument("--top", type=int, default=15, help="how many pairs to list")
     ap.add_argument("--json", help="also write the results as JSON to this file")
+    ap.add_argument("--skip-ops", default="",
+                    help="more op types to leave out on both sides, comma-separated "
+                         "(Constant and Identity always are), e.g. Cast,Shape")
     ap.add_argument("--self-test", metavar="THEIRS.onnx",
                     help="check this script against a fake sidecar built from THEIRS")
     args = ap.parse_args(argv)
@@ -379,7 +383,8 @@ def main(argv=None):
     if len(args.files) != 3:
         ap.error("give OURS.onnx OURS_hierarchy.json THEIRS.onnx (or --self-test THEIRS.onnx)")
     try:
-        result = compare(*args.files, top=args.top)
+        extra = [o.strip() for o in args.skip_ops.split(",") if o.strip()]
+        result = compare(*args.files, top=args.top, skip_ops=SKIP_OPS + tuple(extra))
     except (OSError, ValueError, KeyError, onnx.onnx_cpp2py_export.checker.ValidationError) as e:
         print("hierarchy_agreement: error: %s" % e, file=sys.stderr)
         return 2
