@@ -15,7 +15,8 @@ struct InputSpec {
   int64_t indexLimit = 0;
 };
 
-// int64 when the input reaches an embedding or indexing op, float32 otherwise; for
+// int64 when the input reaches an embedding or indexing op (or is a *mask* input the
+// model casts itself), float32 otherwise; for
 // embeddings whose table is a constant, the table size bounds the example ids.
 InputSpec inferInputSpec(const torch::jit::Value* input, const std::string& name,
                          const std::vector<int64_t>& shape);

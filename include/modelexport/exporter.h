@@ -4,12 +4,15 @@
 #include <string>
 #include <vector>
 
+#include "modelexport/example_inputs.h"
+
 namespace modelexport {
 
 struct ExportOptions {
   std::string modelPath;
   std::string outputPath;
   std::vector<int64_t> inputShape{1, 128};
+  std::vector<InputSpec> inputSpecs;  // when set, overrides inputShape and dtype inference
   int opset = 14;
   std::string strategy = "htp";
   std::string tempDir;

@@ -115,6 +115,16 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   clock.done("prepare");
 
   auto specs = inferInputSpecs(*prepared.graph, prepared.inputNames, options.inputShape);
+  if (!options.inputSpecs.empty()) {
+    if (options.inputSpecs.size() != specs.size())
+      throw UserError(options.modelPath + ": the model takes " + std::to_string(specs.size()) +
+                      " inputs, " + std::to_string(options.inputSpecs.size()) + " input specs were given");
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const std::string name = specs[i].name;
+      specs[i] = options.inputSpecs[i];
+      specs[i].name = name;
+    }
+  }
   auto inputs = makeExampleInputs(specs);
   RunResult run;
   try {

@@ -32,11 +32,31 @@ int64_t tableRows(const Value* table, int64_t dim) {
   return t.size(dim < 0 ? dim + t.dim() : dim);
 }
 
+// A mask the model converts itself (HF: mask[:, None, None, :].to(dtype)) is given as
+// int64, as tokenizers produce it.
+bool isMaskCastByModel(const Value* input, const std::string& name) {
+  if (name.find("mask") == std::string::npos) return false;
+  static const std::unordered_set<std::string> layoutOnly = {
+      "aten::slice", "aten::unsqueeze", "aten::select", "aten::view", "aten::reshape",
+      "aten::squeeze", "aten::expand", "aten::contiguous", "aten::index"};
+  std::deque<const Value*> queue{input};
+  while (!queue.empty()) {
+    const Value* v = queue.front();
+    queue.pop_front();
+    for (const auto& use : v->uses()) {
+      const std::string kind = use.user->kind().toQualString();
+      if (kind == "aten::to" || kind == "aten::type_as") return true;
+      if (layoutOnly.count(kind) && use.offset == 0) queue.push_back(use.user->output());
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 InputSpec inferInputSpec(const Value* input, const std::string& name,
                          const std::vector<int64_t>& shape) {
-  InputSpec spec{name, at::kFloat, shape, 0};
+  InputSpec spec{name, isMaskCastByModel(input, name) ? at::kLong : at::kFloat, shape, 0};
   std::deque<const Value*> queue{input};
   std::unordered_set<const Value*> seen{input};
   auto noteLimit = [&](int64_t rows) {

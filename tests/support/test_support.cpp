@@ -1,0 +1,103 @@
+#include "test_support.h"
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+#include <torch/script.h>
+
+#include "modelexport/exporter.h"
+#include "modelexport/model_writer.h"
+
+namespace fs = std::filesystem;
+
+namespace modelexport::testing {
+
+ProcessResult runCommand(const std::string& command) {
+  ProcessResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return result;
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  int status = pclose(pipe);
+  result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string shellQuote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string freshWorkDir(const std::string& name) {
+  fs::path dir = fs::path(MODELEXPORT_TEST_WORK_DIR) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, double tolerance) {
+  return runCommand(std::string(MODELEXPORT_NODE) + " " +
+                    shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/ort_check.js") + " " +
+                    shellQuote(onnxPath) + " " + shellQuote(ioDir) + " --tol " + std::to_string(tolerance));
+}
+
+ProcessResult pythonOnnxCheck(const std::string& onnxPath) {
+  return runCommand(std::string(MODELEXPORT_PYTHON) +
+                    " -c 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print(\"onnx checker: OK\")' " +
+                    shellQuote(onnxPath));
+}
+
+ProcessResult runModelexport(const std::string& arguments) {
+  return runCommand(shellQuote(MODELEXPORT_EXE) + " " + arguments);
+}
+
+std::string fixturePath(const std::string& name) {
+  return std::string(MODELEXPORT_FIXTURE_DIR) + "/" + name + ".pt";
+}
+
+onnx::ModelProto expectOpMatches(const std::string& testName, const std::string& forwardSource,
+                                 const std::vector<InputSpec>& inputs, const OpTestOptions& options) {
+  const std::string dir = freshWorkDir("ops/" + testName);
+  const std::string ptPath = dir + "/model.pt";
+  const std::string onnxPath = dir + "/model.onnx";
+  {
+    torch::jit::Module module("OpModel");
+    module.define(forwardSource);
+    module.save(ptPath);
+  }
+  ExportOptions exportOptions;
+  exportOptions.modelPath = ptPath;
+  exportOptions.outputPath = onnxPath;
+  exportOptions.inputSpecs = inputs;
+  exportOptions.opset = options.opset;
+  exportOptions.dumpIoDir = dir + "/io";
+  std::ostringstream log;
+  try {
+    exportModel(exportOptions, log);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << testName << ": export failed: " << e.what();
+    return {};
+  }
+  onnx::ModelProto model = readModel(onnxPath);
+  for (const auto& op : options.expectedOps) {
+    bool found = false;
+    for (const auto& node : model.graph().node()) found = found || node.op_type() == op;
+    EXPECT_TRUE(found) << testName << ": expected an ONNX " << op << " node";
+  }
+  ProcessResult ort = ortCheck(onnxPath, exportOptions.dumpIoDir, options.tolerance);
+  EXPECT_EQ(ort.exitCode, 0) << testName << ": " << ort.output;
+  return model;
+}
+
+InputSpec floatInput(std::vector<int64_t> shape) { return InputSpec{"", at::kFloat, std::move(shape), 0}; }
+InputSpec longInput(std::vector<int64_t> shape, int64_t limit) {
+  return InputSpec{"", at::kLong, std::move(shape), limit};
+}
+InputSpec boolInput(std::vector<int64_t> shape) { return InputSpec{"", at::kBool, std::move(shape), 0}; }
+
+}  // namespace modelexport::testing

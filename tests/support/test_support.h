@@ -1,0 +1,54 @@
+#pragma once
+// Shared helpers for unit and end-to-end tests.
+#include <string>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "modelexport/example_inputs.h"
+
+namespace modelexport::testing {
+
+struct ProcessResult {
+  int exitCode = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command, capturing its output.
+ProcessResult runCommand(const std::string& command);
+
+// A fresh, empty directory for one test under the build tree.
+std::string freshWorkDir(const std::string& name);
+
+// Quotes a path for the shell.
+std::string shellQuote(const std::string& text);
+
+// node tests/tools/ort_check.js MODEL IO_DIR --tol TOL: onnxruntime vs LibTorch outputs.
+ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, double tolerance = 1e-4);
+
+// Python's onnx.checker.check_model(full_check=True) on a file.
+ProcessResult pythonOnnxCheck(const std::string& onnxPath);
+
+// The modelexport binary with arguments.
+ProcessResult runModelexport(const std::string& arguments);
+
+std::string fixturePath(const std::string& name);  // "bert_tiny" -> .../fixtures/bert_tiny.pt
+
+struct OpTestOptions {
+  int opset = 14;
+  double tolerance = 1e-4;
+  std::vector<std::string> expectedOps;  // op types that must appear in the ONNX graph
+};
+
+// Compiles `forwardSource` (a TorchScript `def forward(self, ...)`) into a module, exports
+// it through the real pipeline, checks the ONNX file and runs it in onnxruntime against
+// LibTorch's outputs. Returns the exported model for further checks.
+onnx::ModelProto expectOpMatches(const std::string& testName, const std::string& forwardSource,
+                                 const std::vector<InputSpec>& inputs,
+                                 const OpTestOptions& options = {});
+
+InputSpec floatInput(std::vector<int64_t> shape);
+InputSpec longInput(std::vector<int64_t> shape, int64_t limit);
+InputSpec boolInput(std::vector<int64_t> shape);
+
+}  // namespace modelexport::testing
