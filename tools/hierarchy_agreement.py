@@ -14,7 +14,13 @@ OURS.onnx / OURS_hierarchy.json: an export by modelexport and its sidecar, which
 THEIRS.onnx: the same model exported by torch.onnx.export (tools/torch_onnx_reference.py),
     whose node names carry module scopes: /encoder/layer.0/attention/self/query/MatMul.
 
-For every node of THEIRS except Constant and Identity, the scope is its name without
+THEIRS nodes that are a Constant or an Identity in all but name are left out too:
+computations whose inputs are all constants (torch.onnx leaves e.g. Pow(Constant,
+Constant) and ConstantOfShape(Constant) unfolded; modelexport folds them into
+initializers) and Casts to the dtype the tensor already has. The report counts them;
+--raw keeps them in.
+
+For every other node of THEIRS, the scope is its name without
 the last segment (the op name); a name with no scope belongs to the root. The scope
 is turned into an attribute path (torch 1.13 writes each module as its unqualified
 name: "layer.0" for encoder.layer.0, and "/layer1/layer1.0/" for resnet's Sequential
@@ -158,7 +164,53 @@ def load_sidecar(path):
     return modules, nodes
 
 
-def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout, skip_ops=SKIP_OPS):
+RANDOM_OPS = ("RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial")
+
+
+def folded_in_effect(model):
+    """Names of THEIRS nodes that are a Constant or an Identity in all but name.
+
+    torch.onnx leaves some computations on constants unfolded (Pow of two Constants,
+    ConstantOfShape of a Constant shape, ...) and keeps Casts to the dtype a tensor already
+    has. They compute nothing from the inputs: our exporter folds the first into initializers
+    and drops the second, just as both tools drop Constant and Identity nodes, which the
+    measure leaves out. Returns (constant-only node names, same-type Cast node names).
+    """
+    graph = model.graph
+    constant_values = {i.name for i in graph.initializer}
+    constant_only = set()
+    for n in graph.node:
+        if n.op_type == "Constant":
+            constant_values.update(n.output)
+            continue
+        if n.op_type in RANDOM_OPS or n.op_type in ("If", "Loop", "Scan"):
+            continue
+        real_inputs = [i for i in n.input if i]
+        if all(i in constant_values for i in real_inputs):
+            constant_only.add(n.name)
+            constant_values.update(n.output)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # without types no Cast can be shown to be a no-op
+        return constant_only, set()
+    elem_type = {}
+    for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
+        if vi.type.HasField("tensor_type"):
+            elem_type[vi.name] = vi.type.tensor_type.elem_type
+    for i in graph.initializer:
+        elem_type[i.name] = i.data_type
+    same_type_casts = set()
+    for n in graph.node:
+        if n.op_type != "Cast" or n.name in constant_only:
+            continue
+        to = next((a.i for a in n.attribute if a.name == "to"), None)
+        if to is not None and elem_type.get(n.input[0]) == to:
+            same_type_casts.add(n.name)
+    return constant_only, same_type_casts
+
+
+def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout, skip_ops=SKIP_OPS,
+            raw=False):
     """Compute the agreement; returns a dict of results (and prints the report)."""
     skip_ops = tuple(skip_ops)
     modules, side_nodes = load_sidecar(sidecar)
@@ -193,12 +245,13 @@ def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout, skip_ops=SK
         ours[(n.get("hierarchy_path"), op)] += 1
 
     theirs_model = onnx.load(theirs_onnx, load_external_data=False)
+    constant_only, same_type_casts = (set(), set()) if raw else folded_in_effect(theirs_model)
     theirs = collections.Counter()
     unresolved = collections.Counter()
     total_nodes = 0
     for n in iter_nodes(theirs_model.graph):
         total_nodes += 1
-        if n.op_type in skip_ops:
+        if n.op_type in skip_ops or n.name in constant_only or n.name in same_type_casts:
             continue
         path, ok = scope_to_path(scope_segments(n.name), module_paths)
         if ok:
@@ -225,6 +278,10 @@ def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout, skip_ops=SK
     for w in warnings:
         p("  warning: %s\n" % w)
     p("  considered (THEIRS nodes other than %s): %d\n" % ("/".join(skip_ops), considered))
+    if not raw:
+        p("  also left out as Constant/Identity in effect: %d computations on constants only, "
+          "%d Casts to the dtype the tensor already has (--raw keeps them)\n"
+          % (len(constant_only), len(same_type_casts)))
     p("  one-to-one matched: %d / %d = %.2f%%\n" % (matched, considered, pct(matched, considered)))
     p("  exists (OURS has a node with that tag and op_type): %d / %d = %.2f%%\n"
       % (exists, considered, pct(exists, considered)))
@@ -244,6 +301,7 @@ def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout, skip_ops=SK
     return {
         "ours": ours_onnx, "theirs": theirs_onnx,
         "considered": considered, "matched": matched, "exists": exists,
+        "constant_only_left_out": len(constant_only), "same_type_casts_left_out": len(same_type_casts),
         "one_to_one": matched / considered if considered else 1.0,
         "exists_share": exists / considered if considered else 1.0,
         "unresolved_scopes": dict(unresolved),
@@ -371,6 +429,8 @@ def main(argv=None):
                     help="minimum one-to-one share (fraction, or percent if > 1)")
     ap.add_argument("--top", type=int, default=15, help="how many pairs to list")
     ap.add_argument("--json", help="also write the results as JSON to this file")
+    ap.add_argument("--raw", action="store_true",
+                    help="count THEIRS' unfolded constant computations and same-type Casts too")
     ap.add_argument("--skip-ops", default="",
                     help="more op types to leave out on both sides, comma-separated "
                          "(Constant and Identity always are), e.g. Cast,Shape")
@@ -384,7 +444,7 @@ def main(argv=None):
         ap.error("give OURS.onnx OURS_hierarchy.json THEIRS.onnx (or --self-test THEIRS.onnx)")
     try:
         extra = [o.strip() for o in args.skip_ops.split(",") if o.strip()]
-        result = compare(*args.files, top=args.top, skip_ops=SKIP_OPS + tuple(extra))
+        result = compare(*args.files, top=args.top, skip_ops=SKIP_OPS + tuple(extra), raw=args.raw)
     except (OSError, ValueError, KeyError, onnx.onnx_cpp2py_export.checker.ValidationError) as e:
         print("hierarchy_agreement: error: %s" % e, file=sys.stderr)
         return 2
