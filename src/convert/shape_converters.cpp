@@ -277,7 +277,4 @@ void registerShapeConverters(ConverterRegistry& r) {
   r.add("aten::triu", [](ConvertContext& c) { trilu(c, true); });
 }
 
-void registerReduceConverters(ConverterRegistry&) {}
-void registerIndexConverters(ConverterRegistry&) {}
-
 }  // namespace modelexport

@@ -1,0 +1,344 @@
+// Indexing and gathering (index, index_select, gather, scatter, index_put, one_hot,
+// nonzero), einsum, and tensor factories whose result depends on data (arange with
+// computed bounds, full with a computed fill value).
+#include <numeric>
+
+#include "modelexport/convert_context.h"
+
+namespace modelexport {
+namespace {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+// An argument by its schema name (overloads move arguments around); nullptr when the
+// overload has none.
+const Value* arg(const ConvertContext& ctx, const char* name) {
+  const c10::FunctionSchema* schema = ctx.node()->maybeSchema();
+  if (!schema) ctx.unsupported("node has no known schema");
+  auto index = schema->argumentIndexWithName(name);
+  if (!index || *index >= static_cast<int>(ctx.node()->inputs().size())) return nullptr;
+  return ctx.in(*index);
+}
+
+bool given(const ConvertContext& ctx, const Value* v) { return v && !ctx.isNone(v); }
+
+std::string unsqueeze(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& axes) {
+  if (ctx.opset() >= 13) return ctx.op("Unsqueeze", {x, ctx.constInts(axes)});
+  return ctx.op("Unsqueeze", {x}, {attr::ints("axes", axes)});
+}
+
+std::string squeeze(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& axes) {
+  if (ctx.opset() >= 13) return ctx.op("Squeeze", {x, ctx.constInts(axes)});
+  return ctx.op("Squeeze", {x}, {attr::ints("axes", axes)});
+}
+
+std::string transposeIfNeeded(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& perm) {
+  std::vector<int64_t> identity(perm.size());
+  std::iota(identity.begin(), identity.end(), 0);
+  return perm == identity ? x : ctx.op("Transpose", {x}, {attr::ints("perm", perm)});
+}
+
+// One tensor index of an advanced-indexing expression: the dimension of `self` it
+// indexes, its int64 ONNX tensor and its shape.
+struct TensorIndex {
+  int64_t dim;
+  std::string name;
+  std::vector<int64_t> sizes;
+};
+
+// The tensor indices of aten::index / aten::index_put's Tensor?[] list. None skips a
+// dimension; a boolean mask known at export time becomes the int64 positions of its
+// true elements, one index per mask dimension (a mask computed from data would give a
+// data-dependent shape).
+std::vector<TensorIndex> tensorIndices(ConvertContext& ctx, const Value* list) {
+  const Node* listNode = list->node();
+  if (listNode->kind() != c10::prim::ListConstruct) ctx.unsupported("index list that is not a literal list");
+  std::vector<TensorIndex> indices;
+  int64_t dim = 0;
+  for (const Value* entry : listNode->inputs()) {
+    if (ctx.isNone(entry)) {
+      ++dim;
+      continue;
+    }
+    const auto type = ctx.dtype(entry);
+    if (type == at::kBool || type == at::kByte) {
+      if (!ctx.isStatic(entry)) ctx.unsupported("a boolean mask index computed from data (data-dependent shape)");
+      at::Tensor positions = ctx.toTensor(entry).to(at::kBool).nonzero();  // [count, mask rank]
+      for (int64_t j = 0; j < positions.size(1); ++j) {
+        at::Tensor column = positions.select(1, j).contiguous();
+        indices.push_back({dim + j, ctx.constant(column, "mask_index"), {column.size(0)}});
+      }
+      dim += positions.size(1);
+      continue;
+    }
+    indices.push_back({dim, ctx.inputAs(entry, at::kLong), ctx.sizes(entry)});
+    ++dim;
+  }
+  if (indices.empty()) ctx.unsupported("index without tensor indices");
+  return indices;
+}
+
+// Where the indexed dimensions go: LibTorch keeps the broadcast index shape in place of
+// adjacent indexed dimensions, and puts it first when they are separated.
+struct AdvancedLayout {
+  std::vector<int64_t> broadcast;   // common shape of the indices
+  std::vector<int64_t> dimsFirst;   // permutation of self: indexed dims, then the rest
+  std::vector<int64_t> restSizes;   // sizes of the dims that are not indexed
+  int64_t inPlaceAt = 0;            // where torch puts the index shape (0 = front)
+};
+
+AdvancedLayout advancedLayout(ConvertContext& ctx, const std::vector<TensorIndex>& indices, const Value* self) {
+  AdvancedLayout layout;
+  const auto& shape = ctx.sizes(self);
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  for (const auto& index : indices) {
+    layout.broadcast = layout.broadcast.empty() && &index == &indices.front()
+                           ? index.sizes
+                           : at::infer_size(layout.broadcast, index.sizes);
+    layout.dimsFirst.push_back(index.dim);
+  }
+  bool adjacent = true;
+  for (size_t i = 1; i < indices.size(); ++i) adjacent = adjacent && indices[i].dim == indices[i - 1].dim + 1;
+  layout.inPlaceAt = adjacent ? indices.front().dim : 0;
+  for (int64_t d = 0; d < rank; ++d) {
+    bool indexed = false;
+    for (const auto& index : indices) indexed = indexed || index.dim == d;
+    if (!indexed) {
+      layout.dimsFirst.push_back(d);
+      layout.restSizes.push_back(shape[d]);
+    }
+  }
+  return layout;
+}
+
+// The indices broadcast and stacked on a last axis: GatherND/ScatterND's [B..., k].
+std::string stackedIndices(ConvertContext& ctx, const std::vector<TensorIndex>& indices,
+                           const std::vector<int64_t>& broadcast) {
+  const int64_t last = static_cast<int64_t>(broadcast.size());
+  std::vector<std::string> parts;
+  for (const auto& index : indices) {
+    std::string name = index.sizes == broadcast ? index.name : ctx.op("Expand", {index.name, ctx.constInts(broadcast)});
+    parts.push_back(unsqueeze(ctx, name, {last}));
+  }
+  return parts.size() == 1 ? parts[0] : ctx.op("Concat", parts, {attr::i("axis", last)});
+}
+
+// Permutation moving the block [from, from + count) of a rank-`rank` tensor to the
+// front (or, inverted, from the front back to `from`).
+std::vector<int64_t> blockToFront(int64_t rank, int64_t from, int64_t count) {
+  std::vector<int64_t> perm;
+  for (int64_t d = from; d < from + count; ++d) perm.push_back(d);
+  for (int64_t d = 0; d < rank; ++d)
+    if (d < from || d >= from + count) perm.push_back(d);
+  return perm;
+}
+
+std::vector<int64_t> inverse(const std::vector<int64_t>& perm) {
+  std::vector<int64_t> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
+  return inv;
+}
+
+void index(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  const auto indices = tensorIndices(ctx, ctx.in(1));
+  if (indices.size() == 1) {  // one index: a Gather keeps the index shape in place
+    ctx.setOutput(ctx.op("Gather", {x, indices[0].name}, {attr::i("axis", indices[0].dim)}), type);
+    return;
+  }
+  const AdvancedLayout layout = advancedLayout(ctx, indices, ctx.in(0));
+  std::string gathered = ctx.op("GatherND", {transposeIfNeeded(ctx, x, layout.dimsFirst),
+                                             stackedIndices(ctx, indices, layout.broadcast)});
+  // GatherND gives [B..., rest...]; torch wants [before..., B..., after...] for adjacent indices.
+  const int64_t broadcastRank = static_cast<int64_t>(layout.broadcast.size());
+  const int64_t outRank = broadcastRank + static_cast<int64_t>(layout.restSizes.size());
+  ctx.setOutput(transposeIfNeeded(ctx, gathered, inverse(blockToFront(outRank, layout.inPlaceAt, broadcastRank))),
+                type);
+}
+
+void indexPut(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  const auto indices = tensorIndices(ctx, arg(ctx, "indices"));
+  const Value* accumulateArg = arg(ctx, "accumulate");
+  const bool accumulate = given(ctx, accumulateArg) && ctx.toBool(accumulateArg);
+  if (accumulate && ctx.opset() < 16)
+    ctx.unsupported("index_put with accumulate=True needs ScatterND reduction='add' (opset 16 or newer)");
+  const AdvancedLayout layout = advancedLayout(ctx, indices, ctx.in(0));
+  const int64_t broadcastRank = static_cast<int64_t>(layout.broadcast.size());
+  // The values broadcast to the shape of x[indices] as torch lays it out...
+  std::vector<int64_t> torchShape = layout.restSizes;
+  torchShape.insert(torchShape.begin() + layout.inPlaceAt, layout.broadcast.begin(), layout.broadcast.end());
+  std::string values = ctx.op("Expand", {ctx.inputAs(arg(ctx, "values"), type), ctx.constInts(torchShape)});
+  // ... then as ScatterND wants them: [B..., rest...].
+  const int64_t outRank = static_cast<int64_t>(torchShape.size());
+  values = transposeIfNeeded(ctx, values, blockToFront(outRank, layout.inPlaceAt, broadcastRank));
+  std::vector<onnx::AttributeProto> attrs;
+  if (accumulate) attrs.push_back(attr::s("reduction", "add"));
+  std::string scattered = ctx.op("ScatterND", {transposeIfNeeded(ctx, x, layout.dimsFirst),
+                                               stackedIndices(ctx, indices, layout.broadcast), values},
+                                 attrs);
+  ctx.setOutput(transposeIfNeeded(ctx, scattered, inverse(layout.dimsFirst)), type);
+}
+
+void indexSelect(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(arg(ctx, "dim")), ctx.rank(ctx.in(0)));
+  const Value* indexArg = arg(ctx, "index");
+  std::string index = ctx.inputAs(indexArg, at::kLong);
+  if (ctx.rank(indexArg) == 0) index = ctx.op("Reshape", {index, ctx.constInts({1})});  // keeps the dim
+  ctx.setOutput(ctx.op("Gather", {ctx.inputAs(ctx.in(0), type), index}, {attr::i("axis", dim)}), type);
+}
+
+void gather(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(arg(ctx, "dim")), ctx.rank(ctx.in(0)));
+  ctx.setOutput(ctx.op("GatherElements", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(arg(ctx, "index"), at::kLong)},
+                       {attr::i("axis", dim)}),
+                type);
+}
+
+// scatter (src or value), scatter with reduce=, scatter_add: ScatterElements, whose
+// updates have exactly the index's shape (torch lets src be larger).
+void scatter(ConvertContext& ctx, bool add) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(arg(ctx, "dim")), rank);
+  const Value* indexArg = arg(ctx, "index");
+  const auto& indexShape = ctx.sizes(indexArg);
+  std::string reduction = add ? "add" : "";
+  if (const Value* r = arg(ctx, "reduce"); given(ctx, r)) {
+    const std::string mode = ctx.staticValue(r).toStringRef();
+    if (mode == "add") reduction = "add";
+    else if (mode == "multiply") reduction = "mul";
+    else ctx.unsupported("scatter reduce='" + mode + "'");
+  }
+  if (!reduction.empty() && ctx.opset() < 16)
+    ctx.unsupported("scatter with reduction '" + reduction +
+                    "' needs ScatterElements' reduction attribute, which ONNX has from opset 16; "
+                    "export with --opset-version 16 or newer");
+  std::string updates;
+  if (const Value* src = arg(ctx, "src"); given(ctx, src)) {
+    updates = ctx.inputAs(src, type);
+    if (ctx.sizes(src) != indexShape) {
+      std::vector<int64_t> axes(indexShape.size());
+      std::iota(axes.begin(), axes.end(), 0);
+      updates = ctx.op("Slice", {updates, ctx.constInts(std::vector<int64_t>(indexShape.size(), 0)),
+                                 ctx.constInts(indexShape), ctx.constInts(axes)});
+    }
+  } else {
+    const Value* value = arg(ctx, "value");
+    if (!given(ctx, value)) ctx.unsupported("scatter without src or value");
+    updates = ctx.isStatic(value) ? ctx.constant(torch::full(indexShape, ctx.toDouble(value),
+                                                             torch::TensorOptions().dtype(at::kDouble)).to(type),
+                                                 "scatter_value")
+                                  : ctx.op("Expand", {ctx.inputAs(value, type), ctx.constInts(indexShape)});
+  }
+  std::vector<onnx::AttributeProto> attrs{attr::i("axis", dim)};
+  if (!reduction.empty()) attrs.push_back(attr::s("reduction", reduction));
+  ctx.setOutput(ctx.op("ScatterElements", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(indexArg, at::kLong), updates},
+                       attrs),
+                type);
+}
+
+// Range's three inputs are scalars of the output type.
+void arange(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  auto bound = [&](const char* name, double fallback) {
+    const Value* v = arg(ctx, name);
+    if (!given(ctx, v)) return ctx.scalar(fallback, type);
+    std::string s = ctx.inputAs(v, type);
+    return ctx.rank(v) == 0 ? s : ctx.op("Reshape", {s, ctx.constInts({})});
+  };
+  ctx.setOutput(ctx.op("Range", {bound("start", 0), bound("end", 0), bound("step", 1)}), type);
+}
+
+void oneHot(ConvertContext& ctx) {
+  std::string indices = ctx.inputAs(ctx.in(0), at::kLong);
+  const Value* classesArg = arg(ctx, "num_classes");
+  const int64_t classes = given(ctx, classesArg) ? ctx.toInt(classesArg) : -1;
+  // num_classes=-1: one more than the largest index in the data.
+  std::string depth = classes >= 0 ? ctx.scalar(static_cast<double>(classes), at::kLong)
+                                   : ctx.op("Add", {ctx.op("ReduceMax", {indices}, {attr::i("keepdims", 0)}),
+                                                    ctx.scalar(1, at::kLong)});
+  std::string offOn = ctx.constant(torch::tensor(std::vector<int64_t>{0, 1}, at::kLong), "one_hot_values");
+  ctx.setOutput(ctx.op("OneHot", {indices, depth, offOn}, {attr::i("axis", -1)}), at::kLong);
+}
+
+void einsum(ConvertContext& ctx) {
+  if (ctx.opset() < 12) ctx.unsupported("einsum needs ONNX Einsum (opset 12 or newer)");
+  const auto type = ctx.dtype(ctx.out());
+  if (type != at::kFloat && type != at::kDouble && type != at::kInt && type != at::kLong)
+    ctx.unsupported("einsum on " + std::string(c10::toString(type)));
+  std::string equation = ctx.staticValue(arg(ctx, "equation")).toStringRef();
+  equation.erase(std::remove(equation.begin(), equation.end(), ' '), equation.end());
+  const Value* operands = arg(ctx, "tensors");
+  if (operands->node()->kind() != c10::prim::ListConstruct) ctx.unsupported("einsum operands that are not a literal list");
+  std::vector<std::string> ins;
+  for (const Value* operand : operands->node()->inputs()) ins.push_back(ctx.inputAs(operand, type));
+  ctx.setOutput(ctx.op("Einsum", ins, {attr::s("equation", equation)}), type);
+}
+
+// ONNX NonZero gives [rank, count]; torch.nonzero gives [count, rank].
+std::string nonzeroRows(ConvertContext& ctx) { return ctx.op("NonZero", {ctx.inputAs(ctx.in(0), at::kBool)}); }
+
+void nonzero(ConvertContext& ctx) {
+  ctx.setOutput(ctx.op("Transpose", {nonzeroRows(ctx)}, {attr::ints("perm", {1, 0})}), at::kLong);
+}
+
+// where(condition) / nonzero_numpy: one index tensor per dimension.
+void nonzeroPerDim(ConvertContext& ctx) {
+  const int64_t rank = ctx.rank(ctx.in(0));
+  if (rank == 0) ctx.unsupported("where(condition) on a 0-d tensor");
+  std::string rows = nonzeroRows(ctx);
+  std::vector<std::string> parts = rank == 1 ? std::vector<std::string>{rows}
+                                             : ctx.ops("Split", {rows}, static_cast<size_t>(rank), {attr::i("axis", 0)});
+  for (auto& part : parts) part = squeeze(ctx, part, {0});
+  ctx.bindList(ctx.out(), parts);
+}
+
+// full / full_like / new_full reach a converter only when the fill value comes from
+// data (otherwise they are folded): the value expanded to the recorded shape.
+void filled(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  ctx.setOutput(ctx.op("Expand", {ctx.inputAs(arg(ctx, "fill_value"), type), ctx.constInts(ctx.sizes(ctx.out()))}),
+                type);
+}
+
+}  // namespace
+
+void registerIndexConverters(ConverterRegistry& r) {
+  r.add("aten::index", index);
+  r.add("aten::index_put", indexPut);
+  r.add("aten::index_select", indexSelect);
+  r.add("aten::gather", gather);
+  r.add("aten::scatter", [](ConvertContext& c) { scatter(c, false); });
+  r.add("aten::scatter_add", [](ConvertContext& c) { scatter(c, true); });
+  r.add("aten::masked_select", [](ConvertContext& c) {
+    c.unsupported("masked_select's output shape depends on the data");
+  });
+  r.add("aten::arange", arange);
+  r.add("aten::one_hot", oneHot);
+  r.add("aten::einsum", einsum);
+  r.add("aten::nonzero", nonzero);
+  r.add("aten::nonzero_numpy", nonzeroPerDim);
+  // The elementwise family owns where(cond, a, b); the one-argument form is nonzero's.
+  const ConverterFn* threeArgWhere = r.find("aten::where");
+  ConverterFn elementwiseWhere = threeArgWhere ? *threeArgWhere : ConverterFn();
+  r.add("aten::where", [elementwiseWhere](ConvertContext& c) {
+    if (c.node()->inputs().size() == 1) {
+      nonzeroPerDim(c);
+    } else if (elementwiseWhere) {
+      elementwiseWhere(c);
+    } else {
+      c.unsupported("where(condition, a, b) has no converter");
+    }
+  });
+  r.add("aten::full", filled);
+  r.add("aten::full_like", filled);
+  r.add("aten::new_full", filled);
+}
+
+}  // namespace modelexport
