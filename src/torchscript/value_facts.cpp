@@ -93,7 +93,7 @@ class Runner {
       throw UserError("the model failed on the example inputs at " +
                       std::string(node->kind().toQualString()) + ": " + firstLine(msg));
     }
-    const bool shapeOnly = isShapeOnly(node);
+    const bool shapeOnly = isShapeOnly(node) && !fillFromData(node);
     const bool isStatic = !node->isNondeterministic() && (shapeOnly || allStatic(node));
     bool fromParameter = false;
     for (const Value* in : node->inputs()) fromParameter = fromParameter || facts_.of(in).fromParameter;
@@ -102,6 +102,14 @@ class Runner {
       record(node->outputs()[i], stack[stack.size() - n + i], isStatic);
       facts_.set(node->outputs()[i]).fromParameter = fromParameter && !shapeOnly;
     }
+  }
+
+  // full_like/new_full also take a fill value, which may be computed from data.
+  bool fillFromData(const Node* node) const {
+    const std::string kind = node->kind().toQualString();
+    if (kind == "aten::full_like") return !facts_.of(node->input(1)).isStatic;
+    if (kind == "aten::new_full") return !facts_.of(node->input(2)).isStatic;
+    return false;
   }
 
   // Container ops are instructions of LibTorch's interpreter, not registered operators.
