@@ -24,7 +24,7 @@ PACKAGES=(
   build-essential cmake
   libtorch-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libcli11-dev nlohmann-json3-dev libpugixml-dev libgtest-dev
-  python3-torch python3-torchvision python3-onnx python3-networkx
+  python3-torch python3-torchvision python3-onnx python3-networkx graphviz
   time ca-certificates
 )
 
