@@ -11,6 +11,7 @@
 #include <torch/script.h>
 
 #include "modelexport/hierarchy_tags.h"
+#include "modelexport/weight_payloads.h"
 
 namespace modelexport {
 
@@ -40,6 +41,8 @@ class OnnxGraphBuilder {
   std::vector<EmittedNode>& nodes() { return nodes_; }
   const std::vector<EmittedNode>& nodes() const { return nodes_; }
   std::vector<onnx::TensorProto>& initializers() { return initializers_; }
+  // Tensors of the large initializers, whose TensorProtos are placeholders.
+  const WeightPayloads& payloads() const { return payloads_; }
 
   // Renames a tensor everywhere (used to give graph outputs their signature names).
   void renameTensor(const std::string& from, const std::string& to);
@@ -48,6 +51,7 @@ class OnnxGraphBuilder {
   NodeTag currentTag_;
   std::vector<EmittedNode> nodes_;
   std::vector<onnx::TensorProto> initializers_;
+  WeightPayloads payloads_;
   std::unordered_multimap<uint64_t, size_t> initializerByHash_;
   std::unordered_set<std::string> usedNames_;
   std::unordered_map<std::string, int> nameCounters_;

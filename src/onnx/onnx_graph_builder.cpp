@@ -63,12 +63,20 @@ std::string OnnxGraphBuilder::addInitializer(const at::Tensor& tensor, const std
     if ((int64_t)existing.dims_size() != dense.dim()) continue;
     bool sameDims = true;
     for (int64_t k = 0; k < dense.dim(); ++k) sameDims = sameDims && existing.dims(k) == dense.size(k);
-    if (sameDims && existing.raw_data().size() == bytes &&
-        std::memcmp(existing.raw_data().data(), dense.data_ptr(), bytes) == 0)
-      return existing.name();
+    if (!sameDims) continue;
+    auto payload = payloads_.byName.find(existing.name());
+    const void* data = payload != payloads_.byName.end() ? payload->second.data_ptr()
+                                                        : static_cast<const void*>(existing.raw_data().data());
+    const size_t existingBytes = payload != payloads_.byName.end() ? bytes : existing.raw_data().size();
+    if (existingBytes == bytes && std::memcmp(data, dense.data_ptr(), bytes) == 0) return existing.name();
   }
   std::string name = freshName(nameHint);
-  initializers_.push_back(toTensorProto(dense, name));
+  if (bytes >= kPayloadThresholdBytes) {
+    initializers_.push_back(payloadPlaceholder(dense, name));
+    payloads_.byName[name] = dense;
+  } else {
+    initializers_.push_back(toTensorProto(dense, name));
+  }
   initializerByHash_.emplace(hash, initializers_.size() - 1);
   return name;
 }
@@ -84,6 +92,11 @@ void OnnxGraphBuilder::renameTensor(const std::string& from, const std::string& 
   }
   for (auto& init : initializers_)
     if (init.name() == from) init.set_name(to);
+  auto payload = payloads_.byName.find(from);
+  if (payload != payloads_.byName.end()) {
+    payloads_.byName[to] = payload->second;
+    payloads_.byName.erase(from);
+  }
 }
 
 }  // namespace modelexport

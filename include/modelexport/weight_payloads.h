@@ -1,0 +1,41 @@
+#pragma once
+// Large initializers travel as tensors, not bytes inside the ModelProto, until the file
+// is written: the checker and shape inference run on the light model, and the bytes are
+// copied once, from tensor memory to the file (inline) or streamed (external data).
+#include <string>
+#include <unordered_map>
+
+#include <onnx/onnx_pb.h>
+#include <torch/script.h>
+
+namespace modelexport {
+
+// Initializers at least this large are payloads; smaller ones (shapes, scalars) stay
+// inline so shape inference can read them.
+constexpr size_t kPayloadThresholdBytes = 1024;
+// Past this total, the protobuf 2 GB limit forces ONNX external data.
+constexpr size_t kExternalDataAutoBytes = size_t(1900) * 1000 * 1000;
+
+struct WeightPayloads {
+  std::unordered_map<std::string, at::Tensor> byName;  // contiguous tensors
+  size_t totalBytes() const;
+};
+
+// A TensorProto that names its data as living elsewhere (filled in when written).
+onnx::TensorProto payloadPlaceholder(const at::Tensor& tensor, const std::string& name);
+
+enum class ExternalData { Auto, Always, Never };
+
+struct WrittenModel {
+  bool external = false;
+  std::string dataPath;  // "<model>.data" when external
+};
+
+// Writes the model atomically. Inline: payload bytes are placed in raw_data of `model`
+// (which then holds the full model). External: bytes are streamed to "<path>.data" with
+// 4 KiB-aligned offsets and `model` keeps the references.
+WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayloads& payloads,
+                                    const std::string& path, ExternalData mode,
+                                    const std::string& tempDir = "");
+
+}  // namespace modelexport
