@@ -15,5 +15,8 @@ struct Command {
 };
 
 Command addExportCommand(CLI::App& app);
+Command addAnalyzeCommand(CLI::App& app);
+Command addValidateCommand(CLI::App& app);
+Command addCompareCommand(CLI::App& app);
 
 }  // namespace modelexport::cli

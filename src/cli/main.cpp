@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<modelexport::cli::Command> commands{
       modelexport::cli::addExportCommand(app),
+      modelexport::cli::addAnalyzeCommand(app),
+      modelexport::cli::addValidateCommand(app),
+      modelexport::cli::addCompareCommand(app),
   };
   try {
     app.parse(argc, argv);

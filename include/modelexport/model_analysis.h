@@ -1,0 +1,31 @@
+#pragma once
+// analyze: model facts, module tree with node counts, op histogram, stamp coverage, per
+// node stamps. The JSON report is the data; the text and CSV forms are rendered from it
+// (schema: docs/ANALYZE_JSON.md).
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
+
+#include "modelexport/hierarchy_reader.h"
+
+namespace modelexport {
+
+// Special --filter-tag value: the nodes tagged by projection.
+inline constexpr const char* kAuxiliaryFilter = "auxiliary";
+
+// Whether a node passes --filter-tag (empty filter: every node).
+bool nodeMatchesFilter(const NodeHierarchy& node, const std::string& filterTag);
+
+// Throws UserError when filterTag names no module of the file.
+nlohmann::json buildAnalysisReport(const onnx::ModelProto& model, const ModelHierarchy& hierarchy,
+                                   const std::string& filterTag, const std::string& fileLabel);
+
+std::string renderAnalysisSummary(const nlohmann::json& report);
+std::string renderAnalysisDetailed(const nlohmann::json& report);
+std::string renderAnalysisCsv(const nlohmann::json& report);
+
+// Element type name of an ONNX TensorProto data type ("float32", "int64").
+std::string onnxDataTypeName(int dataType);
+
+}  // namespace modelexport

@@ -1,0 +1,50 @@
+#pragma once
+// validate: the ONNX checker, hierarchy consistency (--check-consistency) and repair.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
+
+#include "modelexport/hierarchy_reader.h"
+
+namespace modelexport {
+
+struct ValidationProblem {
+  std::string check;    // "checker", "stamps", "tags", "count", "tree", "names", "sidecar"
+  std::string node;     // node name (or "#index" when unnamed); empty for file-level problems
+  std::string message;
+};
+
+struct ValidationReport {
+  std::string file;
+  bool checkerPassed = false;
+  std::string checkerError;  // first error of the checker
+  bool consistencyChecked = false;
+  std::string hierarchySource;
+  std::string sidecarPath;   // checked sidecar; empty when none was next to the file
+  std::vector<ValidationProblem> problems;  // consistency problems
+  bool valid() const { return checkerPassed && problems.empty(); }
+  nlohmann::json toJson() const;
+  std::string toText() const;
+};
+
+// Runs the full checker and, when asked, the consistency checks; `path` locates the
+// sidecar <stem>_hierarchy.json.
+ValidationReport validateModel(const onnx::ModelProto& model, const std::string& path, bool checkConsistency);
+
+// The consistency checks of validate --check-consistency. `sidecar` may be null.
+std::vector<ValidationProblem> checkHierarchyConsistency(const onnx::GraphProto& graph,
+                                                         const ModelHierarchy& hierarchy,
+                                                         const nlohmann::json* sidecar);
+
+// validate --repair: moves hierarchy_* attributes into metadata_props, recomputes
+// hierarchy_count and hierarchy_tags, fills missing stamps by projection from consumers,
+// renames duplicate and empty node names. Returns one line per change. Throws UserError
+// when the file carries no hierarchy to repair from.
+std::vector<std::string> repairHierarchy(onnx::ModelProto& model);
+
+// The sidecar's per-node entries rewritten from the (repaired) stamps of `graph`.
+nlohmann::json refreshSidecarNodes(nlohmann::json sidecar, const onnx::GraphProto& graph);
+
+}  // namespace modelexport

@@ -1,0 +1,200 @@
+// validate --repair.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "modelexport/errors.h"
+#include "modelexport/hierarchy_stamps.h"
+#include "modelexport/model_validation.h"
+
+namespace modelexport {
+namespace {
+
+bool isHierarchyKey(const std::string& key) { return key.rfind("hierarchy_", 0) == 0; }
+
+// Nearest common ancestor of two tags, segment by segment.
+std::string commonTag(const std::string& a, const std::string& b) {
+  auto sa = tagSegments(a), sb = tagSegments(b);
+  size_t n = 0;
+  while (n < sa.size() && n < sb.size() && sa[n] == sb[n]) ++n;
+  return joinTag(sa, n);
+}
+
+bool wellFormedTag(const std::string& tag) {
+  return tag.size() > 1 && tag[0] == '/' && tag.back() != '/' && tag.find("//") == std::string::npos;
+}
+
+std::string nodeLabel(const onnx::NodeProto& node, size_t i) {
+  return node.name().empty() ? "#" + std::to_string(i) + " (" + node.op_type() + ")" : node.name();
+}
+
+void writeStamps(onnx::NodeProto& node, const NodeHierarchy& h) {
+  MetadataEntries entries;
+  for (auto& [key, value] : getNodeMetadata(node))
+    if (!isHierarchyKey(key) && key != "namespace") entries.emplace_back(key, value);
+  MetadataEntries stamps = {{"hierarchy_path", h.tag},
+                            {"hierarchy_tags", nlohmann::json(h.tags).dump()},
+                            {"hierarchy_count", std::to_string(h.tags.size())},
+                            {"hierarchy_method", h.method},
+                            {"hierarchy_module", h.module},
+                            {"namespace", h.tag.size() > 1 ? h.tag.substr(1) : h.tag}};
+  stamps.insert(stamps.end(), entries.begin(), entries.end());
+  setNodeMetadata(node, stamps);
+}
+
+}  // namespace
+
+std::vector<std::string> repairHierarchy(onnx::ModelProto& model) {
+  std::vector<std::string> changes;
+  auto* graph = model.mutable_graph();
+  const size_t n = static_cast<size_t>(graph->node_size());
+
+  // 1. Attributes into metadata_props (metadata wins where both exist).
+  for (size_t i = 0; i < n; ++i) {
+    auto* node = graph->mutable_node(static_cast<int>(i));
+    MetadataEntries metadata = getNodeMetadata(*node);
+    std::set<std::string> present;
+    for (const auto& [key, value] : metadata) present.insert(key);
+    int moved = 0;
+    auto* attributes = node->mutable_attribute();
+    for (int a = attributes->size() - 1; a >= 0; --a) {
+      const auto& attr = attributes->Get(a);
+      if (!isHierarchyKey(attr.name())) continue;
+      if (!present.count(attr.name()))
+        metadata.emplace_back(attr.name(), attr.type() == onnx::AttributeProto::INT ? std::to_string(attr.i()) : attr.s());
+      attributes->DeleteSubrange(a, 1);
+      ++moved;
+    }
+    if (moved) {
+      setNodeMetadata(*node, metadata);
+      changes.push_back(nodeLabel(*node, i) + ": moved " + std::to_string(moved) +
+                        " hierarchy_* attribute(s) into metadata_props");
+    }
+  }
+
+  ModelHierarchy hierarchy = readHierarchy(*graph);
+  if (hierarchy.source != HierarchySource::Metadata)
+    throw UserError("the file carries no hierarchy stamps to repair from (hierarchy source: " +
+                    std::string(hierarchySourceName(hierarchy.source)) + ")");
+  // The root is the first segment most primary tags share; tags outside it are dropped
+  // (secondary) or recomputed by projection (primary), so the result is one tree.
+  std::map<std::string, size_t> firstSegments;
+  for (const auto& h : hierarchy.nodes)
+    if (wellFormedTag(h.tag)) firstSegments[tagSegments(h.tag).front()]++;
+  if (firstSegments.empty()) throw UserError("no node carries a well-formed hierarchy_path to repair from");
+  auto mostCommon = std::max_element(firstSegments.begin(), firstSegments.end(),
+                                     [](const auto& x, const auto& y) { return x.second < y.second; });
+  const std::string root = "/" + mostCommon->first;
+  auto inTree = [&](const std::string& tag) {
+    return wellFormedTag(tag) && tagSegments(tag).front() == mostCommon->first;
+  };
+  std::map<std::string, std::string> modulePath;
+  for (const auto& m : hierarchy.modules) modulePath[m.tag] = m.path;
+
+  // 2. Tags and counts made consistent with hierarchy_path.
+  std::vector<bool> rewrite(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    auto& h = hierarchy.nodes[i];
+    const std::string label = nodeLabel(graph->node(static_cast<int>(i)), i);
+    if (h.tag.empty()) continue;
+    if (!inTree(h.tag)) {
+      changes.push_back(label + ": hierarchy_path '" + h.tag + "' is not under " + root + "; recomputed");
+      h.tag.clear();
+      continue;
+    }
+    if (!h.tagsParsed) {
+      h.tags = {h.tag};
+      changes.push_back(label + ": hierarchy_tags did not parse; set to [hierarchy_path]");
+      rewrite[i] = true;
+    }
+    auto outside = std::remove_if(h.tags.begin(), h.tags.end(), [&](const std::string& t) { return !inTree(t); });
+    if (outside != h.tags.end()) {
+      changes.push_back(label + ": dropped " + std::to_string(h.tags.end() - outside) + " tag(s) outside " + root);
+      h.tags.erase(outside, h.tags.end());
+      rewrite[i] = true;
+    }
+    if (std::find(h.tags.begin(), h.tags.end(), h.tag) == h.tags.end()) {
+      h.tags.insert(h.tags.begin(), h.tag);
+      changes.push_back(label + ": added hierarchy_path to hierarchy_tags");
+      rewrite[i] = true;
+    }
+    if (!h.count || *h.count != static_cast<long long>(h.tags.size())) {
+      changes.push_back(label + ": hierarchy_count " + (h.count ? std::to_string(*h.count) : "missing") + " -> " +
+                        std::to_string(h.tags.size()));
+      rewrite[i] = true;
+    }
+    if (h.method != "trace" && h.method != "project" && h.method != "usage") {
+      changes.push_back(label + ": hierarchy_method '" + h.method + "' -> project");
+      h.method = "project";
+      rewrite[i] = true;
+    }
+  }
+
+  // 3. Unstamped nodes take their consumers' modules (reverse order: consumers first).
+  std::unordered_map<std::string, std::vector<size_t>> consumers;
+  for (size_t i = 0; i < n; ++i)
+    for (const auto& in : graph->node(static_cast<int>(i)).input()) consumers[in].push_back(i);
+  std::set<std::string> graphOutputs;
+  for (const auto& o : graph->output()) graphOutputs.insert(o.name());
+  for (size_t k = n; k-- > 0;) {
+    auto& h = hierarchy.nodes[k];
+    if (!h.tag.empty()) continue;
+    std::vector<std::string> tags;
+    for (const auto& out : graph->node(static_cast<int>(k)).output()) {
+      if (graphOutputs.count(out)) tags.push_back(root);
+      for (size_t c : consumers[out])
+        if (!hierarchy.nodes[c].tag.empty()) tags.push_back(hierarchy.nodes[c].tag);
+    }
+    std::sort(tags.begin(), tags.end());
+    tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+    std::string primary = tags.empty() ? root : tags.front();
+    for (const auto& t : tags) primary = commonTag(primary, t);
+    h.tag = primary;
+    h.tags = {primary};
+    for (const auto& t : tags)
+      if (t != primary) h.tags.push_back(t);
+    h.method = "project";
+    h.module = modulePath.count(primary) ? modulePath[primary] : "";
+    rewrite[k] = true;
+    changes.push_back(nodeLabel(graph->node(static_cast<int>(k)), k) + ": stamped by projection as " + primary);
+  }
+  for (size_t i = 0; i < n; ++i)
+    if (rewrite[i]) writeStamps(*graph->mutable_node(static_cast<int>(i)), hierarchy.nodes[i]);
+
+  // 4. Unique node names.
+  std::set<std::string> used;
+  for (const auto& node : graph->node()) used.insert(node.name());
+  std::set<std::string> seen;
+  for (size_t i = 0; i < n; ++i) {
+    auto* node = graph->mutable_node(static_cast<int>(i));
+    if (!node->name().empty() && seen.insert(node->name()).second) continue;
+    const std::string base = node->name().empty() ? hierarchy.nodes[i].tag + "/" + node->op_type() : node->name();
+    std::string name = base;
+    for (int suffix = 1; used.count(name); ++suffix) name = base + "_" + std::to_string(suffix);
+    changes.push_back(nodeLabel(*node, i) + ": renamed to " + name);
+    node->set_name(name);
+    used.insert(name);
+    seen.insert(name);
+  }
+  return changes;
+}
+
+nlohmann::json refreshSidecarNodes(nlohmann::json sidecar, const onnx::GraphProto& graph) {
+  ModelHierarchy hierarchy = readHierarchy(graph);
+  nlohmann::json nodes = nlohmann::json::array();
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto& h = hierarchy.nodes.at(static_cast<size_t>(i));
+    nodes.push_back({{"name", graph.node(i).name()},
+                     {"op_type", graph.node(i).op_type()},
+                     {"hierarchy_path", h.tag},
+                     {"hierarchy_tags", h.tags},
+                     {"hierarchy_count", h.tags.size()},
+                     {"hierarchy_method", h.method},
+                     {"hierarchy_module", h.module}});
+  }
+  sidecar["nodes"] = nodes;
+  return sidecar;
+}
+
+}  // namespace modelexport

@@ -1,0 +1,92 @@
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "modelexport/cli_commands.h"
+#include "modelexport/errors.h"
+#include "modelexport/hierarchy_sidecar.h"
+#include "modelexport/model_validation.h"
+#include "modelexport/model_writer.h"
+
+namespace modelexport::cli {
+
+namespace {
+struct ValidateOptions {
+  std::string onnxPath;
+  bool checkConsistency = false;
+  bool repair = false;
+  std::string output;
+  std::string format = "text";
+};
+
+constexpr int kValid = 0, kInvalid = 1, kCouldNotRun = 2;
+
+int runValidate(const ValidateOptions& o) {
+  onnx::ModelProto model = readModel(o.onnxPath);
+  nlohmann::json repairJson;
+  std::string target = o.onnxPath;
+  if (o.repair) {
+    std::vector<std::string> changes = repairHierarchy(model);
+    target = o.output.empty() ? o.onnxPath : o.output;
+    if (o.output.empty()) {
+      std::filesystem::copy_file(o.onnxPath, o.onnxPath + ".bak",
+                                 std::filesystem::copy_options::overwrite_existing);
+    }
+    writeModelAtomically(model, target);
+    // The sidecar names nodes; keep it in step with renamed or newly stamped ones.
+    const std::string sidecar = sidecarPath(target, "_hierarchy.json");
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(sidecar, ec)) {
+      std::ifstream in(sidecar);
+      auto json = nlohmann::json::parse(in, nullptr, false);
+      if (!json.is_discarded()) {
+        if (o.output.empty())
+          std::filesystem::copy_file(sidecar, sidecar + ".bak", std::filesystem::copy_options::overwrite_existing);
+        writeFileAtomically(sidecar, refreshSidecarNodes(json, model.graph()).dump(2) + "\n");
+      }
+    }
+    repairJson = {{"written", target}, {"backup", o.output.empty() ? nlohmann::json(o.onnxPath + ".bak") : nlohmann::json(nullptr)},
+                  {"changes", changes}};
+    if (o.format == "text") {
+      std::cout << "repaired " << o.onnxPath << " -> " << target << ": " << changes.size() << " change(s)"
+                << (o.output.empty() ? " (original kept as " + o.onnxPath + ".bak)" : "") << "\n";
+      for (const auto& c : changes) std::cout << "  " << c << "\n";
+    }
+  }
+  // A repaired file is checked for consistency too: that is what the repair promises.
+  ValidationReport report = validateModel(model, target, o.checkConsistency || o.repair);
+  if (o.format == "json") {
+    nlohmann::json json = report.toJson();
+    if (o.repair) json["repair"] = repairJson;
+    std::cout << json.dump(2) << "\n";
+  } else {
+    std::cout << report.toText();
+  }
+  return report.valid() ? kValid : kInvalid;
+}
+}  // namespace
+
+Command addValidateCommand(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "validate", "Check an ONNX file (checker, hierarchy consistency); exit 0 valid, 1 invalid, 2 could not run");
+  auto o = std::make_shared<ValidateOptions>();
+  cmd->add_option("ONNX_PATH", o->onnxPath, "ONNX file")->required();
+  cmd->add_flag("--check-consistency", o->checkConsistency,
+                "Also check the hierarchy stamps, node names and the sidecar");
+  auto* repair = cmd->add_flag("--repair", o->repair,
+                               "Fix what can be fixed; writes --output, or in place keeping <file>.bak");
+  cmd->add_option("--output", o->output, "Where --repair writes (default: in place)")->needs(repair);
+  cmd->add_option("--output-format", o->format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  return {cmd, [o]() {
+    try {
+      return runValidate(*o);
+    } catch (const std::exception& e) {
+      std::cerr << "modelexport: error: " << firstLine(e.what()) << "\n";
+      return kCouldNotRun;
+    }
+  }};
+}
+
+}  // namespace modelexport::cli
