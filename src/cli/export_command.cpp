@@ -15,7 +15,7 @@ Command addExportCommand(CLI::App& app) {
   cmd->add_option("--input-shape", *shape, "Shape of every tensor input, comma-separated")
       ->capture_default_str();
   cmd->add_option("--opset-version", options->opset, "ONNX opset (11-17)")->capture_default_str();
-  cmd->add_option("--strategy", options->strategy, "Tagging strategy: htp")->capture_default_str();
+  cmd->add_option("--strategy", options->strategy, "Tagging strategy: htp or usage_based")->capture_default_str();
   cmd->add_option("--temp-dir", options->tempDir, "Directory for temporary files");
   cmd->add_flag("-v,--verbose", options->verbose, "Print each stage with its time");
   cmd->add_flag("--hierarchy-attrs", options->hierarchyAttrs,

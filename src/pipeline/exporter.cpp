@@ -17,6 +17,7 @@
 #include "modelexport/onnx_tensor.h"
 #include "modelexport/reference_io.h"
 #include "modelexport/tag_projection.h"
+#include "modelexport/usage_tags.h"
 #include "modelexport/value_facts.h"
 
 namespace modelexport {
@@ -82,10 +83,8 @@ void addHierarchyAttributes(onnx::NodeProto& node, const HierarchyStamp& stamp) 
 ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   if (options.opset < 11 || options.opset > 17)
     throw UserError("--opset-version " + std::to_string(options.opset) + " is not supported (11 to 17)");
-  if (options.strategy == "usage_based")
-    throw UserError("--strategy usage_based is not yet supported; use --strategy htp");
-  if (options.strategy != "htp")
-    throw UserError("--strategy '" + options.strategy + "' is unknown (htp)");
+  if (options.strategy != "htp" && options.strategy != "usage_based")
+    throw UserError("--strategy '" + options.strategy + "' is unknown (htp, usage_based)");
   {
     std::filesystem::path out(options.outputPath);
     std::error_code ec;
@@ -143,7 +142,8 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   }
   clock.done("run");
 
-  auto tags = traceTags(*prepared.graph, tree);
+  auto tags = options.strategy == "usage_based" ? usageTags(*prepared.graph, tree, prepared.parameterPaths)
+                                                : traceTags(*prepared.graph, tree);
   clock.done("tag");
 
   OnnxGraphBuilder builder;
