@@ -23,9 +23,9 @@ die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
 PACKAGES=(
   build-essential cmake
   libtorch-dev libonnx-dev libprotobuf-dev protobuf-compiler
-  libcli11-dev nlohmann-json3-dev libpugixml-dev libgtest-dev
+  libcli11-dev nlohmann-json3-dev libpugixml-dev libgtest-dev libicu-dev
   python3-torch python3-torchvision python3-onnx python3-networkx graphviz
-  time ca-certificates
+  libopenblas0-pthread time ca-certificates
 )
 
 # A node that did not come from Debian (e.g. NodeSource's nodejs, which bundles npm
