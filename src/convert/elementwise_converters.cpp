@@ -1,5 +1,6 @@
 // Elementwise arithmetic, comparisons, logic and activations.
 #include <cmath>
+#include <limits>
 
 #include "modelexport/convert_context.h"
 
@@ -8,21 +9,56 @@ namespace {
 
 using torch::jit::Value;
 
-// Both operands in the result dtype LibTorch computed.
-void binary(ConvertContext& ctx, const std::string& opType) {
-  const auto type = ctx.dtype(ctx.out());
+constexpr int kFloatOnly = std::numeric_limits<int>::max();
+
+size_t inputCount(const ConvertContext& ctx) { return ctx.node()->inputs().size(); }
+
+bool hasArg(const ConvertContext& ctx, size_t i) { return inputCount(ctx) > i && !ctx.isNone(ctx.in(i)); }
+
+double doubleArg(const ConvertContext& ctx, size_t i, double fallback) {
+  return hasArg(ctx, i) ? ctx.toDouble(ctx.in(i)) : fallback;
+}
+
+// The dtype an ONNX op computes `type` in: `type` itself when the op takes integers at
+// this opset (from `intsFromOpset` on), else double, which holds int64 values up to
+// 2^53 exactly. Floating types are always accepted.
+at::ScalarType computeType(const ConvertContext& ctx, at::ScalarType type, int intsFromOpset) {
+  if (at::isFloatingType(type)) return type;
+  return ctx.opset() >= intsFromOpset ? type : at::kDouble;
+}
+
+// Both operands in `type`, combined by one ONNX op, bound as the output.
+void binaryIn(ConvertContext& ctx, const std::string& opType, at::ScalarType type) {
   ctx.setOutput(ctx.op(opType, {ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type)}), type);
+}
+
+// Arithmetic in the result dtype LibTorch computed. Bool results (bool op bool) are
+// logical: ONNX arithmetic has no bool form.
+void binary(ConvertContext& ctx, const std::string& opType, const std::string& boolOpType,
+            int intsFromOpset = 0) {
+  const auto type = ctx.dtype(ctx.out());
+  if (type == at::kBool) {
+    if (boolOpType.empty()) ctx.unsupported(opType + " on bool tensors");
+    binaryIn(ctx, boolOpType, at::kBool);
+    return;
+  }
+  binaryIn(ctx, opType, computeType(ctx, type, intsFromOpset));
 }
 
 // b scaled by alpha, when aten::add/sub pass an alpha other than 1.
 std::string scaledByAlpha(ConvertContext& ctx, const std::string& b, at::ScalarType type) {
-  if (ctx.node()->inputs().size() < 3 || ctx.isNone(ctx.in(2))) return b;
+  if (!hasArg(ctx, 2)) return b;
   double alpha = ctx.toDouble(ctx.in(2));
   return alpha == 1.0 ? b : ctx.op("Mul", {b, ctx.scalar(alpha, type)});
 }
 
 void addOrSub(ConvertContext& ctx, const std::string& opType) {
   const auto type = ctx.dtype(ctx.out());
+  if (type == at::kBool) {
+    if (opType != "Add") ctx.unsupported("subtraction of bool tensors");
+    binaryIn(ctx, "Or", at::kBool);  // alpha is 1 or true for bools
+    return;
+  }
   std::string a = ctx.inputAs(ctx.in(0), type);
   std::string b = scaledByAlpha(ctx, ctx.inputAs(ctx.in(1), type), type);
   ctx.setOutput(ctx.op(opType, {a, b}), type);
@@ -34,50 +70,78 @@ void rsub(ConvertContext& ctx) {  // other - alpha * self
   ctx.setOutput(ctx.op("Sub", {ctx.inputAs(ctx.in(1), type), a}), type);
 }
 
-void div(ConvertContext& ctx) {
+// Rounds toward zero; ONNX has no Trunc op.
+std::string truncate(ConvertContext& ctx, const std::string& x, at::ScalarType type) {
+  std::string negative = ctx.op("Less", {x, ctx.scalar(0, type)});
+  return ctx.op("Where", {negative, ctx.op("Ceil", {x}), ctx.op("Floor", {x})});
+}
+
+// Division rounded down or toward zero. Integers divide in double (exact below 2^53).
+void roundedDivide(ConvertContext& ctx, const std::string& mode) {
   const auto type = ctx.dtype(ctx.out());
-  std::string mode;
-  if (ctx.node()->inputs().size() > 2 && !ctx.isNone(ctx.in(2))) mode = ctx.staticValue(ctx.in(2)).toStringRef();
-  if (mode.empty()) {
-    binary(ctx, "Div");
-    return;
-  }
-  // Rounded division: divide in floating point, then round toward zero or down.
   const auto work = at::isFloatingType(type) ? type : at::kDouble;
   std::string q = ctx.op("Div", {ctx.inputAs(ctx.in(0), work), ctx.inputAs(ctx.in(1), work)});
   if (mode == "floor") {
     q = ctx.op("Floor", {q});
   } else if (mode == "trunc") {
-    // trunc(q) = sign(q) * floor(|q|)
-    q = ctx.op("Mul", {ctx.op("Sign", {q}), ctx.op("Floor", {ctx.op("Abs", {q})})});
+    q = truncate(ctx, q, work);
   } else {
     ctx.unsupported("rounding_mode '" + mode + "'");
   }
   ctx.setOutput(q, work);
 }
 
-void floorDivide(ConvertContext& ctx) {
-  const auto type = ctx.dtype(ctx.out());
-  const auto work = at::isFloatingType(type) ? type : at::kDouble;
-  std::string q = ctx.op("Div", {ctx.inputAs(ctx.in(0), work), ctx.inputAs(ctx.in(1), work)});
-  ctx.setOutput(ctx.op("Floor", {q}), work);
+void div(ConvertContext& ctx) {
+  if (!hasArg(ctx, 2)) {
+    binary(ctx, "Div", "");
+    return;
+  }
+  roundedDivide(ctx, ctx.staticValue(ctx.in(2)).toStringRef());
 }
 
-void remainder(ConvertContext& ctx) {  // Python modulo: result has the divisor's sign
+void remainder(ConvertContext& ctx) {  // Python modulo: the result has the divisor's sign
   const auto type = ctx.dtype(ctx.out());
   std::string a = ctx.inputAs(ctx.in(0), type), b = ctx.inputAs(ctx.in(1), type);
   if (!at::isFloatingType(type)) {
     ctx.setOutput(ctx.op("Mod", {a, b}, {attr::i("fmod", 0)}), type);
     return;
   }
-  std::string floored = ctx.op("Floor", {ctx.op("Div", {a, b})});
-  ctx.setOutput(ctx.op("Sub", {a, ctx.op("Mul", {floored, b})}), type);
+  // ONNX Mod with fmod=0 takes integers only: take C's fmod, then move a nonzero result
+  // whose sign differs from the divisor's by one divisor.
+  std::string r = ctx.op("Mod", {a, b}, {attr::i("fmod", 1)});
+  std::string zero = ctx.scalar(0, type);
+  std::string signsDiffer = ctx.op("Xor", {ctx.op("Less", {r, zero}), ctx.op("Less", {b, zero})});
+  std::string adjust = ctx.op("And", {signsDiffer, ctx.op("Not", {ctx.op("Equal", {r, zero})})});
+  ctx.setOutput(ctx.op("Where", {adjust, ctx.op("Add", {r, b}), r}), type);
 }
 
-void compare(ConvertContext& ctx, const std::string& opType, bool negate) {
-  const auto type = ctx.promotedType({ctx.in(0), ctx.in(1)});
-  std::string r = ctx.op(opType, {ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type)});
-  if (negate) r = ctx.op("Not", {r});
+void fmod(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  ctx.setOutput(ctx.op("Mod", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type)}, {attr::i("fmod", 1)}),
+                type);
+}
+
+enum class Comparison { Eq, Ne, Lt, Gt, Le, Ge };
+
+void compare(ConvertContext& ctx, Comparison comparison) {
+  auto type = ctx.promotedType({ctx.in(0), ctx.in(1)});
+  // Only Equal takes bools; orderings compare them as 0/1.
+  if (type == at::kBool && comparison != Comparison::Eq && comparison != Comparison::Ne) type = at::kInt;
+  std::string a = ctx.inputAs(ctx.in(0), type), b = ctx.inputAs(ctx.in(1), type);
+  // Not(Greater) would make NaN <= x true; LessOrEqual exists from opset 12.
+  auto orEqual = [&](const std::string& strict, const std::string& combined) {
+    if (ctx.opset() >= 12) return ctx.op(combined, {a, b});
+    return ctx.op("Or", {ctx.op(strict, {a, b}), ctx.op("Equal", {a, b})});
+  };
+  std::string r;
+  switch (comparison) {
+    case Comparison::Eq: r = ctx.op("Equal", {a, b}); break;
+    case Comparison::Ne: r = ctx.op("Not", {ctx.op("Equal", {a, b})}); break;
+    case Comparison::Lt: r = ctx.op("Less", {a, b}); break;
+    case Comparison::Gt: r = ctx.op("Greater", {a, b}); break;
+    case Comparison::Le: r = orEqual("Less", "LessOrEqual"); break;
+    case Comparison::Ge: r = orEqual("Greater", "GreaterOrEqual"); break;
+  }
   ctx.setOutput(r, at::kBool);
 }
 
@@ -87,9 +151,82 @@ void logical(ConvertContext& ctx, const std::string& opType) {
   ctx.setOutput(ctx.op(opType, ins), at::kBool);
 }
 
-void unary(ConvertContext& ctx, const std::string& opType) {
-  const auto type = ctx.dtype(ctx.out());
+// Bitwise ops are logical on bools; integer forms need BitwiseAnd etc. (opset 18).
+void bitwise(ConvertContext& ctx, const std::string& opType) {
+  if (ctx.dtype(ctx.out()) != at::kBool) ctx.unsupported("bitwise " + opType + " on integers");
+  logical(ctx, opType);
+}
+
+// x passed through in its own dtype (rounding an integer, for example).
+void identity(ConvertContext& ctx) { ctx.setOutput(ctx.input(ctx.in(0)), ctx.dtype(ctx.in(0))); }
+
+void unary(ConvertContext& ctx, const std::string& opType, int intsFromOpset = kFloatOnly) {
+  const auto type = computeType(ctx, ctx.dtype(ctx.out()), intsFromOpset);
   ctx.setOutput(ctx.op(opType, {ctx.inputAs(ctx.in(0), type)}), type);
+}
+
+// floor/ceil/round/trunc keep integers as they are.
+void rounding(ConvertContext& ctx, const std::string& opType) {
+  if (!at::isFloatingType(ctx.dtype(ctx.out()))) {
+    identity(ctx);
+    return;
+  }
+  unary(ctx, opType);
+}
+
+void round(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  int64_t decimals = inputCount(ctx) > 1 ? ctx.toInt(ctx.in(1)) : 0;
+  if (!at::isFloatingType(type)) {
+    identity(ctx);
+    return;
+  }
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  if (decimals == 0) {
+    ctx.setOutput(ctx.op("Round", {x}), type);
+    return;
+  }
+  // Round half to even at 10^-decimals, as LibTorch does: scale, round, unscale.
+  std::string scale = ctx.scalar(std::pow(10.0, static_cast<double>(decimals)), type);
+  ctx.setOutput(ctx.op("Div", {ctx.op("Round", {ctx.op("Mul", {x, scale})}), scale}), type);
+}
+
+void trunc(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  if (!at::isFloatingType(type)) {
+    identity(ctx);
+    return;
+  }
+  ctx.setOutput(truncate(ctx, ctx.inputAs(ctx.in(0), type), type), type);
+}
+
+void frac(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  ctx.setOutput(ctx.op("Sub", {x, truncate(ctx, x, type)}), type);
+}
+
+void log1p(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  ctx.setOutput(ctx.op("Log", {ctx.op("Add", {x, ctx.scalar(1, type)})}), type);
+}
+
+void expm1(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  ctx.setOutput(ctx.op("Sub", {ctx.op("Exp", {x}), ctx.scalar(1, type)}), type);
+}
+
+void logBase(ConvertContext& ctx, double base) {
+  const auto type = ctx.dtype(ctx.out());
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  ctx.setOutput(ctx.op("Div", {ctx.op("Log", {x}), ctx.scalar(std::log(base), type)}), type);
+}
+
+void exp2(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  ctx.setOutput(ctx.op("Pow", {ctx.scalar(2, type), ctx.inputAs(ctx.in(0), type)}), type);
 }
 
 void rsqrt(ConvertContext& ctx) {
@@ -103,20 +240,26 @@ void square(ConvertContext& ctx) {
   ctx.setOutput(ctx.op("Mul", {x, x}), type);
 }
 
+void pow(ConvertContext& ctx) {
+  // Pow takes integer bases from opset 12; the exponent is converted to the base's type.
+  binary(ctx, "Pow", "", 12);
+}
+
 void gelu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   std::string x = ctx.inputAs(ctx.in(0), type);
   std::string approximate = "none";
-  if (ctx.node()->inputs().size() > 1) approximate = ctx.staticValue(ctx.in(1)).toStringRef();
+  if (inputCount(ctx) > 1) approximate = ctx.staticValue(ctx.in(1)).toStringRef();
   if (approximate == "tanh") {
     // 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
-    std::string cube = ctx.op("Pow", {x, ctx.scalar(3.0, type)});
+    std::string cube = ctx.op("Mul", {x, ctx.op("Mul", {x, x})});
     std::string inner = ctx.op("Add", {x, ctx.op("Mul", {cube, ctx.scalar(0.044715, type)})});
     std::string t = ctx.op("Tanh", {ctx.op("Mul", {inner, ctx.scalar(std::sqrt(2.0 / M_PI), type)})});
     std::string onePlus = ctx.op("Add", {t, ctx.scalar(1.0, type)});
     ctx.setOutput(ctx.op("Mul", {ctx.op("Mul", {x, ctx.scalar(0.5, type)}), onePlus}), type);
     return;
   }
+  if (approximate != "none") ctx.unsupported("gelu approximate='" + approximate + "'");
   // x * 0.5 * (1 + erf(x / sqrt(2)))
   std::string e = ctx.op("Erf", {ctx.op("Div", {x, ctx.scalar(std::sqrt(2.0), type)})});
   std::string onePlus = ctx.op("Add", {e, ctx.scalar(1.0, type)});
@@ -135,38 +278,58 @@ void mish(ConvertContext& ctx) {  // x * tanh(softplus(x))
   ctx.setOutput(ctx.op("Mul", {x, ctx.op("Tanh", {ctx.op("Softplus", {x})})}), type);
 }
 
+// LibTorch's hardsigmoid is relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1).
+std::string hardSigmoidOf(ConvertContext& ctx, const std::string& x) {
+  return ctx.op("HardSigmoid", {x}, {attr::f("alpha", 1.0f / 6), attr::f("beta", 0.5f)});
+}
+
 void hardswish(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   std::string x = ctx.inputAs(ctx.in(0), type);
-  if (ctx.opset() >= 14) {
+  if (ctx.opset() >= 14) {  // HardSwish was added in opset 14
     ctx.setOutput(ctx.op("HardSwish", {x}), type);
     return;
   }
-  std::string hs = ctx.op("HardSigmoid", {x}, {attr::f("alpha", 1.0f / 6), attr::f("beta", 0.5f)});
-  ctx.setOutput(ctx.op("Mul", {x, hs}), type);
+  ctx.setOutput(ctx.op("Mul", {x, hardSigmoidOf(ctx, x)}), type);
 }
 
 void hardsigmoid(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("HardSigmoid", {ctx.inputAs(ctx.in(0), type)},
-                       {attr::f("alpha", 1.0f / 6), attr::f("beta", 0.5f)}),
-                type);
+  ctx.setOutput(hardSigmoidOf(ctx, ctx.inputAs(ctx.in(0), type)), type);
 }
 
-// Clip with optional bounds given as inputs (opset 11+).
-void clip(ConvertContext& ctx, const Value* low, const Value* high) {
+// A clamp bound that Clip can take: a number or a one-element tensor known at export time.
+bool isStaticScalarBound(const ConvertContext& ctx, const Value* bound) {
+  if (!ctx.isStatic(bound)) return false;
+  const auto& value = ctx.staticValue(bound);
+  return !value.isTensor() || value.toTensor().numel() == 1;
+}
+
+// clamp/clip: Clip for bounds known at export time (0-d inputs, opset 11+; integer
+// inputs from opset 12), Max/Min for tensor bounds (integers from opset 12).
+void clamp(ConvertContext& ctx, const Value* low, const Value* high) {
   const auto type = ctx.dtype(ctx.out());
-  std::vector<std::string> ins{ctx.inputAs(ctx.in(0), type)};
-  ins.push_back(low && !ctx.isNone(low) ? ctx.inputAs(low, type) : "");
-  ins.push_back(high && !ctx.isNone(high) ? ctx.inputAs(high, type) : "");
-  while (ins.back().empty()) ins.pop_back();
-  ctx.setOutput(ctx.op("Clip", ins), type);
+  const auto work = computeType(ctx, type, 12);
+  if (low && ctx.isNone(low)) low = nullptr;
+  if (high && ctx.isNone(high)) high = nullptr;
+  std::string x = ctx.inputAs(ctx.in(0), work);
+  bool clip = (!low || isStaticScalarBound(ctx, low)) && (!high || isStaticScalarBound(ctx, high));
+  if (clip) {
+    std::vector<std::string> ins{x, low ? ctx.scalar(ctx.toDouble(low), work) : ""};
+    if (high) ins.push_back(ctx.scalar(ctx.toDouble(high), work));
+    if (ins.back().empty()) ins.pop_back();
+    ctx.setOutput(ctx.op("Clip", ins), work);
+    return;
+  }
+  // Lower bound first, then upper: LibTorch gives `high` where low > high.
+  if (low) x = ctx.op("Max", {x, ctx.inputAs(low, work)});
+  if (high) x = ctx.op("Min", {x, ctx.inputAs(high, work)});
+  ctx.setOutput(x, work);
 }
 
 void hardtanh(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  double low = ctx.node()->inputs().size() > 1 ? ctx.toDouble(ctx.in(1)) : -1.0;
-  double high = ctx.node()->inputs().size() > 2 ? ctx.toDouble(ctx.in(2)) : 1.0;
+  double low = doubleArg(ctx, 1, -1.0), high = doubleArg(ctx, 2, 1.0);
   ctx.setOutput(ctx.op("Clip", {ctx.inputAs(ctx.in(0), type), ctx.scalar(low, type), ctx.scalar(high, type)}), type);
 }
 
@@ -177,27 +340,161 @@ void relu6(ConvertContext& ctx) {
 
 void leakyRelu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  float slope = ctx.node()->inputs().size() > 1 ? static_cast<float>(ctx.toDouble(ctx.in(1))) : 0.01f;
+  float slope = static_cast<float>(doubleArg(ctx, 1, 0.01));
   ctx.setOutput(ctx.op("LeakyRelu", {ctx.inputAs(ctx.in(0), type)}, {attr::f("alpha", slope)}), type);
 }
 
+// aten::elu(x, alpha, scale, input_scale): scale * x above 0, else
+// scale * alpha * (exp(input_scale * x) - 1).
 void elu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  float alpha = ctx.node()->inputs().size() > 1 ? static_cast<float>(ctx.toDouble(ctx.in(1))) : 1.0f;
-  ctx.setOutput(ctx.op("Elu", {ctx.inputAs(ctx.in(0), type)}, {attr::f("alpha", alpha)}), type);
+  float alpha = static_cast<float>(doubleArg(ctx, 1, 1.0));
+  double scale = doubleArg(ctx, 2, 1.0), inputScale = doubleArg(ctx, 3, 1.0);
+  if (inputScale != 1.0) ctx.unsupported("elu with input_scale != 1");
+  std::string y = ctx.op("Elu", {ctx.inputAs(ctx.in(0), type)}, {attr::f("alpha", alpha)});
+  if (scale != 1.0) y = ctx.op("Mul", {y, ctx.scalar(scale, type)});
+  ctx.setOutput(y, type);
+}
+
+// celu(x, alpha) = alpha * elu(x / alpha); the Celu op exists from opset 12.
+void celu(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  double alpha = doubleArg(ctx, 1, 1.0);
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  if (ctx.opset() >= 12 && type == at::kFloat) {  // Celu-12 is float-only
+    ctx.setOutput(ctx.op("Celu", {x}, {attr::f("alpha", static_cast<float>(alpha))}), type);
+    return;
+  }
+  std::string scaled = ctx.op("Div", {x, ctx.scalar(alpha, type)});
+  ctx.setOutput(ctx.op("Mul", {ctx.op("Elu", {scaled}, {attr::f("alpha", 1.0f)}), ctx.scalar(alpha, type)}), type);
+}
+
+void selu(ConvertContext& ctx) {
+  // ONNX's default alpha and gamma are LibTorch's constants.
+  unary(ctx, "Selu");
+}
+
+// prelu(x, weight): weight has one element or one per channel (dimension 1); ONNX
+// PRelu broadcasts the slope from the trailing dimensions.
+void prelu(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  std::string x = ctx.inputAs(ctx.in(0), type), slope = ctx.inputAs(ctx.in(1), type);
+  const int64_t rank = ctx.rank(ctx.in(0));
+  const auto& weightSizes = ctx.sizes(ctx.in(1));
+  int64_t weightCount = 1;
+  for (int64_t size : weightSizes) weightCount *= size;
+  if (weightCount > 1 && rank >= 2) {
+    std::vector<int64_t> shape(static_cast<size_t>(rank - 1), 1);
+    shape[0] = weightCount;
+    slope = ctx.op("Reshape", {slope, ctx.constInts(shape)});
+  }
+  ctx.setOutput(ctx.op("PRelu", {x, slope}), type);
+}
+
+// glu(x, dim) = a * sigmoid(b), a and b the halves of x along dim.
+void glu(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t dim = ConvertContext::normDim(inputCount(ctx) > 1 ? ctx.toInt(ctx.in(1)) : -1, rank);
+  const int64_t half = ctx.sizes(ctx.in(0)).at(static_cast<size_t>(dim)) / 2;
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string axes = ctx.constInts({dim});
+  std::string a = ctx.op("Slice", {x, ctx.constInts({0}), ctx.constInts({half}), axes});
+  std::string b = ctx.op("Slice", {x, ctx.constInts({half}), ctx.constInts({2 * half}), axes});
+  ctx.setOutput(ctx.op("Mul", {a, ctx.op("Sigmoid", {b})}), type);
 }
 
 void softplus(ConvertContext& ctx) {
-  // (1/beta) * log(1 + exp(beta * x)); LibTorch switches to x above `threshold`.
+  // (1/beta) * log(1 + exp(beta * x)); LibTorch switches to x where beta * x > threshold.
   const auto type = ctx.dtype(ctx.out());
   std::string x = ctx.inputAs(ctx.in(0), type);
-  double beta = ctx.node()->inputs().size() > 1 ? ctx.toDouble(ctx.in(1)) : 1.0;
-  double threshold = ctx.node()->inputs().size() > 2 ? ctx.toDouble(ctx.in(2)) : 20.0;
+  double beta = doubleArg(ctx, 1, 1.0), threshold = doubleArg(ctx, 2, 20.0);
   std::string bx = beta == 1.0 ? x : ctx.op("Mul", {x, ctx.scalar(beta, type)});
   std::string sp = ctx.op("Softplus", {bx});
   if (beta != 1.0) sp = ctx.op("Div", {sp, ctx.scalar(beta, type)});
   std::string above = ctx.op("Greater", {bx, ctx.scalar(threshold, type)});
   ctx.setOutput(ctx.op("Where", {above, x, sp}), type);
+}
+
+void logSigmoid(ConvertContext& ctx) {  // -softplus(-x)
+  const auto type = ctx.dtype(ctx.out());
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  ctx.setOutput(ctx.op("Neg", {ctx.op("Softplus", {ctx.op("Neg", {x})})}), type);
+}
+
+// threshold(x, threshold, value): x where x > threshold, else value.
+void threshold(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string above = ctx.op("Greater", {x, ctx.inputAs(ctx.in(1), type)});
+  ctx.setOutput(ctx.op("Where", {above, x, ctx.inputAs(ctx.in(2), type)}), type);
+}
+
+// ONNX Shrink: hardshrink with bias 0, softshrink with bias lambda.
+void shrink(ConvertContext& ctx, bool soft) {
+  const auto type = ctx.dtype(ctx.out());
+  float lambd = static_cast<float>(doubleArg(ctx, 1, 0.5));
+  ctx.setOutput(ctx.op("Shrink", {ctx.inputAs(ctx.in(0), type)},
+                       {attr::f("lambd", lambd), attr::f("bias", soft ? lambd : 0.0f)}),
+                type);
+}
+
+// logit(p, eps) = log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given.
+void logit(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  std::string p = ctx.inputAs(ctx.in(0), type);
+  if (hasArg(ctx, 1)) {
+    double eps = ctx.toDouble(ctx.in(1));
+    p = ctx.op("Clip", {p, ctx.scalar(eps, type), ctx.scalar(1.0 - eps, type)});
+  }
+  std::string oneMinus = ctx.op("Sub", {ctx.scalar(1, type), p});
+  ctx.setOutput(ctx.op("Log", {ctx.op("Div", {p, oneMinus})}), type);
+}
+
+// Floating point view of x for the IsNaN/IsInf family (integers are never nan or inf).
+std::string floatingInput(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.in(0));
+  return ctx.inputAs(ctx.in(0), at::isFloatingType(type) ? type : at::kFloat);
+}
+
+void isFinite(ConvertContext& ctx) {  // x - x is NaN exactly for nan and +-inf
+  std::string x = floatingInput(ctx);
+  ctx.setOutput(ctx.op("Not", {ctx.op("IsNaN", {ctx.op("Sub", {x, x})})}), at::kBool);
+}
+
+// nan_to_num(x, nan=0, posinf=max, neginf=lowest) with the dtype's finite extremes.
+void nanToNum(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  if (!at::isFloatingType(type)) {
+    identity(ctx);
+    return;
+  }
+  const double largest = type == at::kDouble ? std::numeric_limits<double>::max()
+                         : type == at::kHalf ? 65504.0
+                                             : std::numeric_limits<float>::max();
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string posInf = ctx.op("IsInf", {x}, {attr::i("detect_negative", 0)});
+  std::string negInf = ctx.op("IsInf", {x}, {attr::i("detect_positive", 0)});
+  std::string y = ctx.op("Where", {ctx.op("IsNaN", {x}), ctx.scalar(doubleArg(ctx, 1, 0.0), type), x});
+  y = ctx.op("Where", {posInf, ctx.scalar(doubleArg(ctx, 2, largest), type), y});
+  y = ctx.op("Where", {negInf, ctx.scalar(doubleArg(ctx, 3, -largest), type), y});
+  ctx.setOutput(y, type);
+}
+
+// addcmul/addcdiv(self, t1, t2, value): self + value * (t1 op t2).
+void addcombined(ConvertContext& ctx, const std::string& opType) {
+  const auto type = ctx.dtype(ctx.out());
+  std::string product = ctx.op(opType, {ctx.inputAs(ctx.in(1), type), ctx.inputAs(ctx.in(2), type)});
+  double value = doubleArg(ctx, 3, 1.0);
+  if (value != 1.0) product = ctx.op("Mul", {product, ctx.scalar(value, type)});
+  ctx.setOutput(ctx.op("Add", {ctx.inputAs(ctx.in(0), type), product}), type);
+}
+
+void lerp(ConvertContext& ctx) {  // start + weight * (end - start)
+  const auto type = ctx.dtype(ctx.out());
+  std::string start = ctx.inputAs(ctx.in(0), type);
+  std::string difference = ctx.op("Sub", {ctx.inputAs(ctx.in(1), type), start});
+  ctx.setOutput(ctx.op("Add", {start, ctx.op("Mul", {ctx.inputAs(ctx.in(2), type), difference})}), type);
 }
 
 void where(ConvertContext& ctx) {
@@ -214,59 +511,65 @@ void maskedFill(ConvertContext& ctx) {
                 type);
 }
 
-void pow(ConvertContext& ctx) {
-  const auto type = ctx.dtype(ctx.out());
-  // ONNX Pow takes any numeric exponent type; keep the base in the result type.
-  ctx.setOutput(ctx.op("Pow", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type)}), type);
-}
-
 }  // namespace
 
 void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::add", [](ConvertContext& c) { addOrSub(c, "Add"); });
   r.add("aten::sub", [](ConvertContext& c) { addOrSub(c, "Sub"); });
   r.add("aten::rsub", rsub);
-  r.add("aten::mul", [](ConvertContext& c) { binary(c, "Mul"); });
+  r.add("aten::mul", [](ConvertContext& c) { binary(c, "Mul", "And"); });
   r.add("aten::div", div);
-  r.add("aten::true_divide", [](ConvertContext& c) { binary(c, "Div"); });
-  r.add("aten::floor_divide", floorDivide);
+  r.add("aten::true_divide", [](ConvertContext& c) { binary(c, "Div", ""); });
+  r.add("aten::floor_divide", [](ConvertContext& c) { roundedDivide(c, "floor"); });
   r.add("aten::remainder", remainder);
-  r.add("aten::fmod", [](ConvertContext& c) {
-    const auto type = c.dtype(c.out());
-    c.setOutput(c.op("Mod", {c.inputAs(c.in(0), type), c.inputAs(c.in(1), type)}, {attr::i("fmod", 1)}), type);
-  });
+  r.add("aten::fmod", fmod);
   r.add("aten::pow", pow);
-  r.add("aten::minimum", [](ConvertContext& c) { binary(c, "Min"); });
-  r.add("aten::maximum", [](ConvertContext& c) { binary(c, "Max"); });
-  r.add("aten::eq", [](ConvertContext& c) { compare(c, "Equal", false); });
-  r.add("aten::ne", [](ConvertContext& c) { compare(c, "Equal", true); });
-  r.add("aten::lt", [](ConvertContext& c) { compare(c, "Less", false); });
-  r.add("aten::gt", [](ConvertContext& c) { compare(c, "Greater", false); });
-  r.add("aten::le", [](ConvertContext& c) { compare(c, "Greater", true); });
-  r.add("aten::ge", [](ConvertContext& c) { compare(c, "Less", true); });
+  // Min/Max take integers from opset 12; on bools they are and/or.
+  r.add("aten::minimum", [](ConvertContext& c) { binary(c, "Min", "And", 12); });
+  r.add("aten::maximum", [](ConvertContext& c) { binary(c, "Max", "Or", 12); });
+  r.add("aten::eq", [](ConvertContext& c) { compare(c, Comparison::Eq); });
+  r.add("aten::ne", [](ConvertContext& c) { compare(c, Comparison::Ne); });
+  r.add("aten::lt", [](ConvertContext& c) { compare(c, Comparison::Lt); });
+  r.add("aten::gt", [](ConvertContext& c) { compare(c, Comparison::Gt); });
+  r.add("aten::le", [](ConvertContext& c) { compare(c, Comparison::Le); });
+  r.add("aten::ge", [](ConvertContext& c) { compare(c, Comparison::Ge); });
   r.add("aten::logical_and", [](ConvertContext& c) { logical(c, "And"); });
   r.add("aten::logical_or", [](ConvertContext& c) { logical(c, "Or"); });
   r.add("aten::logical_xor", [](ConvertContext& c) { logical(c, "Xor"); });
   r.add("aten::logical_not", [](ConvertContext& c) { logical(c, "Not"); });
-  r.add("aten::__and__", [](ConvertContext& c) { logical(c, "And"); });
-  r.add("aten::__or__", [](ConvertContext& c) { logical(c, "Or"); });
-  r.add("aten::bitwise_not", [](ConvertContext& c) {
-    if (c.dtype(c.in(0)) != at::kBool) c.unsupported("bitwise_not on integers");
-    logical(c, "Not");
-  });
-  const std::pair<const char*, const char*> unaries[] = {
-      {"aten::relu", "Relu"},   {"aten::sigmoid", "Sigmoid"}, {"aten::tanh", "Tanh"},
-      {"aten::exp", "Exp"},     {"aten::log", "Log"},         {"aten::sqrt", "Sqrt"},
-      {"aten::neg", "Neg"},     {"aten::abs", "Abs"},         {"aten::reciprocal", "Reciprocal"},
-      {"aten::erf", "Erf"},     {"aten::sin", "Sin"},         {"aten::cos", "Cos"},
-      {"aten::floor", "Floor"}, {"aten::ceil", "Ceil"},       {"aten::round", "Round"},
-      {"aten::sign", "Sign"},   {"aten::tan", "Tan"},         {"aten::atan", "Atan"},
-      {"aten::asin", "Asin"},   {"aten::acos", "Acos"},       {"aten::sinh", "Sinh"},
-      {"aten::cosh", "Cosh"}};
-  for (const auto& [kind, opType] : unaries) {
+  for (const char* kind : {"aten::__and__", "aten::bitwise_and"})
+    r.add(kind, [](ConvertContext& c) { bitwise(c, "And"); });
+  for (const char* kind : {"aten::__or__", "aten::bitwise_or"})
+    r.add(kind, [](ConvertContext& c) { bitwise(c, "Or"); });
+  for (const char* kind : {"aten::__xor__", "aten::bitwise_xor"})
+    r.add(kind, [](ConvertContext& c) { bitwise(c, "Xor"); });
+  r.add("aten::bitwise_not", [](ConvertContext& c) { bitwise(c, "Not"); });
+  const std::pair<const char*, const char*> floatUnaries[] = {
+      {"aten::sigmoid", "Sigmoid"}, {"aten::tanh", "Tanh"}, {"aten::exp", "Exp"},
+      {"aten::log", "Log"},         {"aten::sqrt", "Sqrt"}, {"aten::reciprocal", "Reciprocal"},
+      {"aten::erf", "Erf"},         {"aten::sin", "Sin"},   {"aten::cos", "Cos"},
+      {"aten::tan", "Tan"},         {"aten::atan", "Atan"}, {"aten::asin", "Asin"},
+      {"aten::acos", "Acos"},       {"aten::sinh", "Sinh"}, {"aten::cosh", "Cosh"}};
+  for (const auto& [kind, opType] : floatUnaries) {
     std::string op = opType;
     r.add(kind, [op](ConvertContext& c) { unary(c, op); });
   }
+  // Abs, Neg and Sign take integers at every opset we write; Relu from opset 14.
+  r.add("aten::abs", [](ConvertContext& c) { unary(c, "Abs", 0); });
+  r.add("aten::neg", [](ConvertContext& c) { unary(c, "Neg", 0); });
+  r.add("aten::sign", [](ConvertContext& c) { unary(c, "Sign", 0); });
+  r.add("aten::relu", [](ConvertContext& c) { unary(c, "Relu", 14); });
+  r.add("aten::floor", [](ConvertContext& c) { rounding(c, "Floor"); });
+  r.add("aten::ceil", [](ConvertContext& c) { rounding(c, "Ceil"); });
+  r.add("aten::round", round);
+  r.add("aten::trunc", trunc);
+  r.add("aten::fix", trunc);
+  r.add("aten::frac", frac);
+  r.add("aten::log1p", log1p);
+  r.add("aten::expm1", expm1);
+  r.add("aten::log2", [](ConvertContext& c) { logBase(c, 2.0); });
+  r.add("aten::log10", [](ConvertContext& c) { logBase(c, 10.0); });
+  r.add("aten::exp2", exp2);
   r.add("aten::rsqrt", rsqrt);
   r.add("aten::square", square);
   r.add("aten::gelu", gelu);
@@ -278,11 +581,27 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::relu6", relu6);
   r.add("aten::leaky_relu", leakyRelu);
   r.add("aten::elu", elu);
+  r.add("aten::celu", celu);
+  r.add("aten::selu", selu);
+  r.add("aten::prelu", prelu);
+  r.add("aten::glu", glu);
   r.add("aten::softplus", softplus);
-  r.add("aten::clamp", [](ConvertContext& c) { clip(c, c.in(1), c.in(2)); });
-  r.add("aten::clip", [](ConvertContext& c) { clip(c, c.in(1), c.in(2)); });
-  r.add("aten::clamp_min", [](ConvertContext& c) { clip(c, c.in(1), nullptr); });
-  r.add("aten::clamp_max", [](ConvertContext& c) { clip(c, nullptr, c.in(1)); });
+  r.add("aten::log_sigmoid", logSigmoid);
+  r.add("aten::threshold", threshold);
+  r.add("aten::hardshrink", [](ConvertContext& c) { shrink(c, false); });
+  r.add("aten::softshrink", [](ConvertContext& c) { shrink(c, true); });
+  r.add("aten::logit", logit);
+  r.add("aten::isnan", [](ConvertContext& c) { c.setOutput(c.op("IsNaN", {floatingInput(c)}), at::kBool); });
+  r.add("aten::isinf", [](ConvertContext& c) { c.setOutput(c.op("IsInf", {floatingInput(c)}), at::kBool); });
+  r.add("aten::isfinite", isFinite);
+  r.add("aten::nan_to_num", nanToNum);
+  r.add("aten::addcmul", [](ConvertContext& c) { addcombined(c, "Mul"); });
+  r.add("aten::addcdiv", [](ConvertContext& c) { addcombined(c, "Div"); });
+  r.add("aten::lerp", lerp);
+  r.add("aten::clamp", [](ConvertContext& c) { clamp(c, c.in(1), c.in(2)); });
+  r.add("aten::clip", [](ConvertContext& c) { clamp(c, c.in(1), c.in(2)); });
+  r.add("aten::clamp_min", [](ConvertContext& c) { clamp(c, c.in(1), nullptr); });
+  r.add("aten::clamp_max", [](ConvertContext& c) { clamp(c, nullptr, c.in(1)); });
   r.add("aten::where", where);
   r.add("aten::masked_fill", maskedFill);
 }

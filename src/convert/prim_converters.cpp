@@ -23,9 +23,19 @@ void listUnpack(ConvertContext& ctx) {
   for (size_t i = 0; i < names.size(); ++i) ctx.setOutput(names[i], i);
 }
 
+// list[index] / tuple[index] for a list whose elements the exporter follows.
+void listIndex(ConvertContext& ctx) {
+  auto names = ctx.inputList(ctx.in(0));
+  int64_t index = ctx.toInt(ctx.in(1));
+  const auto count = static_cast<int64_t>(names.size());
+  if (index < 0) index += count;
+  if (index < 0 || index >= count) ctx.unsupported("list index out of range");
+  ctx.setOutput(names[static_cast<size_t>(index)]);
+}
+
 // A value passes through, converted to the dtype LibTorch produced: covers identities
 // (contiguous, eval-mode dropout), dtype casts (aten::to), and scalar<->tensor moves
-// (dynamic scalars are held as 0-d tensors).
+// (dynamic scalars are held as 0-d tensors; aten::tensor of one number is such a move).
 void passThrough(ConvertContext& ctx) {
   ctx.setOutput(ctx.input(ctx.in(0)), ctx.dtype(ctx.in(0)));
 }
@@ -37,12 +47,14 @@ void registerPrimConverters(ConverterRegistry& registry) {
   registry.add("prim::TupleConstruct", listConstruct);
   registry.add("prim::ListUnpack", listUnpack);
   registry.add("prim::TupleUnpack", listUnpack);
+  registry.add("aten::__getitem__", listIndex);
+  registry.add("prim::TupleIndex", listIndex);
   for (const char* kind :
        {"prim::NumToTensor", "aten::Int", "aten::Float", "aten::ScalarImplicit",
         "aten::contiguous", "aten::clone", "aten::detach", "aten::alias", "aten::dropout",
         "aten::feature_dropout", "aten::alpha_dropout", "aten::lift_fresh", "aten::to",
         "aten::type_as", "aten::float", "aten::long", "aten::int", "aten::bool", "aten::half",
-        "aten::double"})
+        "aten::double", "aten::item", "aten::Bool", "aten::tensor", "aten::scalar_tensor"})
     registry.add(kind, passThrough);
 }
 

@@ -1,0 +1,80 @@
+// Structural converters (lists, tuples, casts, identities): each test exports through
+// the real pipeline and compares onnxruntime with LibTorch (integer and bool exactly).
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace modelexport::testing {
+namespace {
+
+TEST(PrimConverters, DtypeCasts) {
+  for (int opset : {11, 17})
+    expectOpMatches("dtype_casts_" + std::to_string(opset),
+                    "def forward(self, x, i):\n"
+                    "  y = x * 3\n"
+                    "  return y.to(torch.int64), i.to(torch.float32), y.to(torch.bool), i.to(torch.bool),\\\n"
+                    "         y.long(), i.float(), y.int(), y.double(), (i - 2).bool(), y.type_as(i), i.type_as(x),\\\n"
+                    "         y.to(i.dtype), y.to(torch.float64).to(torch.float32), y.half()\n",
+                    {floatInput({3, 4}), longInput({3, 4}, 5)}, {opset, 1e-3, {"Cast"}});
+}
+
+TEST(PrimConverters, IdentitiesInTheMiddleOfTheGraph) {
+  expectOpMatches("identities",
+                  "def forward(self, x):\n"
+                  "  y = torch.relu(x)\n"
+                  "  return y.contiguous() + 1, y.clone() * 2, y.detach() - 1, torch.dropout(y, 0.5, False) + 3,\\\n"
+                  "         torch.feature_dropout(y, 0.5, False) * 3, torch.alpha_dropout(y, 0.5, False) - 2\n",
+                  {floatInput({3, 4})}, {14, 1e-5, {"Relu"}});
+}
+
+TEST(PrimConverters, IdentityOfAGraphInputAsOutput) {
+  expectOpMatches("identity_io",
+                  "def forward(self, x, y):\n"
+                  "  return x.contiguous(), y.clone(), x.detach()\n",
+                  {floatInput({3, 4}), floatInput({2})}, {14, 0, {}});
+}
+
+TEST(PrimConverters, SplitChunkUnpackAndCat) {
+  for (int opset : {11, 13, 17})
+    expectOpMatches("split_unpack_" + std::to_string(opset),
+                    "def forward(self, x):\n"
+                    "  a, b = torch.split(x, 2)\n"
+                    "  c, d, e = torch.chunk(x, 3, 1)\n"
+                    "  f, g = x.split([1, 3], 0)\n"
+                    "  return torch.cat([b * 2, a], 0), c + d + e, torch.cat((f, g + 1), 0), torch.stack([c, d], 0)\n",
+                    {floatInput({4, 6})}, {opset, 1e-5, {"Concat"}});
+}
+
+TEST(PrimConverters, ListAndTupleIndexing) {
+  expectOpMatches("list_index",
+                  "def forward(self, x):\n"
+                  "  parts = torch.split(x, 2, 1)\n"
+                  "  t = (x * 2, x + 1)\n"
+                  "  return parts[0] * 3, torch.chunk(x, 2)[-1], parts[-1] + parts[1], t[1]\n",
+                  {floatInput({4, 6})}, {14, 1e-5, {"Mul"}});
+}
+
+TEST(PrimConverters, TupleConstructUnpackAndOutputs) {
+  expectOpMatches("tuple_outputs",
+                  "def forward(self, x, y):\n"
+                  "  t = (x + 1, y * 2)\n"
+                  "  a, b = t\n"
+                  "  l = [a, x]\n"
+                  "  p, q = l\n"
+                  "  return (a * b, (b - 1, p + q))\n",
+                  {floatInput({3, 4}), floatInput({4})}, {14, 1e-5, {"Mul"}});
+}
+
+TEST(PrimConverters, DynamicScalars) {
+  // Scalars read from data (item, int(), float()) stay in the graph as 0-d tensors.
+  expectOpMatches("dynamic_scalars",
+                  "def forward(self, x, i):\n"
+                  "  s = x.sum().item()\n"
+                  "  f = float(x.max())\n"
+                  "  n = int(i.max())\n"
+                  "  return x * s, x + f, i + n, torch.tensor(n) * 2\n",
+                  {floatInput({3, 4}), longInput({3, 4}, 5)}, {14, 1e-4, {}});
+}
+
+}  // namespace
+}  // namespace modelexport::testing
