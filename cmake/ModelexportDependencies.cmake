@@ -5,6 +5,8 @@ find_package(Protobuf REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(pugixml REQUIRED)
+# Unicode categories, lower-casing and NFD for the tokenizers (--input-text).
+find_package(ICU REQUIRED COMPONENTS uc)
 
 # LibTorch's headers are not warning-clean under -Wextra; treat them as system headers
 # so that the warnings we see are our own.
