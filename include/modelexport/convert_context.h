@@ -113,5 +113,6 @@ void registerShapeConverters(ConverterRegistry& registry);
 void registerReduceConverters(ConverterRegistry& registry);
 void registerIndexConverters(ConverterRegistry& registry);
 void registerPrimConverters(ConverterRegistry& registry);
+void registerAttentionConverters(ConverterRegistry& registry);
 
 }  // namespace modelexport

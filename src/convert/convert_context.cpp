@@ -247,6 +247,7 @@ const ConverterRegistry& defaultConverters() {
     registerShapeConverters(r);
     registerReduceConverters(r);
     registerIndexConverters(r);
+    registerAttentionConverters(r);
     return r;
   }();
   return registry;
