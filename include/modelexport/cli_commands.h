@@ -15,6 +15,7 @@ struct Command {
 };
 
 Command addExportCommand(CLI::App& app);
+Command addImportOnnxCommand(CLI::App& app);
 Command addAnalyzeCommand(CLI::App& app);
 Command addValidateCommand(CLI::App& app);
 Command addCompareCommand(CLI::App& app);

@@ -19,6 +19,8 @@ struct ExportOptions {
   bool verbose = false;
   bool hierarchyAttrs = false;  // also write stamps as node attributes (fails the checker)
   std::string dumpIoDir;        // write example inputs and LibTorch's outputs here
+  bool withGraphml = false;     // also write the hierarchical GraphML (DESIGN §4)
+  bool noHierarchyStamps = false;  // leave metadata_props off the ONNX nodes
 };
 
 struct StageTime {
@@ -33,6 +35,8 @@ struct ExportSummary {
   size_t initializers = 0;
   std::vector<StageTime> stages;
   std::string sidecarPath;
+  std::string graphmlPath;       // set when the GraphML was written
+  std::string graphmlError;      // set when it was asked for and failed (the ONNX file stays)
 };
 
 ExportSummary exportModel(const ExportOptions& options, std::ostream& log);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       modelexport::cli::addAnalyzeCommand(app),
       modelexport::cli::addValidateCommand(app),
       modelexport::cli::addCompareCommand(app),
+      modelexport::cli::addImportOnnxCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -10,6 +10,7 @@
 #include "modelexport/example_inputs.h"
 #include "modelexport/graph_converter.h"
 #include "modelexport/graph_preparation.h"
+#include "modelexport/graphml_writer.h"
 #include "modelexport/hierarchy_sidecar.h"
 #include "modelexport/model_loader.h"
 #include "modelexport/model_writer.h"
@@ -176,7 +177,7 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   std::vector<HierarchyStamp> stamps;
   for (auto& node : builder.nodes()) {
     stamps.push_back(stampFor(node, tree));
-    setNodeMetadata(node.proto, stampEntries(stamps.back()));
+    if (!options.noHierarchyStamps) setNodeMetadata(node.proto, stampEntries(stamps.back()));
     if (options.hierarchyAttrs) addHierarchyAttributes(node.proto, stamps.back());
     *graph->add_node() = std::move(node.proto);
   }
@@ -215,6 +216,19 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
                       buildHierarchySidecar(tree, *graph, stamps, statistics).dump(2) + "\n",
                       options.tempDir);
   clock.done("write");
+
+  if (options.withGraphml) {
+    // Written from the finished model so import-onnx can rebuild it; a failure here
+    // leaves the ONNX file in place and is reported by the caller.
+    try {
+      summary.graphmlPath = graphmlPathsFor(options.outputPath).graphml;
+      writeHierarchicalGraphml(model, options.outputPath, options.tempDir);
+    } catch (const std::exception& e) {
+      summary.graphmlPath.clear();
+      summary.graphmlError = firstLine(e.what());
+    }
+    clock.done("graphml");
+  }
 
   if (!options.dumpIoDir.empty()) {
     c10::IValue reference = module.forward(std::vector<c10::IValue>(inputs.begin(), inputs.end()));

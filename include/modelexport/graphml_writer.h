@@ -1,0 +1,40 @@
+#pragma once
+// Hierarchical GraphML of an ONNX model (DESIGN §4): one yFiles group node per module,
+// op nodes inside their primary module, one edge per tensor use. Works from the model and
+// its node stamps alone, so import-onnx can rebuild exactly what was written.
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
+
+namespace modelexport {
+
+struct GraphmlPaths {
+  std::string graphml;   // <stem>_hierarchical_graph.graphml
+  std::string data;      // <stem>_hierarchical_graph.onnxdata
+  std::string metadata;  // <stem>_htp_metadata.json
+};
+
+GraphmlPaths graphmlPathsFor(const std::string& onnxPath);
+
+struct GraphmlDocument {
+  std::string xml;
+  std::string data;        // tensor bytes; offsets in the XML and metadata refer to it
+  nlohmann::json metadata;
+  size_t moduleNodes = 0;
+  size_t opNodes = 0;
+  size_t tensorNodes = 0;  // initializers, graph inputs and outputs
+  size_t edges = 0;
+};
+
+// The three files' contents; dataFileName and metadataFileName are recorded in the XML.
+GraphmlDocument buildHierarchicalGraphml(const onnx::ModelProto& model, const std::string& dataFileName,
+                                         const std::string& metadataFileName);
+
+// Writes the three files next to `onnxPath`, each atomically; on failure none is left
+// behind. Throws UserError.
+GraphmlDocument writeHierarchicalGraphml(const onnx::ModelProto& model, const std::string& onnxPath,
+                                         const std::string& tempDir = "");
+
+}  // namespace modelexport
