@@ -15,9 +15,9 @@ struct Command {
 };
 
 Command addExportCommand(CLI::App& app);
-Command addImportOnnxCommand(CLI::App& app);
 Command addAnalyzeCommand(CLI::App& app);
 Command addValidateCommand(CLI::App& app);
 Command addCompareCommand(CLI::App& app);
+Command addImportOnnxCommand(CLI::App& app);
 
 }  // namespace modelexport::cli

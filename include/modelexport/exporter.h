@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "modelexport/example_inputs.h"
+#include "modelexport/named_inputs.h"
 
 namespace modelexport {
 
@@ -13,10 +14,12 @@ struct ExportOptions {
   std::string outputPath;
   std::vector<int64_t> inputShape{1, 128};
   std::vector<InputSpec> inputSpecs;  // when set, overrides inputShape and dtype inference
+  std::vector<NamedInput> namedInputs;  // by name (--input-spec, --input-text, inputs.json)
   int opset = 14;
   std::string strategy = "htp";
   std::string tempDir;
   bool verbose = false;
+  bool externalData = false;    // weights to <output>.data even when under 2 GB
   bool hierarchyAttrs = false;  // also write stamps as node attributes (fails the checker)
   std::string dumpIoDir;        // write example inputs and LibTorch's outputs here
   bool withGraphml = false;     // also write the hierarchical GraphML (DESIGN §4)
@@ -35,6 +38,7 @@ struct ExportSummary {
   size_t initializers = 0;
   std::vector<StageTime> stages;
   std::string sidecarPath;
+  std::string externalDataPath;  // set when weights went to ONNX external data
   std::string graphmlPath;       // set when the GraphML was written
   std::string graphmlError;      // set when it was asked for and failed (the ONNX file stays)
 };

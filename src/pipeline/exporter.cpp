@@ -12,6 +12,7 @@
 #include "modelexport/graph_preparation.h"
 #include "modelexport/graphml_writer.h"
 #include "modelexport/hierarchy_sidecar.h"
+#include "modelexport/input_spec_parser.h"
 #include "modelexport/model_loader.h"
 #include "modelexport/model_writer.h"
 #include "modelexport/module_tree.h"
@@ -20,6 +21,7 @@
 #include "modelexport/tag_projection.h"
 #include "modelexport/usage_tags.h"
 #include "modelexport/value_facts.h"
+#include "modelexport/weight_payloads.h"
 
 namespace modelexport {
 namespace {
@@ -125,21 +127,15 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
       specs[i].name = name;
     }
   }
-  auto inputs = makeExampleInputs(specs);
+  auto inputs = assembleExampleInputs(specs, options.namedInputs);
   RunResult run;
   try {
     std::unordered_set<const torch::jit::Value*> parameters;
     for (const auto& [value, path] : prepared.parameterPaths) parameters.insert(value);
     run = runForFacts(*prepared.graph, inputs, parameters);
   } catch (const UserError& e) {
-    std::string tried;
-    for (const auto& s : specs) {
-      tried += (tried.empty() ? "" : ", ") + s.name + ":" + dtypeName(s.dtype) + "[";
-      for (size_t k = 0; k < s.shape.size(); ++k) tried += (k ? "," : "") + std::to_string(s.shape[k]);
-      tried += "]";
-    }
-    throw UserError(options.modelPath + ": " + e.what() + " (inputs tried: " + tried +
-                    "; change them with --input-shape)");
+    throw UserError(options.modelPath + ": " + e.what() + " (inputs tried: --input-spec " +
+                    formatInputSpecs(specs) + "; change them with --input-spec or --input-shape)");
   }
   clock.done("run");
 
@@ -210,7 +206,10 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
                             {"tagged_modules", summary.modules},
                             {"opset", options.opset},
                             {"strategy", options.strategy}};
-  writeModelAtomically(model, options.outputPath, options.tempDir);
+  WrittenModel written = writeModelWithPayloads(
+      model, builder.payloads(), options.outputPath,
+      options.externalData ? ExternalData::Always : ExternalData::Auto, options.tempDir);
+  summary.externalDataPath = written.dataPath;
   summary.sidecarPath = sidecarPath(options.outputPath, "_hierarchy.json");
   writeFileAtomically(summary.sidecarPath,
                       buildHierarchySidecar(tree, *graph, stamps, statistics).dump(2) + "\n",
