@@ -191,7 +191,9 @@ void repeat(ConvertContext& ctx) {
   ctx.setOutput(ctx.op("Tile", {x, ctx.constInts(repeats)}), type);
 }
 
-void constantPad(ConvertContext& ctx) {
+// Pad with torch's pad list (last_begin, last_end, prev_begin, prev_end, ...); `valueInput`
+// is where the constant fill value is, if any.
+void padWith(ConvertContext& ctx, const std::string& onnxMode, size_t valueInput) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t rank = ctx.rank(ctx.in(0));
   auto pad = ctx.toInts(ctx.in(1));  // (last_begin, last_end, prev_begin, prev_end, ...)
@@ -201,10 +203,23 @@ void constantPad(ConvertContext& ctx) {
     pads[d] = pad[k];
     pads[d + rank] = pad[k + 1];
   }
-  double value = ctx.node()->inputs().size() > 2 && !ctx.isNone(ctx.in(2)) ? ctx.toDouble(ctx.in(2)) : 0.0;
-  ctx.setOutput(ctx.op("Pad", {ctx.inputAs(ctx.in(0), type), ctx.constInts(pads), ctx.scalar(value, type)},
-                       {attr::s("mode", "constant")}),
-                type);
+  std::vector<std::string> inputs{ctx.inputAs(ctx.in(0), type), ctx.constInts(pads)};
+  if (onnxMode == "constant") {
+    const bool hasValue = ctx.node()->inputs().size() > valueInput && !ctx.isNone(ctx.in(valueInput));
+    inputs.push_back(ctx.scalar(hasValue ? ctx.toDouble(ctx.in(valueInput)) : 0.0, type));
+  }
+  ctx.setOutput(ctx.op("Pad", inputs, {attr::s("mode", onnxMode)}), type);
+}
+
+void constantPad(ConvertContext& ctx) { padWith(ctx, "constant", 2); }
+
+// aten::pad(self, pad, mode, value): what F.pad traces into since torch 1.13.
+void padOp(ConvertContext& ctx) {
+  const std::string mode = ctx.isNone(ctx.in(2)) ? "constant" : ctx.staticValue(ctx.in(2)).toStringRef();
+  if (mode == "constant") return padWith(ctx, "constant", 3);
+  if (mode == "reflect") return padWith(ctx, "reflect", 3);
+  if (mode == "replicate") return padWith(ctx, "edge", 3);
+  ctx.unsupported("pad mode '" + mode + "'");
 }
 
 void sizeOp(ConvertContext& ctx) {
@@ -271,6 +286,7 @@ void registerShapeConverters(ConverterRegistry& r) {
   r.add("aten::unbind", [](ConvertContext& c) { split(c, true); });
   r.add("aten::repeat", repeat);
   r.add("aten::constant_pad_nd", constantPad);
+  r.add("aten::pad", padOp);
   r.add("aten::size", sizeOp);
   r.add("aten::flip", flip);
   r.add("aten::tril", [](ConvertContext& c) { trilu(c, false); });
