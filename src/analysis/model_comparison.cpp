@@ -116,8 +116,9 @@ nlohmann::json compareModels(const onnx::ModelProto& a, const onnx::ModelProto& 
   for (const auto& [key, counts] : moduleCounts)
     if (counts.first != counts.second) countDiffs.push_back({{"module", key}, {"a", counts.first}, {"b", counts.second}});
 
-  // Node matching: name, then first output tensor, then op type and position within the
-  // module, then op type and position in the whole graph.
+  // Node matching: op type and first output tensor (tensor names come from the source
+  // program, while our node names follow the tags and so move with them), then unique
+  // name, then op type and position within the module, then in the whole graph.
   const int na = a.graph().node_size(), nb = b.graph().node_size();
   std::vector<int> matchOfA(na, -1), matchOfB(nb, -1);
   std::vector<std::string> how(na);
@@ -146,11 +147,11 @@ nlohmann::json compareModels(const onnx::ModelProto& a, const onnx::ModelProto& 
   std::map<std::string, int> nameCount[2];
   for (const auto& n : a.graph().node()) nameCount[0][n.name()]++;
   for (const auto& n : b.graph().node()) nameCount[1][n.name()]++;
-  matchBy("name", [&](const onnx::NodeProto& n, int, int) {
-    return !n.name().empty() && nameCount[0][n.name()] == 1 && nameCount[1][n.name()] == 1 ? n.name() : std::string();
-  });
   matchBy("output", [&](const onnx::NodeProto& n, int, int) {
     return n.output_size() && !n.output(0).empty() ? n.op_type() + "\n" + n.output(0) : std::string();
+  });
+  matchBy("name", [&](const onnx::NodeProto& n, int, int) {
+    return !n.name().empty() && nameCount[0][n.name()] == 1 && nameCount[1][n.name()] == 1 ? n.name() : std::string();
   });
   // Ordinal keys count only nodes still unmatched on that side.
   auto ordinalMatch = [&](const char* method, bool withinModule) {
