@@ -6,7 +6,6 @@
 
 #include "modelexport/example_inputs.h"
 #include "modelexport/named_inputs.h"
-#include "modelexport/named_inputs.h"
 
 namespace modelexport {
 
@@ -15,7 +14,6 @@ struct ExportOptions {
   std::string outputPath;
   std::vector<int64_t> inputShape{1, 128};
   std::vector<InputSpec> inputSpecs;  // when set, overrides inputShape and dtype inference
-  std::vector<NamedInput> namedInputs;  // by name (--input-spec, --input-text, inputs.json)
   std::vector<NamedInput> namedInputs;  // by name (--input-spec, --input-text, inputs.json)
   int opset = 14;
   std::string strategy = "htp";
