@@ -12,7 +12,8 @@ void listConstruct(ConvertContext& ctx) {
   for (const auto* element : node->inputs()) {
     if (!ctx.fact(element).isTensor && !ctx.isStatic(element))
       ctx.unsupported("a list of values computed from input data");
-    names.push_back(ctx.input(element));
+    // None in a Tensor?[] list (aten::index's skipped dims): ONNX's empty name for "absent".
+    names.push_back(ctx.isNone(element) ? std::string() : ctx.input(element));
   }
   ctx.bindList(ctx.out(), names);
 }
