@@ -52,19 +52,29 @@ struct TensorIndex {
 // true elements, one index per mask dimension (a mask computed from data would give a
 // data-dependent shape).
 std::vector<TensorIndex> tensorIndices(ConvertContext& ctx, const Value* list) {
+  // Each entry: a graph value, or (for a list folded into a constant) a static tensor.
+  std::vector<std::pair<const Value*, c10::IValue>> entries;
   const Node* listNode = list->node();
-  if (listNode->kind() != c10::prim::ListConstruct) ctx.unsupported("index list that is not a literal list");
+  if (listNode->kind() == c10::prim::ListConstruct) {
+    for (const Value* v : listNode->inputs()) entries.emplace_back(v, c10::IValue());
+  } else if (ctx.isStatic(list) && ctx.staticValue(list).isList()) {
+    for (const auto& e : ctx.staticValue(list).toListRef()) entries.emplace_back(nullptr, e);
+  } else {
+    ctx.unsupported("index list that is not a literal list");
+  }
   std::vector<TensorIndex> indices;
   int64_t dim = 0;
-  for (const Value* entry : listNode->inputs()) {
-    if (ctx.isNone(entry)) {
+  for (const auto& [value, folded] : entries) {
+    if (value ? ctx.isNone(value) : folded.isNone()) {
       ++dim;
       continue;
     }
-    const auto type = ctx.dtype(entry);
+    const bool known = value ? ctx.isStatic(value) : true;
+    at::Tensor tensor = known ? (value ? ctx.toTensor(value) : folded.toTensor()) : at::Tensor();
+    const auto type = value ? ctx.dtype(value) : tensor.scalar_type();
     if (type == at::kBool || type == at::kByte) {
-      if (!ctx.isStatic(entry)) ctx.unsupported("a boolean mask index computed from data (data-dependent shape)");
-      at::Tensor positions = ctx.toTensor(entry).to(at::kBool).nonzero();  // [count, mask rank]
+      if (!known) ctx.unsupported("a boolean mask index computed from data (data-dependent shape)");
+      at::Tensor positions = tensor.to(at::kBool).nonzero();  // [count, mask rank]
       for (int64_t j = 0; j < positions.size(1); ++j) {
         at::Tensor column = positions.select(1, j).contiguous();
         indices.push_back({dim + j, ctx.constant(column, "mask_index"), {column.size(0)}});
@@ -72,7 +82,11 @@ std::vector<TensorIndex> tensorIndices(ConvertContext& ctx, const Value* list) {
       dim += positions.size(1);
       continue;
     }
-    indices.push_back({dim, ctx.inputAs(entry, at::kLong), ctx.sizes(entry)});
+    if (value) {
+      indices.push_back({dim, ctx.inputAs(value, at::kLong), ctx.sizes(value)});
+    } else {
+      indices.push_back({dim, ctx.constant(tensor.to(at::kLong), "index"), tensor.sizes().vec()});
+    }
     ++dim;
   }
   if (indices.empty()) ctx.unsupported("index without tensor indices");

@@ -118,8 +118,8 @@ TEST(IndexConverters, ScatterSrcAndValue) {
     expectOpMatches("scatter_" + std::to_string(opset),
                     "def forward(self, x, src):\n"
                     "  idx = torch.tensor([[0, 2], [3, 1], [2, 0]])\n"
-                    "  return torch.scatter(x, 1, idx, src), torch.scatter(x, 1, idx, 2.5),\n"
-                    "         torch.scatter(x, 0, torch.tensor([[2, 0, 1]]), src)\n",
+                    "  return (torch.scatter(x, 1, idx, src), torch.scatter(x, 1, idx, 2.5),\n"
+                    "         torch.scatter(x, 0, torch.tensor([[2, 0, 1]]), src))\n",
                     {floatInput({3, 4}), floatInput({3, 3})}, opts(opset, 0, {"ScatterElements"}));
 }
 
@@ -168,8 +168,8 @@ TEST(IndexConverters, OneHot) {
 TEST(IndexConverters, Einsum) {
   expectOpMatches("einsum",
                   "def forward(self, a, b, c):\n"
-                  "  return torch.einsum('bij,bjk->bik', [a, b]), torch.einsum('ii->i', [c]),\n"
-                  "         torch.einsum('bij, bij -> b', [a, a])\n",
+                  "  return (torch.einsum('bij,bjk->bik', [a, b]), torch.einsum('ii->i', [c]),\n"
+                  "         torch.einsum('bij, bij -> b', [a, a]))\n",
                   {floatInput({2, 3, 4}), floatInput({2, 4, 5}), floatInput({3, 3})}, opts(12, 1e-5, {"Einsum"}));
   const std::string error = exportError("einsum_11", "def forward(self, a):\n  return torch.einsum('ij->ji', [a])\n",
                                         {floatInput({2, 3})}, 11);
@@ -194,8 +194,8 @@ TEST(IndexConverters, WhereOneArgumentAndThreeArguments) {
 TEST(IndexConverters, FullWithComputedFillValue) {
   expectOpMatches("full_dynamic",
                   "def forward(self, x):\n"
-                  "  return torch.full([2, 3], float(x.sum())), torch.full_like(x, float(x.max())),\n"
-                  "         x.new_full([4], float(x.min())), torch.full([2], int(torch.argmax(x)))\n",
+                  "  return (torch.full([2, 3], float(x.sum())), torch.full_like(x, float(x.max())),\n"
+                  "         x.new_full([4], float(x.min())), torch.full([2], int(torch.argmax(x))))\n",
                   {floatInput({3, 2})}, opts(14, 1e-6, {"Expand"}));
 }
 

@@ -24,8 +24,8 @@ TEST(ReduceConverters, SumAllDimsKeepdimDtype) {
   for (int opset : kReduceOpsets)
     expectOpMatches("sum_float_" + std::to_string(opset),
                     "def forward(self, x):\n"
-                    "  return torch.sum(x), torch.sum(x, [1], keepdim=True), torch.sum(x, [0, -1]),\n"
-                    "         torch.sum(x, dtype=torch.float64), torch.sum(x, [], True)\n",
+                    "  return (torch.sum(x), torch.sum(x, [1], keepdim=True), torch.sum(x, [0, -1]),\n"
+                    "         torch.sum(x, dtype=torch.float64), torch.sum(x, [], True))\n",
                     {floatInput({2, 3, 4})}, opts(opset, 1e-5, {"ReduceSum"}));
 }
 
@@ -48,8 +48,8 @@ TEST(ReduceConverters, Mean) {
 TEST(ReduceConverters, AmaxAmin) {
   expectOpMatches("amax_amin",
                   "def forward(self, x, i):\n"
-                  "  return torch.amax(x, [1]), torch.amin(x, [0, 2], keepdim=True), torch.amax(x),\n"
-                  "         torch.amax(i, [0]), torch.amin(i)\n",
+                  "  return (torch.amax(x, [1]), torch.amin(x, [0, 2], keepdim=True), torch.amax(x),\n"
+                  "         torch.amax(i, [0]), torch.amin(i))\n",
                   {floatInput({2, 3, 4}), longInput({4, 3}, 50)}, opts(13, 0, {"ReduceMax", "ReduceMin"}));
 }
 
@@ -76,8 +76,8 @@ TEST(ReduceConverters, MaxMinIntegers) {
 TEST(ReduceConverters, ArgmaxArgmin) {
   expectOpMatches("argmax_argmin",
                   "def forward(self, x, i):\n"
-                  "  return torch.argmax(x), torch.argmax(x, 1), torch.argmin(x, -1, True),\n"
-                  "         torch.argmax(x, keepdim=True), torch.argmin(i, 0), torch.argmax(i)\n",
+                  "  return (torch.argmax(x), torch.argmax(x, 1), torch.argmin(x, -1, True),\n"
+                  "         torch.argmax(x, keepdim=True), torch.argmin(i, 0), torch.argmax(i))\n",
                   {floatInput({3, 4, 5}), longInput({6, 3}, 4)}, opts(14, 0, {"ArgMax", "ArgMin"}));
 }
 
@@ -92,9 +92,9 @@ TEST(ReduceConverters, VarStdUnbiasedAndCorrection) {
   for (int opset : kReduceOpsets)
     expectOpMatches("var_std_" + std::to_string(opset),
                     "def forward(self, x):\n"
-                    "  return torch.var(x), torch.var(x, [1]), torch.std(x, [0, 2], True, True),\n"
+                    "  return (torch.var(x), torch.var(x, [1]), torch.std(x, [0, 2], True, True),\n"
                     "         torch.std(x, unbiased=False), torch.var(x, [1], correction=0),\n"
-                    "         torch.std(x, [-1], correction=2, keepdim=True)\n",
+                    "         torch.std(x, [-1], correction=2, keepdim=True))\n",
                     {floatInput({3, 4, 5})}, opts(opset, 1e-5, {"ReduceSum", "ReduceMean", "Sqrt"}));
 }
 
@@ -102,9 +102,9 @@ TEST(ReduceConverters, NormAndVectorNorm) {
   for (int opset : kReduceOpsets)
     expectOpMatches("norm_" + std::to_string(opset),
                     "def forward(self, x):\n"
-                    "  return torch.norm(x), torch.norm(x, 1, [1]), torch.norm(x, 3, [1], True),\n"
+                    "  return (torch.norm(x), torch.norm(x, 1, [1]), torch.norm(x, 3, [1], True),\n"
                     "         torch.linalg_vector_norm(x), torch.linalg_vector_norm(x, 1.0, [0, 2], True),\n"
-                    "         torch.linalg_vector_norm(x, float('inf'), [2])\n",
+                    "         torch.linalg_vector_norm(x, float('inf'), [2]))\n",
                     {floatInput({2, 3, 4})}, opts(opset, 1e-5, {"ReduceL2", "ReduceL1", "ReduceSum", "ReduceMax"}));
 }
 
@@ -118,8 +118,8 @@ TEST(ReduceConverters, Logsumexp) {
 TEST(ReduceConverters, AllAny) {
   expectOpMatches("all_any",
                   "def forward(self, b, x):\n"
-                  "  return torch.all(b), torch.any(b, 1), torch.all(x > -1.0, 0, True), torch.any(x > 1.0),\n"
-                  "         torch.all(b, 0)\n",
+                  "  return (torch.all(b), torch.any(b, 1), torch.all(x > -1.0, 0, True), torch.any(x > 1.0),\n"
+                  "         torch.all(b, 0))\n",
                   {boolInput({4, 3}), floatInput({4, 3})}, opts(14, 0, {"ReduceMin", "ReduceMax"}));
 }
 
@@ -134,8 +134,8 @@ TEST(ReduceConverters, CountNonzero) {
 TEST(ReduceConverters, Cumsum) {
   expectOpMatches("cumsum",
                   "def forward(self, x, i, b):\n"
-                  "  return torch.cumsum(x, 1), torch.cumsum(i, 0), torch.cumsum(b, -1),\n"
-                  "         torch.cumsum(x, 0, dtype=torch.float64)\n",
+                  "  return (torch.cumsum(x, 1), torch.cumsum(i, 0), torch.cumsum(b, -1),\n"
+                  "         torch.cumsum(x, 0, dtype=torch.float64))\n",
                   {floatInput({3, 5}), longInput({4, 3}, 10), boolInput({2, 6})}, opts(14, 1e-5, {"CumSum"}));
 }
 
