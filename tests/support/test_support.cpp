@@ -61,12 +61,14 @@ std::string fixturePath(const std::string& name) {
 }
 
 onnx::ModelProto expectOpMatches(const std::string& testName, const std::string& forwardSource,
-                                 const std::vector<InputSpec>& inputs, const OpTestOptions& options) {
+                                 const std::vector<InputSpec>& inputs, const OpTestOptions& options,
+                                 const TestParameters& parameters) {
   const std::string dir = freshWorkDir("ops/" + testName);
   const std::string ptPath = dir + "/model.pt";
   const std::string onnxPath = dir + "/model.onnx";
   {
     torch::jit::Module module("OpModel");
+    for (const auto& [name, tensor] : parameters) module.register_parameter(name, tensor, false);
     module.define(forwardSource);
     module.save(ptPath);
   }

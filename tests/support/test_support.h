@@ -1,6 +1,7 @@
 #pragma once
 // Shared helpers for unit and end-to-end tests.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <onnx/onnx_pb.h>
@@ -40,12 +41,17 @@ struct OpTestOptions {
   std::vector<std::string> expectedOps;  // op types that must appear in the ONNX graph
 };
 
+// Module parameters by name, for sources that use self.<name>.
+using TestParameters = std::vector<std::pair<std::string, at::Tensor>>;
+
 // Compiles `forwardSource` (a TorchScript `def forward(self, ...)`) into a module, exports
 // it through the real pipeline, checks the ONNX file and runs it in onnxruntime against
-// LibTorch's outputs. Returns the exported model for further checks.
+// LibTorch's outputs. `parameters` are registered on the module before `define` (the
+// exporter folds them into initializers as it does real models' weights). Returns the
+// exported model for further checks.
 onnx::ModelProto expectOpMatches(const std::string& testName, const std::string& forwardSource,
                                  const std::vector<InputSpec>& inputs,
-                                 const OpTestOptions& options = {});
+                                 const OpTestOptions& options = {}, const TestParameters& parameters = {});
 
 InputSpec floatInput(std::vector<int64_t> shape);
 InputSpec longInput(std::vector<int64_t> shape, int64_t limit);
