@@ -1,4 +1,8 @@
 // Layers: linear algebra, convolution, normalization, pooling, embedding, softmax.
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
 #include "modelexport/convert_context.h"
 
 namespace modelexport {
@@ -8,6 +12,17 @@ using torch::jit::Value;
 
 bool given(ConvertContext& ctx, size_t i) {
   return ctx.node()->inputs().size() > i && !ctx.isNone(ctx.in(i));
+}
+
+// (x - mean) / sqrt(var + eps) with x's own biased statistics over `axes`.
+std::string normalizeOver(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& axes, double eps,
+                          at::ScalarType type) {
+  std::string mean = ctx.op("ReduceMean", {x}, {attr::ints("axes", axes), attr::i("keepdims", 1)});
+  std::string centered = ctx.op("Sub", {x, mean});
+  std::string var = ctx.op("ReduceMean", {ctx.op("Mul", {centered, centered})},
+                           {attr::ints("axes", axes), attr::i("keepdims", 1)});
+  std::string std = ctx.op("Sqrt", {ctx.op("Add", {var, ctx.scalar(eps, type)})});
+  return ctx.op("Div", {centered, std});
 }
 
 void linear(ConvertContext& ctx) {
@@ -83,12 +98,7 @@ void layerNorm(ConvertContext& ctx) {
   }
   std::vector<int64_t> axes;
   for (int64_t d = rank - normalized; d < rank; ++d) axes.push_back(d);
-  std::string mean = ctx.op("ReduceMean", {x}, {attr::ints("axes", axes), attr::i("keepdims", 1)});
-  std::string centered = ctx.op("Sub", {x, mean});
-  std::string var = ctx.op("ReduceMean", {ctx.op("Pow", {centered, ctx.scalar(2.0, type)})},
-                           {attr::ints("axes", axes), attr::i("keepdims", 1)});
-  std::string std = ctx.op("Sqrt", {ctx.op("Add", {var, ctx.scalar(eps, type)})});
-  std::string y = ctx.op("Div", {centered, std});
+  std::string y = normalizeOver(ctx, x, axes, eps, type);
   if (given(ctx, 2)) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in(2), type)});
   if (given(ctx, 3)) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(3), type)});
   ctx.setOutput(y, type);
@@ -112,7 +122,8 @@ void softmax(ConvertContext& ctx, const std::string& opType) {
   ctx.setOutput(ctx.op("Transpose", {y}, {attr::ints("perm", perm)}), type);
 }
 
-std::vector<int64_t> expand(std::vector<int64_t> values, size_t n) {
+template <typename T>
+std::vector<T> expand(std::vector<T> values, size_t n) {
   if (values.size() == 1 && n > 1) values.assign(n, values[0]);
   return values;
 }
@@ -154,8 +165,14 @@ void convolution(ConvertContext& ctx, bool explicitTransposed, bool transposedFo
   if (padValue.isString()) {
     const std::string mode = padValue.toStringRef();
     if (mode == "same") {
-      // LibTorch pads the extra element at the end, as SAME_UPPER does.
-      attrs.push_back(attr::s("auto_pad", "SAME_UPPER"));
+      // LibTorch pads dilation*(kernel-1) in all, the odd element at the end.
+      std::vector<int64_t> pads(2 * spatial);
+      for (size_t d = 0; d < spatial; ++d) {
+        const int64_t total = dilation[d] * (wshape[2 + d] - 1);
+        pads[d] = total / 2;
+        pads[d + spatial] = total - total / 2;
+      }
+      attrs.push_back(attr::ints("pads", pads));
     } else {
       attrs.push_back(attr::ints("pads", std::vector<int64_t>(2 * spatial, 0)));
     }
@@ -174,51 +191,163 @@ void convolution(ConvertContext& ctx, bool explicitTransposed, bool transposedFo
   ctx.setOutput(ctx.op("Conv", ins, attrs), type);
 }
 
+// y * weight + bias with per-channel (dim 1) weight and bias, each optional.
+std::string channelAffine(ConvertContext& ctx, std::string y, size_t weightIndex, size_t biasIndex, int64_t rank,
+                          at::ScalarType type) {
+  auto perChannel = [&](size_t i) {
+    std::vector<int64_t> shape(static_cast<size_t>(rank - 1), 1);
+    shape[0] = ctx.sizes(ctx.in(i)).at(0);
+    return ctx.op("Reshape", {ctx.inputAs(ctx.in(i), type), ctx.constInts(shape)});
+  };
+  if (given(ctx, weightIndex)) y = ctx.op("Mul", {y, perChannel(weightIndex)});
+  if (given(ctx, biasIndex)) y = ctx.op("Add", {y, perChannel(biasIndex)});
+  return y;
+}
+
+std::vector<int64_t> allButChannelAxes(int64_t rank) {
+  std::vector<int64_t> axes{0};
+  for (int64_t d = 2; d < rank; ++d) axes.push_back(d);
+  return axes;
+}
+
+// batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, cudnn)
 void batchNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t channels = ctx.sizes(ctx.in(0)).at(1);
+  const int64_t rank = ctx.rank(ctx.in(0));
+  const double eps = ctx.toDouble(ctx.in(7));
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  // Training mode (or no running statistics) normalizes with the batch's own statistics.
+  if (ctx.toBool(ctx.in(5)) || !given(ctx, 3) || !given(ctx, 4)) {
+    ctx.setOutput(channelAffine(ctx, normalizeOver(ctx, x, allButChannelAxes(rank), eps, type), 1, 2, rank, type),
+                  type);
+    return;
+  }
   auto param = [&](size_t i, float fill) {
     return given(ctx, i) ? ctx.inputAs(ctx.in(i), type)
                          : ctx.constant(torch::full({channels}, fill, torch::TensorOptions().dtype(type)), "bn_default");
   };
-  if (!given(ctx, 3) || !given(ctx, 4)) ctx.unsupported("batch_norm without running statistics");
-  const double eps = ctx.toDouble(ctx.in(7));
-  ctx.setOutput(ctx.op("BatchNormalization", {ctx.inputAs(ctx.in(0), type), param(1, 1.0f), param(2, 0.0f),
+  ctx.setOutput(ctx.op("BatchNormalization", {x, param(1, 1.0f), param(2, 0.0f),
                                               ctx.inputAs(ctx.in(3), type), ctx.inputAs(ctx.in(4), type)},
                        {attr::f("epsilon", static_cast<float>(eps))}),
                 type);
 }
 
+// instance_norm(x, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn)
+void instanceNorm(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t channels = ctx.sizes(ctx.in(0)).at(1);
+  const double eps = ctx.toDouble(ctx.in(7));
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  auto param = [&](size_t i, float fill) {
+    return given(ctx, i) ? ctx.inputAs(ctx.in(i), type)
+                         : ctx.constant(torch::full({channels}, fill, torch::TensorOptions().dtype(type)), "in_default");
+  };
+  const auto epsilon = attr::f("epsilon", static_cast<float>(eps));
+  if (!ctx.toBool(ctx.in(5))) {
+    // Normalizing with the running statistics is what batch norm in eval mode does.
+    if (!given(ctx, 3) || !given(ctx, 4)) ctx.unsupported("instance_norm without input or running statistics");
+    ctx.setOutput(ctx.op("BatchNormalization", {x, param(1, 1.0f), param(2, 0.0f), ctx.inputAs(ctx.in(3), type),
+                                                ctx.inputAs(ctx.in(4), type)},
+                         {epsilon}),
+                  type);
+    return;
+  }
+  ctx.setOutput(ctx.op("InstanceNormalization", {x, param(1, 1.0f), param(2, 0.0f)}, {epsilon}), type);
+}
+
+// group_norm(x, num_groups, weight, bias, eps, cudnn): statistics per (sample, group).
+void groupNorm(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const auto& shape = ctx.sizes(ctx.in(0));
+  const int64_t groups = ctx.toInt(ctx.in(1));
+  const double eps = ctx.toDouble(ctx.in(4));
+  int64_t perGroup = 1;
+  for (size_t d = 1; d < shape.size(); ++d) perGroup *= shape[d];
+  perGroup /= groups;
+  std::string grouped = ctx.op("Reshape", {ctx.inputAs(ctx.in(0), type), ctx.constInts({shape[0], groups, perGroup})});
+  std::string y = ctx.op("Reshape", {normalizeOver(ctx, grouped, {2}, eps, type), ctx.constInts(shape)});
+  ctx.setOutput(channelAffine(ctx, y, 2, 3, static_cast<int64_t>(shape.size()), type), type);
+}
+
+// Begin/end pads that make ONNX's floor output-size rule give LibTorch's recorded output
+// size. LibTorch's ceil_mode drops a last window that would start in the right padding;
+// ONNX's ceil_mode rule differs between opsets and runtimes, so it is never used: the
+// extra windows come from end padding instead (never counted: max ignores it, and
+// AveragePool runs with count_include_pad=0).
+std::vector<int64_t> poolPads(ConvertContext& ctx, const std::vector<int64_t>& kernel,
+                              const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                              const std::vector<int64_t>& dilation) {
+  const auto& inShape = ctx.sizes(ctx.in(0));
+  const auto& outShape = ctx.sizes(ctx.out());
+  const size_t spatial = kernel.size();
+  const size_t first = inShape.size() - spatial;
+  std::vector<int64_t> pads(2 * spatial);
+  for (size_t d = 0; d < spatial; ++d) {
+    const int64_t span = dilation[d] * (kernel[d] - 1) + 1;
+    const int64_t needed = (outShape[first + d] - 1) * stride[d] + span;
+    const int64_t have = inShape[first + d] + 2 * padding[d];
+    pads[d] = padding[d];
+    pads[d + spatial] = padding[d] + std::max<int64_t>(0, needed - have);
+  }
+  return pads;
+}
+
+struct PoolWindow {
+  std::vector<int64_t> kernel, stride, padding;
+};
+
+// (x, kernel_size, stride, padding, ...): an empty stride means the kernel size.
+PoolWindow poolWindow(ConvertContext& ctx) {
+  const size_t spatial = static_cast<size_t>(ctx.rank(ctx.out()) - 2);
+  PoolWindow w;
+  w.kernel = expand(ctx.toInts(ctx.in(1)), spatial);
+  w.stride = ctx.toInts(ctx.in(2));
+  w.stride = w.stride.empty() ? w.kernel : expand(w.stride, spatial);
+  w.padding = expand(ctx.toInts(ctx.in(3)), spatial);
+  return w;
+}
+
+// max_pool(x, kernel_size, stride, padding, dilation, ceil_mode)
 void maxPool(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const size_t spatial = static_cast<size_t>(ctx.rank(ctx.in(0)) - 2);
-  auto kernel = expand(ctx.toInts(ctx.in(1)), spatial);
-  auto stride = ctx.toInts(ctx.in(2));
-  stride = stride.empty() ? kernel : expand(stride, spatial);
-  auto pads = symmetricPads(ctx.toInts(ctx.in(3)), spatial);
-  auto dilation = expand(ctx.toInts(ctx.in(4)), spatial);
-  const bool ceil = ctx.toBool(ctx.in(5));
+  const PoolWindow w = poolWindow(ctx);
+  auto dilation = expand(ctx.toInts(ctx.in(4)), w.kernel.size());
   ctx.setOutput(ctx.op("MaxPool", {ctx.inputAs(ctx.in(0), type)},
-                       {attr::ints("kernel_shape", kernel), attr::ints("strides", stride),
-                        attr::ints("pads", pads), attr::ints("dilations", dilation),
-                        attr::i("ceil_mode", ceil)}),
+                       {attr::ints("kernel_shape", w.kernel), attr::ints("strides", w.stride),
+                        attr::ints("pads", poolPads(ctx, w.kernel, w.stride, w.padding, dilation)),
+                        attr::ints("dilations", dilation)}),
                 type);
 }
 
+// avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad[, divisor_override])
 void avgPool(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const size_t spatial = static_cast<size_t>(ctx.rank(ctx.in(0)) - 2);
-  auto kernel = expand(ctx.toInts(ctx.in(1)), spatial);
-  auto stride = ctx.toInts(ctx.in(2));
-  stride = stride.empty() ? kernel : expand(stride, spatial);
-  auto pads = symmetricPads(ctx.toInts(ctx.in(3)), spatial);
-  const bool ceil = ctx.toBool(ctx.in(4));
+  const PoolWindow w = poolWindow(ctx);
+  const size_t spatial = w.kernel.size();
   const bool countPad = ctx.toBool(ctx.in(5));
   if (ctx.node()->inputs().size() > 6 && !ctx.isNone(ctx.in(6))) ctx.unsupported("divisor_override");
-  ctx.setOutput(ctx.op("AveragePool", {ctx.inputAs(ctx.in(0), type)},
-                       {attr::ints("kernel_shape", kernel), attr::ints("strides", stride),
-                        attr::ints("pads", pads), attr::i("ceil_mode", ceil),
-                        attr::i("count_include_pad", countPad)}),
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  auto pads = poolPads(ctx, w.kernel, w.stride, w.padding, std::vector<int64_t>(spatial, 1));
+  bool padded = false;
+  for (int64_t p : w.padding) padded = padded || p != 0;
+  if (countPad && padded) {
+    // LibTorch divides by the window's overlap with the zero-padded input (a window
+    // reaching past it in ceil mode counts less): pad with zeros explicitly and count
+    // only what the window covers of that.
+    const int64_t rank = ctx.rank(ctx.in(0));
+    std::vector<int64_t> explicitPads(2 * rank, 0);
+    for (size_t d = 0; d < spatial; ++d) {
+      explicitPads[rank - spatial + d] = w.padding[d];
+      explicitPads[2 * rank - spatial + d] = w.padding[d];
+      pads[d] -= w.padding[d];
+      pads[d + spatial] -= w.padding[d];
+    }
+    x = ctx.op("Pad", {x, ctx.constInts(explicitPads), ctx.scalar(0.0, type)}, {attr::s("mode", "constant")});
+  }
+  ctx.setOutput(ctx.op("AveragePool", {x},
+                       {attr::ints("kernel_shape", w.kernel), attr::ints("strides", w.stride),
+                        attr::ints("pads", pads), attr::i("count_include_pad", 0)}),
                 type);
 }
 
@@ -234,14 +363,132 @@ void adaptivePool(ConvertContext& ctx, const std::string& globalOp, const std::s
     ctx.setOutput(ctx.op(globalOp, {x}), type);
     return;
   }
-  std::vector<int64_t> kernel;
-  for (size_t d = 0; d < spatial; ++d) {
-    const int64_t in = inShape[2 + d];
-    if (outSize[d] <= 0 || in % outSize[d] != 0)
-      ctx.unsupported("adaptive pooling from " + std::to_string(in) + " to " + std::to_string(outSize[d]));
-    kernel.push_back(in / outSize[d]);
+  bool divisible = true;
+  for (size_t d = 0; d < spatial; ++d)
+    divisible = divisible && outSize[d] > 0 && inShape[2 + d] % outSize[d] == 0;
+  if (divisible) {
+    std::vector<int64_t> kernel;
+    for (size_t d = 0; d < spatial; ++d) kernel.push_back(inShape[2 + d] / outSize[d]);
+    ctx.setOutput(ctx.op(windowOp, {x}, {attr::ints("kernel_shape", kernel), attr::ints("strides", kernel)}), type);
+    return;
   }
-  ctx.setOutput(ctx.op(windowOp, {x}, {attr::ints("kernel_shape", kernel), attr::ints("strides", kernel)}), type);
+  // Uneven windows: output cell i covers [floor(i*in/out), ceil((i+1)*in/out)). Mean and
+  // max over such a box can be taken one dim at a time, each cell a Slice and a Reduce.
+  const std::string reduceOp = windowOp == "MaxPool" ? "ReduceMax" : "ReduceMean";
+  for (size_t d = 0; d < spatial; ++d) {
+    const int64_t axis = static_cast<int64_t>(2 + d);
+    const int64_t in = inShape[axis];
+    if (outSize[d] == in) continue;
+    std::vector<std::string> cells;
+    for (int64_t i = 0; i < outSize[d]; ++i) {
+      const int64_t start = (i * in) / outSize[d];
+      const int64_t end = ((i + 1) * in + outSize[d] - 1) / outSize[d];
+      std::string cell = ctx.op("Slice", {x, ctx.constInts({start}), ctx.constInts({end}), ctx.constInts({axis})});
+      cells.push_back(ctx.op(reduceOp, {cell}, {attr::ints("axes", {axis}), attr::i("keepdims", 1)}));
+    }
+    x = cells.size() == 1 ? cells[0] : ctx.op("Concat", cells, {attr::i("axis", axis)});
+  }
+  ctx.setOutput(x, type);
+}
+
+// pixel_shuffle / pixel_unshuffle: [*, C*r*r, H, W] <-> [*, C, H*r, W*r] as one 6-D
+// Reshape/Transpose/Reshape, channel-major as LibTorch orders them.
+void pixelShuffle(ConvertContext& ctx, bool unshuffle) {
+  const auto type = ctx.dtype(ctx.out());
+  const auto& inShape = ctx.sizes(ctx.in(0));
+  const int64_t r = ctx.toInt(ctx.in(1));
+  const size_t rank = inShape.size();
+  int64_t lead = 1;
+  for (size_t d = 0; d + 3 < rank; ++d) lead *= inShape[d];
+  const int64_t c = inShape[rank - 3], h = inShape[rank - 2], w = inShape[rank - 1];
+  std::vector<int64_t> split, perm;
+  if (unshuffle) {
+    split = {lead, c, h / r, r, w / r, r};
+    perm = {0, 1, 3, 5, 2, 4};
+  } else {
+    split = {lead, c / (r * r), r, r, h, w};
+    perm = {0, 1, 4, 2, 5, 3};
+  }
+  std::string y = ctx.op("Reshape", {ctx.inputAs(ctx.in(0), type), ctx.constInts(split)});
+  y = ctx.op("Transpose", {y}, {attr::ints("perm", perm)});
+  ctx.setOutput(ctx.op("Reshape", {y, ctx.constInts(ctx.sizes(ctx.out()))}), type);
+}
+
+// channel_shuffle(x, groups): channels [g, C/g] read back as [C/g, g].
+void channelShuffle(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const auto& shape = ctx.sizes(ctx.in(0));
+  const int64_t groups = ctx.toInt(ctx.in(1));
+  int64_t rest = 1;
+  for (size_t d = 2; d < shape.size(); ++d) rest *= shape[d];
+  std::string y = ctx.op("Reshape", {ctx.inputAs(ctx.in(0), type), ctx.constInts({shape[0], groups, shape[1] / groups, rest})});
+  y = ctx.op("Transpose", {y}, {attr::ints("perm", {0, 2, 1, 3})});
+  ctx.setOutput(ctx.op("Reshape", {y, ctx.constInts(shape)}), type);
+}
+
+std::optional<std::vector<double>> optionalDoubles(ConvertContext& ctx, size_t i) {
+  if (!given(ctx, i)) return std::nullopt;
+  const auto& v = ctx.staticValue(ctx.in(i));
+  if (v.isDoubleList()) return v.toDoubleVector();
+  return std::vector<double>{v.toDouble()};
+}
+
+// upsample_{nearest,linear,bilinear,trilinear,bicubic}{1,2,3}d, as ONNX Resize. Both
+// schemas: the "vec" overload (input, output_size?, [align_corners,] scale_factors?) and
+// the per-dim one (self, output_size, [align_corners,] scales_d...).
+void upsample(ConvertContext& ctx, const std::string& mode) {
+  const auto type = ctx.dtype(ctx.out());
+  const bool nearest = mode == "nearest";
+  const bool vec = ctx.node()->schema().overload_name() == "vec";
+  const size_t spatial = static_cast<size_t>(ctx.rank(ctx.in(0)) - 2);
+  const bool alignCorners = !nearest && ctx.toBool(ctx.in(2));
+  const size_t firstScale = nearest ? 2 : 3;
+  // LibTorch maps output to input coordinates with the given scale factors when there
+  // are any (and corners are not aligned), otherwise with in/out sizes.
+  std::vector<double> scales;
+  if (vec) {
+    if (auto given = optionalDoubles(ctx, firstScale)) scales = expand(*given, spatial);
+  } else {
+    for (size_t d = 0; d < spatial; ++d) {
+      auto s = optionalDoubles(ctx, firstScale + d);
+      if (!s) {
+        scales.clear();
+        break;
+      }
+      scales.push_back((*s)[0]);
+    }
+  }
+  std::vector<onnx::AttributeProto> attrs{attr::s("mode", mode)};
+  if (nearest) {
+    attrs.push_back(attr::s("coordinate_transformation_mode", "asymmetric"));
+    attrs.push_back(attr::s("nearest_mode", "floor"));
+  } else {
+    attrs.push_back(attr::s("coordinate_transformation_mode", alignCorners ? "align_corners" : "pytorch_half_pixel"));
+    if (mode == "cubic") attrs.push_back(attr::f("cubic_coeff_a", -0.75f));
+  }
+  const bool useScales = !scales.empty() && !alignCorners;
+  std::vector<float> scaleValues{1.0f, 1.0f};
+  const auto& inShape = ctx.sizes(ctx.in(0));
+  const auto& outShape = ctx.sizes(ctx.out());
+  for (size_t d = 0; d < scales.size(); ++d) {
+    // LibTorch sizes the output with the double factor, the runtime with its float: nudge
+    // the float up where rounding it down would lose an output element.
+    float scale = static_cast<float>(scales[d]);
+    const float inSize = static_cast<float>(inShape[2 + d]);
+    while (static_cast<int64_t>(inSize * scale) < outShape[2 + d]) scale = std::nextafter(scale, 2.0f * scale + 1.0f);
+    scaleValues.push_back(scale);
+  }
+  const std::string noTensor = ctx.opset() >= 13 ? "" : ctx.constant(torch::zeros({0}, at::kFloat), "empty");
+  std::string roi = noTensor;
+  std::vector<std::string> ins{ctx.inputAs(ctx.in(0), type), roi};
+  if (useScales) {
+    ins.push_back(ctx.constant(torch::tensor(scaleValues, at::kFloat), "scales"));
+  } else {
+    // Before opset 13 an empty scales tensor stands for "not given".
+    ins.push_back(noTensor);
+    ins.push_back(ctx.constInts(ctx.sizes(ctx.out())));
+  }
+  ctx.setOutput(ctx.op("Resize", ins, attrs), type);
 }
 
 }  // namespace
@@ -263,7 +510,23 @@ void registerNnConverters(ConverterRegistry& r) {
   for (const char* kind : {"aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d"})
     r.add(kind, [](ConvertContext& c) { convolution(c, false, true); });
   r.add("aten::batch_norm", batchNorm);
+  r.add("aten::instance_norm", instanceNorm);
+  r.add("aten::group_norm", groupNorm);
+  r.add("aten::pixel_shuffle", [](ConvertContext& c) { pixelShuffle(c, false); });
+  r.add("aten::pixel_unshuffle", [](ConvertContext& c) { pixelShuffle(c, true); });
+  r.add("aten::channel_shuffle", channelShuffle);
+  for (const char* kind : {"aten::upsample_nearest1d", "aten::upsample_nearest2d", "aten::upsample_nearest3d"})
+    r.add(kind, [](ConvertContext& c) { upsample(c, "nearest"); });
+  for (const char* kind : {"aten::upsample_linear1d", "aten::upsample_bilinear2d", "aten::upsample_trilinear3d"})
+    r.add(kind, [](ConvertContext& c) { upsample(c, "linear"); });
+  r.add("aten::upsample_bicubic2d", [](ConvertContext& c) { upsample(c, "cubic"); });
   for (const char* kind : {"aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d"}) r.add(kind, maxPool);
+  for (const char* kind : {"aten::max_pool1d_with_indices", "aten::max_pool2d_with_indices", "aten::max_pool3d_with_indices"})
+    r.add(kind, [](ConvertContext& c) {
+      // ONNX MaxPool's indices count over the whole tensor, LibTorch's over each plane.
+      if (!c.out(1)->uses().empty()) c.unsupported("max pool indices");
+      maxPool(c);
+    });
   for (const char* kind : {"aten::avg_pool1d", "aten::avg_pool2d", "aten::avg_pool3d"}) r.add(kind, avgPool);
   for (const char* kind : {"aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d", "aten::adaptive_avg_pool3d"})
     r.add(kind, [](ConvertContext& c) { adaptivePool(c, "GlobalAveragePool", "AveragePool"); });

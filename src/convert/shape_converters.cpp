@@ -165,7 +165,8 @@ void split(ConvertContext& ctx, bool squeezeParts) {
   if (!listValue.isTensorList()) ctx.unsupported("split whose parts are not a tensor list");
   std::vector<at::Tensor> parts = listValue.toTensorVector();
   std::vector<int64_t> sizes;
-  for (const auto& p : parts) sizes.push_back(p.size(dim));
+  // unbind's parts have lost `dim`: each is one slice of it.
+  for (const auto& p : parts) sizes.push_back(squeezeParts ? 1 : p.size(dim));
   const auto type = ctx.dtype(ctx.in(0));
   std::string x = ctx.inputAs(ctx.in(0), type);
   std::vector<std::string> outs;
@@ -229,7 +230,8 @@ void sizeOp(ConvertContext& ctx) {
     const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.in(0)));
     shape = ctx.op("Gather", {shape, ctx.scalar(static_cast<double>(dim), at::kLong)}, {attr::i("axis", 0)});
   }
-  ctx.setOutput(shape, at::kLong);
+  // The result is an int or int[], not a tensor: bound as is, nothing to cast.
+  ctx.setOutput(shape);
 }
 
 void flip(ConvertContext& ctx) {
@@ -258,6 +260,103 @@ void trilu(ConvertContext& ctx, bool upper) {
   ctx.setOutput(ctx.op("Where", {ctx.constant(keep, "trilu_mask"), x, ctx.scalar(0, type)}), type);
 }
 
+// tile(x, dims): fewer dims than x's rank repeat the trailing ones, as LibTorch pads
+// dims with leading 1s; more dims go through repeat's leading-1 reshape.
+void tile(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  auto repeats = ctx.toInts(ctx.in(1));
+  auto shape = ctx.sizes(ctx.in(0));
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  if (repeats.size() < shape.size()) repeats.insert(repeats.begin(), shape.size() - repeats.size(), 1);
+  if (repeats.size() > shape.size()) {
+    shape.insert(shape.begin(), repeats.size() - shape.size(), 1);
+    x = ctx.op("Reshape", {x, ctx.constInts(shape)});
+  }
+  ctx.setOutput(ctx.op("Tile", {x, ctx.constInts(repeats)}), type);
+}
+
+// roll(x, shifts, dims): each (shift, dim) is two slices swapped; no dims rolls the
+// flattened tensor.
+void roll(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const auto& shape = ctx.sizes(ctx.in(0));
+  auto shifts = ctx.toInts(ctx.in(1));
+  auto dims = ctx.node()->inputs().size() > 2 ? ctx.toInts(ctx.in(2)) : std::vector<int64_t>{};
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::vector<int64_t> workShape = shape;
+  const bool flat = dims.empty();
+  if (flat) {
+    int64_t numel = 1;
+    for (int64_t s : shape) numel *= s;
+    workShape = {numel};
+    x = ctx.op("Reshape", {x, ctx.constInts(workShape)});
+    dims = {0};
+  }
+  if (shifts.size() != dims.size()) ctx.unsupported("roll with different numbers of shifts and dims");
+  for (size_t k = 0; k < dims.size(); ++k) {
+    const int64_t dim = ConvertContext::normDim(dims[k], static_cast<int64_t>(workShape.size()));
+    const int64_t n = workShape[dim];
+    if (n == 0) continue;
+    const int64_t shift = ((shifts[k] % n) + n) % n;
+    if (shift == 0) continue;
+    // The last `shift` elements come first.
+    std::string tail = slice(ctx, x, dim, n - shift, n, 1);
+    std::string head = slice(ctx, x, dim, 0, n - shift, 1);
+    x = ctx.op("Concat", {tail, head}, {attr::i("axis", dim)});
+  }
+  if (flat) x = ctx.op("Reshape", {x, ctx.constInts(shape)});
+  ctx.setOutput(x, type);
+}
+
+// movedim / moveaxis(x, source, destination) with int or int[] arguments.
+void movedim(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const int64_t rank = ctx.rank(ctx.in(0));
+  auto source = ctx.toInts(ctx.in(1));
+  auto destination = ctx.toInts(ctx.in(2));
+  if (source.size() != destination.size()) ctx.unsupported("movedim with different numbers of dims");
+  std::vector<int64_t> perm(static_cast<size_t>(rank), -1);
+  std::vector<bool> used(static_cast<size_t>(rank), false);
+  for (size_t k = 0; k < source.size(); ++k) {
+    const int64_t src = ConvertContext::normDim(source[k], rank);
+    perm[ConvertContext::normDim(destination[k], rank)] = src;
+    used[src] = true;
+  }
+  // The other dims keep their order in the remaining slots.
+  int64_t next = 0;
+  for (auto& p : perm) {
+    if (p != -1) continue;
+    while (used[next]) ++next;
+    p = next++;
+  }
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  ctx.setOutput(rank < 2 ? x : ctx.op("Transpose", {x}, {attr::ints("perm", perm)}), type);
+}
+
+// repeat_interleave(x, repeats, dim?) with int or known-tensor repeats: a Gather with
+// the repeated indices; no dim works on the flattened tensor.
+void repeatInterleave(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  if (ctx.node()->schema().overload_name() == "Tensor") ctx.unsupported("repeat_interleave(repeats) computed from data");
+  if (!ctx.isStatic(ctx.in(1))) ctx.unsupported("repeat_interleave with repeats computed from data");
+  const auto& shape = ctx.sizes(ctx.in(0));
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  int64_t dim = 0;
+  int64_t length = 1;
+  if (ctx.node()->inputs().size() > 2 && !ctx.isNone(ctx.in(2))) {
+    dim = ConvertContext::normDim(ctx.toInt(ctx.in(2)), static_cast<int64_t>(shape.size()));
+    length = shape.at(dim);
+  } else {
+    for (int64_t s : shape) length *= s;
+    x = ctx.op("Reshape", {x, ctx.constInts({length})});
+  }
+  const auto& repeatsValue = ctx.staticValue(ctx.in(1));
+  at::Tensor repeats = repeatsValue.isTensor() ? repeatsValue.toTensor().to(at::kLong)
+                                               : torch::tensor({repeatsValue.toInt()}, at::kLong);
+  at::Tensor indices = torch::arange(length, at::kLong).repeat_interleave(repeats.numel() == 1 ? repeats.reshape({}) : repeats);
+  ctx.setOutput(ctx.op("Gather", {x, ctx.constant(indices, "repeat_indices")}, {attr::i("axis", dim)}), type);
+}
+
 }  // namespace
 
 void registerShapeConverters(ConverterRegistry& r) {
@@ -268,6 +367,10 @@ void registerShapeConverters(ConverterRegistry& r) {
   r.add("aten::permute", permute);
   r.add("aten::transpose", transpose);
   r.add("aten::t", transpose);
+  r.add("aten::swapaxes", transpose);
+  r.add("aten::swapdims", transpose);
+  r.add("aten::movedim", movedim);
+  r.add("aten::moveaxis", movedim);
   r.add("aten::unsqueeze", unsqueezeOp);
   r.add("aten::squeeze", squeezeOp);
   r.add("aten::expand", expand);
@@ -285,6 +388,9 @@ void registerShapeConverters(ConverterRegistry& r) {
   r.add("aten::unsafe_chunk", [](ConvertContext& c) { split(c, false); });
   r.add("aten::unbind", [](ConvertContext& c) { split(c, true); });
   r.add("aten::repeat", repeat);
+  r.add("aten::tile", tile);
+  r.add("aten::repeat_interleave", repeatInterleave);
+  r.add("aten::roll", roll);
   r.add("aten::constant_pad_nd", constantPad);
   r.add("aten::pad", padOp);
   r.add("aten::size", sizeOp);
