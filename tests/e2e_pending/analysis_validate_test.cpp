@@ -1,0 +1,104 @@
+// modelexport validate: checker, --check-consistency, --repair, exit codes.
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "analysis_test_support.h"
+#include "modelexport/model_writer.h"
+#include "modelexport/node_metadata.h"
+
+namespace modelexport::testing {
+namespace {
+
+TEST(AnalysisValidate, FreshExportIsValidAndConsistent) {
+  const std::string dir = freshWorkDir("validate/fresh");
+  const std::string onnx = exportFixture("gpt2_tiny", dir);
+  ProcessResult r = runModelexport("validate " + shellQuote(onnx) + " --check-consistency");
+  EXPECT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_NE(r.output.find("consistency: passed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("_hierarchy.json"), std::string::npos) << r.output;  // the sidecar was checked
+  ProcessResult json = runModelexport("validate " + shellQuote(onnx) + " --check-consistency --output-format json");
+  EXPECT_EQ(json.exitCode, 0);
+  EXPECT_EQ(jsonFromOutput(json.output)["valid"], true);
+}
+
+TEST(AnalysisValidate, CouldNotRunExitsTwo) {
+  const std::string dir = freshWorkDir("validate/missing");
+  EXPECT_EQ(runModelexport("validate " + shellQuote(dir + "/none.onnx")).exitCode, 2);
+  std::ofstream(dir + "/junk.onnx") << "this is not protobuf at all \x01\x02";
+  ProcessResult junk = runModelexport("validate " + shellQuote(dir + "/junk.onnx"));
+  EXPECT_EQ(junk.exitCode, 2) << junk.output;
+  EXPECT_NE(junk.output.find("not an ONNX model"), std::string::npos) << junk.output;
+}
+
+TEST(AnalysisValidate, RepairMovesHierarchyAttributesIntoMetadata) {
+  const std::string dir = freshWorkDir("validate/attrs");
+  const std::string onnx = exportFixture("custom_scripted", dir, "--hierarchy-attrs");
+  ProcessResult before = runModelexport("validate " + shellQuote(onnx));
+  EXPECT_EQ(before.exitCode, 1) << before.output;
+  EXPECT_NE(before.output.find("FAILED"), std::string::npos) << before.output;
+  const std::string fixed = dir + "/fixed.onnx";
+  ProcessResult repair = runModelexport("validate " + shellQuote(onnx) + " --repair --output " + shellQuote(fixed));
+  EXPECT_EQ(repair.exitCode, 0) << repair.output;
+  EXPECT_NE(repair.output.find("hierarchy_* attribute(s) into metadata_props"), std::string::npos) << repair.output;
+  EXPECT_FALSE(std::filesystem::exists(onnx + ".bak"));
+  EXPECT_EQ(runModelexport("validate " + shellQuote(fixed) + " --check-consistency").exitCode, 0);
+  EXPECT_EQ(pythonOnnxCheck(fixed).exitCode, 0);
+  // The stamps survived the move.
+  onnx::ModelProto model = readModel(fixed);
+  for (const auto& node : model.graph().node()) {
+    EXPECT_EQ(node.attribute_size() == 0 || node.attribute(0).name().rfind("hierarchy_", 0) != 0, true);
+    bool stamped = false;
+    for (const auto& [key, value] : getNodeMetadata(node)) stamped = stamped || (key == "hierarchy_path" && !value.empty());
+    EXPECT_TRUE(stamped) << node.name();
+  }
+  // The original is untouched by --output.
+  EXPECT_EQ(runModelexport("validate " + shellQuote(onnx)).exitCode, 1);
+}
+
+// Damages the stamps of an export in place (next to its sidecar) the way other tools
+// might: stamps dropped, a wrong count, a path missing from the tags, a duplicate name.
+TEST(AnalysisValidate, ConsistencyListsProblemsAndRepairInPlaceFixesThem) {
+  const std::string dir = freshWorkDir("validate/damaged");
+  const std::string onnx = exportFixture("bert_tiny", dir);
+  onnx::ModelProto model = readModel(onnx);
+  auto* graph = model.mutable_graph();
+  ASSERT_GT(graph->node_size(), 20);
+  for (int i : {3, 10, 11}) setNodeMetadata(*graph->mutable_node(i), {});
+  auto withValue = [](MetadataEntries entries, const std::string& key, const std::string& value) {
+    for (auto& [k, v] : entries)
+      if (k == key) v = value;
+    return entries;
+  };
+  setNodeMetadata(*graph->mutable_node(15), withValue(getNodeMetadata(graph->node(15)), "hierarchy_count", "7"));
+  setNodeMetadata(*graph->mutable_node(16), withValue(getNodeMetadata(graph->node(16)), "hierarchy_tags", "[\"/Elsewhere\"]"));
+  const std::string duplicated = graph->node(17).name();
+  graph->mutable_node(18)->set_name(duplicated);
+  writeModelAtomically(model, onnx);
+
+  ProcessResult check = runModelexport("validate " + shellQuote(onnx) + " --check-consistency --output-format json");
+  EXPECT_EQ(check.exitCode, 1) << check.output;
+  nlohmann::json report = jsonFromOutput(check.output);
+  std::map<std::string, int> byCheck;
+  for (const auto& p : report["problems"]) byCheck[p["check"].get<std::string>()]++;
+  EXPECT_EQ(byCheck["stamps"], 3) << check.output;
+  EXPECT_EQ(byCheck["count"], 1) << check.output;
+  EXPECT_GE(byCheck["tags"], 1) << check.output;
+  EXPECT_EQ(byCheck["names"], 1) << check.output;
+  EXPECT_GE(byCheck["sidecar"], 1) << check.output;
+  EXPECT_GE(byCheck["tree"], 1) << check.output;  // "/Elsewhere" is a second root
+
+  ProcessResult repair = runModelexport("validate " + shellQuote(onnx) + " --repair");
+  EXPECT_EQ(repair.exitCode, 0) << repair.output;
+  EXPECT_NE(repair.output.find("stamped by projection"), std::string::npos) << repair.output;
+  EXPECT_NE(repair.output.find("renamed to " + duplicated + "_1"), std::string::npos) << repair.output;
+  EXPECT_TRUE(std::filesystem::exists(onnx + ".bak"));
+  EXPECT_EQ(runModelexport("validate " + shellQuote(onnx + ".bak") + " --check-consistency").exitCode, 1);
+  ProcessResult after = runModelexport("validate " + shellQuote(onnx) + " --check-consistency");
+  EXPECT_EQ(after.exitCode, 0) << after.output;
+  EXPECT_EQ(pythonOnnxCheck(onnx).exitCode, 0);
+}
+
+}  // namespace
+}  // namespace modelexport::testing

@@ -1,0 +1,214 @@
+// End-to-end: what the binary does with bad input, unsupported operators and -v.
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <regex>
+
+#include <gtest/gtest.h>
+#include <torch/script.h>
+
+#include "e2e_support.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace modelexport::e2e {
+namespace {
+
+using testing::fixturePath;
+using testing::freshWorkDir;
+using testing::shellQuote;
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> result;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) result.push_back(line);
+  return result;
+}
+
+// Exit 1, one line on stderr that starts with "modelexport: error:" and contains
+// `mentions` (the file involved, when there is one), nothing written to `outDir`.
+void expectCleanFailure(const CommandResult& run, const std::vector<std::string>& mentions,
+                        const std::string& outDir, const std::string& outputPath) {
+  EXPECT_EQ(run.exitCode, 1) << "stdout: " << run.out << "\nstderr: " << run.err;
+  auto errLines = lines(run.err);
+  ASSERT_EQ(errLines.size(), 1u) << "stderr should be one line:\n" << run.err;
+  EXPECT_EQ(errLines[0].rfind("modelexport: error: ", 0), 0u) << errLines[0];
+  for (const auto& text : mentions) EXPECT_NE(errLines[0].find(text), std::string::npos) << errLines[0] << "\nshould mention " << text;
+  std::error_code ec;
+  EXPECT_FALSE(fs::exists(outputPath, ec)) << outputPath << " was written";
+  EXPECT_FALSE(fs::exists(fs::path(outputPath).parent_path() / (fs::path(outputPath).stem().string() + "_hierarchy.json"), ec));
+  if (!outDir.empty()) EXPECT_TRUE(listDirectory(outDir).empty()) << "left behind in " << outDir << ": " << listDirectory(outDir).front();
+}
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    inputs_ = freshWorkDir("e2e/bad_inputs/files");
+    auto made = runPython("tests/tools/make_bad_inputs.py", shellQuote(inputs_));
+    pythonLog_ = made.out + made.err;
+    pythonOk_ = made.exitCode == 0;
+
+    std::mt19937 random(42);
+    std::string bytes(4096, '\0');
+    for (auto& c : bytes) c = static_cast<char>(random() & 0xff);
+    bytes[0] = 0x13;  // not a pickle or zip magic by accident
+    std::ofstream(inputs_ + "/random_bytes.pt", std::ios::binary) << bytes;
+    std::ofstream(inputs_ + "/empty.pt", std::ios::binary);
+    fs::create_directories(inputs_ + "/a_directory.pt");
+    const std::string full = readFile(fixturePath("custom_scripted"));
+    std::ofstream(inputs_ + "/truncated.pt", std::ios::binary) << full.substr(0, full.size() / 2);
+    std::ofstream(inputs_ + "/regular_file") << "not a directory\n";
+  }
+
+  void SetUp() override { out_ = freshWorkDir(std::string("e2e/bad_inputs/out/") +
+                                              ::testing::UnitTest::GetInstance()->current_test_info()->name()); }
+
+  // export MODEL OUT/model.onnx ARGS; expects a clean failure that mentions `mentions`.
+  void expectModelRejected(const std::string& model, const std::vector<std::string>& mentions,
+                           const std::string& extraArgs = "") {
+    const std::string output = out_ + "/model.onnx";
+    auto run = runModelexportSplit("export " + shellQuote(model) + " " + shellQuote(output) + extraArgs);
+    expectCleanFailure(run, mentions, out_, output);
+  }
+
+  static std::string inputs_;
+  static std::string pythonLog_;
+  static bool pythonOk_;
+  std::string out_;
+};
+
+std::string BadInputTest::inputs_;
+std::string BadInputTest::pythonLog_;
+bool BadInputTest::pythonOk_ = false;
+
+TEST_F(BadInputTest, MissingFile) {
+  expectModelRejected(inputs_ + "/does_not_exist.pt", {"does_not_exist.pt", "no such file"});
+}
+
+TEST_F(BadInputTest, RandomBytes) { expectModelRejected(inputs_ + "/random_bytes.pt", {"random_bytes.pt", "not"}); }
+
+TEST_F(BadInputTest, StateDictZip) {
+  ASSERT_TRUE(pythonOk_) << pythonLog_;
+  expectModelRejected(inputs_ + "/state_dict.pt", {"state_dict.pt", "torch.save", "torch.jit.trace"});
+}
+
+TEST_F(BadInputTest, LegacyPickle) {
+  ASSERT_TRUE(pythonOk_) << pythonLog_;
+  expectModelRejected(inputs_ + "/legacy_pickle.pt", {"legacy_pickle.pt", "pickle", "torch.jit.trace"});
+}
+
+TEST_F(BadInputTest, TruncatedTorchScript) { expectModelRejected(inputs_ + "/truncated.pt", {"truncated.pt"}); }
+
+TEST_F(BadInputTest, EmptyFile) { expectModelRejected(inputs_ + "/empty.pt", {"empty.pt", "empty"}); }
+
+TEST_F(BadInputTest, Directory) { expectModelRejected(inputs_ + "/a_directory.pt", {"a_directory.pt", "directory"}); }
+
+TEST_F(BadInputTest, OutputInNonexistentDirectory) {
+  const std::string output = out_ + "/no/such/dir/model.onnx";
+  auto run = runModelexportSplit("export " + shellQuote(fixturePath("custom_scripted")) + " " + shellQuote(output));
+  expectCleanFailure(run, {output}, out_, output);
+}
+
+// Tests run as root, whom chmod does not stop: a path below a regular file cannot be
+// written by anyone.
+TEST_F(BadInputTest, OutputBelowRegularFile) {
+  for (const std::string output : {inputs_ + "/regular_file/model.onnx", std::string("/etc/hostname/x.onnx")}) {
+    if (output.rfind("/etc/", 0) == 0 && !fs::is_regular_file("/etc/hostname")) continue;
+    auto run = runModelexportSplit("export " + shellQuote(fixturePath("custom_scripted")) + " " + shellQuote(output));
+    expectCleanFailure(run, {output}, "", output);
+  }
+  EXPECT_EQ(readFile(inputs_ + "/regular_file"), "not a directory\n");
+}
+
+TEST_F(BadInputTest, OutputIsDirectory) {
+  fs::create_directories(out_ + "/taken.onnx");
+  auto run = runModelexportSplit("export " + shellQuote(fixturePath("custom_scripted")) + " " +
+                                 shellQuote(out_ + "/taken.onnx"));
+  expectCleanFailure(run, {out_ + "/taken.onnx"}, "", out_ + "/taken.onnx/x");
+  EXPECT_EQ(listDirectory(out_), std::vector<std::string>{"taken.onnx"});
+  EXPECT_TRUE(listDirectory(out_ + "/taken.onnx").empty());
+}
+
+TEST_F(BadInputTest, BadInputShape) {
+  for (const std::string shape : {"1,abc", "0,128", "-1", "", "1,,128"}) {
+    SCOPED_TRACE("--input-shape '" + shape + "'");
+    expectModelRejected(fixturePath("custom_scripted"), {"--input-shape"}, " --input-shape " + shellQuote(shape));
+  }
+}
+
+// A shape the model cannot run with: the error names the model and the inputs tried.
+TEST_F(BadInputTest, InputShapeTheModelCannotRun) {
+  expectModelRejected(fixturePath("custom_scripted"), {"custom_scripted.pt", "--input-shape"},
+                      " --input-shape 1,77");
+}
+
+TEST_F(BadInputTest, UnknownStrategy) {
+  expectModelRejected(fixturePath("custom_scripted"), {"--strategy", "bogus"}, " --strategy bogus");
+}
+
+TEST_F(BadInputTest, UsageBasedStrategyNotYetSupported) {
+  expectModelRejected(fixturePath("custom_scripted"), {"usage_based", "not yet supported"}, " --strategy usage_based");
+}
+
+TEST_F(BadInputTest, OpsetOutsideSupportedRange) {
+  for (const std::string opset : {"10", "18", "0", "-3"}) {
+    SCOPED_TRACE("--opset-version " + opset);
+    expectModelRejected(fixturePath("custom_scripted"), {"--opset-version", opset}, " --opset-version " + opset);
+  }
+}
+
+// A model with operators no converter handles: one message listing each kind, its count
+// and the tag of its first use; no file written.
+TEST(UnsupportedOps, ListedWithCountAndFirstTag) {
+  const std::string dir = freshWorkDir("e2e/unsupported_ops");
+  const std::string model = dir + "/unsupported.pt";
+  {
+    torch::jit::Module solver("Solver");
+    solver.define(R"(
+def forward(self, x):
+    return torch.linalg_det(x) + torch.linalg_det(x * 2.0)
+)");
+    torch::jit::Module root("Root");
+    root.register_module("solver", solver);
+    root.define(R"(
+def forward(self, x):
+    y = self.solver(x)
+    return torch.cumprod(x, 0) * y
+)");
+    root.save(model);
+  }
+  const std::string output = dir + "/out/model.onnx";
+  fs::create_directories(dir + "/out");
+  auto run = runModelexportSplit("export " + shellQuote(model) + " " + shellQuote(output) + " --input-shape 4,4");
+  expectCleanFailure(run, {"unsupported.pt", "unsupported"}, dir + "/out", output);
+  const std::string message = run.err;
+  EXPECT_NE(message.find("aten::linalg_det x2 (first in /Root/Solver"), std::string::npos) << message;
+  EXPECT_NE(message.find("aten::cumprod x1 (first in /Root"), std::string::npos) << message;
+  EXPECT_EQ(message.find("aten::cumprod x1 (first in /Root/Solver"), std::string::npos) << message;
+}
+
+TEST(Verbose, PrintsEachStageWithItsTime) {
+  const std::string dir = freshWorkDir("e2e/verbose");
+  auto run = runModelexportSplit("export " + shellQuote(fixturePath("custom_scripted")) + " " +
+                                 shellQuote(dir + "/model.onnx") + " -v");
+  ASSERT_EQ(run.exitCode, 0) << run.out << run.err;
+  const std::vector<std::string> stages{"load", "prepare", "run", "tag", "convert", "build", "check", "write"};
+  size_t next = 0;
+  for (const auto& line : lines(run.err)) {
+    std::smatch m;
+    if (!std::regex_search(line, m, std::regex(R"(^\[\s*([a-z-]+)\]\s+([0-9]+\.[0-9]+) s\b)"))) continue;
+    if (next < stages.size() && m[1] == stages[next]) ++next;
+  }
+  EXPECT_EQ(next, stages.size()) << "stages in order with times expected; missing '"
+                                 << (next < stages.size() ? stages[next] : "") << "' in:\n" << run.err;
+
+  // Without -v there is nothing on stderr.
+  auto quiet = runModelexportSplit("export " + shellQuote(fixturePath("custom_scripted")) + " " +
+                                   shellQuote(dir + "/quiet.onnx"));
+  ASSERT_EQ(quiet.exitCode, 0) << quiet.out << quiet.err;
+  EXPECT_EQ(quiet.err, "");
+}
+
+}  // namespace
+}  // namespace modelexport::e2e

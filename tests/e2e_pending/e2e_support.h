@@ -1,0 +1,62 @@
+#pragma once
+// Helpers of the end-to-end suite: the fixtures manifest, exports of the fixtures cached
+// in the build tree (ctest runs every test in its own process; an export and, above all,
+// a torch.onnx reference export are too slow to repeat in each), commands with stderr
+// kept apart from stdout.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
+
+namespace modelexport::e2e {
+
+const std::vector<std::string>& fixtureNames();  // the five standard fixtures
+
+// BUILD/fixtures/fixtures.json
+const nlohmann::json& manifest();
+const nlohmann::json& manifestEntry(const std::string& fixture);  // throws if absent
+
+// The fixture's cli_args from the manifest, quoted for the shell (" --input-shape 1,3,224,224").
+std::string cliArgs(const std::string& fixture);
+
+struct CommandResult {
+  int exitCode = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a shell command with stdout and stderr captured separately.
+CommandResult runSplit(const std::string& command);
+
+// `modelexport ARGS` with stdout and stderr captured separately.
+CommandResult runModelexportSplit(const std::string& arguments);
+
+// /usr/bin/python3 SCRIPT ARGS (SCRIPT relative to the source tree).
+CommandResult runPython(const std::string& script, const std::string& arguments);
+
+struct FixtureExport {
+  std::string dir;
+  std::string onnxPath;
+  std::string sidecarPath;
+  std::string ioDir;   // --dump-io
+  std::string log;     // what the export printed
+  bool ok = false;
+};
+
+// `modelexport export FIXTURE.pt DIR/FIXTURE.onnx CLI_ARGS --dump-io DIR/io`, done once per
+// binary and fixture and kept under BUILD/e2e-cache (locked against parallel tests).
+FixtureExport cachedExport(const std::string& fixture);
+
+// tools/torch_onnx_reference.py on the fixture, cached by the content of the .pt and the
+// scripts. Returns the .onnx path; empty and `log` set on failure.
+std::string cachedTorchOnnxReference(const std::string& fixture, std::string& log);
+
+std::string readFile(const std::string& path);
+nlohmann::json readJson(const std::string& path);
+onnx::ModelProto loadModel(const std::string& path);
+
+// Names of the entries of a directory (sorted), empty if it does not exist.
+std::vector<std::string> listDirectory(const std::string& dir);
+
+}  // namespace modelexport::e2e
