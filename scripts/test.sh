@@ -20,7 +20,15 @@ if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
 fi
 echo "==> building $BUILD_DIR"
 cmake --build "$BUILD_DIR" -j "$JOBS"
+# Known failures (tests/KNOWN_FAILURES) are listed, not run: each is an open defect.
+exclude=()
+known="$ROOT/tests/KNOWN_FAILURES"
+if [[ -f "$known" ]] && grep -qv '^#' "$known"; then
+  regex=$(grep -v '^#' "$known" | sed -e 's/[][\\.*^$()+?{}|]/\\&/g' | awk '{printf "%s^%s$|^%s ", (NR>1?"|":""), $0, $0}')
+  echo "==> leaving out $(grep -cv '^#' "$known") known failures (tests/KNOWN_FAILURES)"
+  exclude=(-E "$regex")
+fi
 echo "==> ctest"
 status=0
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" "$@" || status=$?
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" "${exclude[@]}" "$@" || status=$?
 exit "$status"

@@ -14,10 +14,36 @@ namespace fs = std::filesystem;
 
 namespace modelexport {
 
+namespace {
+
+// Weights not written yet (weight_payloads.h) are checked as graph inputs of the same
+// type and shape: the checker would otherwise look for their bytes on disk.
+onnx::ModelProto withPendingWeightsAsInputs(const onnx::ModelProto& model) {
+  onnx::ModelProto copy = model;
+  auto* graph = copy.mutable_graph();
+  auto* inits = graph->mutable_initializer();
+  for (int i = inits->size() - 1; i >= 0; --i) {
+    const auto& init = inits->Get(i);
+    bool pending = false;
+    for (const auto& entry : init.external_data())
+      pending = pending || (entry.key() == "location" && entry.value() == "<pending>");
+    if (!pending) continue;
+    auto* input = graph->add_input();
+    input->set_name(init.name());
+    auto* tensor = input->mutable_type()->mutable_tensor_type();
+    tensor->set_elem_type(init.data_type());
+    for (int64_t d : init.dims()) tensor->mutable_shape()->add_dim()->set_dim_value(d);
+    inits->DeleteSubrange(i, 1);
+  }
+  return copy;
+}
+
+}  // namespace
+
 void checkModelFull(const onnx::ModelProto& model) {
   try {
-    onnx::checker::check_model(model);
-    onnx::ModelProto copy = model;
+    onnx::ModelProto copy = withPendingWeightsAsInputs(model);
+    onnx::checker::check_model(copy);
     onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1,
                                         /*data_prop=*/false);
     onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), options);
