@@ -4,34 +4,13 @@
 #include <numeric>
 
 #include "modelexport/convert_context.h"
+#include "modelexport/converter_helpers.h"
 
 namespace modelexport {
 namespace {
 
 using torch::jit::Node;
 using torch::jit::Value;
-
-// An argument by its schema name (overloads move arguments around); nullptr when the
-// overload has none.
-const Value* arg(const ConvertContext& ctx, const char* name) {
-  const c10::FunctionSchema* schema = ctx.node()->maybeSchema();
-  if (!schema) ctx.unsupported("node has no known schema");
-  auto index = schema->argumentIndexWithName(name);
-  if (!index || *index >= static_cast<int>(ctx.node()->inputs().size())) return nullptr;
-  return ctx.in(*index);
-}
-
-bool given(const ConvertContext& ctx, const Value* v) { return v && !ctx.isNone(v); }
-
-std::string unsqueeze(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& axes) {
-  if (ctx.opset() >= 13) return ctx.op("Unsqueeze", {x, ctx.constInts(axes)});
-  return ctx.op("Unsqueeze", {x}, {attr::ints("axes", axes)});
-}
-
-std::string squeeze(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& axes) {
-  if (ctx.opset() >= 13) return ctx.op("Squeeze", {x, ctx.constInts(axes)});
-  return ctx.op("Squeeze", {x}, {attr::ints("axes", axes)});
-}
 
 std::string transposeIfNeeded(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& perm) {
   std::vector<int64_t> identity(perm.size());

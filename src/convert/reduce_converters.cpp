@@ -4,23 +4,12 @@
 #include <limits>
 
 #include "modelexport/convert_context.h"
+#include "modelexport/converter_helpers.h"
 
 namespace modelexport {
 namespace {
 
 using torch::jit::Value;
-
-// An argument by its schema name: overloads of one op put the same argument at
-// different positions. nullptr when the overload has no such argument.
-const Value* arg(const ConvertContext& ctx, const char* name) {
-  const c10::FunctionSchema* schema = ctx.node()->maybeSchema();
-  if (!schema) ctx.unsupported("node has no known schema");
-  auto index = schema->argumentIndexWithName(name);
-  if (!index || *index >= static_cast<int>(ctx.node()->inputs().size())) return nullptr;
-  return ctx.in(*index);
-}
-
-bool given(const ConvertContext& ctx, const Value* v) { return v && !ctx.isNone(v); }
 
 bool flag(const ConvertContext& ctx, const char* name, bool fallback) {
   const Value* v = arg(ctx, name);

@@ -2,21 +2,12 @@
 #include <limits>
 
 #include "modelexport/convert_context.h"
+#include "modelexport/converter_helpers.h"
 
 namespace modelexport {
 namespace {
 
 using torch::jit::Value;
-
-std::string unsqueeze(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& axes) {
-  if (ctx.opset() >= 13) return ctx.op("Unsqueeze", {x, ctx.constInts(axes)});
-  return ctx.op("Unsqueeze", {x}, {attr::ints("axes", axes)});
-}
-
-std::string squeeze(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& axes) {
-  if (ctx.opset() >= 13) return ctx.op("Squeeze", {x, ctx.constInts(axes)});
-  return ctx.op("Squeeze", {x}, {attr::ints("axes", axes)});
-}
 
 std::string slice(ConvertContext& ctx, const std::string& x, int64_t axis, int64_t start, int64_t end,
                   int64_t step) {
