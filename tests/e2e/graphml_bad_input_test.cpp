@@ -2,6 +2,7 @@
 // and no output file.
 #include <filesystem>
 #include <functional>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <pugixml.hpp>
@@ -16,7 +17,8 @@ const char* const kStem = "custom_scripted";
 class GraphmlBadInput : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    sourceDir_ = freshWorkDir("graphml_bad_input_source");
+    // ctest runs each test in its own process, in parallel: one source export each.
+    sourceDir_ = freshWorkDir("graphml_bad_input_source_" + std::to_string(::getpid()));
     ProcessResult r = exportFixtureTo(kStem, sourceDir_, "--with-graphml");
     ASSERT_EQ(r.exitCode, 0) << r.output;
   }
