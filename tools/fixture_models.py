@@ -515,7 +515,9 @@ class FixtureSpec:
         entry = {
             "file": self.name + ".pt",
             "kind": self.kind,
-            "cli_args": list(self.cli_args),
+            # The outputs get the names the Python model gives them (traced graphs only
+            # know internal value names).
+            "cli_args": list(self.cli_args) + ["--output-names", ",".join(self.outputs)],
             "inputs": [{"name": i.name, "dtype": i.dtype, "shape": list(i.shape)}
                        for i in self.inputs],
             "outputs": list(self.outputs),

@@ -7,7 +7,7 @@ Usage:
 
 Writes OUTDIR/NAME.pt for each fixture and the manifest OUTDIR/fixtures.json:
 
-    {"bert_tiny": {"file": "bert_tiny.pt", "kind": "trace", "cli_args": [],
+    {"bert_tiny": {"file": "bert_tiny.pt", "kind": "trace", "cli_args": ["--output-names", "last_hidden_state,pooler_output"],
                    "inputs": [{"name": "input_ids", "dtype": "int64", "shape": [1, 128]}, ...],
                    "outputs": ["last_hidden_state", "pooler_output"]},
      "gpt2_tiny": {..., "config": {"gpt2": {"n_layer": 2, "n_embd": 64, "n_head": 2}}}, ...}

@@ -15,6 +15,7 @@ struct ExportOptions {
   std::vector<int64_t> inputShape{1, 128};
   std::vector<InputSpec> inputSpecs;  // when set, overrides inputShape and dtype inference
   std::vector<NamedInput> namedInputs;  // by name (--input-spec, --input-text, inputs.json)
+  std::vector<std::string> outputNames;  // --output-names: one per flattened output, else derived
   int opset = 14;
   std::string strategy = "htp";
   std::string tempDir;

@@ -33,6 +33,10 @@ Command addExportCommand(CLI::App& app) {
   auto* specOption = cmd->add_option("--input-spec", *specs,
                                      "name:dtype:shape[,...], e.g. input_ids:int64:1x128 (dtypes float32, "
                                      "float16, int64, int32, bool); overrides inference for the inputs it names");
+  cmd->add_option("--output-names", options->outputNames,
+                  "Names of the ONNX outputs, comma-separated, one per output (tuples flattened); "
+                  "default: the names of the returned TorchScript values")
+      ->delimiter(',');
   cmd->add_option("--opset-version", options->opset, "ONNX opset (11-17)")->capture_default_str();
   cmd->add_option("--strategy", options->strategy, "Tagging strategy: htp or usage_based")->capture_default_str();
   cmd->add_option("--temp-dir", options->tempDir, "Directory for temporary files");

@@ -305,15 +305,17 @@ bool isStaticScalarBound(const ConvertContext& ctx, const Value* bound) {
   return !value.isTensor() || value.toTensor().numel() == 1;
 }
 
-// clamp/clip: Clip for bounds known at export time (0-d inputs, opset 11+; integer
-// inputs from opset 12), Max/Min for tensor bounds (integers from opset 12).
+// clamp/clip: Clip for bounds known at export time, Max/Min for tensor bounds. Before
+// opset 12 Clip takes only float in onnxruntime, so other dtypes go through Max/Min in
+// double there (integers exact below 2^53).
 void clamp(ConvertContext& ctx, const Value* low, const Value* high) {
   const auto type = ctx.dtype(ctx.out());
   const auto work = computeType(ctx, type, 12);
   if (low && ctx.isNone(low)) low = nullptr;
   if (high && ctx.isNone(high)) high = nullptr;
   std::string x = ctx.inputAs(ctx.in(0), work);
-  bool clip = (!low || isStaticScalarBound(ctx, low)) && (!high || isStaticScalarBound(ctx, high));
+  bool clip = (!low || isStaticScalarBound(ctx, low)) && (!high || isStaticScalarBound(ctx, high)) &&
+              (ctx.opset() >= 12 || work == at::kFloat);
   if (clip) {
     std::vector<std::string> ins{x, low ? ctx.scalar(ctx.toDouble(low), work) : ""};
     if (high) ins.push_back(ctx.scalar(ctx.toDouble(high), work));
@@ -558,7 +560,8 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::abs", [](ConvertContext& c) { unary(c, "Abs", 0); });
   r.add("aten::neg", [](ConvertContext& c) { unary(c, "Neg", 0); });
   r.add("aten::sign", [](ConvertContext& c) { unary(c, "Sign", 0); });
-  r.add("aten::relu", [](ConvertContext& c) { unary(c, "Relu", 14); });
+  // Relu-14 allows integers, but onnxruntime implements it for float and double only.
+  r.add("aten::relu", [](ConvertContext& c) { unary(c, "Relu"); });
   r.add("aten::floor", [](ConvertContext& c) { rounding(c, "Floor"); });
   r.add("aten::ceil", [](ConvertContext& c) { rounding(c, "Ceil"); });
   r.add("aten::round", round);

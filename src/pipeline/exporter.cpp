@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
+#include <set>
 
 #include <torch/script.h>
 
@@ -81,6 +82,18 @@ void addHierarchyAttributes(onnx::NodeProto& node, const HierarchyStamp& stamp) 
   }
 }
 
+// --output-names replaces the names taken from the TorchScript return values.
+void renameOutputs(PreparedGraph& prepared, const std::vector<std::string>& names, const std::string& modelPath) {
+  if (names.size() != prepared.outputNames.size())
+    throw UserError(modelPath + ": --output-names gives " + std::to_string(names.size()) + " names but the model has " +
+                    std::to_string(prepared.outputNames.size()) + " outputs (tuples flattened)");
+  std::set<std::string> seen(prepared.inputNames.begin(), prepared.inputNames.end());
+  for (const auto& name : names)
+    if (name.empty() || !seen.insert(name).second)
+      throw UserError(modelPath + ": --output-names: '" + name + "' is empty or names an input or another output");
+  prepared.outputNames = names;
+}
+
 }  // namespace
 
 ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
@@ -114,6 +127,7 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   } catch (const c10::Error& e) {
     throw UserError(options.modelPath + ": cannot prepare the graph: " + firstLine(e.what_without_backtrace()));
   }
+  if (!options.outputNames.empty()) renameOutputs(prepared, options.outputNames, options.modelPath);
   clock.done("prepare");
 
   auto specs = inferInputSpecs(*prepared.graph, prepared.inputNames, options.inputShape);

@@ -19,11 +19,12 @@ inline nlohmann::json fixtureManifest() {
 inline std::string exportFixture(const std::string& fixture, const std::string& dir,
                                  const std::string& extraArgs = "", const std::string& fileName = "") {
   std::string args;
-  for (const auto& a : fixtureManifest()[fixture]["cli_args"]) args += " " + shellQuote(a.get<std::string>());
+  const nlohmann::json manifest = fixtureManifest();  // kept alive: the loop reads into it
+  for (const auto& a : manifest[fixture]["cli_args"]) args += " " + shellQuote(a.get<std::string>());
   const std::string out = dir + "/" + (fileName.empty() ? fixture + ".onnx" : fileName);
-  ProcessResult r = runModelexport("export " + shellQuote(fixturePath(fixture)) + " " + shellQuote(out) + args +
-                                   " " + extraArgs);
-  EXPECT_EQ(r.exitCode, 0) << r.output;
+  const std::string command = "export " + shellQuote(fixturePath(fixture)) + " " + shellQuote(out) + args + " " + extraArgs;
+  ProcessResult r = runModelexport(command);
+  EXPECT_EQ(r.exitCode, 0) << "modelexport " << command << "\n" << r.output;
   return out;
 }
 

@@ -150,7 +150,7 @@ TEST_F(GraphmlBadInput, ShortDataFile) {
   std::string bytes = readText(path);
   ASSERT_GT(bytes.size(), 0u);
   writeText(path, bytes.substr(0, bytes.size() - 1));
-  expectRejected(dir, "bytes but");
+  expectRejected(dir, "needs bytes");
 }
 
 TEST_F(GraphmlBadInput, MissingMetadataFile) {

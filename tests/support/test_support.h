@@ -48,7 +48,9 @@ using TestParameters = std::vector<std::pair<std::string, at::Tensor>>;
 // it through the real pipeline, checks the ONNX file and runs it in onnxruntime against
 // LibTorch's outputs. `parameters` are registered on the module before `define` (the
 // exporter folds them into initializers as it does real models' weights). Returns the
-// exported model for further checks.
+// exported model for further checks. Module::define resolves only `torch.<op>` builtins,
+// not `torch.float64`-style names: write dtypes as ScalarType numbers (4 int64, 5 half,
+// 6 float32, 7 float64, 11 bool) and parenthesize a multi-line `return a, b`.
 onnx::ModelProto expectOpMatches(const std::string& testName, const std::string& forwardSource,
                                  const std::vector<InputSpec>& inputs,
                                  const OpTestOptions& options = {}, const TestParameters& parameters = {});

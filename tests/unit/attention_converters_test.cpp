@@ -39,11 +39,14 @@ TEST(AttentionConverters, NativeMultiHeadAttentionSelfAttention) {
 
 TEST(AttentionConverters, NativeMultiHeadAttentionCrossAttention) {
   OpTestOptions options{14, 1e-5, {"MatMul", "Softmax"}};
+  // LibTorch 1.13's kernel requires query, key and value of one shape; cross attention
+  // here means three different tensors, each projected by its own slice of qkv_weight.
   expectOpMatches("native_mha_cross",
-                  "def forward(self, q, kv):\n"
-                  "  return torch._native_multi_head_attention(q, kv, kv, 8, 2, self.qkv_weight, self.qkv_bias,\n"
+                  "def forward(self, q, k, v):\n"
+                  "  return torch._native_multi_head_attention(q, k, v, 8, 2, self.qkv_weight, self.qkv_bias,\n"
                   "      self.proj_weight, self.proj_bias, None, True, True, None)\n",
-                  {floatInput({2, 3, 8}), floatInput({2, 6, 8})}, options, attentionParameters());
+                  {floatInput({2, 3, 8}), floatInput({2, 3, 8}), floatInput({2, 3, 8})}, options,
+                  attentionParameters());
 }
 
 TEST(AttentionConverters, NativeMultiHeadAttentionKeyPaddingMask) {

@@ -106,6 +106,7 @@ TEST(ElementwiseConverters, LogicalAndBitwiseOnBool) {
 }
 
 TEST(ElementwiseConverters, WhereAndMaskedFillBroadcast) {
+  // mean(y) is a ReduceMean in onnxruntime: its sum order may differ from LibTorch by an ulp.
   expectOpMatches("where_masked_fill",
                   "def forward(self, x, y, m, c):\n"
                   "  v = torch.mean(y)\n"
@@ -113,7 +114,7 @@ TEST(ElementwiseConverters, WhereAndMaskedFillBroadcast) {
                   "         x.masked_fill(m, -1e4), x.masked_fill(c, v), torch.masked_fill(x, x < 0, 0),\\\n"
                   "         torch.where(m, 1, 0), torch.where(x > 0, torch.ones_like(x).long(), y.long())\n",
                   {floatInput({3, 4}), floatInput({4}), boolInput({1, 4}), boolInput({3, 1})},
-                  {14, 0, {"Where"}});
+                  {14, 1e-6, {"Where"}});
 }
 
 TEST(ElementwiseConverters, ClampForms) {

@@ -25,7 +25,7 @@ TEST(ReduceConverters, SumAllDimsKeepdimDtype) {
     expectOpMatches("sum_float_" + std::to_string(opset),
                     "def forward(self, x):\n"
                     "  return (torch.sum(x), torch.sum(x, [1], keepdim=True), torch.sum(x, [0, -1]),\n"
-                    "         torch.sum(x, dtype=torch.float64), torch.sum(x, [], True))\n",
+                    "         torch.sum(x, dtype=7), torch.sum(x, [], True))\n",
                     {floatInput({2, 3, 4})}, opts(opset, 1e-5, {"ReduceSum"}));
 }
 
@@ -135,7 +135,7 @@ TEST(ReduceConverters, Cumsum) {
   expectOpMatches("cumsum",
                   "def forward(self, x, i, b):\n"
                   "  return (torch.cumsum(x, 1), torch.cumsum(i, 0), torch.cumsum(b, -1),\n"
-                  "         torch.cumsum(x, 0, dtype=torch.float64))\n",
+                  "         torch.cumsum(x, 0, dtype=7))\n",
                   {floatInput({3, 5}), longInput({4, 3}, 10), boolInput({2, 6})}, opts(14, 1e-5, {"CumSum"}));
 }
 

@@ -38,7 +38,10 @@ void expectCleanFailure(const CommandResult& run, const std::vector<std::string>
   std::error_code ec;
   EXPECT_FALSE(fs::exists(outputPath, ec)) << outputPath << " was written";
   EXPECT_FALSE(fs::exists(fs::path(outputPath).parent_path() / (fs::path(outputPath).stem().string() + "_hierarchy.json"), ec));
-  if (!outDir.empty()) EXPECT_TRUE(listDirectory(outDir).empty()) << "left behind in " << outDir << ": " << listDirectory(outDir).front();
+  if (!outDir.empty()) {
+    const auto left = listDirectory(outDir);
+    EXPECT_TRUE(left.empty()) << "left behind in " << outDir << ": " << (left.empty() ? "" : left.front());
+  }
 }
 
 class BadInputTest : public ::testing::Test {
@@ -113,7 +116,7 @@ TEST_F(BadInputTest, OutputInNonexistentDirectory) {
 // Tests run as root, whom chmod does not stop: a path below a regular file cannot be
 // written by anyone.
 TEST_F(BadInputTest, OutputBelowRegularFile) {
-  for (const std::string output : {inputs_ + "/regular_file/model.onnx", std::string("/etc/hostname/x.onnx")}) {
+  for (const std::string& output : {inputs_ + "/regular_file/model.onnx", std::string("/etc/hostname/x.onnx")}) {
     if (output.rfind("/etc/", 0) == 0 && !fs::is_regular_file("/etc/hostname")) continue;
     auto run = runModelexportSplit("export " + shellQuote(fixturePath("custom_scripted")) + " " + shellQuote(output));
     expectCleanFailure(run, {output}, "", output);
@@ -147,8 +150,22 @@ TEST_F(BadInputTest, UnknownStrategy) {
   expectModelRejected(fixturePath("custom_scripted"), {"--strategy", "bogus"}, " --strategy bogus");
 }
 
-TEST_F(BadInputTest, UsageBasedStrategyNotYetSupported) {
-  expectModelRejected(fixturePath("custom_scripted"), {"usage_based", "not yet supported"}, " --strategy usage_based");
+TEST_F(BadInputTest, OutputNamesOfWrongCountOrClashing) {
+  expectModelRejected(fixturePath("bert_tiny"), {"bert_tiny.pt", "--output-names gives 1 names", "2 outputs"},
+                      " --output-names only_one");
+  expectModelRejected(fixturePath("bert_tiny"), {"bert_tiny.pt", "'input_ids'"}, " --output-names input_ids,b");
+  expectModelRejected(fixturePath("bert_tiny"), {"bert_tiny.pt", "'a'"}, " --output-names a,a");
+}
+
+TEST(OutputNames, NameTheOnnxOutputs) {
+  const std::string dir = freshWorkDir("e2e/output_names");
+  auto run = runModelexportSplit("export " + shellQuote(fixturePath("bert_tiny")) + " " + shellQuote(dir + "/m.onnx") +
+                                 " --output-names sequence,pooled");
+  ASSERT_EQ(run.exitCode, 0) << run.out << run.err;
+  const auto model = loadModel(dir + "/m.onnx");
+  ASSERT_EQ(model.graph().output_size(), 2);
+  EXPECT_EQ(model.graph().output(0).name(), "sequence");
+  EXPECT_EQ(model.graph().output(1).name(), "pooled");
 }
 
 TEST_F(BadInputTest, OpsetOutsideSupportedRange) {
@@ -173,7 +190,7 @@ def forward(self, x):
     root.register_module("solver", solver);
     root.define(R"(
 def forward(self, x):
-    y = self.solver(x)
+    y = self.solver.forward(x)
     return torch.cumprod(x, 0) * y
 )");
     root.save(model);
