@@ -19,7 +19,9 @@ std::string normalizeOver(ConvertContext& ctx, const std::string& x, const std::
                           at::ScalarType type) {
   std::string mean = ctx.op("ReduceMean", {x}, {attr::ints("axes", axes), attr::i("keepdims", 1)});
   std::string centered = ctx.op("Sub", {x, mean});
-  std::string var = ctx.op("ReduceMean", {ctx.op("Mul", {centered, centered})},
+  // Pow(x, 2) rather than Mul(x, x): the form torch.onnx writes, so diffs of the two
+  // exports line up node for node (onnxruntime computes exponent 2 as a square).
+  std::string var = ctx.op("ReduceMean", {ctx.op("Pow", {centered, ctx.scalar(2, type)})},
                            {attr::ints("axes", axes), attr::i("keepdims", 1)});
   std::string std = ctx.op("Sqrt", {ctx.op("Add", {var, ctx.scalar(eps, type)})});
   return ctx.op("Div", {centered, std});
