@@ -4,6 +4,8 @@
 #include <random>
 #include <regex>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <torch/script.h>
 
@@ -47,7 +49,8 @@ void expectCleanFailure(const CommandResult& run, const std::vector<std::string>
 class BadInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    inputs_ = freshWorkDir("e2e/bad_inputs/files");
+    // One directory per process: ctest runs each test in its own process, in parallel.
+    inputs_ = freshWorkDir("e2e/bad_inputs/files-" + std::to_string(::getpid()));
     auto made = runPython("tests/tools/make_bad_inputs.py", shellQuote(inputs_));
     pythonLog_ = made.out + made.err;
     pythonOk_ = made.exitCode == 0;
