@@ -12,6 +12,8 @@ but they contain no code from that project and need no download.
 
 Every fixture is described by a ``FixtureSpec``: how to build the eager model,
 which example inputs to trace with, and what the manifest says about it.
+``standard_specs()`` are the fixtures the tests use (built by default);
+``extra_specs()`` are bigger opt-in ones for tools/bench.sh.
 """
 
 import math
@@ -622,13 +624,15 @@ def standard_specs() -> Dict[str, FixtureSpec]:
 
 
 def spec_for(name: str, config: Optional[Dict[str, object]] = None) -> FixtureSpec:
-    """The spec of a fixture by name; non-standard GPT-2 variants need their config
-    ({"gpt2": {"n_layer": .., "n_embd": .., "n_head": ..}}, as in fixtures.json)."""
+    """The spec of a fixture by name (standard_specs() or extra_specs()); other GPT-2
+    variants need their config ({"gpt2": {"n_layer": .., "n_embd": .., "n_head": ..}},
+    as in fixtures.json)."""
     config = config or {}
     if "gpt2" in config:
         g = config["gpt2"]
         return gpt2_spec(name, int(g["n_layer"]), int(g["n_embd"]), int(g["n_head"]))
     specs = standard_specs()
+    specs.update(extra_specs())
     if name not in specs:
         raise KeyError("unknown fixture %r (known: %s; a GPT-2 variant needs its config)"
                        % (name, ", ".join(sorted(specs))))
@@ -694,3 +698,70 @@ def load_fixture_weights(model: nn.Module, pt_path: str) -> nn.Module:
                                    % (key, tuple(src.shape), tuple(tensor.shape)))
             tensor.copy_(src)
     return model
+
+
+# ---------------------------------------------------------------------------
+# Opt-in fixtures for measuring speed and memory (tools/bench.sh). They are not in
+# standard_specs(): make_fixtures.py writes one only when asked by name (--only).
+# Defined after everything else so that adding one does not move the source lines
+# that the standard fixtures' TorchScript debug info refers to.
+
+
+class LinearStack(nn.Module):
+    """``depth`` square nn.Linear(width, width) layers with a ReLU after each but the
+    last: nearly all of the model is weights. Input float [B, width], output [B, width]."""
+
+    def __init__(self, width: int, depth: int):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
+        self.act = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < last:
+                x = self.act(x)
+        return x
+
+
+# 9 x Linear(8192, 8192): 604,053,504 parameters, 2,416,214,016 bytes of float32
+# weights (2.25 GiB): above protobuf's 2 GiB limit, so an ONNX export of it must put
+# the weights in external data.
+BIG_MLP_WIDTH = 8192
+BIG_MLP_DEPTH = 9
+
+
+def big_mlp_example_inputs() -> Tuple[torch.Tensor]:
+    g = torch.Generator().manual_seed(11)
+    return (torch.randn(1, BIG_MLP_WIDTH, generator=g),)
+
+
+def extra_specs() -> Dict[str, FixtureSpec]:
+    """Opt-in fixtures (make_fixtures.py --only NAME), by name:
+
+    resnet50   torchvision resnet50, traced at 1x3x224x224 (25.6M parameters)
+    gpt2_l2    GPT-2 mirror, hidden 768, 12 heads, 2 layers
+    gpt2_l6    ... 6 layers
+    gpt2_124m  ... 12 layers: the shape of GPT-2 small (124M parameters)
+    gpt2_l24   ... 24 layers
+    big_mlp    LinearStack of 9 x Linear(8192, 8192): 2.4 GB of weights (> 2 GiB)
+    """
+    specs = [
+        FixtureSpec(
+            name="resnet50", kind="trace", build=lambda: build_torchvision("resnet50"),
+            inputs=[InputSpec("x", "float32", [1, 3, 224, 224])],
+            outputs=["logits"], make_inputs=image_example_inputs,
+            cli_args=["--input-shape", "1,3,224,224"]),
+        gpt2_spec("gpt2_l2", 2, 768, 12),
+        gpt2_spec("gpt2_l6", 6, 768, 12),
+        gpt2_spec("gpt2_124m", 12, 768, 12),
+        gpt2_spec("gpt2_l24", 24, 768, 12),
+        FixtureSpec(
+            name="big_mlp", kind="trace",
+            build=lambda: LinearStack(BIG_MLP_WIDTH, BIG_MLP_DEPTH),
+            inputs=[InputSpec("x", "float32", [1, BIG_MLP_WIDTH])],
+            outputs=["y"], make_inputs=big_mlp_example_inputs,
+            cli_args=["--input-shape", "1,%d" % BIG_MLP_WIDTH]),
+    ]
+    return {s.name: s for s in specs}

@@ -3,18 +3,23 @@
 
 Usage:
     /usr/bin/python3 tools/make_fixtures.py OUTDIR [--only NAME[,NAME...]] [--force]
+        [--gpt2 NAME=LAYERSxHIDDENxHEADS ...]
         [--gpt2-layers N --gpt2-hidden H --gpt2-heads K --gpt2-name NAME]
+    /usr/bin/python3 tools/make_fixtures.py --list
 
 Writes OUTDIR/NAME.pt for each fixture and the manifest OUTDIR/fixtures.json:
 
     {"bert_tiny": {"file": "bert_tiny.pt", "kind": "trace", "cli_args": ["--output-names", "last_hidden_state,pooler_output"],
                    "inputs": [{"name": "input_ids", "dtype": "int64", "shape": [1, 128]}, ...],
-                   "outputs": ["last_hidden_state", "pooler_output"]},
+                   "outputs": ["last_hidden_state", "pooler_output"],
+                   "parameters": 4385920, "weight_bytes": 17547776},
      "gpt2_tiny": {..., "config": {"gpt2": {"n_layer": 2, "n_embd": 64, "n_head": 2}}}, ...}
 
 "kind" is "trace" (torch.jit.trace) or "script" (torch.jit.script); "cli_args" are the
 modelexport options the fixture needs (the default --input-shape is 1,128); "outputs"
 names the flattened outputs in order; GPT-2 entries carry their "config".
+"parameters" counts the elements of the saved module's parameters; "weight_bytes" is
+the tensor data the .pt file holds (parameters and buffers, each storage once).
 
 Fixtures (model code in tools/fixture_models.py):
     bert_tiny        traced; inputs input_ids, attention_mask, token_type_ids (int64 1x128);
@@ -24,9 +29,19 @@ Fixtures (model code in tools/fixture_models.py):
     mobilenet_v2     traced; input x (float32 1x3x224x224); output logits [1,1000]
     custom_scripted  torch.jit.script; input x (float32 1x128); output logits [1,10]
 
-The --gpt2-* options add one more GPT-2 fixture with that config (for example the
-124M shape: --gpt2-layers 12 --gpt2-hidden 768 --gpt2-heads 12 --gpt2-name gpt2_124m);
-it is written in addition to the --only selection (give --only NAME to write just it).
+Opt-in fixtures (fixture_models.extra_specs()), written only when named in --only
+(tools/bench.sh uses them; the tests do not):
+    resnet50         torchvision resnet50, traced like resnet18 (1x3x224x224)
+    gpt2_l2, gpt2_l6, gpt2_124m, gpt2_l24
+                     GPT-2 mirror with hidden 768 and 12 heads at 2, 6, 12 and 24
+                     layers (12 layers = the 124M shape); input input_ids (int64 1x128)
+    big_mlp          9 x nn.Linear(8192, 8192): 2.4 GB of float32 weights (over the
+                     2 GiB protobuf limit); input x (float32 1x8192); output y [1,8192]
+
+--gpt2 NAME=LAYERSxHIDDENxHEADS (repeatable) adds a GPT-2 fixture of any other
+shape, e.g. --gpt2 gpt2_l48=48x768x12; the older --gpt2-layers/--gpt2-hidden/
+--gpt2-heads/--gpt2-name options add one. These are written in addition to the
+--only selection (give --only NAME to write just them). --list prints the names.
 
 Fast when up to date: OUTDIR/fixtures.stamp.json keeps, per fixture, a hash of this
 script, fixture_models.py, the torch/torchvision versions and the fixture's config;
@@ -54,8 +69,10 @@ MODELS_FILE = os.path.join(HERE, "fixture_models.py")
 STAMP_FILE = "fixtures.stamp.json"
 MANIFEST_FILE = "fixtures.json"
 
-# Must match fixture_models.standard_specs() (checked when torch is imported).
+# Must match fixture_models.standard_specs() and extra_specs() (checked when torch is
+# imported). STANDARD is what is built by default; EXTRA only when named in --only.
 STANDARD = ["bert_tiny", "gpt2_tiny", "resnet18", "mobilenet_v2", "custom_scripted"]
+EXTRA = ["resnet50", "gpt2_l2", "gpt2_l6", "gpt2_124m", "gpt2_l24", "big_mlp"]
 
 
 def _version(dist):
@@ -194,32 +211,78 @@ def generate(outdir, name, config):
     for e, g in zip(exp_list, got_list):
         if e.shape != g.shape or not torch.allclose(e, g, rtol=1e-4, atol=1e-5):
             raise RuntimeError("%s: TorchScript output differs from the eager model" % spec.name)
+    entry = spec.manifest_entry()
+    entry["parameters"], entry["weight_bytes"] = weight_stats(loaded)
     os.replace(tmp, path)
     shapes = ", ".join("%s%s" % (n, list(e.shape)) for n, e in zip(spec.outputs, exp_list))
-    print("make_fixtures: wrote %s (%.1f MB, %.1fs; outputs %s)"
-          % (os.path.basename(path), os.path.getsize(path) / 1e6, time.time() - t0, shapes),
+    print("make_fixtures: wrote %s (%.1f MB, %.1fs; %d parameters; outputs %s)"
+          % (os.path.basename(path), os.path.getsize(path) / 1e6, time.time() - t0,
+             entry["parameters"], shapes),
           flush=True)
-    return os.path.getsize(path), spec.manifest_entry()
+    return os.path.getsize(path), entry
+
+
+def weight_stats(module):
+    """(parameter count, bytes of parameter and buffer data, each storage counted once)."""
+    params = sum(p.numel() for p in module.parameters())
+    seen = set()
+    nbytes = 0
+    for t in list(module.parameters()) + list(module.buffers()):
+        storage = t.storage()
+        if storage.data_ptr() in seen:
+            continue
+        seen.add(storage.data_ptr())
+        nbytes += storage.nbytes()
+    return params, nbytes
+
+
+def parse_gpt2(text):
+    """NAME=LAYERSxHIDDENxHEADS -> (name, config)."""
+    name, sep, shape = text.partition("=")
+    parts = shape.lower().split("x")
+    if not sep or not name or len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(
+            "expected NAME=LAYERSxHIDDENxHEADS (e.g. gpt2_l48=48x768x12), got %r" % text)
+    layers, hidden, heads = (int(p) for p in parts)
+    if not (layers and hidden and heads) or hidden % heads:
+        raise argparse.ArgumentTypeError(
+            "%r: need positive sizes with HIDDEN divisible by HEADS" % text)
+    return name, {"gpt2": {"n_layer": layers, "n_embd": hidden, "n_head": heads}}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("outdir")
-    ap.add_argument("--only", help="comma-separated fixture names (default: all standard ones)")
+    ap.add_argument("outdir", nargs="?")
+    ap.add_argument("--only", help="comma-separated fixture names, standard or opt-in "
+                    "(default: all standard ones)")
     ap.add_argument("--force", action="store_true", help="regenerate even when up to date")
+    ap.add_argument("--list", action="store_true", help="print the known fixture names")
+    ap.add_argument("--gpt2", action="append", type=parse_gpt2, default=[],
+                    metavar="NAME=LxHxK",
+                    help="add a GPT-2 fixture with L layers, hidden H, K heads (repeatable)")
     ap.add_argument("--gpt2-layers", type=int)
     ap.add_argument("--gpt2-hidden", type=int)
     ap.add_argument("--gpt2-heads", type=int)
     ap.add_argument("--gpt2-name", help="name of the extra GPT-2 fixture (default gpt2_LxHxK)")
     args = ap.parse_args(argv)
 
+    if args.list:
+        print("standard: %s\nopt-in:   %s" % (" ".join(STANDARD), " ".join(EXTRA)))
+        return 0
+    if not args.outdir:
+        ap.error("OUTDIR is required")
+
     t_start = time.time()
     outdir = os.path.abspath(args.outdir)
     os.makedirs(outdir, exist_ok=True)
 
     # name -> config; the config goes into the stamp and tells how to build a variant.
+    # Named fixtures (standard or opt-in) have the config {}: their spec is in
+    # fixture_models, whose source is in the stamp already.
     wanted = {}
-    extra = None
+    extras = dict(args.gpt2)  # GPT-2 variants given on the command line
+    if len(extras) != len(args.gpt2):
+        ap.error("--gpt2 names must be distinct")
     gpt2_opts = (args.gpt2_layers, args.gpt2_hidden, args.gpt2_heads)
     if any(v is not None for v in gpt2_opts) or args.gpt2_name:
         if any(v is None for v in gpt2_opts):
@@ -227,23 +290,25 @@ def main(argv=None):
         if args.gpt2_hidden % args.gpt2_heads:
             ap.error("--gpt2-hidden must be divisible by --gpt2-heads")
         name = args.gpt2_name or "gpt2_%dx%dx%d" % gpt2_opts
-        if name in STANDARD:
-            ap.error("--gpt2-name must differ from the standard fixtures' names")
-        extra = name
-        cfg = {"gpt2": {"n_layer": args.gpt2_layers, "n_embd": args.gpt2_hidden,
-                        "n_head": args.gpt2_heads}}
+        if name in extras:
+            ap.error("GPT-2 fixture %r given twice" % name)
+        extras[name] = {"gpt2": {"n_layer": args.gpt2_layers, "n_embd": args.gpt2_hidden,
+                                 "n_head": args.gpt2_heads}}
+    for name in extras:
+        if name in STANDARD or name in EXTRA:
+            ap.error("GPT-2 fixture name %r is taken by a named fixture (--list)" % name)
     if args.only:
         names = [n.strip() for n in args.only.split(",") if n.strip()]
         for n in names:
-            if n not in STANDARD and n != extra:
-                ap.error("unknown fixture %r (known: %s)" % (n, ", ".join(STANDARD)))
+            if n not in STANDARD and n not in EXTRA and n not in extras:
+                ap.error("unknown fixture %r (standard: %s; opt-in: %s)"
+                         % (n, ", ".join(STANDARD), ", ".join(EXTRA)))
         for n in names:
-            if n != extra:
+            if n not in extras:
                 wanted[n] = {}
     else:
         wanted = {n: {} for n in STANDARD}
-    if extra:
-        wanted[extra] = cfg
+    wanted.update(extras)
 
     exit_code = 0
     base = base_stamp()
@@ -268,9 +333,10 @@ def main(argv=None):
         import torch  # noqa: F401  (imported only when something is built)
         import fixture_models as fm
 
-        specs = fm.standard_specs()
-        if sorted(specs) != sorted(STANDARD):
+        if sorted(fm.standard_specs()) != sorted(STANDARD):
             raise SystemExit("make_fixtures: STANDARD list out of sync with fixture_models")
+        if sorted(fm.extra_specs()) != sorted(EXTRA):
+            raise SystemExit("make_fixtures: EXTRA list out of sync with fixture_models")
         for n in todo:
             stamps.pop(n, None)
         write_if_changed(stamp_path, json.dumps(stamps, indent=1, sort_keys=True) + "\n")

@@ -3,7 +3,7 @@
 
 Usage:
     /usr/bin/python3 tools/torch_onnx_reference.py --fixture NAME --pt PATH.pt --out OUT.onnx
-        [--opset 14] [--manifest fixtures.json] [--quiet]
+        [--opset 14] [--manifest fixtures.json] [--quiet] [--stages] [--no-scope-check]
 
 Rebuilds the eager Python model of fixture NAME (tools/fixture_models.py or
 torchvision), loads the weights of PATH.pt into it (torch.jit.load(pt).state_dict()),
@@ -11,7 +11,21 @@ and exports it with torch.onnx.export: the example inputs of the fixture (same n
 dtypes and shapes as fixtures.json), input_names/output_names from the manifest,
 do_constant_folding=True, the eager model in eval() mode. A GPT-2 variant made with
 make_fixtures.py --gpt2-* is found through its "config" entry in fixtures.json (by
-default the one next to PATH.pt; --manifest to name another).
+default the one next to PATH.pt; --manifest to name another). Any fixture that
+fixture_models.spec_for() knows works, the opt-in ones (resnet50, gpt2_124m, big_mlp,
+...) included.
+
+Models over 2 GiB (big_mlp): torch.onnx.export (torch 1.13) switches to external data
+by itself ("Exporting model exceed maximum protobuf size of 2GB"): every initializer
+goes to its own file, named after it, in OUT's directory, so give such a model a
+directory of its own. The check below then reads OUT without the external data.
+
+--stages prints one line per stage with the time and the process's peak RSS so far,
+like modelexport -v: [  import] (Python, torch, onnx), [   build] (eager model with
+random initial weights), [ weights] (torch.jit.load of PATH.pt, copied in),
+[  export] (the torch.onnx.export call), [   check] (the scope count below).
+--no-scope-check skips that check (it loads OUT again; tools/bench.sh times the
+export without it).
 
 Node names and module scopes (checked on torch 1.13, Debian's build):
     torch 1.13's TorchScript-based exporter names every node after the module scope it
@@ -51,12 +65,16 @@ Node names and module scopes (checked on torch 1.13, Debian's build):
 The script prints how many nodes carry a module scope and exits 1 if none does.
 """
 
-import argparse
-import json
-import os
-import re
-import sys
 import time
+
+T_START = time.time()  # before the heavy imports: --stages reports their time
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -80,6 +98,22 @@ def scoped(name):
     return name.startswith("/") and len(parts) >= 3
 
 
+class Stages:
+    """Prints "[   stage] 1.234 s  peak RSS 345 MiB" lines when enabled."""
+
+    def __init__(self, enabled, start):
+        self.enabled = enabled
+        self.last = start
+
+    def done(self, name):
+        now = time.time()
+        if self.enabled:
+            peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+            print("[%8s] %.3f s  peak RSS %.0f MiB" % (name, now - self.last, peak_mib),
+                  flush=True)
+        self.last = now
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--fixture", required=True, help="fixture name (bert_tiny, gpt2_tiny, ...)")
@@ -88,9 +122,15 @@ def main(argv=None):
     ap.add_argument("--opset", type=int, default=14)
     ap.add_argument("--manifest", help="fixtures.json (default: next to --pt)")
     ap.add_argument("--quiet", action="store_true", help="print only the summary line")
+    ap.add_argument("--stages", action="store_true",
+                    help="print each stage's time and the peak RSS so far")
+    ap.add_argument("--no-scope-check", action="store_true",
+                    help="do not load OUT again to count module scopes")
     args = ap.parse_args(argv)
 
     t0 = time.time()
+    stages = Stages(args.stages, T_START)
+    stages.done("import")
     manifest = args.manifest or os.path.join(os.path.dirname(os.path.abspath(args.pt)),
                                              "fixtures.json")
     entry = load_manifest_entry(manifest, args.fixture)
@@ -101,9 +141,11 @@ def main(argv=None):
         return 2
 
     model = fm.build_eager(spec)
+    stages.done("build")
     fm.load_fixture_weights(model, args.pt)
     model.eval()
     inputs = fm.example_inputs(spec)
+    stages.done("weights")
 
     input_names = [i.name for i in spec.inputs]
     output_names = list(spec.outputs)
@@ -127,6 +169,11 @@ def main(argv=None):
             opset_version=args.opset, do_constant_folding=True,
             training=torch.onnx.TrainingMode.EVAL)
     os.replace(tmp, args.out)
+    stages.done("export")
+    if args.no_scope_check:
+        print("torch_onnx_reference: %s -> %s (opset %d, %.1fs; scopes not checked)"
+              % (args.fixture, args.out, args.opset, time.time() - t0))
+        return 0
 
     proto = onnx.load(args.out, load_external_data=False)
     nodes = list(proto.graph.node)
@@ -140,6 +187,7 @@ def main(argv=None):
           "carry a module scope (opset %d, %.1fs)"
           % (args.fixture, args.out, len(nodes), len(with_scope), len(considered),
              args.opset, time.time() - t0))
+    stages.done("check")
     if not with_scope:
         print("torch_onnx_reference: no node name carries a module scope", file=sys.stderr)
         return 1
