@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
+#include "modelexport/onnx_json_codec.h"
+
 namespace modelexport {
 
 struct GraphmlPaths {
@@ -20,7 +22,7 @@ GraphmlPaths graphmlPathsFor(const std::string& onnxPath);
 
 struct GraphmlDocument {
   std::string xml;
-  std::string data;        // tensor bytes; offsets in the XML and metadata refer to it
+  ByteStoreWriter data;    // tensor bytes (views into the model); offsets in the XML refer to them
   nlohmann::json metadata;
   size_t moduleNodes = 0;
   size_t opNodes = 0;
@@ -29,6 +31,7 @@ struct GraphmlDocument {
 };
 
 // The three files' contents; dataFileName and metadataFileName are recorded in the XML.
+// The document's data refers to the model's tensor bytes: keep the model alive with it.
 GraphmlDocument buildHierarchicalGraphml(const onnx::ModelProto& model, const std::string& dataFileName,
                                          const std::string& metadataFileName);
 

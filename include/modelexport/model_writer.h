@@ -1,5 +1,7 @@
 #pragma once
 // write stage: checker, atomic file writes.
+#include <functional>
+#include <ostream>
 #include <string>
 
 #include <onnx/onnx_pb.h>
@@ -16,6 +18,9 @@ void inferValueInfo(onnx::ModelProto& model);
 // Writes to a temporary file in `tempDir` (default: next to `path`), then renames, so a
 // failed write never leaves a partial file. Throws UserError naming `path`.
 void writeFileAtomically(const std::string& path, const std::string& bytes,
+                         const std::string& tempDir = "");
+// The same, with the content streamed by `writeContent`.
+void writeFileAtomically(const std::string& path, const std::function<void(std::ostream&)>& writeContent,
                          const std::string& tempDir = "");
 void writeModelAtomically(const onnx::ModelProto& model, const std::string& path,
                           const std::string& tempDir = "");

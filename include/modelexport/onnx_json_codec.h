@@ -4,21 +4,30 @@
 // proto2 field presence and every field it does not spell out (as a serialized
 // remainder), so decode(encode(x)) serializes to the same bytes as x.
 #include <cstdint>
+#include <ostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
 namespace modelexport {
 
+// Collects tensor bytes without copying them: it keeps views of the proto's strings,
+// which must outlive it, and streams them to the data file (a model's weights are
+// written once, not first gathered in one buffer).
 class ByteStoreWriter {
  public:
   // Appends the bytes; returns {"offset": o, "length": n}.
   nlohmann::json put(const std::string& bytes);
-  const std::string& bytes() const { return bytes_; }
+  size_t size() const { return size_; }
+  void writeTo(std::ostream& out) const;
+  std::string bytes() const;  // all of them in one string (tests, small models)
 
  private:
-  std::string bytes_;
+  std::vector<std::string_view> chunks_;
+  size_t size_ = 0;
 };
 
 class ByteStoreReader {

@@ -357,7 +357,7 @@ GraphmlDocument buildHierarchicalGraphml(const onnx::ModelProto& model, const st
                            {"edges", edgeCount}}},
                          {"model", header}};
   result.xml = builder.xml();
-  result.data = store.bytes();
+  result.data = std::move(store);
   result.moduleNodes = builder.moduleNodes();
   result.opNodes = static_cast<size_t>(nodeCount);
   result.tensorNodes = static_cast<size_t>(graph.input_size() + graph.initializer_size() + graph.output_size());
@@ -377,7 +377,7 @@ GraphmlDocument writeHierarchicalGraphml(const onnx::ModelProto& model, const st
   }
   std::vector<std::string> written;
   try {
-    writeFileAtomically(paths.data, document.data, tempDir);
+    writeFileAtomically(paths.data, [&](std::ostream& out) { document.data.writeTo(out); }, tempDir);
     written.push_back(paths.data);
     writeFileAtomically(paths.metadata, document.metadata.dump(2) + "\n", tempDir);
     written.push_back(paths.metadata);
@@ -388,7 +388,7 @@ GraphmlDocument writeHierarchicalGraphml(const onnx::ModelProto& model, const st
     throw;
   }
   document.xml.clear();
-  document.data.clear();
+  document.data = ByteStoreWriter();
   return document;
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "modelexport/errors.h"
 #include "modelexport/node_metadata.h"
@@ -11,6 +12,53 @@ namespace modelexport {
 namespace {
 
 using nlohmann::json;
+
+// `from` without the named fields, copied field by field so that the big ones left out
+// (raw_data, initializers, nodes) are never copied just to be cleared.
+template <typename Proto>
+Proto withoutFields(const Proto& from, std::initializer_list<const char*> skipped) {
+  using google::protobuf::FieldDescriptor;
+  Proto to;
+  const auto* r = from.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(from, &fields);
+  for (const FieldDescriptor* f : fields) {
+    bool skip = false;
+    for (const char* name : skipped) skip = skip || f->name() == name;
+    if (skip) continue;
+    if (!f->is_repeated()) {
+      switch (f->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_INT32: r->SetInt32(&to, f, r->GetInt32(from, f)); break;
+        case FieldDescriptor::CPPTYPE_INT64: r->SetInt64(&to, f, r->GetInt64(from, f)); break;
+        case FieldDescriptor::CPPTYPE_UINT32: r->SetUInt32(&to, f, r->GetUInt32(from, f)); break;
+        case FieldDescriptor::CPPTYPE_UINT64: r->SetUInt64(&to, f, r->GetUInt64(from, f)); break;
+        case FieldDescriptor::CPPTYPE_DOUBLE: r->SetDouble(&to, f, r->GetDouble(from, f)); break;
+        case FieldDescriptor::CPPTYPE_FLOAT: r->SetFloat(&to, f, r->GetFloat(from, f)); break;
+        case FieldDescriptor::CPPTYPE_BOOL: r->SetBool(&to, f, r->GetBool(from, f)); break;
+        case FieldDescriptor::CPPTYPE_ENUM: r->SetEnumValue(&to, f, r->GetEnumValue(from, f)); break;
+        case FieldDescriptor::CPPTYPE_STRING: r->SetString(&to, f, r->GetString(from, f)); break;
+        case FieldDescriptor::CPPTYPE_MESSAGE: r->MutableMessage(&to, f)->CopyFrom(r->GetMessage(from, f)); break;
+      }
+      continue;
+    }
+    for (int i = 0; i < r->FieldSize(from, f); ++i) {
+      switch (f->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_INT32: r->AddInt32(&to, f, r->GetRepeatedInt32(from, f, i)); break;
+        case FieldDescriptor::CPPTYPE_INT64: r->AddInt64(&to, f, r->GetRepeatedInt64(from, f, i)); break;
+        case FieldDescriptor::CPPTYPE_UINT32: r->AddUInt32(&to, f, r->GetRepeatedUInt32(from, f, i)); break;
+        case FieldDescriptor::CPPTYPE_UINT64: r->AddUInt64(&to, f, r->GetRepeatedUInt64(from, f, i)); break;
+        case FieldDescriptor::CPPTYPE_DOUBLE: r->AddDouble(&to, f, r->GetRepeatedDouble(from, f, i)); break;
+        case FieldDescriptor::CPPTYPE_FLOAT: r->AddFloat(&to, f, r->GetRepeatedFloat(from, f, i)); break;
+        case FieldDescriptor::CPPTYPE_BOOL: r->AddBool(&to, f, r->GetRepeatedBool(from, f, i)); break;
+        case FieldDescriptor::CPPTYPE_ENUM: r->AddEnumValue(&to, f, r->GetRepeatedEnumValue(from, f, i)); break;
+        case FieldDescriptor::CPPTYPE_STRING: r->AddString(&to, f, r->GetRepeatedString(from, f, i)); break;
+        case FieldDescriptor::CPPTYPE_MESSAGE: r->AddMessage(&to, f)->CopyFrom(r->GetRepeatedMessage(from, f, i)); break;
+      }
+    }
+  }
+  to.GetReflection()->MutableUnknownFields(&to)->MergeFrom(r->GetUnknownFields(from));
+  return to;
+}
 
 const char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -112,9 +160,21 @@ std::string bytesFromJson(const json& value) {
 }  // namespace
 
 json ByteStoreWriter::put(const std::string& bytes) {
-  json ref{{"offset", bytes_.size()}, {"length", bytes.size()}};
-  bytes_ += bytes;
+  json ref{{"offset", size_}, {"length", bytes.size()}};
+  chunks_.emplace_back(bytes);
+  size_ += bytes.size();
   return ref;
+}
+
+void ByteStoreWriter::writeTo(std::ostream& out) const {
+  for (const auto& chunk : chunks_) out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+}
+
+std::string ByteStoreWriter::bytes() const {
+  std::string all;
+  all.reserve(size_);
+  for (const auto& chunk : chunks_) all.append(chunk);
+  return all;
 }
 
 std::string ByteStoreReader::get(const json& reference, const std::string& what) const {
@@ -135,12 +195,7 @@ json encodeTensor(const onnx::TensorProto& tensor, ByteStoreWriter& store) {
   if (tensor.has_data_type()) out["data_type"] = tensor.data_type();
   if (tensor.dims_size() > 0) out["dims"] = json(std::vector<int64_t>(tensor.dims().begin(), tensor.dims().end()));
   if (tensor.has_raw_data()) out["raw_data"] = store.put(tensor.raw_data());
-  onnx::TensorProto rest = tensor;
-  rest.clear_name();
-  rest.clear_data_type();
-  rest.clear_dims();
-  rest.clear_raw_data();
-  putRemainder(out, rest);
+  putRemainder(out, withoutFields(tensor, {"name", "data_type", "dims", "raw_data"}));
   return out;
 }
 
@@ -183,11 +238,8 @@ json encodeAttribute(const onnx::AttributeProto& a, ByteStoreWriter& store) {
     json& list = out["graphs"] = json::array();
     for (const auto& g : a.graphs()) list.push_back(encodeGraph(g, store));
   }
-  onnx::AttributeProto rest = a;
-  for (const char* field : {"name", "type", "ref_attr_name", "doc_string", "f", "i", "s", "t", "g", "floats",
-                            "ints", "strings", "tensors", "graphs"})
-    rest.GetReflection()->ClearField(&rest, rest.GetDescriptor()->FindFieldByName(field));
-  putRemainder(out, rest);
+  putRemainder(out, withoutFields(a, {"name", "type", "ref_attr_name", "doc_string", "f", "i", "s", "t", "g", "floats",
+                                      "ints", "strings", "tensors", "graphs"}));
   return out;
 }
 
@@ -232,14 +284,7 @@ json encodeNode(const onnx::NodeProto& node, ByteStoreWriter& store) {
   for (const auto& a : node.attribute()) attributes.push_back(encodeAttribute(a, store));
   json& metadata = out["metadata_props"] = json::array();
   for (const auto& [key, value] : getNodeMetadata(node)) metadata.push_back(json::array({key, value}));
-  onnx::NodeProto rest = node;
-  rest.clear_op_type();
-  rest.clear_name();
-  rest.clear_domain();
-  rest.clear_doc_string();
-  rest.clear_input();
-  rest.clear_output();
-  rest.clear_attribute();
+  onnx::NodeProto rest = withoutFields(node, {"op_type", "name", "domain", "doc_string", "input", "output", "attribute"});
   // Stamps alone travel as metadata_props; with other unknown fields the remainder keeps
   // them all, in their original order (metadata_props is then for reading only).
   onnx::NodeProto withoutStamps = rest;
@@ -289,15 +334,7 @@ json encodeGraph(const onnx::GraphProto& graph, ByteStoreWriter& store, bool wit
       list.push_back(encodeValueInfo(
           static_cast<const onnx::ValueInfoProto&>(reflection->GetRepeatedMessage(graph, descriptor, i))));
   }
-  onnx::GraphProto rest = graph;
-  rest.clear_name();
-  rest.clear_doc_string();
-  rest.clear_node();
-  rest.clear_initializer();
-  rest.clear_input();
-  rest.clear_output();
-  rest.clear_value_info();
-  putRemainder(out, rest);
+  putRemainder(out, withoutFields(graph, {"name", "doc_string", "node", "initializer", "input", "output", "value_info"}));
   return out;
 }
 
@@ -375,17 +412,8 @@ json encodeModelHeader(const onnx::ModelProto& model, ByteStoreWriter& store) {
   json& metadata = out["metadata_props"] = json::array();
   for (const auto& p : model.metadata_props()) metadata.push_back(json::array({p.key(), p.value()}));
   if (model.has_graph()) out["graph"] = encodeGraph(model.graph(), store, false);
-  onnx::ModelProto rest = model;
-  rest.clear_ir_version();
-  rest.clear_opset_import();
-  rest.clear_producer_name();
-  rest.clear_producer_version();
-  rest.clear_domain();
-  rest.clear_model_version();
-  rest.clear_doc_string();
-  rest.clear_metadata_props();
-  rest.clear_graph();
-  putRemainder(out, rest);
+  putRemainder(out, withoutFields(model, {"ir_version", "opset_import", "producer_name", "producer_version", "domain",
+                                          "model_version", "doc_string", "metadata_props", "graph"}));
   return out;
 }
 

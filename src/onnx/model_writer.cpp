@@ -63,6 +63,12 @@ void inferValueInfo(onnx::ModelProto& model) {
 
 void writeFileAtomically(const std::string& path, const std::string& bytes,
                          const std::string& tempDir) {
+  writeFileAtomically(
+      path, [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); }, tempDir);
+}
+
+void writeFileAtomically(const std::string& path, const std::function<void(std::ostream&)>& writeContent,
+                         const std::string& tempDir) {
   fs::path target(path);
   fs::path dir = tempDir.empty() ? (target.has_parent_path() ? target.parent_path() : fs::path("."))
                                  : fs::path(tempDir);
@@ -74,7 +80,7 @@ void writeFileAtomically(const std::string& path, const std::string& bytes,
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     if (!out) throw UserError(path + ": cannot write: permission denied in " + dir.string());
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    writeContent(out);
     out.close();
     if (!out) {
       fs::remove(temp, ec);

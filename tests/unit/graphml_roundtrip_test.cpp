@@ -188,7 +188,8 @@ TEST(GraphmlRoundTrip, DifferencesNameTheField) {
 }
 
 TEST(GraphmlWriter, NestsModulesAndPlacesEdgesInTheInnermostCommonGraph) {
-  auto document = buildHierarchicalGraphml(everythingModel(), "d.onnxdata", "m.json");
+  const auto model = everythingModel();
+  auto document = buildHierarchicalGraphml(model, "d.onnxdata", "m.json");
   pugi::xml_document xml;
   ASSERT_TRUE(xml.load_string(document.xml.c_str()));
   auto root = xml.child("graphml");
@@ -227,10 +228,12 @@ TEST(GraphmlWriter, NestsModulesAndPlacesEdgesInTheInnermostCommonGraph) {
 }
 
 TEST(GraphmlWriter, IsDeterministic) {
-  auto a = buildHierarchicalGraphml(everythingModel(), "d", "m");
-  auto b = buildHierarchicalGraphml(everythingModel(), "d", "m");
+  // The documents' data views the models' bytes: the models must outlive them.
+  const auto modelA = everythingModel(), modelB = everythingModel();
+  auto a = buildHierarchicalGraphml(modelA, "d", "m");
+  auto b = buildHierarchicalGraphml(modelB, "d", "m");
   EXPECT_EQ(a.xml, b.xml);
-  EXPECT_EQ(a.data, b.data);
+  EXPECT_EQ(a.data.bytes(), b.data.bytes());
   EXPECT_EQ(a.metadata.dump(), b.metadata.dump());
 }
 
