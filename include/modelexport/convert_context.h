@@ -2,6 +2,7 @@
 // What a converter sees: the TorchScript node being converted, the facts learned by
 // running the model, and a way to emit ONNX nodes that carry the node's tag.
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -54,8 +55,15 @@ class ConvertContext {
   std::string input(const torch::jit::Value* v);
   // The same, converted to `type` (a Cast node, or a constant made in that type).
   std::string inputAs(const torch::jit::Value* v, at::ScalarType type);
-  // Elements of a tensor list value (ListConstruct inputs or a split's outputs).
+  // Elements of a tensor list value (ListConstruct inputs or a split's outputs), with
+  // what aten::append added before the node being converted.
   std::vector<std::string> inputList(const torch::jit::Value* v);
+  // The TorchScript values in a list built by ListConstruct (plus appends so far);
+  // nullopt for lists made otherwise.
+  std::optional<std::vector<const torch::jit::Value*>> listElements(const torch::jit::Value* list) const;
+  // aten::append: nodes are converted in program order, so later readers of the list
+  // see the element and earlier ones do not, as when the model runs.
+  void appendToList(const torch::jit::Value* list, const torch::jit::Value* element);
   std::string constant(const at::Tensor& tensor, const std::string& hint = "const");
   std::string constInts(const std::vector<int64_t>& values);  // 1-D int64
   std::string scalar(double value, at::ScalarType type);       // 0-d
@@ -90,6 +98,7 @@ class ConvertContext {
   const std::unordered_map<const torch::jit::Value*, std::string>* hints_ = nullptr;
   std::unordered_map<const torch::jit::Value*, std::string> names_;
   std::unordered_map<const torch::jit::Value*, std::vector<std::string>> lists_;
+  std::unordered_map<const torch::jit::Value*, std::vector<const torch::jit::Value*>> appended_;
 };
 
 using ConverterFn = std::function<void(ConvertContext&)>;

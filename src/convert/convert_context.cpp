@@ -161,13 +161,26 @@ std::string ConvertContext::inputAs(const Value* v, at::ScalarType type) {
   return dtype(v) == type ? name : cast(name, type);
 }
 
+std::optional<std::vector<const Value*>> ConvertContext::listElements(const Value* list) const {
+  if (list->node()->kind() != c10::prim::ListConstruct) return std::nullopt;
+  std::vector<const Value*> elements(list->node()->inputs().begin(), list->node()->inputs().end());
+  auto added = appended_.find(list);
+  if (added != appended_.end()) elements.insert(elements.end(), added->second.begin(), added->second.end());
+  return elements;
+}
+
+void ConvertContext::appendToList(const Value* list, const Value* element) {
+  appended_[list].push_back(element);
+  auto it = lists_.find(list);
+  if (it != lists_.end()) it->second.push_back(isNone(element) ? std::string() : input(element));
+}
+
 std::vector<std::string> ConvertContext::inputList(const Value* v) {
   auto it = lists_.find(v);
   if (it != lists_.end()) return it->second;
-  const torch::jit::Node* producer = v->node();
-  if (producer->kind() == c10::prim::ListConstruct) {
+  if (auto elements = listElements(v)) {
     std::vector<std::string> names;
-    for (const Value* element : producer->inputs()) names.push_back(input(element));
+    for (const Value* element : *elements) names.push_back(input(element));
     return names;
   }
   const ValueFact& f = fact(v);

@@ -18,6 +18,10 @@ struct UnsupportedUse {
   std::string reason;
 };
 
+bool isInPlaceKind(const std::string& kind) {
+  return kind.size() > 2 && kind.back() == '_' && kind[kind.size() - 2] != '_';
+}
+
 class GraphWalker {
  public:
   GraphWalker(ConvertContext& ctx, const ValueFacts& facts,
@@ -65,6 +69,10 @@ class GraphWalker {
     }
     const std::string kind = node->kind().toQualString();
     const ConverterFn* converter = registry_.find(kind);
+    // In-place ops left by LibTorch's mutation removal (aliasing kept them): converted as
+    // their out-of-place form, then the mutated input names the result from here on.
+    const bool inPlace = !converter && isInPlaceKind(kind) && node->outputs().size() == 1;
+    if (inPlace) converter = registry_.find(kind.substr(0, kind.size() - 1));
     if (!converter) {
       note(kind, node, "");
       return;
@@ -72,6 +80,7 @@ class GraphWalker {
     ctx_.setNode(node);
     try {
       (*converter)(ctx_);
+      if (inPlace) ctx_.bind(node->input(0), ctx_.input(node->output()));
     } catch (const UnsupportedForm& e) {
       note(kind, node, e.what());
     }

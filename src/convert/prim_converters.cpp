@@ -34,6 +34,12 @@ void listIndex(ConvertContext& ctx) {
   ctx.setOutput(names[static_cast<size_t>(index)]);
 }
 
+void listAppend(ConvertContext& ctx) {
+  if (!ctx.fact(ctx.in(1)).isTensor) ctx.unsupported("append of a non-tensor computed from input data");
+  if (ctx.out()->hasUses()) ctx.unsupported("use of the list returned by append");
+  ctx.appendToList(ctx.in(0), ctx.in(1));
+}
+
 // A value passes through, converted to the dtype LibTorch produced: covers identities
 // (contiguous, eval-mode dropout), dtype casts (aten::to), and scalar<->tensor moves
 // (dynamic scalars are held as 0-d tensors; aten::tensor of one number is such a move).
@@ -50,12 +56,14 @@ void registerPrimConverters(ConverterRegistry& registry) {
   registry.add("prim::TupleUnpack", listUnpack);
   registry.add("aten::__getitem__", listIndex);
   registry.add("prim::TupleIndex", listIndex);
+  registry.add("aten::append", listAppend);
   for (const char* kind :
        {"prim::NumToTensor", "aten::Int", "aten::Float", "aten::ScalarImplicit",
         "aten::contiguous", "aten::clone", "aten::detach", "aten::alias", "aten::dropout",
         "aten::feature_dropout", "aten::alpha_dropout", "aten::lift_fresh", "aten::to",
         "aten::type_as", "aten::float", "aten::long", "aten::int", "aten::bool", "aten::half",
-        "aten::double", "aten::item", "aten::Bool", "aten::tensor", "aten::scalar_tensor"})
+        "aten::double", "aten::item", "aten::Bool", "aten::tensor", "aten::scalar_tensor",
+        "prim::unchecked_cast"})
     registry.add(kind, passThrough);
 }
 

@@ -89,9 +89,8 @@ void cat(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.out()));
   std::vector<std::string> parts;
-  const auto* listNode = ctx.in(0)->node();
-  if (listNode->kind() == c10::prim::ListConstruct) {
-    for (const Value* element : listNode->inputs()) {
+  if (auto elements = ctx.listElements(ctx.in(0))) {
+    for (const Value* element : *elements) {
       if (ctx.fact(element).isTensor && ctx.fact(element).sizes.size() == 1 && ctx.fact(element).sizes[0] == 0 &&
           ctx.rank(ctx.out()) != 1)
         continue;  // LibTorch skips legacy empty 1-D tensors in cat
@@ -107,9 +106,8 @@ void stack(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.out()));
   std::vector<std::string> parts;
-  const auto* listNode = ctx.in(0)->node();
-  if (listNode->kind() == c10::prim::ListConstruct) {
-    for (const Value* element : listNode->inputs()) parts.push_back(unsqueeze(ctx, ctx.inputAs(element, type), {dim}));
+  if (auto elements = ctx.listElements(ctx.in(0))) {
+    for (const Value* element : *elements) parts.push_back(unsqueeze(ctx, ctx.inputAs(element, type), {dim}));
   } else {
     for (const auto& name : ctx.inputList(ctx.in(0))) parts.push_back(unsqueeze(ctx, name, {dim}));
   }

@@ -1,4 +1,5 @@
 #include "modelexport/example_inputs.h"
+#include "modelexport/value_facts.h"
 
 #include <algorithm>
 #include <deque>
@@ -25,7 +26,7 @@ bool dropsValues(const Node* node) {
 
 // Rows of the table an index value selects from, when the table is a constant.
 int64_t tableRows(const Value* table, int64_t dim) {
-  auto value = torch::jit::toIValue(table);
+  auto value = constantValue(table);
   if (!value || !value->isTensor()) return 0;
   const auto& t = value->toTensor();
   if (t.dim() == 0) return 0;

@@ -53,7 +53,11 @@ void foldModuleAttributes(torch::jit::Graph& graph, const torch::jit::Module& mo
       c10::optional<Value*> constant =
           torch::jit::tryInsertConstant(graph, value, c10::nullopt, node->scope());
       if (!constant) continue;
+      // The attribute's declared type may be an optional (`Tensor?` for a bias); the
+      // constant keeps the type of its value, as toIValue requires.
+      const c10::TypePtr valueType = (*constant)->type();
       (*constant)->copyMetadata(node->output());
+      (*constant)->setType(valueType);
       if (value.isTensor()) prepared.parameterPaths[*constant] = path;
       node->output()->replaceAllUsesWith(*constant);
       toDestroy.push_back(node);
@@ -63,6 +67,16 @@ void foldModuleAttributes(torch::jit::Graph& graph, const torch::jit::Module& mo
   for (auto it = toDestroy.rbegin(); it != toDestroy.rend(); ++it) (*it)->destroy();
   // Module-valued GetAttr chains are dead now.
   torch::jit::EliminateDeadCode(graph.block());
+}
+
+// Warnings (scripted torchvision code warns in some branches) have no result and no
+// ONNX form.
+void removeWarnings(torch::jit::Block* block) {
+  for (auto it = block->nodes().begin(); it != block->nodes().end();) {
+    torch::jit::Node* node = *it++;
+    for (torch::jit::Block* inner : node->blocks()) removeWarnings(inner);
+    if (node->kind() == c10::aten::warn && node->outputs().empty()) node->destroy();
+  }
 }
 
 std::string cleanValueName(const std::string& debugName) {
@@ -107,6 +121,7 @@ PreparedGraph prepareGraph(const torch::jit::Module& module) {
     }
   }
 
+  removeWarnings(graph.block());
   torch::jit::removeDropout(prepared.graph);
   torch::jit::RemoveListMutation(prepared.graph);
   torch::jit::RemoveTensorMutation(prepared.graph);
@@ -115,6 +130,14 @@ PreparedGraph prepareGraph(const torch::jit::Module& module) {
   torch::jit::EliminateDeadCode(prepared.graph);
 
   if (outputNames.size() != graph.outputs().size()) outputNames.assign(graph.outputs().size(), "");
+  // None in the returned tuple (scripted GoogLeNet's aux outputs in eval mode) is no
+  // tensor: it has no ONNX output.
+  for (size_t i = graph.outputs().size(); i-- > 0;) {
+    if (graph.outputs()[i]->type()->kind() != c10::TypeKind::NoneType) continue;
+    graph.eraseOutput(i);
+    outputNames.erase(outputNames.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  torch::jit::EliminateDeadCode(prepared.graph);
   std::set<std::string> used(prepared.inputNames.begin(), prepared.inputNames.end());
   for (size_t i = 0; i < outputNames.size(); ++i) {
     std::string name = outputNames[i];

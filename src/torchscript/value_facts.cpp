@@ -11,14 +11,15 @@ using torch::jit::Block;
 using torch::jit::Node;
 using torch::jit::Value;
 
-// Ops whose result depends only on shapes, dtypes and devices, never on data.
+// Ops whose result depends only on shapes, dtypes and devices, never on data
+// (`x is None` too: which optional values are given is fixed by the example inputs).
 bool isShapeOnly(const Node* node) {
   static const std::unordered_set<std::string> kinds = {
       "aten::size",      "aten::dim",       "aten::numel",    "aten::len",
       "prim::device",    "prim::dtype",     "prim::layout",   "aten::zeros_like",
       "aten::ones_like", "aten::empty_like", "aten::full_like", "aten::new_zeros",
       "aten::new_ones",  "aten::new_full",  "aten::new_empty", "prim::shape",
-      "aten::sizes",     "prim::is_cuda"};
+      "aten::sizes",     "prim::is_cuda",   "aten::__is__",   "aten::__isnot__"};
   const std::string kind = node->kind().toQualString();
   if (kind == "aten::len" && node->input(0)->type()->kind() != c10::TypeKind::TensorType)
     return false;  // len of a list depends on the list
@@ -60,7 +61,7 @@ class Runner {
   void runNode(Node* node) {
     switch (node->kind()) {
       case c10::prim::Constant: {
-        record(node->output(), *torch::jit::toIValue(node->output()), true);
+        record(node->output(), *constantValue(node->output()), true);
         facts_.set(node->output()).fromParameter = parameters_.count(node->output()) != 0;
         return;
       }
@@ -93,6 +94,9 @@ class Runner {
       throw UserError("the model failed on the example inputs at " +
                       std::string(node->kind().toQualString()) + ": " + firstLine(msg));
     }
+    // A list that received a value computed from data is no longer known at export time.
+    if (node->kind() == c10::aten::append && !facts_.of(node->input(1)).isStatic)
+      facts_.set(node->input(0)).isStatic = false;
     const bool shapeOnly = isShapeOnly(node) && !fillFromData(node);
     const bool isStatic = !node->isNondeterministic() && (shapeOnly || allStatic(node));
     bool fromParameter = false;
@@ -184,6 +188,14 @@ class Runner {
 };
 
 }  // namespace
+
+c10::optional<c10::IValue> constantValue(const torch::jit::Value* v) {
+  const Node* node = v->node();
+  if (node->kind() == c10::prim::Constant && !node->hasAttribute(c10::attr::value) &&
+      v->type()->kind() == c10::TypeKind::OptionalType)
+    return c10::IValue();
+  return torch::jit::toIValue(v);
+}
 
 const ValueFact& ValueFacts::of(const torch::jit::Value* v) const {
   auto it = facts_.find(v);
