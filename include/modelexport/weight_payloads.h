@@ -31,11 +31,12 @@ struct WrittenModel {
   std::string dataPath;  // "<model>.data" when external
 };
 
-// Writes the model atomically. Inline: payload bytes are placed in raw_data of `model`
-// (which then holds the full model). External: bytes are streamed to "<path>.data" with
-// 4 KiB-aligned offsets and `model` keeps the references.
+// Writes the model atomically, each weight's bytes once, from tensor memory to the file.
+// Inline: the file holds them; `model` gets them in raw_data too only with `fillModel`
+// (for callers that go on using it, e.g. the GraphML writer). External: bytes are
+// streamed to "<path>.data" with 4 KiB-aligned offsets and `model` keeps the references.
 WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayloads& payloads,
                                     const std::string& path, ExternalData mode,
-                                    const std::string& tempDir = "");
+                                    const std::string& tempDir = "", bool fillModel = false);
 
 }  // namespace modelexport

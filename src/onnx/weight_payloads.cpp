@@ -41,6 +41,74 @@ void moveIntoPlace(const fs::path& temp, const fs::path& target) {
   if (ec) throw UserError(target.string() + ": cannot write: " + ec.message());
 }
 
+// Protobuf wire format: a length-delimited field is its tag byte (field number << 3 | 2;
+// every field used here is below 16) and a varint length.
+constexpr char kModelGraphTag = (7 << 3) | 2;         // ModelProto.graph
+constexpr char kGraphInitializerTag = (5 << 3) | 2;   // GraphProto.initializer
+constexpr char kTensorRawDataTag = (9 << 3) | 2;      // TensorProto.raw_data
+
+std::string varint(uint64_t value) {
+  std::string out;
+  while (value >= 0x80) {
+    out += static_cast<char>((value & 0x7F) | 0x80);
+    value >>= 7;
+  }
+  out += static_cast<char>(value);
+  return out;
+}
+
+// One initializer: its payload bytes come straight from tensor memory when it has one.
+struct InitializerPiece {
+  std::string head;           // the TensorProto without raw_data, serialized
+  const at::Tensor* payload;  // nullptr: `head` is the whole tensor
+  size_t payloadBytes = 0;
+  size_t fieldLength() const {  // bytes of the TensorProto
+    return head.size() + (payload ? 1 + varint(payloadBytes).size() + payloadBytes : 0);
+  }
+};
+
+// Serializes `model` with its payload initializers filled in, writing each weight once,
+// from the tensor to the stream. Fields are written in a different order from
+// protobuf's own serializer (initializers last, raw_data last in a tensor), which every
+// protobuf reader accepts.
+void writeModelWithInlinePayloads(std::ostream& out, const onnx::ModelProto& model, const WeightPayloads& payloads) {
+  const onnx::GraphProto& graph = model.graph();
+  std::vector<InitializerPiece> pieces;
+  for (const auto& init : graph.initializer()) {
+    InitializerPiece piece;
+    auto it = payloads.byName.find(init.name());
+    if (it == payloads.byName.end()) {
+      piece.payload = nullptr;
+      piece.head = init.SerializeAsString();
+    } else {
+      onnx::TensorProto head = init;  // a placeholder: no bytes of its own
+      head.clear_external_data();
+      head.clear_data_location();
+      piece.head = head.SerializeAsString();
+      piece.payload = &it->second;
+      piece.payloadBytes = tensorBytes(it->second);
+    }
+    pieces.push_back(std::move(piece));
+  }
+  // Copies of the light model (payload initializers are placeholders without bytes).
+  onnx::GraphProto graphHead = graph;
+  graphHead.clear_initializer();
+  const std::string graphBytes = graphHead.SerializeAsString();
+  size_t graphLength = graphBytes.size();
+  for (const auto& piece : pieces) graphLength += 1 + varint(piece.fieldLength()).size() + piece.fieldLength();
+  if (graphLength > (size_t(1) << 31) - 1) throw UserError("the model is over 2 GB and needs external data");
+
+  onnx::ModelProto modelHead = model;
+  modelHead.clear_graph();
+  out << modelHead.SerializeAsString() << kModelGraphTag << varint(graphLength) << graphBytes;
+  for (const auto& piece : pieces) {
+    out << kGraphInitializerTag << varint(piece.fieldLength()) << piece.head;
+    if (!piece.payload) continue;
+    out << kTensorRawDataTag << varint(piece.payloadBytes);
+    out.write(static_cast<const char*>(piece.payload->data_ptr()), static_cast<std::streamsize>(piece.payloadBytes));
+  }
+}
+
 }  // namespace
 
 size_t WeightPayloads::totalBytes() const {
@@ -61,12 +129,14 @@ onnx::TensorProto payloadPlaceholder(const at::Tensor& tensor, const std::string
 
 WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayloads& payloads,
                                     const std::string& path, ExternalData mode,
-                                    const std::string& tempDir) {
+                                    const std::string& tempDir, bool fillModel) {
   WrittenModel written;
   written.external = mode == ExternalData::Always ||
                      (mode == ExternalData::Auto && payloads.totalBytes() > kExternalDataAutoBytes);
   auto* graph = model.mutable_graph();
   if (!written.external) {
+    writeFileAtomically(path, [&](std::ostream& out) { writeModelWithInlinePayloads(out, model, payloads); }, tempDir);
+    if (!fillModel) return written;
     for (auto& init : *graph->mutable_initializer()) {
       auto it = payloads.byName.find(init.name());
       if (it == payloads.byName.end()) continue;
@@ -74,7 +144,6 @@ WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayload
       init.clear_data_location();
       init.set_raw_data(it->second.data_ptr(), tensorBytes(it->second));
     }
-    writeModelAtomically(model, path, tempDir);
     return written;
   }
 

@@ -222,7 +222,8 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
                             {"strategy", options.strategy}};
   WrittenModel written = writeModelWithPayloads(
       model, builder.payloads(), options.outputPath,
-      options.externalData ? ExternalData::Always : ExternalData::Auto, options.tempDir);
+      options.externalData ? ExternalData::Always : ExternalData::Auto, options.tempDir,
+      /*fillModel=*/options.withGraphml);
   summary.externalDataPath = written.dataPath;
   summary.sidecarPath = sidecarPath(options.outputPath, "_hierarchy.json");
   writeFileAtomically(summary.sidecarPath,
