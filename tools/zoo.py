@@ -60,7 +60,17 @@ LARGE = {"vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
          "efficientnet_v2_l", "resnet152", "maxvit_t", "regnet_x_8gf", "regnet_y_8gf"}
 
 # Documented looser bounds: name -> (tolerance, reason).
-LOOSER = {}
+# Checked: torch.onnx.export of the same TorchScript file, run in onnxruntime on the same
+# input, shows the same max error (resnet34 1.161e-4, inception_v3 2.516e-3), so the
+# difference is onnxruntime's float32 arithmetic against LibTorch's, not the export.
+_DEEP_RANDOM = ("onnxruntime on torch.onnx.export's file of the same model is off by the same amount: "
+                "float32 sums in another order, grown through a deep random-weight net")
+LOOSER = {
+    "resnet34": (5e-4, _DEEP_RANDOM),
+    "resnet101": (5e-4, _DEEP_RANDOM),
+    "resnet152": (5e-4, _DEEP_RANDOM),
+    "inception_v3": (5e-3, _DEEP_RANDOM + "; logits reach 3e8 and cancel"),
+}
 
 
 # ---------------------------------------------------------------------------

@@ -89,6 +89,12 @@ class Runner {
     try {
       runOperation(node, stack);
     } catch (const std::exception& e) {
+      if (producesOnlyStrings(node)) {
+        // aten::format (assert messages built from shapes) cannot run outside LibTorch's
+        // interpreter; no tensor depends on a message.
+        for (const Value* out : node->outputs()) record(out, c10::IValue(std::string()), allStatic(node));
+        return;
+      }
       std::string msg = e.what();
       if (auto* ce = dynamic_cast<const c10::Error*>(&e)) msg = ce->what_without_backtrace();
       throw UserError("the model failed on the example inputs at " +
@@ -105,6 +111,37 @@ class Runner {
     for (size_t i = 0; i < n; ++i) {
       record(node->outputs()[i], stack[stack.size() - n + i], isStatic);
       facts_.set(node->outputs()[i]).fromParameter = fromParameter && !shapeOnly;
+    }
+    if (isStatic && isInPlace(node) && !node->inputs().empty()) {
+      foldMutatedBase(node->input(0));
+      for (const Value* out : node->outputs()) facts_.set(out).fromParameter = false;
+    }
+  }
+
+  static bool producesOnlyStrings(const Node* node) {
+    if (node->outputs().empty()) return false;
+    for (const Value* out : node->outputs())
+      if (out->type()->kind() != c10::TypeKind::StringType) return false;
+    return true;
+  }
+
+  static bool isInPlace(const Node* node) {
+    const std::string kind = node->kind().toQualString();
+    return kind.size() > 2 && kind.back() == '_' && kind[kind.size() - 2] != '_';
+  }
+
+  // An in-place op on values known at export time (swin_v2 zeroes a slice of its bias
+  // copy): the tensors share storage, so the facts already hold the mutated data. The
+  // value it mutates, and the views it went through, become plain constants so the
+  // converter writes that data instead of redoing the computation without the mutation.
+  void foldMutatedBase(const Value* target) {
+    static const std::unordered_set<std::string> views = {
+        "aten::slice", "aten::select", "aten::view", "aten::reshape", "aten::narrow", "aten::transpose",
+        "aten::permute", "aten::unsqueeze", "aten::squeeze", "aten::expand", "aten::as_strided",
+        "aten::t", "aten::flatten", "aten::detach", "aten::alias"};
+    for (const Value* v = target;; v = v->node()->input(0)) {
+      facts_.set(v).fromParameter = false;
+      if (!views.count(v->node()->kind().toQualString()) || v->node()->inputs().empty()) break;
     }
   }
 
