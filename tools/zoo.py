@@ -61,7 +61,8 @@ LARGE = {"vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
 
 # Documented looser bounds: name -> (tolerance, reason).
 # Checked: torch.onnx.export of the same TorchScript file, run in onnxruntime on the same
-# input, shows the same max error (resnet34 1.161e-4, inception_v3 2.516e-3), so the
+# input, shows the same max error (resnet34 1.161e-4, inception_v3 2.516e-3,
+# wide_resnet101_2 1.202e-3), so the
 # difference is onnxruntime's float32 arithmetic against LibTorch's, not the export.
 _DEEP_RANDOM = ("onnxruntime on torch.onnx.export's file of the same model is off by the same amount: "
                 "float32 sums in another order, grown through a deep random-weight net")
@@ -70,6 +71,7 @@ LOOSER = {
     "resnet101": (5e-4, _DEEP_RANDOM),
     "resnet152": (5e-4, _DEEP_RANDOM),
     "inception_v3": (5e-3, _DEEP_RANDOM + "; logits reach 3e8 and cancel"),
+    "wide_resnet101_2": (5e-3, _DEEP_RANDOM),
 }
 
 
@@ -170,6 +172,13 @@ def generate_one(name, spec, out_dir):
             inputs = zm.hand_attention_example_inputs()
         input_shape = spec["input_shape"]
     fm.perturb_for_testing(model)
+    with torch.no_grad():
+        # Zero-initialized layers (ViT's classification head) would make every output
+        # equal to a bias whatever the body computes: give them random weights.
+        for m in model.modules():
+            weight = getattr(m, "weight", None)
+            if isinstance(weight, torch.Tensor) and weight.dim() >= 2 and not bool(weight.any()):
+                weight.normal_(0.0, 0.02)
     model.eval()
     params = sum(p.numel() for p in model.parameters())
     with torch.no_grad():
@@ -230,7 +239,7 @@ def generate_batch(names, specs, out_dir, timeout):
         print("zoo: generated %s" % name, flush=True)
 
 
-GENERATOR_VERSION = 1  # bump when generate_one() changes what it writes
+GENERATOR_VERSION = 2  # bump when generate_one() changes what it writes
 
 
 def source_stamp(spec):
