@@ -15,10 +15,21 @@
 
 namespace modelexport {
 
+// A graph attribute (If's then_branch/else_branch, Loop's body): its nodes are the
+// emitted nodes whose `parent` is the owner and `branch` its index here.
+struct Subgraph {
+  std::string attribute;
+  std::vector<onnx::ValueInfoProto> inputs;
+  std::vector<onnx::ValueInfoProto> outputs;
+};
+
 struct EmittedNode {
   onnx::NodeProto proto;
   NodeTag tag;
   std::vector<int> projectedFrom;  // consumers' modules, for projected nodes
+  int parent = -1;                 // index of the node whose subgraph holds this one
+  int branch = -1;                 // which of the parent's subgraphs
+  std::vector<Subgraph> subgraphs;  // this node's graph attributes
 };
 
 class OnnxGraphBuilder {
@@ -30,6 +41,12 @@ class OnnxGraphBuilder {
   onnx::NodeProto& addNode(const std::string& opType, const std::vector<std::string>& inputs,
                            const std::vector<std::string>& outputs,
                            const std::vector<onnx::AttributeProto>& attributes = {});
+
+  // Nodes added from now on go into subgraph `branch` of node `parent`, until the
+  // matching leaveSubgraph (nests).
+  void enterSubgraph(int parent, int branch) { scopes_.push_back({parent, branch}); }
+  void leaveSubgraph() { scopes_.pop_back(); }
+  int lastNodeIndex() const { return static_cast<int>(nodes_.size()) - 1; }
 
   // A tensor name not used yet, close to `hint`.
   std::string freshName(const std::string& hint);
@@ -49,6 +66,7 @@ class OnnxGraphBuilder {
 
  private:
   NodeTag currentTag_;
+  std::vector<std::pair<int, int>> scopes_;  // (parent, branch) of the subgraphs entered
   std::vector<EmittedNode> nodes_;
   std::vector<onnx::TensorProto> initializers_;
   WeightPayloads payloads_;

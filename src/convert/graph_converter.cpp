@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "modelexport/errors.h"
+#include "modelexport/onnx_tensor.h"
 
 namespace modelexport {
 namespace {
@@ -63,8 +64,12 @@ class GraphWalker {
     if (!node->outputs().empty() && foldable(node)) return;
     auto it = tags_.find(node);
     builder_.setCurrentTag(it == tags_.end() ? NodeTag{} : it->second);
-    if (node->kind() == c10::prim::If && facts_.of(node->input(0)).isStatic) {
-      convertStaticIf(node);
+    if (node->kind() == c10::prim::If) {
+      if (facts_.of(node->input(0)).isStatic) {
+        convertStaticIf(node);
+      } else {
+        convertTensorIf(node);
+      }
       return;
     }
     const std::string kind = node->kind().toQualString();
@@ -100,6 +105,57 @@ class GraphWalker {
         // the inner value was unsupported itself and is reported already
       }
     }
+  }
+
+  // A branch decided by input data: an ONNX If whose then/else graphs hold the two
+  // blocks' nodes, stamped like any other (the blocks' ops keep their modules).
+  void convertTensorIf(const Node* node) {
+    const std::string kind = "prim::If";
+    ctx_.setNode(node);
+    std::vector<std::string> outputs;
+    std::vector<at::ScalarType> types;
+    try {
+      for (const Value* out : node->outputs()) {
+        if (!facts_.of(out).isTensor && !facts_.of(out).value.isDouble() && !facts_.of(out).value.isInt() &&
+            !facts_.of(out).value.isBool())
+          ctx_.unsupported("an if on tensor data whose result is not a tensor or number");
+        outputs.push_back(builder_.freshName(out->debugName().empty() ? "if_out" : out->debugName()));
+        types.push_back(ctx_.dtype(out));
+      }
+      const std::string cond = ctx_.inputAs(node->input(0), at::kBool);
+      builder_.addNode("If", {cond}, outputs);
+    } catch (const UnsupportedForm& e) {
+      note(kind, node, e.what());
+      return;
+    }
+    const int owner = builder_.lastNodeIndex();
+    const NodeTag ownerTag = builder_.currentTag();
+    for (size_t b = 0; b < 2; ++b) {
+      const Block* block = node->blocks()[b];
+      Subgraph sub;
+      sub.attribute = b == 0 ? "then_branch" : "else_branch";
+      builder_.enterSubgraph(owner, static_cast<int>(b));
+      convertBlock(block);
+      builder_.setCurrentTag(ownerTag);
+      for (size_t i = 0; i < block->outputs().size(); ++i) {
+        const Value* inner = block->outputs()[i];
+        try {
+          ctx_.setNode(node);
+          // Subgraph outputs are produced inside the subgraph (an Identity when the
+          // value comes from outside it).
+          const std::string value = ctx_.inputAs(inner, types[i]);
+          const std::string name = builder_.freshName(outputs[i] + "_" + (b == 0 ? "then" : "else"));
+          builder_.addNode("Identity", {value}, {name});
+          const auto& fact = facts_.of(inner);
+          sub.outputs.push_back(tensorValueInfo(name, types[i], fact.isTensor ? fact.sizes : std::vector<int64_t>{}));
+        } catch (const UnsupportedForm&) {
+          // the inner value was unsupported itself and is reported already
+        }
+      }
+      builder_.leaveSubgraph();
+      builder_.nodes()[static_cast<size_t>(owner)].subgraphs.push_back(std::move(sub));
+    }
+    for (size_t i = 0; i < outputs.size(); ++i) ctx_.bind(node->outputs()[i], outputs[i]);
   }
 
   ConvertContext& ctx_;

@@ -1,6 +1,7 @@
 #include "modelexport/onnx_graph_builder.h"
 
 #include <cstring>
+#include <tuple>
 
 #include "modelexport/onnx_tensor.h"
 
@@ -35,6 +36,7 @@ onnx::NodeProto& OnnxGraphBuilder::addNode(const std::string& opType,
   }
   for (const auto& a : attributes) *node.proto.add_attribute() = a;
   node.tag = currentTag_;
+  if (!scopes_.empty()) std::tie(node.parent, node.branch) = scopes_.back();
   nodes_.push_back(std::move(node));
   return nodes_.back().proto;
 }

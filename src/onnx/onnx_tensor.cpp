@@ -109,4 +109,14 @@ at::Tensor fromTensorProto(const onnx::TensorProto& proto) {
   return t;
 }
 
+onnx::ValueInfoProto tensorValueInfo(const std::string& name, at::ScalarType type, const std::vector<int64_t>& shape) {
+  onnx::ValueInfoProto info;
+  info.set_name(name);
+  auto* tensor = info.mutable_type()->mutable_tensor_type();
+  tensor->set_elem_type(onnxDataType(type));
+  auto* dims = tensor->mutable_shape();
+  for (int64_t d : shape) dims->add_dim()->set_dim_value(d);
+  return info;
+}
+
 }  // namespace modelexport

@@ -49,17 +49,6 @@ class StageClock {
   Clock::time_point start_;
 };
 
-onnx::ValueInfoProto tensorValueInfo(const std::string& name, at::ScalarType type,
-                                     const std::vector<int64_t>& shape) {
-  onnx::ValueInfoProto info;
-  info.set_name(name);
-  auto* tensor = info.mutable_type()->mutable_tensor_type();
-  tensor->set_elem_type(onnxDataType(type));
-  auto* dims = tensor->mutable_shape();
-  for (int64_t d : shape) dims->add_dim()->set_dim_value(d);
-  return info;
-}
-
 void addModelMetadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
   auto* entry = model.add_metadata_props();
   entry->set_key(key);
@@ -80,6 +69,12 @@ void addHierarchyAttributes(onnx::NodeProto& node, const HierarchyStamp& stamp) 
       a->set_s(value);
     }
   }
+}
+
+onnx::GraphProto* subgraphAttribute(onnx::NodeProto& owner, const std::string& name) {
+  for (auto& attribute : *owner.mutable_attribute())
+    if (attribute.name() == name) return attribute.mutable_g();
+  throw std::logic_error("node " + owner.name() + " has no graph attribute " + name);
 }
 
 // --output-names replaces the names taken from the TorchScript return values.
@@ -184,12 +179,34 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
     const auto& fact = run.facts.of(prepared.graph->outputs()[i]);
     *graph->add_output() = tensorValueInfo(converted.outputs[i], fact.isTensor ? fact.dtype : at::kFloat, fact.sizes);
   }
+  // Stamps for the main graph's nodes (the sidecar lists those); nodes inside If/Loop
+  // bodies are stamped the same way and go into their owner's graph attribute.
   std::vector<HierarchyStamp> stamps;
-  for (auto& node : builder.nodes()) {
-    stamps.push_back(stampFor(node, tree));
-    if (!options.noHierarchyStamps) setNodeMetadata(node.proto, stampEntries(stamps.back()));
-    if (options.hierarchyAttrs) addHierarchyAttributes(node.proto, stamps.back());
-    *graph->add_node() = std::move(node.proto);
+  std::vector<onnx::NodeProto*> placed(builder.nodes().size(), nullptr);
+  for (size_t i = 0; i < builder.nodes().size(); ++i) {
+    auto& node = builder.nodes()[i];
+    const HierarchyStamp stamp = stampFor(node, tree);
+    if (!options.noHierarchyStamps) setNodeMetadata(node.proto, stampEntries(stamp));
+    if (options.hierarchyAttrs) addHierarchyAttributes(node.proto, stamp);
+    onnx::GraphProto* target = graph;
+    if (node.parent >= 0) {
+      const auto& owner = builder.nodes()[static_cast<size_t>(node.parent)];
+      target = subgraphAttribute(*placed[static_cast<size_t>(node.parent)],
+                                 owner.subgraphs.at(static_cast<size_t>(node.branch)).attribute);
+    } else {
+      stamps.push_back(stamp);
+    }
+    placed[i] = target->add_node();
+    *placed[i] = std::move(node.proto);
+    for (const auto& sub : node.subgraphs) {
+      auto* attribute = placed[i]->add_attribute();
+      attribute->set_name(sub.attribute);
+      attribute->set_type(onnx::AttributeProto::GRAPH);
+      auto* body = attribute->mutable_g();
+      body->set_name(placed[i]->name() + "/" + sub.attribute);
+      for (const auto& in : sub.inputs) *body->add_input() = in;
+      for (const auto& out : sub.outputs) *body->add_output() = out;
+    }
   }
   for (auto& init : builder.initializers()) *graph->add_initializer() = std::move(init);
   addModelMetadata(model, "modelexport.source", std::filesystem::path(options.modelPath).filename().string());

@@ -68,8 +68,9 @@ class Runner {
       case c10::prim::If: {
         bool cond = get(node->input(0)).toBool();
         Block* block = node->blocks()[cond ? 0 : 1];
-        runBlock(block);
         bool condStatic = facts_.of(node->input(0)).isStatic;
+        if (!condStatic) runUntakenBranch(node->blocks()[cond ? 1 : 0]);
+        runBlock(block);
         for (size_t i = 0; i < node->outputs().size(); ++i) {
           const Value* inner = block->outputs()[i];
           record(node->outputs()[i], get(inner), condStatic && facts_.of(inner).isStatic);
@@ -182,6 +183,18 @@ class Runner {
       }
       default:
         node->getOperation()(stack);
+    }
+  }
+
+  // A branch decided by input data becomes an ONNX If, so the branch these inputs do
+  // not take is converted too: run it as well for its values' dtypes and shapes (before
+  // the taken one, whose results are the ones kept).
+  void runUntakenBranch(Block* block) {
+    try {
+      runBlock(block);
+    } catch (const UserError& e) {
+      throw UserError(std::string("the branch of an if on tensor data that these inputs do not take failed: ") +
+                      e.what());
     }
   }
 
