@@ -155,7 +155,11 @@ std::string ConvertContext::inputAs(const Value* v, at::ScalarType type) {
   if (f.isStatic && !isBound(v)) {
     const auto& value = f.value;
     if (value.isTensor()) return constant(value.toTensor().to(type), nameHint(v));
-    if (value.isDouble() || value.isInt() || value.isBool()) return scalar(toDouble(v), type);
+    // Integers exactly (via double, INT64_MAX, a while loop's trip bound, would wrap).
+    if (value.isInt())
+      return constant(torch::scalar_tensor(value.toInt(), torch::TensorOptions().dtype(at::kLong)).to(type),
+                      "const_scalar");
+    if (value.isDouble() || value.isBool()) return scalar(toDouble(v), type);
   }
   std::string name = input(v);
   return dtype(v) == type ? name : cast(name, type);

@@ -64,6 +64,10 @@ class GraphWalker {
     if (!node->outputs().empty() && foldable(node)) return;
     auto it = tags_.find(node);
     builder_.setCurrentTag(it == tags_.end() ? NodeTag{} : it->second);
+    if (node->kind() == c10::prim::Loop) {
+      convertLoop(node);
+      return;
+    }
     if (node->kind() == c10::prim::If) {
       if (facts_.of(node->input(0)).isStatic) {
         convertStaticIf(node);
@@ -155,6 +159,73 @@ class GraphWalker {
       builder_.leaveSubgraph();
       builder_.nodes()[static_cast<size_t>(owner)].subgraphs.push_back(std::move(sub));
     }
+    for (size_t i = 0; i < outputs.size(); ++i) ctx_.bind(node->outputs()[i], outputs[i]);
+  }
+
+  // The value's ONNX type without a shape: loop-carried values may change shape.
+  onnx::ValueInfoProto typeOnly(const std::string& name, at::ScalarType type) {
+    onnx::ValueInfoProto info = tensorValueInfo(name, type, {});
+    info.mutable_type()->mutable_tensor_type()->clear_shape();
+    return info;
+  }
+
+  // A loop whose trip count or condition comes from tensor data (loops with constant
+  // trip counts were unrolled when the graph was prepared): an ONNX Loop. TorchScript's
+  // prim::Loop(max, cond, carried...) { (i, carried...) -> (cond, carried...) } maps
+  // one to one; ONNX's body also takes the incoming condition, unused here.
+  void convertLoop(const Node* node) {
+    const std::string kind = "prim::Loop";
+    const Block* body = node->blocks()[0];
+    ctx_.setNode(node);
+    std::vector<std::string> inputs, outputs;
+    std::vector<at::ScalarType> types;
+    try {
+      inputs.push_back(ctx_.inputAs(node->input(0), at::kLong));
+      inputs.push_back(ctx_.inputAs(node->input(1), at::kBool));
+      for (size_t i = 2; i < node->inputs().size(); ++i) {
+        types.push_back(ctx_.dtype(node->input(i)));
+        inputs.push_back(ctx_.inputAs(node->input(i), types.back()));
+      }
+      for (const Value* out : node->outputs())
+        outputs.push_back(builder_.freshName(out->debugName().empty() ? "loop_out" : out->debugName()));
+      builder_.addNode("Loop", inputs, outputs);
+    } catch (const UnsupportedForm& e) {
+      note(kind, node, e.what());
+      return;
+    }
+    const int owner = builder_.lastNodeIndex();
+    const NodeTag ownerTag = builder_.currentTag();
+    Subgraph sub;
+    sub.attribute = "body";
+    const std::string iteration = builder_.freshName("loop_iteration");
+    const std::string condIn = builder_.freshName("loop_cond_in");
+    sub.inputs.push_back(tensorValueInfo(iteration, at::kLong, {}));
+    sub.inputs.push_back(tensorValueInfo(condIn, at::kBool, {}));
+    ctx_.bind(body->inputs()[0], iteration);
+    for (size_t i = 0; i < types.size(); ++i) {
+      const std::string name = builder_.freshName(body->inputs()[i + 1]->debugName().empty()
+                                                      ? "loop_carried"
+                                                      : body->inputs()[i + 1]->debugName());
+      sub.inputs.push_back(typeOnly(name, types[i]));
+      ctx_.bind(body->inputs()[i + 1], name);
+    }
+    builder_.enterSubgraph(owner, 0);
+    convertBlock(body);
+    builder_.setCurrentTag(ownerTag);
+    for (size_t i = 0; i < body->outputs().size(); ++i) {
+      const at::ScalarType type = i == 0 ? at::kBool : types[i - 1];
+      try {
+        ctx_.setNode(node);
+        const std::string value = ctx_.inputAs(body->outputs()[i], type);
+        const std::string name = builder_.freshName(i == 0 ? "loop_cond_out" : outputs[i - 1] + "_next");
+        builder_.addNode("Identity", {value}, {name});
+        sub.outputs.push_back(i == 0 ? tensorValueInfo(name, at::kBool, {}) : typeOnly(name, type));
+      } catch (const UnsupportedForm&) {
+        // the inner value was unsupported itself and is reported already
+      }
+    }
+    builder_.leaveSubgraph();
+    builder_.nodes()[static_cast<size_t>(owner)].subgraphs.push_back(std::move(sub));
     for (size_t i = 0; i < outputs.size(); ++i) ctx_.bind(node->outputs()[i], outputs[i]);
   }
 

@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/loop_unrolling.h>
 #include <torch/csrc/jit/passes/lower_tuples.h>
 #include <torch/csrc/jit/passes/remove_dropout.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
@@ -127,6 +128,8 @@ PreparedGraph prepareGraph(const torch::jit::Module& module) {
   torch::jit::RemoveTensorMutation(prepared.graph);
   torch::jit::LowerAllTuples(prepared.graph);
   torch::jit::ConstantPropagation(prepared.graph);
+  // Loops with constant trip counts (scripted `for i in range(3)`) become straight code.
+  if (torch::jit::UnrollConstantLoops(prepared.graph)) torch::jit::ConstantPropagation(prepared.graph);
   torch::jit::EliminateDeadCode(prepared.graph);
 
   if (outputNames.size() != graph.outputs().size()) outputNames.assign(graph.outputs().size(), "");

@@ -120,5 +120,48 @@ TEST(ControlFlow, IfDecidedByShapesIsFolded) {
   EXPECT_EQ(findNode(model.graph(), "If"), nullptr);
 }
 
+TEST(ControlFlow, LoopWithTripCountFromDataBecomesOnnxLoop) {
+  // Trip count = number of positive elements; each trip goes through `pos`.
+  auto model = exportAndRunOn("loop_trip_count",
+                              branchingModel("def forward(self, x):\n"
+                                             "  n = int(torch.sum(x > 0.0))\n"
+                                             "  y = x\n"
+                                             "  for i in range(n):\n"
+                                             "    y = self.pos.forward(y) * 0.25 + float(i)\n"
+                                             "  return y\n"),
+                              torch::tensor({{1.0f, -2.0f, 3.0f}}),
+                              {torch::tensor({{-1.0f, -2.0f, -3.0f}}), torch::tensor({{1.0f, 2.0f, 3.0f}})});
+  const onnx::NodeProto* loop = findNode(model.graph(), "Loop");
+  ASSERT_NE(loop, nullptr) << "no Loop node";
+  EXPECT_TRUE(anyContains(stampedPaths(graphAttribute(*loop, "body")), "Pos"));
+}
+
+TEST(ControlFlow, WhileOnTensorDataBecomesOnnxLoop) {
+  auto model = exportAndRunOn("while_tensor",
+                              branchingModel("def forward(self, x):\n"
+                                             "  y = x\n"
+                                             "  while bool(torch.max(torch.abs(y)) > 1.0):\n"
+                                             "    y = self.neg.forward(y) * 0.3\n"
+                                             "  return y\n"),
+                              torch::tensor({{4.0f, -2.0f}}), {torch::tensor({{0.5f, 0.1f}}), torch::tensor({{90.0f, 3.0f}})});
+  const onnx::NodeProto* loop = findNode(model.graph(), "Loop");
+  ASSERT_NE(loop, nullptr) << "no Loop node";
+  EXPECT_TRUE(anyContains(stampedPaths(graphAttribute(*loop, "body")), "Neg"));
+}
+
+TEST(ControlFlow, LoopWithConstantTripCountIsUnrolled) {
+  auto model = exportAndRunOn("loop_constant",
+                              branchingModel("def forward(self, x):\n"
+                                             "  y = x\n"
+                                             "  for i in range(3):\n"
+                                             "    y = self.pos.forward(y) - 0.5\n"
+                                             "  return y\n"),
+                              torch::randn({2, 3}), {torch::randn({2, 3})});
+  EXPECT_EQ(findNode(model.graph(), "Loop"), nullptr);
+  int relus = 0;
+  for (const auto& node : model.graph().node()) relus += node.op_type() == "Relu";
+  EXPECT_EQ(relus, 3);
+}
+
 }  // namespace
 }  // namespace modelexport::testing
