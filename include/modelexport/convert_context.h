@@ -31,6 +31,9 @@ class ConvertContext {
   const torch::jit::Value* in(size_t i) const { return node_->input(i); }
   const torch::jit::Value* out(size_t i = 0) const { return node_->output(i); }
   int opset() const { return opset_; }
+  // With dynamic axes, ints that are not known at export time (sizes of dynamic dims)
+  // must stay values in the graph: asking for them as constants is an error.
+  void setDynamicAxes(bool on) { dynamicAxes_ = on; }
 
   // --- facts ---
   const ValueFact& fact(const torch::jit::Value* v) const { return facts_.of(v); }
@@ -43,8 +46,16 @@ class ConvertContext {
   std::vector<int64_t> toInts(const torch::jit::Value* v) const;  // int or int[]
   at::Tensor toTensor(const torch::jit::Value* v) const;           // static tensor
   at::ScalarType dtype(const torch::jit::Value* v) const;
+  // The recorded shape; throws UnsupportedForm when a dim is dynamic (--dynamic-axes),
+  // so that no converter bakes a dynamic size into the file.
   const std::vector<int64_t>& sizes(const torch::jit::Value* v) const;
-  int64_t rank(const torch::jit::Value* v) const { return (int64_t)sizes(v).size(); }
+  int64_t rank(const torch::jit::Value* v) const { return (int64_t)fact(v).sizes.size(); }
+  bool hasDynamicDims(const torch::jit::Value* v) const { return !fact(v).dynamicDims.empty(); }
+  // One recorded dim; throws UnsupportedForm only when that dim is dynamic.
+  int64_t dim(const torch::jit::Value* v, int64_t d) const;
+  // A 1-D int64 ONNX tensor holding an int list (a shape): constant when known at
+  // export time, else assembled from the dynamic elements.
+  std::string intListInput(const torch::jit::Value* list);
   // torch's type promotion: dimensioned tensors, then 0-d tensors, then Python numbers.
   at::ScalarType promotedType(const std::vector<const torch::jit::Value*>& values) const;
   // Normalizes a possibly negative dimension against `rank`.
@@ -94,6 +105,7 @@ class ConvertContext {
   OnnxGraphBuilder& builder_;
   const ValueFacts& facts_;
   int opset_;
+  bool dynamicAxes_ = false;
   const torch::jit::Node* node_ = nullptr;
   const std::unordered_map<const torch::jit::Value*, std::string>* hints_ = nullptr;
   std::unordered_map<const torch::jit::Value*, std::string> names_;

@@ -1,6 +1,7 @@
 #pragma once
 // The export pipeline of DESIGN §1: load, prepare, run, tag, convert, write.
 #include <ostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ struct ExportOptions {
   std::vector<InputSpec> inputSpecs;  // when set, overrides inputShape and dtype inference
   std::vector<NamedInput> namedInputs;  // by name (--input-spec, --input-text, inputs.json)
   std::vector<std::string> outputNames;  // --output-names: one per flattened output, else derived
+  // --dynamic-axes: input name -> dim -> symbolic name; "*" applies to every input
+  // (--dynamic-batch is {"*": {0: "batch"}}).
+  std::map<std::string, std::map<int64_t, std::string>> dynamicAxes;
   int opset = 14;
   std::string strategy = "htp";
   std::string tempDir;

@@ -21,6 +21,6 @@ struct ConvertedGraph {
 ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& facts,
                             const std::unordered_map<const torch::jit::Node*, NodeTag>& tags,
                             const ModuleTree& tree, const ConverterRegistry& registry, int opset,
-                            OnnxGraphBuilder& builder);
+                            OnnxGraphBuilder& builder, bool dynamicAxes = false);
 
 }  // namespace modelexport

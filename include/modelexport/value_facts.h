@@ -22,6 +22,8 @@ struct ValueFact {
   // that every module whose forward computes something keeps its nodes.
   bool fromParameter = false;
   c10::IValue value;  // set for static values and for every non-tensor value
+  // Dims that change with the dynamic axes (--dynamic-axes): symbolic in the file.
+  std::vector<int64_t> dynamicDims;
 };
 
 class ValueFacts {
@@ -29,6 +31,9 @@ class ValueFacts {
   const ValueFact& of(const torch::jit::Value* v) const;
   bool has(const torch::jit::Value* v) const { return facts_.count(v) != 0; }
   ValueFact& set(const torch::jit::Value* v) { return facts_[v]; }
+  // Compares with a run on inputs whose dynamic axes had other sizes: dims that differ
+  // become dynamic, and values known at export time that differ stop being known.
+  void markVarying(const ValueFacts& other);
 
  private:
   std::unordered_map<const torch::jit::Value*, ValueFact> facts_;

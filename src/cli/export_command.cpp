@@ -1,6 +1,10 @@
+#include <cctype>
 #include <iostream>
+#include <map>
+#include <sstream>
 
 #include "modelexport/cli_commands.h"
+#include "modelexport/errors.h"
 #include "modelexport/example_inputs.h"
 #include "modelexport/exporter.h"
 #include "modelexport/input_resolution.h"
@@ -10,6 +14,36 @@ namespace modelexport::cli {
 
 // The ONNX file and sidecar were written, the GraphML asked for by --with-graphml was not.
 constexpr int kExitGraphmlFailed = 3;
+
+// "input_ids:0=batch,1=sequence" -> {"input_ids": {0: "batch", 1: "sequence"}}.
+std::map<std::string, std::map<int64_t, std::string>> parseDynamicAxes(const std::string& spec) {
+  const auto bad = [&](const std::string& why) {
+    return UserError("--dynamic-axes '" + spec + "': " + why + " (expected NAME:DIM=LABEL[,DIM=LABEL...])");
+  };
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos || colon == 0) throw bad("no input name");
+  const std::string name = spec.substr(0, colon);
+  std::map<int64_t, std::string> dims;
+  std::stringstream rest(spec.substr(colon + 1));
+  for (std::string item; std::getline(rest, item, ',');) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) throw bad("'" + item + "' is not DIM=LABEL");
+    int64_t dim = 0;
+    try {
+      size_t used = 0;
+      dim = std::stoll(item.substr(0, eq), &used);
+      if (used != eq) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      throw bad("'" + item.substr(0, eq) + "' is not a dim number");
+    }
+    const std::string label = item.substr(eq + 1);
+    for (char c : label)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') throw bad("label '" + label + "' must be letters, digits, _");
+    dims[dim] = label;
+  }
+  if (dims.empty()) throw bad("no dims");
+  return {{name, dims}};
+}
 
 Command addExportCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("export", "Export a TorchScript model to hierarchy-stamped ONNX");
@@ -37,6 +71,14 @@ Command addExportCommand(CLI::App& app) {
                   "Names of the ONNX outputs, comma-separated, one per output (tuples flattened); "
                   "default: the names of the returned TorchScript values")
       ->delimiter(',');
+  auto dynamicAxes = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--dynamic-axes", *dynamicAxes,
+                  "NAME:DIM=LABEL[,DIM=LABEL...]: those input dims are symbolic in the ONNX file (e.g. "
+                  "input_ids:0=batch,1=sequence); repeat for more inputs. Output dims that follow them get "
+                  "their labels")
+      ->take_all();
+  auto dynamicBatch = std::make_shared<bool>(false);
+  cmd->add_flag("--dynamic-batch", *dynamicBatch, "Dim 0 of every input is symbolic ('batch')");
   cmd->add_option("--opset-version", options->opset, "ONNX opset (11-17)")->capture_default_str();
   cmd->add_option("--strategy", options->strategy, "Tagging strategy: htp or usage_based")->capture_default_str();
   cmd->add_option("--temp-dir", options->tempDir, "Directory for temporary files");
@@ -53,7 +95,10 @@ Command addExportCommand(CLI::App& app) {
       ->excludes(attrs);
   cmd->add_option("--dump-io", options->dumpIoDir,
                   "Write the example inputs and LibTorch's outputs to this directory (io.json)");
-  return {cmd, [options, shape, shapeOption, text, textOption, specs, specOption]() {
+  return {cmd, [options, shape, shapeOption, text, textOption, specs, specOption, dynamicAxes, dynamicBatch]() {
+    for (const auto& spec : *dynamicAxes)
+      for (const auto& [name, dims] : parseDynamicAxes(spec)) options->dynamicAxes[name].insert(dims.begin(), dims.end());
+    if (*dynamicBatch) options->dynamicAxes["*"][0] = "batch";
     InputRequest request;
     request.modelNameOrPath = options->modelPath;
     if (textOption->count()) request.text = *text;

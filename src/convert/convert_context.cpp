@@ -1,4 +1,5 @@
 #include "modelexport/convert_context.h"
+#include "modelexport/converter_helpers.h"
 
 #include "modelexport/errors.h"
 #include "modelexport/onnx_tensor.h"
@@ -20,6 +21,8 @@ const c10::IValue& ConvertContext::staticValue(const Value* v) const {
   const ValueFact& f = fact(v);
   if (!f.isStatic && f.isTensor)
     throw UnsupportedForm("argument '" + v->debugName() + "' must be known at export time");
+  if (!f.isStatic && dynamicAxes_)
+    throw UnsupportedForm("argument '" + v->debugName() + "' must be known at export time (it changes with the dynamic axes)");
   return f.value;
 }
 
@@ -81,7 +84,36 @@ at::ScalarType ConvertContext::dtype(const Value* v) const {
 const std::vector<int64_t>& ConvertContext::sizes(const Value* v) const {
   static const std::vector<int64_t> scalar;
   const ValueFact& f = fact(v);
+  if (!f.dynamicDims.empty())
+    throw UnsupportedForm("needs the fixed shape of '" + v->debugName() + "', which changes with the dynamic axes");
   return f.isTensor ? f.sizes : scalar;
+}
+
+int64_t ConvertContext::dim(const Value* v, int64_t d) const {
+  const ValueFact& f = fact(v);
+  const int64_t rank = static_cast<int64_t>(f.sizes.size());
+  if (d < 0) d += rank;
+  if (d < 0 || d >= rank) throw UnsupportedForm("dim " + std::to_string(d) + " of '" + v->debugName() + "' out of range");
+  for (int64_t dynamic : f.dynamicDims)
+    if (dynamic == d)
+      throw UnsupportedForm("needs dim " + std::to_string(d) + " of '" + v->debugName() +
+                            "' fixed, but it changes with the dynamic axes");
+  return f.sizes[static_cast<size_t>(d)];
+}
+
+std::string ConvertContext::intListInput(const Value* list) {
+  if (isStatic(list)) return constInts(toInts(list));
+  const torch::jit::Node* producer = list->node();
+  if (producer->kind() != c10::prim::ListConstruct) return input(list);  // e.g. aten::size(x): Shape
+  std::vector<std::string> parts;
+  for (const Value* element : producer->inputs()) {
+    if (isStatic(element)) {
+      parts.push_back(constInts({toInt(element)}));
+    } else {
+      parts.push_back(unsqueeze(*this, inputAs(element, at::kLong), {0}));
+    }
+  }
+  return parts.size() == 1 ? parts[0] : op("Concat", parts, {attr::i("axis", 0)});
 }
 
 at::ScalarType ConvertContext::promotedType(const std::vector<const Value*>& values) const {

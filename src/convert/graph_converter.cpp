@@ -242,8 +242,9 @@ class GraphWalker {
 ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& facts,
                             const std::unordered_map<const Node*, NodeTag>& tags,
                             const ModuleTree& tree, const ConverterRegistry& registry, int opset,
-                            OnnxGraphBuilder& builder) {
+                            OnnxGraphBuilder& builder, bool dynamicAxes) {
   ConvertContext ctx(builder, facts, opset);
+  ctx.setDynamicAxes(dynamicAxes);
   ctx.setNameHints(&prepared.parameterPaths);
   ConvertedGraph result;
   const auto& graph = *prepared.graph;

@@ -215,7 +215,7 @@ std::vector<int64_t> allButChannelAxes(int64_t rank) {
 // batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, cudnn)
 void batchNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t channels = ctx.sizes(ctx.in(0)).at(1);
+  const int64_t channels = ctx.dim(ctx.in(0), 1);
   const int64_t rank = ctx.rank(ctx.in(0));
   const double eps = ctx.toDouble(ctx.in(7));
   std::string x = ctx.inputAs(ctx.in(0), type);
@@ -238,7 +238,7 @@ void batchNorm(ConvertContext& ctx) {
 // instance_norm(x, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn)
 void instanceNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t channels = ctx.sizes(ctx.in(0)).at(1);
+  const int64_t channels = ctx.dim(ctx.in(0), 1);
   const double eps = ctx.toDouble(ctx.in(7));
   std::string x = ctx.inputAs(ctx.in(0), type);
   auto param = [&](size_t i, float fill) {
@@ -280,15 +280,14 @@ void groupNorm(ConvertContext& ctx) {
 std::vector<int64_t> poolPads(ConvertContext& ctx, const std::vector<int64_t>& kernel,
                               const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
                               const std::vector<int64_t>& dilation) {
-  const auto& inShape = ctx.sizes(ctx.in(0));
-  const auto& outShape = ctx.sizes(ctx.out());
   const size_t spatial = kernel.size();
-  const size_t first = inShape.size() - spatial;
+  const auto first = static_cast<int64_t>(static_cast<size_t>(ctx.rank(ctx.in(0))) - spatial);
   std::vector<int64_t> pads(2 * spatial);
   for (size_t d = 0; d < spatial; ++d) {
+    const int64_t axis = first + static_cast<int64_t>(d);
     const int64_t span = dilation[d] * (kernel[d] - 1) + 1;
-    const int64_t needed = (outShape[first + d] - 1) * stride[d] + span;
-    const int64_t have = inShape[first + d] + 2 * padding[d];
+    const int64_t needed = (ctx.dim(ctx.out(), axis) - 1) * stride[d] + span;
+    const int64_t have = ctx.dim(ctx.in(0), axis) + 2 * padding[d];
     pads[d] = padding[d];
     pads[d + spatial] = padding[d] + std::max<int64_t>(0, needed - have);
   }
@@ -355,8 +354,7 @@ void avgPool(ConvertContext& ctx) {
 
 void adaptivePool(ConvertContext& ctx, const std::string& globalOp, const std::string& windowOp) {
   const auto type = ctx.dtype(ctx.out());
-  const auto& inShape = ctx.sizes(ctx.in(0));
-  const size_t spatial = inShape.size() - 2;
+  const size_t spatial = static_cast<size_t>(ctx.rank(ctx.in(0))) - 2;
   auto outSize = expand(ctx.toInts(ctx.in(1)), spatial);
   std::string x = ctx.inputAs(ctx.in(0), type);
   bool global = true;
@@ -365,6 +363,8 @@ void adaptivePool(ConvertContext& ctx, const std::string& globalOp, const std::s
     ctx.setOutput(ctx.op(globalOp, {x}), type);
     return;
   }
+  std::vector<int64_t> inShape(2, 0);  // the spatial dims, which must be fixed here
+  for (size_t d = 0; d < spatial; ++d) inShape.push_back(ctx.dim(ctx.in(0), static_cast<int64_t>(2 + d)));
   bool divisible = true;
   for (size_t d = 0; d < spatial; ++d)
     divisible = divisible && outSize[d] > 0 && inShape[2 + d] % outSize[d] == 0;

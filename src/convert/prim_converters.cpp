@@ -10,6 +10,9 @@ void listConstruct(ConvertContext& ctx) {
   const auto* node = ctx.node();
   std::vector<std::string> names;
   for (const auto* element : node->inputs()) {
+    // Int lists with sizes of dynamic axes are shapes: their users read them through
+    // intListInput, from this node's inputs.
+    if (element->type()->kind() == c10::TypeKind::IntType && !ctx.isStatic(element)) return;
     if (!ctx.fact(element).isTensor && !ctx.isStatic(element))
       ctx.unsupported("a list of values computed from input data");
     // None in a Tensor?[] list (aten::index's skipped dims): ONNX's empty name for "absent".

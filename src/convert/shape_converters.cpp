@@ -16,9 +16,24 @@ std::string slice(ConvertContext& ctx, const std::string& x, int64_t axis, int64
 }
 
 // The output's recorded shape: exact for static-shape exports whatever -1s the call had.
+// With dynamic axes the output shape is not fixed: view/reshape pass their size list
+// (-1 and all), view_as/reshape_as the other tensor's Shape.
 void reshapeToOutput(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("Reshape", {ctx.inputAs(ctx.in(0), type), ctx.constInts(ctx.sizes(ctx.out()))}), type);
+  std::string shape;
+  if (!ctx.hasDynamicDims(ctx.out())) {
+    shape = ctx.constInts(ctx.sizes(ctx.out()));
+  } else {
+    const std::string kind = ctx.node()->kind().toQualString();
+    if (kind == "aten::view" || kind == "aten::reshape") {
+      shape = ctx.intListInput(ctx.in(1));
+    } else if (kind == "aten::view_as" || kind == "aten::reshape_as") {
+      shape = ctx.op("Shape", {ctx.input(ctx.in(1))});
+    } else {
+      ctx.unsupported(kind + " of a tensor with dynamic axes");
+    }
+  }
+  ctx.setOutput(ctx.op("Reshape", {ctx.inputAs(ctx.in(0), type), shape}), type);
 }
 
 void flatten(ConvertContext& ctx) {
@@ -82,7 +97,29 @@ void squeezeOp(ConvertContext& ctx) {
 
 void expand(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("Expand", {ctx.inputAs(ctx.in(0), type), ctx.constInts(ctx.sizes(ctx.out()))}), type);
+  if (!ctx.hasDynamicDims(ctx.out())) {
+    ctx.setOutput(ctx.op("Expand", {ctx.inputAs(ctx.in(0), type), ctx.constInts(ctx.sizes(ctx.out()))}), type);
+    return;
+  }
+  const std::string kind = ctx.node()->kind().toQualString();
+  if (kind == "aten::expand_as") {
+    ctx.setOutput(ctx.op("Expand", {ctx.inputAs(ctx.in(0), type), ctx.op("Shape", {ctx.input(ctx.in(1))})}), type);
+    return;
+  }
+  // torch's -1 keeps a dim; ONNX Expand broadcasts, and 1 keeps any dim the same way.
+  const Value* sizes = ctx.in(1);
+  if (sizes->node()->kind() != c10::prim::ListConstruct) ctx.unsupported("expand to a computed size list");
+  std::vector<std::string> parts;
+  for (const Value* element : sizes->node()->inputs()) {
+    if (ctx.isStatic(element)) {
+      const int64_t n = ctx.toInt(element);
+      parts.push_back(ctx.constInts({n == -1 ? 1 : n}));
+    } else {
+      parts.push_back(unsqueeze(ctx, ctx.inputAs(element, at::kLong), {0}));
+    }
+  }
+  ctx.setOutput(ctx.op("Expand", {ctx.inputAs(ctx.in(0), type), ctx.op("Concat", parts, {attr::i("axis", 0)})}),
+                type);
 }
 
 void cat(ConvertContext& ctx) {
@@ -118,10 +155,25 @@ int64_t optionalInt(ConvertContext& ctx, const Value* v, int64_t fallback) {
   return ctx.isNone(v) ? fallback : ctx.toInt(v);
 }
 
+// A slice bound as a 1-element int64 tensor: constant, or from a dynamic size.
+std::string sliceBound(ConvertContext& ctx, const Value* v, int64_t fallback) {
+  if (ctx.isNone(v)) return ctx.constInts({fallback});
+  if (ctx.isStatic(v)) return ctx.constInts({ctx.toInt(v)});
+  return unsqueeze(ctx, ctx.inputAs(v, at::kLong), {0});
+}
+
 void sliceOp(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t rank = ctx.rank(ctx.in(0));
   const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank);
+  if ((!ctx.isNone(ctx.in(2)) && !ctx.isStatic(ctx.in(2))) || (!ctx.isNone(ctx.in(3)) && !ctx.isStatic(ctx.in(3)))) {
+    const int64_t step = ctx.node()->inputs().size() > 4 ? ctx.toInt(ctx.in(4)) : 1;
+    ctx.setOutput(ctx.op("Slice", {ctx.inputAs(ctx.in(0), type), sliceBound(ctx, ctx.in(2), 0),
+                                   sliceBound(ctx, ctx.in(3), std::numeric_limits<int64_t>::max()),
+                                   ctx.constInts({dim}), ctx.constInts({step})}),
+                  type);
+    return;
+  }
   const int64_t start = optionalInt(ctx, ctx.in(2), 0);
   const int64_t end = optionalInt(ctx, ctx.in(3), std::numeric_limits<int64_t>::max());
   const int64_t step = ctx.node()->inputs().size() > 4 ? ctx.toInt(ctx.in(4)) : 1;

@@ -77,6 +77,43 @@ onnx::GraphProto* subgraphAttribute(onnx::NodeProto& owner, const std::string& n
   throw std::logic_error("node " + owner.name() + " has no graph attribute " + name);
 }
 
+void setSymbolicDim(onnx::ValueInfoProto& info, int64_t dim, const std::string& label) {
+  auto* d = info.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(static_cast<int>(dim));
+  d->clear_dim_value();
+  d->set_dim_param(label);
+}
+
+// Per input (forward order), its dynamic dims by name; "*" entries apply to all inputs
+// (skipping dims they do not have).
+std::vector<std::map<int64_t, std::string>> resolveDynamicAxes(
+    const std::map<std::string, std::map<int64_t, std::string>>& axes, const std::vector<InputSpec>& specs,
+    const std::string& modelPath) {
+  std::vector<std::map<int64_t, std::string>> result(specs.size());
+  for (const auto& [name, dims] : axes) {
+    bool found = name == "*";
+    for (size_t i = 0; i < specs.size(); ++i) {
+      if (name != "*" && specs[i].name != name) continue;
+      found = true;
+      const auto rank = static_cast<int64_t>(specs[i].shape.size());
+      for (const auto& [dim, label] : dims) {
+        const int64_t d = dim < 0 ? dim + rank : dim;
+        if (d < 0 || d >= rank) {
+          if (name == "*") continue;
+          throw UserError(modelPath + ": --dynamic-axes " + name + ":" + std::to_string(dim) + ": input '" + name +
+                          "' has " + std::to_string(rank) + " dims");
+        }
+        result[i][d] = label;
+      }
+    }
+    if (!found) {
+      std::string names;
+      for (const auto& s : specs) names += (names.empty() ? "" : ", ") + s.name;
+      throw UserError(modelPath + ": --dynamic-axes names '" + name + "', but the model's inputs are " + names);
+    }
+  }
+  return result;
+}
+
 // --output-names replaces the names taken from the TorchScript return values.
 void renameOutputs(PreparedGraph& prepared, const std::vector<std::string>& names, const std::string& modelPath) {
   if (names.size() != prepared.outputNames.size())
@@ -148,6 +185,34 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   }
   clock.done("run");
 
+  // Dynamic axes: a second run with those dims one larger shows which sizes and
+  // shape-derived values follow them; those stay computations in the graph.
+  std::vector<std::map<int64_t, std::string>> inputAxes(specs.size());
+  RunResult altRun;
+  if (!options.dynamicAxes.empty()) {
+    inputAxes = resolveDynamicAxes(options.dynamicAxes, specs, options.modelPath);
+    std::vector<c10::IValue> altInputs;
+    std::vector<InputSpec> altSpecs = specs;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      at::Tensor t = inputs[i].toTensor();
+      for (const auto& [dim, label] : inputAxes[i]) {
+        t = at::cat({t, t.narrow(dim, 0, 1)}, dim);  // one more row: valid ids and masks stay valid
+        altSpecs[i].shape[static_cast<size_t>(dim)] += 1;
+      }
+      altInputs.emplace_back(t);
+    }
+    try {
+      std::unordered_set<const torch::jit::Value*> parameters;
+      for (const auto& [value, path] : prepared.parameterPaths) parameters.insert(value);
+      altRun = runForFacts(*prepared.graph, altInputs, parameters);
+    } catch (const UserError& e) {
+      throw UserError(options.modelPath + ": with the dynamic axes one larger (--input-spec " + formatInputSpecs(altSpecs) +
+                      ") the model fails: " + e.what());
+    }
+    run.facts.markVarying(altRun.facts);
+    clock.done("run-dynamic");
+  }
+
   auto tags = options.strategy == "usage_based" ? usageTags(*prepared.graph, tree, prepared.parameterPaths)
                                                 : traceTags(*prepared.graph, tree);
   clock.done("tag");
@@ -155,7 +220,8 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   OnnxGraphBuilder builder;
   ConvertedGraph converted;
   try {
-    converted = convertGraph(prepared, run.facts, tags, tree, defaultConverters(), options.opset, builder);
+    converted = convertGraph(prepared, run.facts, tags, tree, defaultConverters(), options.opset, builder,
+                             !options.dynamicAxes.empty());
   } catch (const UserError& e) {
     throw UserError(options.modelPath + ": " + e.what());
   }
@@ -173,11 +239,28 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   opset->set_version(options.opset);
   auto* graph = model.mutable_graph();
   graph->set_name(tree.root().className);
-  for (size_t i = 0; i < specs.size(); ++i)
+  // Symbolic dims: the inputs' by their given names; an output dim that follows one of
+  // them (same size in both runs) takes its name, any other varying dim a new one.
+  std::map<std::pair<int64_t, int64_t>, std::string> labelBySizes;
+  for (size_t i = 0; i < specs.size(); ++i) {
     *graph->add_input() = tensorValueInfo(converted.inputs[i], specs[i].dtype, specs[i].shape);
+    for (const auto& [dim, label] : inputAxes[i]) {
+      const int64_t size = specs[i].shape[static_cast<size_t>(dim)];
+      labelBySizes[{size, size + 1}] = label;
+      setSymbolicDim(*graph->mutable_input(static_cast<int>(i)), dim, label);
+    }
+  }
   for (size_t i = 0; i < converted.outputs.size(); ++i) {
-    const auto& fact = run.facts.of(prepared.graph->outputs()[i]);
+    const torch::jit::Value* value = prepared.graph->outputs()[i];
+    const auto& fact = run.facts.of(value);
     *graph->add_output() = tensorValueInfo(converted.outputs[i], fact.isTensor ? fact.dtype : at::kFloat, fact.sizes);
+    for (int64_t dim : fact.dynamicDims) {
+      const int64_t alt = altRun.facts.of(value).sizes.at(static_cast<size_t>(dim));
+      auto known = labelBySizes.find({fact.sizes[static_cast<size_t>(dim)], alt});
+      setSymbolicDim(*graph->mutable_output(static_cast<int>(i)), dim,
+                     known != labelBySizes.end() ? known->second
+                                                 : converted.outputs[i] + "_dim" + std::to_string(dim));
+    }
   }
   // Stamps for the main graph's nodes (the sidecar lists those); nodes inside If/Loop
   // bodies are stamped the same way and go into their owner's graph attribute.

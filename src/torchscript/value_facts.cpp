@@ -247,6 +247,40 @@ c10::optional<c10::IValue> constantValue(const torch::jit::Value* v) {
   return torch::jit::toIValue(v);
 }
 
+namespace {
+
+bool sameValue(const c10::IValue& a, const c10::IValue& b) {
+  if (a.isTensor() && b.isTensor()) {
+    const at::Tensor& x = a.toTensor();
+    const at::Tensor& y = b.toTensor();
+    return x.sizes() == y.sizes() && x.scalar_type() == y.scalar_type() && at::equal(x, y);
+  }
+  if (a.isTensor() != b.isTensor()) return false;
+  if (a.isList() && b.isList()) {
+    const auto xs = a.toListRef();
+    const auto ys = b.toListRef();
+    if (xs.size() != ys.size()) return false;
+    for (size_t i = 0; i < xs.size(); ++i)
+      if (!sameValue(xs[i], ys[i])) return false;
+    return true;
+  }
+  return a == b;
+}
+
+}  // namespace
+
+void ValueFacts::markVarying(const ValueFacts& other) {
+  for (auto& [value, fact] : facts_) {
+    if (!other.has(value)) continue;
+    const ValueFact& alt = other.of(value);
+    if (fact.isTensor && alt.isTensor && fact.sizes.size() == alt.sizes.size()) {
+      for (size_t d = 0; d < fact.sizes.size(); ++d)
+        if (fact.sizes[d] != alt.sizes[d]) fact.dynamicDims.push_back(static_cast<int64_t>(d));
+    }
+    if (fact.isStatic && !(alt.isStatic && sameValue(fact.value, alt.value))) fact.isStatic = false;
+  }
+}
+
 const ValueFact& ValueFacts::of(const torch::jit::Value* v) const {
   auto it = facts_.find(v);
   if (it == facts_.end()) {
