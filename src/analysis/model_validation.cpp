@@ -14,7 +14,8 @@ ValidationReport validateModel(const onnx::ModelProto& model, const std::string&
   ValidationReport report;
   report.file = path;
   try {
-    checkModelFull(model);
+    const auto dir = std::filesystem::path(path).parent_path();
+    checkModelFull(model, dir.empty() ? "." : dir.string());
     report.checkerPassed = true;
   } catch (const std::exception& e) {
     report.checkerError = firstLine(e.what());

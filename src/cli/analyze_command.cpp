@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 
 #include "modelexport/cli_commands.h"
@@ -40,6 +41,9 @@ Command addAnalyzeCommand(CLI::App& app) {
     ModelHierarchy hierarchy = readHierarchy(model.graph());
     if (!o->extractTag.empty()) {
       ExtractedSubgraph sub = extractSubgraph(model, hierarchy, o->extractTag);
+      // The extracted file may go elsewhere: it carries its weights itself.
+      const auto sourceDir = std::filesystem::path(o->onnxPath).parent_path();
+      inlineExternalData(sub.model, sourceDir.empty() ? "." : sourceDir.string());
       checkModelFull(sub.model);
       writeModelAtomically(sub.model, o->outputModel);
       std::cout << "extracted " << o->extractTag << " to " << o->outputModel << ": " << sub.nodes << " nodes, "

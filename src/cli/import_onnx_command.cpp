@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 
 #include "modelexport/cli_commands.h"
@@ -29,7 +30,10 @@ Command addImportOnnxCommand(CLI::App& app) {
     bool valid = true;
     if (options->validate || !options->referencePath.empty()) {
       try {
-        checkModelFull(model);
+        // External data references (of an --external-data export) are relative to the
+        // directory the GraphML was written in.
+        const auto dir = std::filesystem::path(options->graphmlPath).parent_path();
+        checkModelFull(model, dir.empty() ? "." : dir.string());
         std::cout << "checker: ok\n";
       } catch (const UserError& e) {
         std::cout << "checker: FAILED: " << e.what() << "\n";

@@ -40,10 +40,23 @@ onnx::ModelProto withPendingWeightsAsInputs(const onnx::ModelProto& model) {
 
 }  // namespace
 
-void checkModelFull(const onnx::ModelProto& model) {
+void checkModelFull(const onnx::ModelProto& model, const std::string& modelDir) {
   try {
     onnx::ModelProto copy = withPendingWeightsAsInputs(model);
-    onnx::checker::check_model(copy);
+    {
+      // onnx 1.12's check_model(ModelProto) resolves external data files against the
+      // working directory and takes no model directory: run it from there.
+      std::error_code ec;
+      const fs::path previous = fs::current_path(ec);
+      const bool moved = !modelDir.empty() && !ec && (fs::current_path(modelDir, ec), !ec);
+      try {
+        onnx::checker::check_model(copy);
+      } catch (...) {
+        if (moved) fs::current_path(previous, ec);
+        throw;
+      }
+      if (moved) fs::current_path(previous, ec);
+    }
     onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1,
                                         /*data_prop=*/false);
     onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), options);
@@ -120,6 +133,34 @@ onnx::ModelProto readModel(const std::string& path) {
   if (bytes.empty() || !model.ParseFromString(bytes) || !model.has_graph())
     throw UserError(path + ": not an ONNX model (protobuf parse failed)");
   return model;
+}
+
+void inlineExternalData(onnx::ModelProto& model, const std::string& modelDir) {
+  for (auto& init : *model.mutable_graph()->mutable_initializer()) {
+    if (init.data_location() != onnx::TensorProto::EXTERNAL) continue;
+    std::string location;
+    uint64_t offset = 0, length = 0;
+    bool hasLength = false;
+    for (const auto& entry : init.external_data()) {
+      if (entry.key() == "location") location = entry.value();
+      if (entry.key() == "offset") offset = std::stoull(entry.value());
+      if (entry.key() == "length") length = std::stoull(entry.value()), hasLength = true;
+    }
+    const fs::path file = fs::path(modelDir) / location;
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw UserError(file.string() + ": cannot open (external data of '" + init.name() + "')");
+    if (!hasLength) {
+      in.seekg(0, std::ios::end);
+      length = static_cast<uint64_t>(in.tellg()) - offset;
+    }
+    std::string bytes(length, '\0');
+    in.seekg(static_cast<std::streamoff>(offset));
+    if (!in.read(bytes.data(), static_cast<std::streamsize>(length)))
+      throw UserError(file.string() + ": shorter than the external data of '" + init.name() + "' says");
+    init.clear_external_data();
+    init.clear_data_location();
+    init.set_raw_data(std::move(bytes));
+  }
 }
 
 }  // namespace modelexport
