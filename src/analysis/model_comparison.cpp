@@ -247,6 +247,7 @@ std::string renderComparisonSummary(const nlohmann::json& r) {
     const auto& c = h["module_node_counts"][k];
     out << "    " << c["module"].get<std::string>() << ": " << c["a"] << " vs " << c["b"] << "\n";
   }
+  if (h["module_node_counts"].size() > 10) out << "    ... (--output-file has them all)\n";
   out << "  matched nodes: " << h["matched_nodes"] << " (";
   bool first = true;
   for (const auto& [method, count] : h["matched_by"].items()) {
