@@ -41,6 +41,10 @@ struct OpTestOptions {
   std::vector<std::string> expectedOps;  // op types that must appear in the ONNX graph
 };
 
+inline OpTestOptions opts(int opset, double tolerance, std::vector<std::string> expectedOps) {
+  return OpTestOptions{opset, tolerance, std::move(expectedOps)};
+}
+
 // Module parameters by name, for sources that use self.<name>.
 using TestParameters = std::vector<std::pair<std::string, at::Tensor>>;
 

@@ -10,15 +10,6 @@
 namespace modelexport::testing {
 namespace {
 
-// The options of one op test (named fields: OpTestOptions has more members).
-OpTestOptions opts(int opset, double tolerance, std::vector<std::string> expectedOps) {
-  OpTestOptions options;
-  options.opset = opset;
-  options.tolerance = tolerance;
-  options.expectedOps = std::move(expectedOps);
-  return options;
-}
-
 // The export error for a model that must not export, or "" when it exported.
 std::string exportError(const std::string& testName, const std::string& forwardSource,
                         const std::vector<InputSpec>& inputs, int opset) {

@@ -7,15 +7,6 @@
 namespace modelexport::testing {
 namespace {
 
-// The options of one op test (named fields: OpTestOptions has more members).
-OpTestOptions opts(int opset, double tolerance, std::vector<std::string> expectedOps) {
-  OpTestOptions options;
-  options.opset = opset;
-  options.tolerance = tolerance;
-  options.expectedOps = std::move(expectedOps);
-  return options;
-}
-
 // ReduceSum moved its axes from an attribute to an input at opset 13; the other Reduce
 // ops keep the attribute through 17. Forms that use ReduceSum run at all three.
 const int kReduceOpsets[] = {11, 13, 17};
