@@ -13,8 +13,6 @@
 namespace modelexport::e2e {
 namespace {
 
-using testing::shellQuote;
-
 std::string describe(const std::set<std::string>& items) {
   std::string text;
   for (const auto& item : items) text += "\n  " + item;

@@ -17,10 +17,6 @@ namespace fs = std::filesystem;
 namespace modelexport::e2e {
 namespace {
 
-using testing::fixturePath;
-using testing::freshWorkDir;
-using testing::shellQuote;
-
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> result;
   std::istringstream in(text);

@@ -11,10 +11,6 @@
 namespace modelexport::e2e {
 namespace {
 
-using testing::fixturePath;
-using testing::freshWorkDir;
-using testing::shellQuote;
-
 std::vector<std::string> dimsOf(const onnx::ValueInfoProto& info) {
   std::vector<std::string> dims;
   for (const auto& d : info.type().tensor_type().shape().dim())

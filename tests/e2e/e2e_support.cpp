@@ -19,7 +19,6 @@ namespace modelexport::e2e {
 namespace {
 
 using testing::runCommand;
-using testing::shellQuote;
 
 const fs::path& cacheRoot() {
   static const fs::path root = fs::path(MODELEXPORT_TEST_WORK_DIR).parent_path() / "e2e-cache";

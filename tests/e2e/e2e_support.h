@@ -9,7 +9,16 @@
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
+#include "test_support.h"
+
 namespace modelexport::e2e {
+
+// The shared test helpers, by their short names in every end-to-end test.
+using testing::fixturePath;
+using testing::freshWorkDir;
+using testing::ortCheck;
+using testing::pythonOnnxCheck;
+using testing::shellQuote;
 
 const std::vector<std::string>& fixtureNames();  // the five standard fixtures
 

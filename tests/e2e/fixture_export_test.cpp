@@ -18,12 +18,6 @@ namespace fs = std::filesystem;
 namespace modelexport::e2e {
 namespace {
 
-using testing::fixturePath;
-using testing::freshWorkDir;
-using testing::ortCheck;
-using testing::pythonOnnxCheck;
-using testing::shellQuote;
-
 // Parses a Python list repr of strings ("['', 'encoder']"), as PyTorch writes
 // pkg.torch.onnx.name_scopes. Returns false when the text is not such a list.
 bool parsePythonStringList(const std::string& text, std::vector<std::string>& items) {

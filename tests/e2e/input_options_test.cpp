@@ -15,10 +15,6 @@ namespace fs = std::filesystem;
 namespace modelexport::e2e {
 namespace {
 
-using testing::fixturePath;
-using testing::freshWorkDir;
-using testing::shellQuote;
-
 const std::string kTokenizerData = std::string(MODELEXPORT_SOURCE_DIR) + "/tests/data/tokenizers";
 
 // A model directory: the fixture's TorchScript file plus the given tokenizer files.

@@ -12,12 +12,6 @@
 namespace modelexport::e2e {
 namespace {
 
-using testing::fixturePath;
-using testing::freshWorkDir;
-using testing::ortCheck;
-using testing::pythonOnnxCheck;
-using testing::shellQuote;
-
 class OpsetMatrixTest : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
 TEST_P(OpsetMatrixTest, ExportsChecksAndMatchesLibTorch) {
