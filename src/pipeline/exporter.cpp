@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <set>
 
@@ -27,6 +28,14 @@
 namespace modelexport {
 namespace {
 
+// The process's peak resident set so far (VmHWM), for -v: where memory goes.
+long peakRssMiB() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+  return -1;
+}
+
 class StageClock {
  public:
   StageClock(ExportSummary& summary, std::ostream& log, bool verbose)
@@ -37,7 +46,7 @@ class StageClock {
     summary_.stages.push_back({stage, seconds});
     if (verbose_)
       log_ << "[" << std::setw(8) << stage << "] " << std::fixed << std::setprecision(3) << seconds
-           << " s" << (detail.empty() ? "" : "  " + detail) << "\n";
+           << " s  peak RSS " << peakRssMiB() << " MiB" << (detail.empty() ? "" : "  " + detail) << "\n";
     start_ = now;
   }
 
