@@ -150,6 +150,13 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
       throw UserError(options.outputPath + ": cannot write: directory " + dir.string() + " does not exist");
     if (std::filesystem::is_directory(out, ec))
       throw UserError(options.outputPath + ": is a directory, expected a file path");
+    // --dump-io writes last: a directory it cannot make fails now, before any output.
+    if (!options.dumpIoDir.empty()) {
+      std::filesystem::create_directories(options.dumpIoDir, ec);
+      if (ec || !std::filesystem::is_directory(options.dumpIoDir))
+        throw UserError(options.dumpIoDir + ": cannot create the --dump-io directory" +
+                        (ec ? ": " + ec.message() : std::string()));
+    }
   }
 
   ExportSummary summary;

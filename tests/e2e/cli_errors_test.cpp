@@ -149,6 +149,12 @@ TEST_F(BadInputTest, UnknownStrategy) {
   expectModelRejected(fixturePath("custom_scripted"), {"--strategy", "bogus"}, " --strategy bogus");
 }
 
+// --dump-io runs last; a directory it cannot make must fail before the ONNX file exists.
+TEST_F(BadInputTest, DumpIoDirectoryThatCannotBeMade) {
+  expectModelRejected(fixturePath("custom_scripted"), {"--dump-io", "regular_file/io"},
+                      " --dump-io " + shellQuote(inputs_ + "/regular_file/io"));
+}
+
 TEST_F(BadInputTest, OutputNamesOfWrongCountOrClashing) {
   expectModelRejected(fixturePath("bert_tiny"), {"bert_tiny.pt", "--output-names gives 1 names", "2 outputs"},
                       " --output-names only_one");
