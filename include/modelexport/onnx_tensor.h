@@ -13,10 +13,10 @@ at::ScalarType torchDataType(int32_t onnxType);
 const char* dtypeName(at::ScalarType type);  // "float32", "int64", ...
 at::ScalarType dtypeFromName(const std::string& name);
 
-// Copies the tensor's bytes once into raw_data.
 // A graph input/output of that dtype and fixed shape.
 onnx::ValueInfoProto tensorValueInfo(const std::string& name, at::ScalarType type, const std::vector<int64_t>& shape);
 
+// Copies the tensor's bytes once into raw_data.
 onnx::TensorProto toTensorProto(const at::Tensor& tensor, const std::string& name);
 at::Tensor fromTensorProto(const onnx::TensorProto& proto);
 

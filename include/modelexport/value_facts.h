@@ -44,12 +44,15 @@ struct RunResult {
   std::vector<c10::IValue> outputs;  // the graph's outputs, the numerical reference
 };
 
-// Runs the graph node by node. Throws UserError when the model rejects the inputs.
-// `parameters` are the constants that hold module parameters and buffers.
 // The value of a prim::Constant output (nullopt for anything else). Unlike toIValue it
 // takes the None constants scripted code leaves typed as optionals (`Tensor?`).
 c10::optional<c10::IValue> constantValue(const torch::jit::Value* v);
 
+// An in-place ATen kind (`aten::relu_`; not a dunder like `aten::__and__`).
+bool isInPlaceKind(const std::string& kind);
+
+// Runs the graph node by node. Throws UserError when the model rejects the inputs.
+// `parameters` are the constants that hold module parameters and buffers.
 RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs,
                       const std::unordered_set<const torch::jit::Value*>& parameters = {});
 

@@ -1,6 +1,7 @@
 #include "modelexport/graph_converter.h"
 
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "modelexport/errors.h"
@@ -18,10 +19,6 @@ struct UnsupportedUse {
   std::string firstTag;
   std::string reason;
 };
-
-bool isInPlaceKind(const std::string& kind) {
-  return kind.size() > 2 && kind.back() == '_' && kind[kind.size() - 2] != '_';
-}
 
 class GraphWalker {
  public:
@@ -111,6 +108,22 @@ class GraphWalker {
     }
   }
 
+  // A subgraph output of `owner` (If/Loop) for the block value `inner`, as `type`:
+  // produced inside the subgraph by an Identity (the value may come from outside it).
+  // nullopt when the value itself was unsupported (reported already).
+  std::optional<std::string> subgraphOutput(const Node* owner, const Value* inner, at::ScalarType type,
+                                            const std::string& hint) {
+    try {
+      ctx_.setNode(owner);
+      const std::string value = ctx_.inputAs(inner, type);
+      const std::string name = builder_.freshName(hint);
+      builder_.addNode("Identity", {value}, {name});
+      return name;
+    } catch (const UnsupportedForm&) {
+      return std::nullopt;
+    }
+  }
+
   // A branch decided by input data: an ONNX If whose then/else graphs hold the two
   // blocks' nodes, stamped like any other (the blocks' ops keep their modules).
   void convertTensorIf(const Node* node) {
@@ -143,17 +156,9 @@ class GraphWalker {
       builder_.setCurrentTag(ownerTag);
       for (size_t i = 0; i < block->outputs().size(); ++i) {
         const Value* inner = block->outputs()[i];
-        try {
-          ctx_.setNode(node);
-          // Subgraph outputs are produced inside the subgraph (an Identity when the
-          // value comes from outside it).
-          const std::string value = ctx_.inputAs(inner, types[i]);
-          const std::string name = builder_.freshName(outputs[i] + "_" + (b == 0 ? "then" : "else"));
-          builder_.addNode("Identity", {value}, {name});
+        if (auto name = subgraphOutput(node, inner, types[i], outputs[i] + (b == 0 ? "_then" : "_else"))) {
           const auto& fact = facts_.of(inner);
-          sub.outputs.push_back(tensorValueInfo(name, types[i], fact.isTensor ? fact.sizes : std::vector<int64_t>{}));
-        } catch (const UnsupportedForm&) {
-          // the inner value was unsupported itself and is reported already
+          sub.outputs.push_back(tensorValueInfo(*name, types[i], fact.isTensor ? fact.sizes : std::vector<int64_t>{}));
         }
       }
       builder_.leaveSubgraph();
@@ -214,15 +219,8 @@ class GraphWalker {
     builder_.setCurrentTag(ownerTag);
     for (size_t i = 0; i < body->outputs().size(); ++i) {
       const at::ScalarType type = i == 0 ? at::kBool : types[i - 1];
-      try {
-        ctx_.setNode(node);
-        const std::string value = ctx_.inputAs(body->outputs()[i], type);
-        const std::string name = builder_.freshName(i == 0 ? "loop_cond_out" : outputs[i - 1] + "_next");
-        builder_.addNode("Identity", {value}, {name});
-        sub.outputs.push_back(i == 0 ? tensorValueInfo(name, at::kBool, {}) : typeOnly(name, type));
-      } catch (const UnsupportedForm&) {
-        // the inner value was unsupported itself and is reported already
-      }
+      if (auto name = subgraphOutput(node, body->outputs()[i], type, i == 0 ? "loop_cond_out" : outputs[i - 1] + "_next"))
+        sub.outputs.push_back(i == 0 ? tensorValueInfo(*name, at::kBool, {}) : typeOnly(*name, type));
     }
     builder_.leaveSubgraph();
     builder_.nodes()[static_cast<size_t>(owner)].subgraphs.push_back(std::move(sub));

@@ -190,10 +190,10 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
     }
   }
   auto inputs = assembleExampleInputs(specs, options.namedInputs);
+  std::unordered_set<const torch::jit::Value*> parameters;
+  for (const auto& [value, path] : prepared.parameterPaths) parameters.insert(value);
   RunResult run;
   try {
-    std::unordered_set<const torch::jit::Value*> parameters;
-    for (const auto& [value, path] : prepared.parameterPaths) parameters.insert(value);
     run = runForFacts(*prepared.graph, inputs, parameters);
   } catch (const UserError& e) {
     throw UserError(options.modelPath + ": " + e.what() + " (inputs tried: --input-spec " +
@@ -218,8 +218,6 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
       altInputs.emplace_back(t);
     }
     try {
-      std::unordered_set<const torch::jit::Value*> parameters;
-      for (const auto& [value, path] : prepared.parameterPaths) parameters.insert(value);
       altRun = runForFacts(*prepared.graph, altInputs, parameters);
     } catch (const UserError& e) {
       throw UserError(options.modelPath + ": with the dynamic axes one larger (--input-spec " + formatInputSpecs(altSpecs) +

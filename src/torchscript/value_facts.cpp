@@ -120,7 +120,7 @@ class Runner {
       record(node->outputs()[i], stack[stack.size() - n + i], isStatic);
       facts_.set(node->outputs()[i]).fromParameter = fromParameter && !shapeOnly;
     }
-    if (isStatic && isInPlace(node) && !node->inputs().empty()) {
+    if (isStatic && isInPlaceKind(node->kind().toQualString()) && !node->inputs().empty()) {
       foldMutatedBase(node->input(0));
       for (const Value* out : node->outputs()) facts_.set(out).fromParameter = false;
     }
@@ -131,11 +131,6 @@ class Runner {
     for (const Value* out : node->outputs())
       if (out->type()->kind() != c10::TypeKind::StringType) return false;
     return true;
-  }
-
-  static bool isInPlace(const Node* node) {
-    const std::string kind = node->kind().toQualString();
-    return kind.size() > 2 && kind.back() == '_' && kind[kind.size() - 2] != '_';
   }
 
   // An in-place op on values known at export time (swin_v2 zeroes a slice of its bias
@@ -245,6 +240,10 @@ class Runner {
 };
 
 }  // namespace
+
+bool isInPlaceKind(const std::string& kind) {
+  return kind.size() > 2 && kind.back() == '_' && kind[kind.size() - 2] != '_';
+}
 
 c10::optional<c10::IValue> constantValue(const torch::jit::Value* v) {
   const Node* node = v->node();
