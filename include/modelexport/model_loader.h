@@ -6,8 +6,11 @@
 
 namespace modelexport {
 
+struct ArchiveLoadStats;
+
 // Throws UserError naming the file and what it is when it is not TorchScript.
-torch::jit::Module loadTorchScript(const std::string& path);
+// Tensors are views of the mapped file where possible; stats says how many bytes were.
+torch::jit::Module loadTorchScript(const std::string& path, ArchiveLoadStats* stats = nullptr);
 
 // Describes what a file that failed to load as TorchScript actually is.
 std::string diagnoseNonTorchScript(const std::string& path);

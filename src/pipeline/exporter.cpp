@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iomanip>
 #include <set>
+#include <sstream>
 
 #include <torch/script.h>
 
@@ -13,6 +14,7 @@
 #include "modelexport/graph_converter.h"
 #include "modelexport/graph_preparation.h"
 #include "modelexport/graphml_writer.h"
+#include "modelexport/mapped_archive.h"
 #include "modelexport/hierarchy_sidecar.h"
 #include "modelexport/input_spec_parser.h"
 #include "modelexport/model_loader.h"
@@ -163,9 +165,14 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   StageClock clock(summary, log, options.verbose);
   torch::NoGradGuard noGrad;
 
-  torch::jit::Module module = loadTorchScript(options.modelPath);
+  ArchiveLoadStats loadStats;
+  torch::jit::Module module = loadTorchScript(options.modelPath, &loadStats);
   ModuleTree tree(module);
-  clock.done("load", std::to_string(tree.modules().size()) + " modules");
+  std::ostringstream loadDetail;
+  loadDetail << tree.modules().size() << " modules, " << std::fixed << std::setprecision(1)
+             << loadStats.mappedBytes / 1048576.0 << " MiB mapped, " << loadStats.copiedBytes / 1048576.0
+             << " MiB copied";
+  clock.done("load", loadDetail.str());
 
   PreparedGraph prepared;
   try {

@@ -2,10 +2,13 @@
 
 #include <cstring>
 #include <filesystem>
+#include <memory>
+#include <system_error>
 #include <fstream>
 #include <vector>
 
 #include "modelexport/errors.h"
+#include "modelexport/mapped_archive.h"
 
 namespace modelexport {
 namespace {
@@ -65,7 +68,7 @@ std::string diagnoseNonTorchScript(const std::string& path) {
   return "it is not a TorchScript archive (not a zip file); " + std::string(kHowToMake);
 }
 
-torch::jit::Module loadTorchScript(const std::string& path) {
+torch::jit::Module loadTorchScript(const std::string& path, ArchiveLoadStats* stats) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     throw UserError(path + ": no such file");
@@ -79,7 +82,14 @@ torch::jit::Module loadTorchScript(const std::string& path) {
   if (!startsWith(head, "PK\x03\x04", 4))
     throw UserError(path + ": cannot load: " + diagnoseNonTorchScript(path));
   try {
-    torch::jit::Module module = torch::jit::load(path, torch::kCPU);
+    std::unique_ptr<MappedArchive> archive;
+    try {
+      archive = std::make_unique<MappedArchive>(path);
+    } catch (const std::system_error&) {
+      // Not mappable (a pipe, say): LibTorch reads it with copies.
+    }
+    torch::jit::Module module = archive ? archive->load() : torch::jit::load(path, torch::kCPU);
+    if (stats && archive) *stats = archive->stats();
     module.eval();
     return module;
   } catch (const c10::Error& e) {

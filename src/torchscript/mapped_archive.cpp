@@ -1,0 +1,295 @@
+#include "modelexport/mapped_archive.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include <c10/core/CPUAllocator.h>
+#include <caffe2/serialize/read_adapter_interface.h>
+
+namespace modelexport {
+namespace {
+
+// Records smaller than this are copied: lending them saves nothing worth the bookkeeping.
+constexpr size_t kMinLentBytes = 4096;
+// LibTorch's CPU tensors are 64-byte aligned; PyTorch's zip writer aligns records to 64.
+constexpr uint64_t kLentAlignment = 64;
+
+uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint32_t le32(const unsigned char* p) {
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
+         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+uint64_t le64(const unsigned char* p) {
+  return static_cast<uint64_t>(le32(p)) | (static_cast<uint64_t>(le32(p + 4)) << 32);
+}
+
+// A file mapping shared by the archive and every tensor lent out of it: unmapped when
+// the last of them lets go.
+struct Mapping {
+  unsigned char* base = nullptr;
+  size_t size = 0;
+  std::atomic<size_t> holders{1};
+  bool contains(const void* p) const {
+    auto* b = static_cast<const unsigned char*>(p);
+    return b >= base && b < base + size;
+  }
+};
+
+// Mappings with holders. LibTorch frees some buffers through the allocator's raw deleter
+// with nothing but the data pointer, so a lent pointer is traced back to its mapping here.
+class LiveMappings {
+ public:
+  void add(Mapping* m) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.push_back(m);
+    count_.store(live_.size(), std::memory_order_release);
+  }
+  // Drops one holder of the mapping containing p; false when p is in none of them.
+  bool release(const void* p) {
+    if (count_.load(std::memory_order_acquire) == 0) return false;
+    Mapping* done = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = std::find_if(live_.begin(), live_.end(), [&](Mapping* m) { return m->contains(p); });
+      if (it == live_.end()) return false;
+      if (--(*it)->holders == 0) {
+        done = *it;
+        live_.erase(it);
+        count_.store(live_.size(), std::memory_order_release);
+      }
+    }
+    if (done) {
+      munmap(done->base, done->size);
+      delete done;
+    }
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Mapping*> live_;
+  std::atomic<size_t> count_{0};
+};
+
+LiveMappings& liveMappings() {
+  static auto* registry = new LiveMappings();  // outlives every tensor, even at exit
+  return *registry;
+}
+
+// The CPU allocator's own raw deleter, for pointers that were not lent.
+at::DeleterFnPtr gFallbackRawDeleter = nullptr;
+
+// Lent buffers have data == context, as raw_allocate requires, so one deleter serves
+// DataPtrs and raw frees alike.
+void releaseBuffer(void* p) {
+  if (!liveMappings().release(p)) gFallbackRawDeleter(p);
+}
+
+struct StoredRecord {
+  uint64_t offset;  // of the data, in the file
+  uint64_t size;
+};
+
+// The stored records of a zip file, from its central directory (APPNOTE 4.3.12-16,
+// zip64 4.3.14-15). Returns nothing when the directory is not what PyTorch writes.
+std::vector<StoredRecord> storedRecords(const unsigned char* file, uint64_t size) {
+  std::vector<StoredRecord> records;
+  if (size < 22) return records;
+  const uint64_t searchFrom = size > 22 + 65535 ? size - 22 - 65535 : 0;
+  uint64_t eocd = UINT64_MAX;
+  for (uint64_t at = size - 22 + 1; at-- > searchFrom;)
+    if (le32(file + at) == 0x06054b50) {
+      eocd = at;
+      break;
+    }
+  if (eocd == UINT64_MAX) return records;
+  uint64_t entries = le16(file + eocd + 10);
+  uint64_t dirOffset = le32(file + eocd + 16);
+  if ((entries == 0xFFFF || dirOffset == 0xFFFFFFFF) && eocd >= 20 && le32(file + eocd - 20) == 0x07064b50) {
+    const uint64_t zip64 = le64(file + eocd - 20 + 8);
+    if (zip64 + 56 > size || le32(file + zip64) != 0x06064b50) return records;
+    entries = le64(file + zip64 + 32);
+    dirOffset = le64(file + zip64 + 48);
+  }
+  uint64_t at = dirOffset;
+  for (uint64_t i = 0; i < entries; ++i) {
+    if (at + 46 > size || le32(file + at) != 0x02014b50) return {};
+    const uint16_t method = le16(file + at + 10);
+    uint64_t compressed = le32(file + at + 20);
+    uint64_t uncompressed = le32(file + at + 24);
+    const uint16_t nameLength = le16(file + at + 28);
+    const uint16_t extraLength = le16(file + at + 30);
+    const uint16_t commentLength = le16(file + at + 32);
+    uint64_t local = le32(file + at + 42);
+    const uint64_t next = at + 46 + nameLength + extraLength + commentLength;
+    if (next > size) return {};
+    // zip64 extended information: 64-bit values for the fields saturated above, in order.
+    for (uint64_t e = at + 46 + nameLength; e + 4 <= at + 46 + nameLength + extraLength;) {
+      const uint16_t id = le16(file + e);
+      const uint16_t length = le16(file + e + 2);
+      if (id == 0x0001) {
+        uint64_t field = e + 4;
+        if (uncompressed == 0xFFFFFFFF && field + 8 <= e + 4 + length) uncompressed = le64(file + field), field += 8;
+        if (compressed == 0xFFFFFFFF && field + 8 <= e + 4 + length) compressed = le64(file + field), field += 8;
+        if (local == 0xFFFFFFFF && field + 8 <= e + 4 + length) local = le64(file + field);
+      }
+      e += 4 + length;
+    }
+    at = next;
+    if (method != 0 || compressed != uncompressed) continue;
+    if (local + 30 > size || le32(file + local) != 0x04034b50) return {};
+    const uint64_t data = local + 30 + le16(file + local + 26) + le16(file + local + 28);
+    if (data + uncompressed > size) return {};
+    records.push_back({data, uncompressed});
+  }
+  return records;
+}
+
+}  // namespace
+
+struct MappedArchive::State {
+  Mapping* mapping = nullptr;  // one holder is this state
+  std::mutex mutex;
+  // Records not lent yet, by size, each list in file order (the order LibTorch reads them).
+  std::unordered_map<uint64_t, std::vector<uint64_t>> unlent;
+  std::unordered_map<uint64_t, size_t> nextUnlent;
+  size_t lendable = 0;
+  std::atomic<uint64_t> mappedBytes{0};
+  std::atomic<uint64_t> copiedBytes{0};
+
+  // A view of the next unlent record of exactly n bytes, or an empty DataPtr.
+  at::DataPtr lend(size_t n) {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto offsets = unlent.find(n);
+    if (offsets == unlent.end()) return {};
+    size_t& next = nextUnlent[n];
+    if (next >= offsets->second.size()) return {};
+    unsigned char* data = mapping->base + offsets->second[next++];
+    ++mapping->holders;
+    return at::DataPtr(data, data, &releaseBuffer, at::Device(at::kCPU));
+  }
+  ~State() {
+    if (mapping) liveMappings().release(mapping->base);
+  }
+};
+
+namespace {
+
+// Wraps LibTorch's CPU allocator: while an archive is loading, an allocation the size of
+// one of its records gets that record's mapped bytes; otherwise it passes through.
+class LendingAllocator final : public at::Allocator {
+ public:
+  explicit LendingAllocator(at::Allocator* fallback) : fallback_(fallback) {
+    gFallbackRawDeleter = fallback->raw_deleter();
+  }
+
+  at::DataPtr allocate(size_t n) const override {
+    if (n >= kMinLentBytes) {
+      if (MappedArchive::State* lender = lender_.load(std::memory_order_acquire)) {
+        at::DataPtr lent = lender->lend(n);
+        if (lent) return lent;
+      }
+    }
+    return fallback_->allocate(n);
+  }
+
+  at::DeleterFnPtr raw_deleter() const override { return gFallbackRawDeleter ? &releaseBuffer : nullptr; }
+
+  void setLender(MappedArchive::State* lender) const { lender_.store(lender, std::memory_order_release); }
+  bool installed() const { return c10::GetCPUAllocator() == this && gFallbackRawDeleter != nullptr; }
+
+ private:
+  at::Allocator* fallback_;
+  mutable std::atomic<MappedArchive::State*> lender_{nullptr};
+};
+
+const LendingAllocator& lendingAllocator() {
+  static LendingAllocator* allocator = [] {
+    auto* wrapper = new LendingAllocator(c10::GetCPUAllocator());  // lives as long as the process
+    c10::SetCPUAllocator(wrapper, /*priority=*/std::numeric_limits<uint8_t>::max());
+    return wrapper;
+  }();
+  return *allocator;
+}
+
+// Reads from the mapping; a read into the record's own mapped bytes is already done.
+class MappedReadAdapter final : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit MappedReadAdapter(std::shared_ptr<MappedArchive::State> state) : state_(std::move(state)) {}
+  size_t size() const override { return state_->mapping->size; }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
+    const Mapping& m = *state_->mapping;
+    if (pos >= m.size) return 0;
+    n = std::min<uint64_t>(n, m.size - pos);
+    if (static_cast<unsigned char*>(buf) == m.base + pos) {
+      state_->mappedBytes += n;
+    } else {
+      std::memcpy(buf, m.base + pos, n);
+      state_->copiedBytes += n;
+    }
+    return n;
+  }
+
+ private:
+  std::shared_ptr<MappedArchive::State> state_;
+};
+
+}  // namespace
+
+MappedArchive::MappedArchive(const std::string& path) : state_(std::make_shared<State>()) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), path);
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || info.st_size <= 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::system_error(err ? err : EINVAL, std::generic_category(), path);
+  }
+  void* base = ::mmap(nullptr, static_cast<size_t>(info.st_size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  const int err = errno;
+  ::close(fd);
+  if (base == MAP_FAILED) throw std::system_error(err, std::generic_category(), path);
+  state_->mapping = new Mapping();
+  state_->mapping->base = static_cast<unsigned char*>(base);
+  state_->mapping->size = static_cast<size_t>(info.st_size);
+  liveMappings().add(state_->mapping);
+  for (const StoredRecord& r : storedRecords(state_->mapping->base, state_->mapping->size)) {
+    if (r.size < kMinLentBytes || r.offset % kLentAlignment != 0) continue;
+    state_->unlent[r.size].push_back(r.offset);
+    ++state_->lendable;
+  }
+}
+
+MappedArchive::~MappedArchive() = default;
+
+torch::jit::Module MappedArchive::load() {
+  const LendingAllocator& allocator = lendingAllocator();
+  const bool lending = allocator.installed() && state_->lendable > 0;
+  struct LenderScope {
+    const LendingAllocator& allocator;
+    bool active;
+    ~LenderScope() {
+      if (active) allocator.setLender(nullptr);
+    }
+  } scope{allocator, lending};
+  if (lending) allocator.setLender(state_.get());
+  return torch::jit::load(std::make_shared<MappedReadAdapter>(state_), torch::kCPU);
+}
+
+ArchiveLoadStats MappedArchive::stats() const { return {state_->mappedBytes.load(), state_->copiedBytes.load()}; }
+
+size_t MappedArchive::lendableRecords() const { return state_->lendable; }
+
+}  // namespace modelexport
