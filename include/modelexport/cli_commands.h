@@ -2,6 +2,7 @@
 // One function per subcommand: each adds its options to the parser and returns the
 // action to run. main() owns error handling and exit codes.
 #include <functional>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -14,6 +15,17 @@ struct Command {
   Action action;
 };
 
+// The top-level parser, with --version; the subcommands are added by the caller.
+CLI::App& makeApp(CLI::App& app);
+constexpr const char* kAppDescription =
+    "modelexport: export TorchScript models to ONNX with the PyTorch module hierarchy stamped on every node";
+constexpr const char* kExportDescription = "Export a TorchScript model to hierarchy-stamped ONNX";
+
+// Parses argv and runs the chosen command: errors become one line and exit code 1.
+int runCommandLine(CLI::App& app, std::vector<Command>& commands, int argc, char** argv);
+
+// export lives in a shared library with LibTorch (export_engine.h), the others do not
+// need LibTorch at all.
 Command addExportCommand(CLI::App& app);
 Command addAnalyzeCommand(CLI::App& app);
 Command addValidateCommand(CLI::App& app);

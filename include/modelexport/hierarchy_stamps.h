@@ -18,6 +18,9 @@ struct HierarchyStamp {
 };
 
 MetadataEntries stampEntries(const HierarchyStamp& stamp);
+
+// Prefix match segment by segment: "/M/L.1" matches "/M/L.1/X", not "/M/L.10".
+bool tagHasPrefix(const std::string& tag, const std::string& prefix);
 std::string pythonListRepr(const std::vector<std::string>& items);
 
 }  // namespace modelexport

@@ -27,7 +27,4 @@ bool isAuxiliaryNode(const torch::jit::Node* node);
 std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(const torch::jit::Graph& graph,
                                                               const ModuleTree& tree);
 
-// Prefix match segment by segment: "/M/L.1" matches "/M/L.1/X", not "/M/L.10".
-bool tagHasPrefix(const std::string& tag, const std::string& prefix);
-
 }  // namespace modelexport

@@ -3,7 +3,7 @@
 #include <map>
 
 #include "modelexport/errors.h"
-#include "modelexport/hierarchy_tags.h"
+#include "modelexport/hierarchy_stamps.h"
 
 namespace modelexport {
 namespace {

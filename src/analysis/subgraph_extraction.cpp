@@ -4,7 +4,7 @@
 #include <set>
 
 #include "modelexport/errors.h"
-#include "modelexport/hierarchy_tags.h"
+#include "modelexport/hierarchy_stamps.h"
 #include "modelexport/model_writer.h"
 
 namespace modelexport {

@@ -46,7 +46,7 @@ std::map<std::string, std::map<int64_t, std::string>> parseDynamicAxes(const std
 }
 
 Command addExportCommand(CLI::App& app) {
-  auto* cmd = app.add_subcommand("export", "Export a TorchScript model to hierarchy-stamped ONNX");
+  auto* cmd = app.add_subcommand("export", kExportDescription);
   auto options = std::make_shared<ExportOptions>();
   auto shape = std::make_shared<std::string>("1,128");
   cmd->add_option("MODEL_NAME_OR_PATH", options->modelPath,

@@ -1,12 +1,17 @@
 // modelexport: TorchScript to ONNX with the module hierarchy on every node.
+#include <dlfcn.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "modelexport/cli_commands.h"
-#include "modelexport/errors.h"
+#include "modelexport/export_engine.h"
 
 namespace {
 
@@ -19,34 +24,40 @@ namespace {
   std::_Exit(code);
 }
 
+// The export engine sits next to the binary; LibTorch comes with it.
+int runExport(int argc, char** argv) {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::string library = (ec ? std::filesystem::path(argv[0]) : self).parent_path() /
+                              MODELEXPORT_EXPORT_ENGINE_LIBRARY;
+  void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    std::cerr << "modelexport: error: " << library << ": cannot load the export engine: " << dlerror() << "\n";
+    return 1;
+  }
+  using Entry = int (*)(int, char**);
+  auto entry = reinterpret_cast<Entry>(dlsym(handle, MODELEXPORT_EXPORT_ENGINE_ENTRY));
+  if (!entry) {
+    std::cerr << "modelexport: error: " << library << ": no " << MODELEXPORT_EXPORT_ENGINE_ENTRY << "\n";
+    return 1;
+  }
+  return entry(argc, argv);
+}
+
 int run(int argc, char** argv) {
-  CLI::App app{"modelexport: export TorchScript models to ONNX with the PyTorch module hierarchy "
-               "stamped on every node"};
-  app.set_version_flag("--version", std::string("modelexport ") + MODELEXPORT_VERSION);
-  app.require_subcommand(1);
-  std::vector<modelexport::cli::Command> commands{
-      modelexport::cli::addExportCommand(app),
-      modelexport::cli::addAnalyzeCommand(app),
-      modelexport::cli::addValidateCommand(app),
-      modelexport::cli::addCompareCommand(app),
-      modelexport::cli::addImportOnnxCommand(app),
+  using namespace modelexport::cli;
+  if (argc >= 2 && std::strcmp(argv[1], "export") == 0) return runExport(argc, argv);
+  CLI::App app{kAppDescription};
+  makeApp(app);
+  // Listed for --help; `modelexport export ...` never reaches this parser.
+  app.add_subcommand("export", kExportDescription);
+  std::vector<Command> commands{
+      addAnalyzeCommand(app),
+      addValidateCommand(app),
+      addCompareCommand(app),
+      addImportOnnxCommand(app),
   };
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  try {
-    for (auto& command : commands)
-      if (command.parser->parsed()) return command.action();
-  } catch (const modelexport::UserError& e) {
-    std::cerr << "modelexport: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "modelexport: error: " << modelexport::firstLine(e.what()) << "\n";
-    return 1;
-  }
-  return 1;
+  return runCommandLine(app, commands, argc, argv);
 }
 
 }  // namespace

@@ -53,11 +53,4 @@ std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(const torch::jit:
   return tags;
 }
 
-bool tagHasPrefix(const std::string& tag, const std::string& prefix) {
-  if (prefix.empty() || prefix == "/") return true;
-  std::string p = prefix.back() == '/' ? prefix.substr(0, prefix.size() - 1) : prefix;
-  if (tag.compare(0, p.size(), p) != 0) return false;
-  return tag.size() == p.size() || tag[p.size()] == '/';
-}
-
 }  // namespace modelexport

@@ -4,6 +4,14 @@
 
 namespace modelexport {
 
+bool tagHasPrefix(const std::string& tag, const std::string& prefix) {
+  if (prefix.empty() || prefix == "/") return true;
+  std::string p = prefix.back() == '/' ? prefix.substr(0, prefix.size() - 1) : prefix;
+  if (tag.compare(0, p.size(), p) != 0) return false;
+  return tag.size() == p.size() || tag[p.size()] == '/';
+}
+
+
 std::string pythonListRepr(const std::vector<std::string>& items) {
   std::string out = "[";
   for (size_t i = 0; i < items.size(); ++i) {

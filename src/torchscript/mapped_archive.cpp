@@ -149,11 +149,21 @@ std::vector<StoredRecord> storedRecords(const unsigned char* file, uint64_t size
     }
     at = next;
     if (method != 0 || compressed != uncompressed) continue;
+    // The local header must be there and name the same file, or the directory is not
+    // what we think it is.
     if (local + 30 > size || le32(file + local) != 0x04034b50) return {};
-    const uint64_t data = local + 30 + le16(file + local + 26) + le16(file + local + 28);
+    const uint16_t localNameLength = le16(file + local + 26);
+    if (localNameLength != nameLength || local + 30 + nameLength > size ||
+        std::memcmp(file + local + 30, file + at - commentLength - extraLength - nameLength, nameLength) != 0)
+      return {};
+    const uint64_t data = local + 30 + localNameLength + le16(file + local + 28);
     if (data + uncompressed > size) return {};
     records.push_back({data, uncompressed});
   }
+  // Lent records must not overlap: a copy into one would show through the other.
+  std::sort(records.begin(), records.end(), [](const StoredRecord& a, const StoredRecord& b) { return a.offset < b.offset; });
+  for (size_t i = 1; i < records.size(); ++i)
+    if (records[i - 1].offset + records[i - 1].size > records[i].offset) return {};
   return records;
 }
 

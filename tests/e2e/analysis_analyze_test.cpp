@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "analysis_test_support.h"
-#include "modelexport/hierarchy_tags.h"
+#include "modelexport/hierarchy_stamps.h"
 #include "modelexport/model_analysis.h"
 #include "modelexport/model_writer.h"
 

@@ -224,12 +224,42 @@ TEST(Verbose, PrintsEachStageWithItsTime) {
   }
   EXPECT_EQ(next, stages.size()) << "stages in order with times expected; missing '"
                                  << (next < stages.size() ? stages[next] : "") << "' in:\n" << run.err;
+  // The weights are views of the mapped .pt, not copies.
+  EXPECT_TRUE(std::regex_search(run.err, std::regex(R"(\[\s*load\].* [0-9.]+ MiB mapped, [0-9.]+ MiB copied)")))
+      << run.err;
 
   // Without -v there is nothing on stderr.
   auto quiet = runModelexportSplit("export " + shellQuote(fixturePath("custom_scripted")) + " " +
                                    shellQuote(dir + "/quiet.onnx"));
   ASSERT_EQ(quiet.exitCode, 0) << quiet.out << quiet.err;
   EXPECT_EQ(quiet.err, "");
+}
+
+// The binary without its export engine: export says so in one line; the commands that do
+// not need LibTorch still work.
+TEST(ExportEngine, BinaryWithoutTheEngineLibrary) {
+  const std::string dir = freshWorkDir("e2e/engine_missing");
+  const std::string model = dir + "/model.onnx";
+  auto made = runModelexportSplit("export " + shellQuote(fixturePath("custom_scripted")) + " " + shellQuote(model));
+  ASSERT_EQ(made.exitCode, 0) << made.out << made.err;
+  const std::string alone = dir + "/bin/modelexport";
+  fs::create_directories(dir + "/bin");
+  fs::copy_file(MODELEXPORT_EXE, alone);
+
+  auto run = runSplit(shellQuote(alone) + " export " + shellQuote(fixturePath("custom_scripted")) + " " +
+                      shellQuote(dir + "/again.onnx"));
+  EXPECT_EQ(run.exitCode, 1);
+  auto errLines = lines(run.err);
+  ASSERT_EQ(errLines.size(), 1u) << run.err;
+  EXPECT_NE(errLines[0].find("libmodelexport_export.so: cannot load the export engine"), std::string::npos)
+      << errLines[0];
+  EXPECT_FALSE(fs::exists(dir + "/again.onnx"));
+
+  auto validate = runSplit(shellQuote(alone) + " validate " + shellQuote(model));
+  EXPECT_EQ(validate.exitCode, 0) << validate.out << validate.err;
+  auto help = runSplit(shellQuote(alone) + " --help");
+  EXPECT_EQ(help.exitCode, 0);
+  EXPECT_NE(help.out.find("export"), std::string::npos) << help.out;
 }
 
 }  // namespace
