@@ -107,6 +107,11 @@ measure() {
   for ((i = 0; i < runs; i++)); do
     rc=0
     rm -f "$WORK/time.txt"
+    # Same start for every run of both tools: no writeback of earlier runs' files left to
+    # compete with this one, and the model file in the page cache (the machine's memory
+    # reclaim may have dropped it since the last run).
+    sync
+    if [[ -n "${WARM_FILE:-}" && -f "$WARM_FILE" ]]; then cat "$WARM_FILE" >/dev/null; fi
     (
       if ((MEM_LIMIT_KIB > 0)); then ulimit -v "$MEM_LIMIT_KIB"; fi
       exec /usr/bin/time -v -o "$WORK/time.txt" timeout "$TIMEOUT" "$@"
@@ -161,6 +166,7 @@ stage_lines() { grep -E '^\[' "$1" || true; }
 mapfile -t base_info < <(manifest_info "$BASELINE")
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 
+WARM_FILE="$FIXTURES/$BASELINE.pt"
 echo "==> start-up: modelexport export --help, modelexport --help, trivial export ($BASELINE) x$RUNS" >&2
 measure startup_help "$RUNS" "$EXE" export --help
 record _startup help "$RUNS"
@@ -174,6 +180,7 @@ rm -rf "$WORK/out"
 for model in "${MODELS[@]}"; do
   pt="$FIXTURES/$model.pt"
   [[ -f "$pt" ]] || { echo "bench.sh: no fixture $pt" >&2; exit 1; }
+  WARM_FILE="$pt"
   mapfile -t info < <(manifest_info "$model")
   weight_bytes="${info[0]}"
   cli_args=("${info[@]:1}")
@@ -211,6 +218,7 @@ for model in bert_tiny resnet18; do
   [[ " ${MODELS[*]} " == *" $model "* ]] || continue
   mapfile -t info < <(manifest_info "$model")
   cli_args=("${info[@]:1}")
+  WARM_FILE="$FIXTURES/$model.pt"
   echo "==> $model: export vs export --with-graphml x$RUNS" >&2
   bestPlain="" bestGml="" rssPlain=0 rssGml=0 stPlain="ok" stGml="ok"
   for ((r = 0; r < RUNS; r++)); do
@@ -339,7 +347,9 @@ w("Method: every number is a whole process timed with GNU time (`/usr/bin/time -
   " FIXTURE.pt OUT.onnx [fixture cli_args] -v`; **torch.onnx** is"
   " `tools/torch_onnx_reference.py --stages --no-scope-check`: the eager model rebuilt in"
   " Python, the fixture's weights loaded into it, `torch.onnx.export` (opset 14,"
-  " constant folding). Each command ran under `timeout %s` and an address-space cap"
+  " constant folding). Before every run, of either tool: `sync` (no writeback of earlier"
+  " runs' files left over) and the model's .pt read once (in the page cache, as a file"
+  " just written or used is). Each command ran under `timeout %s` and an address-space cap"
   " (`ulimit -v`) of %s GiB."
   % (env["BENCH_RUNS"],
      " (%d for models over 1 GiB of weights)" % int(env["BENCH_BIG_RUNS"])
@@ -353,7 +363,7 @@ if startup:
       " weights) %s s, peak RSS %s. The trivial export's peak RSS is the start-up term"
       " of the RSS target: **peak RSS <= 1.5 x weight bytes + %s**."
       % ("%.2f" % help_["secs"] if help_ else "?", rss_txt(help_) if help_ else "?",
-         "%.3f" % nolib["secs"] if nolib else "?",
+         ("%.2f" % nolib["secs"] if nolib["secs"] >= 0.01 else "< 0.01") if nolib else "?",
          env["BENCH_BASELINE"], mib(manifest[env["BENCH_BASELINE"]].get("weight_bytes", 0)),
          "%.2f" % startup["secs"], rss_txt(startup), "%.0f MiB" % (startup_bytes / 2**20)))
     w("")
