@@ -17,7 +17,8 @@ constexpr size_t kPayloadThresholdBytes = 1024;
 constexpr size_t kExternalDataAutoBytes = size_t(1900) * 1000 * 1000;
 
 struct WeightPayloads {
-  std::unordered_map<std::string, at::Tensor> byName;  // contiguous tensors
+  // Contiguous tensors or views of one (written a slice at a time).
+  std::unordered_map<std::string, at::Tensor> byName;
   size_t totalBytes() const;
 };
 

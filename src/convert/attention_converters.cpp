@@ -20,7 +20,7 @@ std::string packedProjection(ConvertContext& ctx, const Value* x, const Value* w
     ctx.unsupported("projection weights computed at run time");
   }
   const at::Tensor w = ctx.toTensor(weight).to(type).slice(0, part * embed, (part + 1) * embed);
-  std::string y = ctx.op("MatMul", {ctx.inputAs(x, type), ctx.constant(w.t().contiguous(), ctx.nameHint(weight) + ".T")});
+  std::string y = ctx.op("MatMul", {ctx.inputAs(x, type), ctx.constant(w.t(), ctx.nameHint(weight) + ".T")});
   if (bias) {
     const at::Tensor b = ctx.toTensor(bias).to(type).slice(0, part * embed, (part + 1) * embed).contiguous();
     y = ctx.op("Add", {y, ctx.constant(b, ctx.nameHint(bias))});
@@ -83,7 +83,7 @@ void nativeMultiHeadAttention(ConvertContext& ctx) {
     ctx.unsupported("output projection computed at run time");
   }
   const at::Tensor projWeight = ctx.toTensor(ctx.in(7)).to(type);
-  std::string y = ctx.op("MatMul", {context, ctx.constant(projWeight.t().contiguous(), ctx.nameHint(ctx.in(7)) + ".T")});
+  std::string y = ctx.op("MatMul", {context, ctx.constant(projWeight.t(), ctx.nameHint(ctx.in(7)) + ".T")});
   if (given(ctx, 8)) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(8), type)});
   ctx.setOutput(y, type, 0);
 

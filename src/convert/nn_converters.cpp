@@ -39,7 +39,7 @@ void linear(ConvertContext& ctx) {
   }
   // MatMul needs W^T; a constant weight is stored transposed, as PyTorch's exporter does.
   std::string wt = ctx.isStatic(ctx.in(1))
-                       ? ctx.constant(ctx.toTensor(ctx.in(1)).to(type).t().contiguous(),
+                       ? ctx.constant(ctx.toTensor(ctx.in(1)).to(type).t(),
                                       ctx.nameHint(ctx.in(1)) + ".T")
                        : ctx.op("Transpose", {ctx.inputAs(ctx.in(1), type)}, {attr::ints("perm", {1, 0})});
   std::string y = ctx.op("MatMul", {x, wt});

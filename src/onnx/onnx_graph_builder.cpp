@@ -1,5 +1,6 @@
 #include "modelexport/onnx_graph_builder.h"
 
+#include <algorithm>
 #include <cstring>
 #include <tuple>
 
@@ -8,17 +9,43 @@
 namespace modelexport {
 namespace {
 
-uint64_t fnv1a(const void* data, size_t size, uint64_t seed) {
-  const auto* bytes = static_cast<const unsigned char*>(data);
+// FNV-1a over a strided sample of the elements (every element of small tensors), read
+// through the strides so a view hashes like its contiguous copy. Equal hashes are
+// confirmed byte for byte, so dedup stays exact.
+uint64_t sampledHash(const at::Tensor& t, uint64_t seed) {
+  const auto* base = static_cast<const unsigned char*>(t.data_ptr());
+  const int64_t n = t.numel();
+  const size_t elementSize = t.element_size();
+  const int64_t step = n > 16384 ? n / 4096 : 1;
   uint64_t hash = seed;
-  // Hashing every byte of large weights is slow; a strided sample plus the length and
-  // full compare on collision keeps dedup exact.
-  const size_t step = size > (1u << 16) ? size / 4096 : 1;
-  for (size_t i = 0; i < size; i += step) {
-    hash ^= bytes[i];
-    hash *= 1099511628211ull;
+  for (int64_t i = 0; i < n; i += step) {
+    int64_t rest = i, offset = 0;
+    for (int64_t d = t.dim() - 1; d >= 0; --d) {
+      offset += (rest % t.size(d)) * t.stride(d);
+      rest /= t.size(d);
+    }
+    for (size_t b = 0; b < elementSize; ++b) {
+      hash ^= base[static_cast<size_t>(offset) * elementSize + b];
+      hash *= 1099511628211ull;
+    }
   }
-  return hash ^ size;
+  return hash ^ static_cast<uint64_t>(n);
+}
+
+// Same bytes, whatever the strides; views are compared a few MiB at a time.
+bool sameBytes(const at::Tensor& a, const at::Tensor& b) {
+  const size_t bytes = a.numel() * a.element_size();
+  if (a.is_contiguous() && b.is_contiguous()) return std::memcmp(a.data_ptr(), b.data_ptr(), bytes) == 0;
+  if (a.dim() == 0) return std::memcmp(a.data_ptr(), b.data_ptr(), a.element_size()) == 0;
+  const int64_t rows = a.size(0);
+  const size_t rowBytes = rows > 0 ? bytes / static_cast<size_t>(rows) : 0;
+  const int64_t step = std::max<int64_t>(1, rowBytes ? static_cast<int64_t>((size_t(8) << 20) / rowBytes) : rows);
+  for (int64_t r = 0; r < rows; r += step) {
+    const at::Tensor x = a.slice(0, r, std::min(rows, r + step)).contiguous();
+    const at::Tensor y = b.slice(0, r, std::min(rows, r + step)).contiguous();
+    if (std::memcmp(x.data_ptr(), y.data_ptr(), x.numel() * x.element_size()) != 0) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -54,9 +81,12 @@ std::string OnnxGraphBuilder::freshName(const std::string& hint) {
 }
 
 std::string OnnxGraphBuilder::addInitializer(const at::Tensor& tensor, const std::string& nameHint) {
-  at::Tensor dense = tensor.contiguous();
-  const size_t bytes = dense.numel() * dense.element_size();
-  uint64_t hash = fnv1a(dense.data_ptr(), bytes, 1469598103934665603ull ^ (uint64_t)dense.scalar_type());
+  const size_t bytes = tensor.numel() * tensor.element_size();
+  const bool isPayload = bytes >= kPayloadThresholdBytes;
+  // A large view (a transposed Linear weight) stays a view: the writer makes it
+  // contiguous a slice at a time, so no second copy of the weights is ever held.
+  at::Tensor dense = isPayload && !tensor.is_contiguous() ? tensor : tensor.contiguous();
+  uint64_t hash = sampledHash(dense, 1469598103934665603ull ^ (uint64_t)dense.scalar_type());
   for (int64_t d : dense.sizes()) hash = hash * 31 + (uint64_t)d;
   auto range = initializerByHash_.equal_range(hash);
   for (auto it = range.first; it != range.second; ++it) {
@@ -67,13 +97,15 @@ std::string OnnxGraphBuilder::addInitializer(const at::Tensor& tensor, const std
     for (int64_t k = 0; k < dense.dim(); ++k) sameDims = sameDims && existing.dims(k) == dense.size(k);
     if (!sameDims) continue;
     auto payload = payloads_.byName.find(existing.name());
-    const void* data = payload != payloads_.byName.end() ? payload->second.data_ptr()
-                                                        : static_cast<const void*>(existing.raw_data().data());
-    const size_t existingBytes = payload != payloads_.byName.end() ? bytes : existing.raw_data().size();
-    if (existingBytes == bytes && std::memcmp(data, dense.data_ptr(), bytes) == 0) return existing.name();
+    if (payload != payloads_.byName.end()) {
+      if (isPayload && sameBytes(payload->second, dense)) return existing.name();
+    } else if (!isPayload && existing.raw_data().size() == bytes &&
+               std::memcmp(existing.raw_data().data(), dense.data_ptr(), bytes) == 0) {
+      return existing.name();
+    }
   }
   std::string name = freshName(nameHint);
-  if (bytes >= kPayloadThresholdBytes) {
+  if (isPayload) {
     initializers_.push_back(payloadPlaceholder(dense, name));
     payloads_.byName[name] = dense;
   } else {

@@ -1,5 +1,6 @@
 #include "modelexport/weight_payloads.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -39,6 +40,23 @@ void moveIntoPlace(const fs::path& temp, const fs::path& target) {
   std::error_code ignored;
   fs::remove(temp, ignored);
   if (ec) throw UserError(target.string() + ": cannot write: " + ec.message());
+}
+
+// A payload's bytes in row-major order. A view (a transposed weight) is made contiguous
+// a few MiB at a time, so its full copy never exists.
+void writeTensorBytes(std::ostream& out, const at::Tensor& t) {
+  if (t.is_contiguous()) {
+    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(tensorBytes(t)));
+    return;
+  }
+  constexpr size_t kSliceBytes = size_t(8) << 20;
+  const int64_t rows = t.size(0);
+  const size_t rowBytes = rows > 0 ? tensorBytes(t) / static_cast<size_t>(rows) : 0;
+  const int64_t step = std::max<int64_t>(1, rowBytes ? static_cast<int64_t>(kSliceBytes / rowBytes) : rows);
+  for (int64_t r = 0; r < rows; r += step) {
+    const at::Tensor slice = t.slice(0, r, std::min(rows, r + step)).contiguous();
+    out.write(static_cast<const char*>(slice.data_ptr()), static_cast<std::streamsize>(tensorBytes(slice)));
+  }
 }
 
 // Protobuf wire format: a length-delimited field is its tag byte (field number << 3 | 2;
@@ -105,7 +123,7 @@ void writeModelWithInlinePayloads(std::ostream& out, const onnx::ModelProto& mod
     out << kGraphInitializerTag << varint(piece.fieldLength()) << piece.head;
     if (!piece.payload) continue;
     out << kTensorRawDataTag << varint(piece.payloadBytes);
-    out.write(static_cast<const char*>(piece.payload->data_ptr()), static_cast<std::streamsize>(piece.payloadBytes));
+    writeTensorBytes(out, *piece.payload);
   }
 }
 
@@ -142,7 +160,8 @@ WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayload
       if (it == payloads.byName.end()) continue;
       init.clear_external_data();
       init.clear_data_location();
-      init.set_raw_data(it->second.data_ptr(), tensorBytes(it->second));
+      const at::Tensor dense = it->second.contiguous();  // GraphML reads the filled model
+      init.set_raw_data(dense.data_ptr(), tensorBytes(dense));
     }
     return written;
   }
@@ -163,7 +182,7 @@ WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayload
       out.write(zeros.data(), static_cast<std::streamsize>(pad));
       offset += pad;
       const size_t bytes = tensorBytes(it->second);
-      out.write(static_cast<const char*>(it->second.data_ptr()), static_cast<std::streamsize>(bytes));
+      writeTensorBytes(out, it->second);
       init.clear_external_data();
       init.clear_raw_data();
       init.set_data_location(onnx::TensorProto::EXTERNAL);

@@ -141,7 +141,10 @@ FixtureExport cachedExport(const std::string& fixture) {
   result.ioDir = (dir / "io").string();
 
   const std::string args = cliArgs(fixture);
-  const std::string key = fileVersion(MODELEXPORT_EXE) + " " + fileVersion(testing::fixturePath(fixture)) + args;
+  // The export engine is a library beside the binary: a rebuilt engine is a new exporter.
+  const std::string engine = (fs::path(MODELEXPORT_EXE).parent_path() / "libmodelexport_export.so").string();
+  const std::string key = fileVersion(MODELEXPORT_EXE) + " " + fileVersion(engine) + " " +
+                          fileVersion(testing::fixturePath(fixture)) + args;
   FileLock lock(cacheRoot() / (fixture + ".export.lock"));
   const fs::path keyFile = dir / "key.txt";
   const fs::path logFile = dir / "export.log";

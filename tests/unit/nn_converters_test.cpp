@@ -45,6 +45,21 @@ TEST(NnConverters, Linear3dAnd1dAreMatMul) {
   for (const auto& node : model.graph().node()) EXPECT_NE(node.op_type(), "Gemm");
 }
 
+// A weight over the writer's 8 MiB slice: its transpose is written from the view, slice
+// by slice; used twice, it is one initializer.
+TEST(NnConverters, LargeLinearWeightIsWrittenTransposedFromAView) {
+  const OpTestOptions options{14, 1e-4, {"MatMul"}};
+  const TestParameters parameters = {{"weight", randomTensor({1100, 2048}, 5)}, {"bias", randomTensor({1100}, 6)}};
+  auto model = expectOpMatches("linear_large_view",
+                               "def forward(self, x, y):\n"
+                               "  return torch.linear(x, self.weight, self.bias), torch.linear(y, self.weight)\n",
+                               {floatInput({1, 3, 2048}), floatInput({2, 2, 2048})}, options, parameters);
+  int transposed = 0;
+  for (const auto& init : model.graph().initializer())
+    if (init.dims_size() == 2 && init.dims(0) == 2048 && init.dims(1) == 1100) ++transposed;
+  EXPECT_EQ(transposed, 1);
+}
+
 TEST(NnConverters, LinearWeightFromInputs) {
   expectOpMatches("linear_dynamic_weight",
                   "def forward(self, x, y, w, b):\n"
