@@ -248,7 +248,9 @@ LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
 export BENCH_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
 export BENCH_COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 export BENCH_DIRTY="$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | wc -l)"
+ENGINE="$(dirname "$EXE")/libmodelexport_export.so"
 export BENCH_ROOT="$ROOT" BENCH_EXE="$EXE" BENCH_EXE_DATE="$(date -u -r "$EXE" '+%Y-%m-%d %H:%M UTC')"
+export BENCH_ENGINE_DATE="$(date -u -r "$ENGINE" '+%Y-%m-%d %H:%M UTC' 2>/dev/null || echo missing)"
 export BENCH_NPROC="$(nproc)"
 export BENCH_CPU="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 export BENCH_MEM_KIB="$mem_total_kib"
@@ -325,12 +327,13 @@ out = []
 w = out.append
 w("# Performance")
 w("")
-w("Written by `tools/bench.sh` (%s). Checkout %s%s; binary `%s` (built %s)."
+w("Written by `tools/bench.sh` (%s). Checkout %s%s; binary `%s` (built %s; its export"
+  " engine `libmodelexport_export.so` built %s)."
   % (env["BENCH_DATE"], env["BENCH_COMMIT"],
      " with uncommitted changes" if env["BENCH_DIRTY"] != "0" else "",
      os.path.relpath(env["BENCH_EXE"], env["BENCH_ROOT"])
      if env["BENCH_EXE"].startswith(env["BENCH_ROOT"] + "/") else env["BENCH_EXE"],
-     env["BENCH_EXE_DATE"]))
+     env["BENCH_EXE_DATE"], env["BENCH_ENGINE_DATE"]))
 w("")
 w("Machine: %s CPUs (%s), %.1f GiB RAM, %s; torch %s (Python side; the binary links the"
   " same LibTorch). Load average (1/5/15 min): %s when the script started, %s before the"
