@@ -22,6 +22,10 @@ struct WeightPayloads {
   size_t totalBytes() const;
 };
 
+// Rows (along dim 0) per contiguous slice of a payload view: about 8 MiB, at least one.
+// Views are written and compared a slice at a time so their full copy never exists.
+int64_t rowsPerSlice(const at::Tensor& tensor);
+
 // A TensorProto that names its data as living elsewhere (filled in when written).
 onnx::TensorProto payloadPlaceholder(const at::Tensor& tensor, const std::string& name);
 

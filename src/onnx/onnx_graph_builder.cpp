@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "modelexport/onnx_tensor.h"
+#include "modelexport/weight_payloads.h"
 
 namespace modelexport {
 namespace {
@@ -38,8 +39,7 @@ bool sameBytes(const at::Tensor& a, const at::Tensor& b) {
   if (a.is_contiguous() && b.is_contiguous()) return std::memcmp(a.data_ptr(), b.data_ptr(), bytes) == 0;
   if (a.dim() == 0) return std::memcmp(a.data_ptr(), b.data_ptr(), a.element_size()) == 0;
   const int64_t rows = a.size(0);
-  const size_t rowBytes = rows > 0 ? bytes / static_cast<size_t>(rows) : 0;
-  const int64_t step = std::max<int64_t>(1, rowBytes ? static_cast<int64_t>((size_t(8) << 20) / rowBytes) : rows);
+  const int64_t step = rowsPerSlice(a);
   for (int64_t r = 0; r < rows; r += step) {
     const at::Tensor x = a.slice(0, r, std::min(rows, r + step)).contiguous();
     const at::Tensor y = b.slice(0, r, std::min(rows, r + step)).contiguous();

@@ -49,10 +49,8 @@ void writeTensorBytes(std::ostream& out, const at::Tensor& t) {
     out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(tensorBytes(t)));
     return;
   }
-  constexpr size_t kSliceBytes = size_t(8) << 20;
   const int64_t rows = t.size(0);
-  const size_t rowBytes = rows > 0 ? tensorBytes(t) / static_cast<size_t>(rows) : 0;
-  const int64_t step = std::max<int64_t>(1, rowBytes ? static_cast<int64_t>(kSliceBytes / rowBytes) : rows);
+  const int64_t step = rowsPerSlice(t);
   for (int64_t r = 0; r < rows; r += step) {
     const at::Tensor slice = t.slice(0, r, std::min(rows, r + step)).contiguous();
     out.write(static_cast<const char*>(slice.data_ptr()), static_cast<std::streamsize>(tensorBytes(slice)));
@@ -128,6 +126,13 @@ void writeModelWithInlinePayloads(std::ostream& out, const onnx::ModelProto& mod
 }
 
 }  // namespace
+
+int64_t rowsPerSlice(const at::Tensor& tensor) {
+  constexpr size_t kSliceBytes = size_t(8) << 20;
+  const int64_t rows = tensor.dim() > 0 ? tensor.size(0) : 1;
+  const size_t rowBytes = rows > 0 ? tensorBytes(tensor) / static_cast<size_t>(rows) : 0;
+  return std::max<int64_t>(1, rowBytes ? static_cast<int64_t>(kSliceBytes / rowBytes) : rows);
+}
 
 size_t WeightPayloads::totalBytes() const {
   size_t total = 0;
