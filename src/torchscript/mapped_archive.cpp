@@ -172,9 +172,9 @@ std::vector<StoredRecord> storedRecords(const unsigned char* file, uint64_t size
 struct MappedArchive::State {
   Mapping* mapping = nullptr;  // one holder is this state
   std::mutex mutex;
-  // Records not lent yet, by size, each list in file order (the order LibTorch reads them).
+  // Offsets of the records not lent yet, by size; each list ends with the first in file
+  // order (the order LibTorch reads them), so lending pops the back.
   std::unordered_map<uint64_t, std::vector<uint64_t>> unlent;
-  std::unordered_map<uint64_t, size_t> nextUnlent;
   size_t lendable = 0;
   std::atomic<uint64_t> mappedBytes{0};
   std::atomic<uint64_t> copiedBytes{0};
@@ -183,10 +183,9 @@ struct MappedArchive::State {
   at::DataPtr lend(size_t n) {
     std::lock_guard<std::mutex> lock(mutex);
     auto offsets = unlent.find(n);
-    if (offsets == unlent.end()) return {};
-    size_t& next = nextUnlent[n];
-    if (next >= offsets->second.size()) return {};
-    unsigned char* data = mapping->base + offsets->second[next++];
+    if (offsets == unlent.end() || offsets->second.empty()) return {};
+    unsigned char* data = mapping->base + offsets->second.back();
+    offsets->second.pop_back();
     ++mapping->holders;
     return at::DataPtr(data, data, &releaseBuffer, at::Device(at::kCPU));
   }
@@ -275,9 +274,10 @@ MappedArchive::MappedArchive(const std::string& path) : state_(std::make_shared<
   state_->mapping->base = static_cast<unsigned char*>(base);
   state_->mapping->size = static_cast<size_t>(info.st_size);
   liveMappings().add(state_->mapping);
-  for (const StoredRecord& r : storedRecords(state_->mapping->base, state_->mapping->size)) {
-    if (r.size < kMinLentBytes || r.offset % kLentAlignment != 0) continue;
-    state_->unlent[r.size].push_back(r.offset);
+  const std::vector<StoredRecord> records = storedRecords(state_->mapping->base, state_->mapping->size);
+  for (auto r = records.rbegin(); r != records.rend(); ++r) {  // last in file order first
+    if (r->size < kMinLentBytes || r->offset % kLentAlignment != 0) continue;
+    state_->unlent[r->size].push_back(r->offset);
     ++state_->lendable;
   }
 }
