@@ -38,11 +38,12 @@ std::vector<ValidationProblem> checkHierarchyConsistency(const onnx::GraphProto&
                                                          const ModelHierarchy& hierarchy,
                                                          const nlohmann::json* sidecar);
 
-// validate --repair: moves hierarchy_* attributes into metadata_props, recomputes
-// hierarchy_count and hierarchy_tags, fills missing stamps by projection from consumers,
-// renames duplicate and empty node names. Returns one line per change. Throws UserError
-// when the file carries no hierarchy to repair from.
-std::vector<std::string> repairHierarchy(onnx::ModelProto& model);
+// validate --repair: moves hierarchy_* attributes into metadata_props, stamps unstamped
+// nodes from the export's sidecar (`sidecar` may be null) where name and op type still
+// match, recomputes hierarchy_count and hierarchy_tags, fills the remaining missing stamps
+// by projection from consumers, renames duplicate and empty node names. Returns one line
+// per change. Throws UserError when neither the file nor the sidecar has a hierarchy.
+std::vector<std::string> repairHierarchy(onnx::ModelProto& model, const nlohmann::json* sidecar);
 
 // The sidecar's per-node entries rewritten from the (repaired) stamps of `graph`.
 nlohmann::json refreshSidecarNodes(nlohmann::json sidecar, const onnx::GraphProto& graph);

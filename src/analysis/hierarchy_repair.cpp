@@ -43,9 +43,41 @@ void writeStamps(onnx::NodeProto& node, const NodeHierarchy& h) {
   setNodeMetadata(node, stamps);
 }
 
+// Stamps unstamped nodes from the sidecar's record of the export, matched by node name
+// and op type (a node renamed or replaced since then is left to projection).
+void stampFromSidecar(onnx::GraphProto& graph, const nlohmann::json& sidecar, std::vector<std::string>& changes) {
+  if (!sidecar.is_object() || !sidecar.contains("nodes") || !sidecar["nodes"].is_array()) return;
+  std::unordered_map<std::string, const nlohmann::json*> recorded;
+  for (const auto& entry : sidecar["nodes"])
+    if (entry.is_object() && entry.value("name", "") != "") recorded.emplace(entry["name"].get<std::string>(), &entry);
+  const ModelHierarchy hierarchy = readHierarchy(graph);
+  const bool fileHasStamps = hierarchy.source == HierarchySource::Metadata;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    if (fileHasStamps && !hierarchy.nodes[static_cast<size_t>(i)].tag.empty()) continue;
+    auto* node = graph.mutable_node(i);
+    auto found = recorded.find(node->name());
+    if (found == recorded.end()) continue;
+    const nlohmann::json& entry = *found->second;
+    if (entry.value("op_type", "") != node->op_type() || !entry.contains("hierarchy_path") ||
+        !entry["hierarchy_path"].is_string())
+      continue;
+    NodeHierarchy h;
+    h.tag = entry["hierarchy_path"].get<std::string>();
+    if (!wellFormedTag(h.tag)) continue;
+    if (entry.contains("hierarchy_tags") && entry["hierarchy_tags"].is_array())
+      for (const auto& t : entry["hierarchy_tags"])
+        if (t.is_string()) h.tags.push_back(t.get<std::string>());
+    if (h.tags.empty()) h.tags = {h.tag};
+    h.method = entry.value("hierarchy_method", "trace");
+    h.module = entry.value("hierarchy_module", "");
+    writeStamps(*node, h);
+    changes.push_back(nodeLabel(*node, static_cast<size_t>(i)) + ": stamped from the sidecar as " + h.tag);
+  }
+}
+
 }  // namespace
 
-std::vector<std::string> repairHierarchy(onnx::ModelProto& model) {
+std::vector<std::string> repairHierarchy(onnx::ModelProto& model, const nlohmann::json* sidecar) {
   std::vector<std::string> changes;
   auto* graph = model.mutable_graph();
   const size_t n = static_cast<size_t>(graph->node_size());
@@ -73,10 +105,12 @@ std::vector<std::string> repairHierarchy(onnx::ModelProto& model) {
     }
   }
 
+  if (sidecar) stampFromSidecar(*graph, *sidecar, changes);
   ModelHierarchy hierarchy = readHierarchy(*graph);
   if (hierarchy.source != HierarchySource::Metadata)
-    throw UserError("the file carries no hierarchy stamps to repair from (hierarchy source: " +
-                    std::string(hierarchySourceName(hierarchy.source)) + ")");
+    throw UserError(std::string("the file carries no hierarchy stamps to repair from (hierarchy source: ") +
+                    hierarchySourceName(hierarchy.source) + (sidecar ? "; no sidecar node matches it" : "; no sidecar") +
+                    ")");
   // The root is the first segment most primary tags share; tags outside it are dropped
   // (secondary) or recomputed by projection (primary), so the result is one tree.
   std::map<std::string, size_t> firstSegments;

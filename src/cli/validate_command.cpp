@@ -21,12 +21,28 @@ struct ValidateOptions {
 
 constexpr int kValid = 0, kInvalid = 1, kCouldNotRun = 2;
 
+// The export's <stem>_hierarchy.json next to `onnxPath`; null when absent or not JSON.
+nlohmann::json readSidecar(const std::string& onnxPath) {
+  const std::string path = sidecarPath(onnxPath, "_hierarchy.json");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return nullptr;
+  std::ifstream in(path);
+  auto json = nlohmann::json::parse(in, nullptr, false);
+  return json.is_discarded() ? nlohmann::json(nullptr) : json;
+}
+
 int runValidate(const ValidateOptions& o) {
   onnx::ModelProto model = readModel(o.onnxPath);
   nlohmann::json repairJson;
   std::string target = o.onnxPath;
   if (o.repair) {
-    std::vector<std::string> changes = repairHierarchy(model);
+    const nlohmann::json recorded = readSidecar(o.onnxPath);
+    std::vector<std::string> changes;
+    try {
+      changes = repairHierarchy(model, recorded.is_null() ? nullptr : &recorded);
+    } catch (const UserError& e) {
+      throw UserError(o.onnxPath + ": " + e.what());
+    }
     target = o.output.empty() ? o.onnxPath : o.output;
     if (o.output.empty()) {
       std::filesystem::copy_file(o.onnxPath, o.onnxPath + ".bak",
@@ -34,16 +50,12 @@ int runValidate(const ValidateOptions& o) {
     }
     writeModelAtomically(model, target);
     // The sidecar names nodes; keep it in step with renamed or newly stamped ones.
-    const std::string sidecar = sidecarPath(target, "_hierarchy.json");
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(sidecar, ec)) {
-      std::ifstream in(sidecar);
-      auto json = nlohmann::json::parse(in, nullptr, false);
-      if (!json.is_discarded()) {
-        if (o.output.empty())
-          std::filesystem::copy_file(sidecar, sidecar + ".bak", std::filesystem::copy_options::overwrite_existing);
-        writeFileAtomically(sidecar, refreshSidecarNodes(json, model.graph()).dump(2) + "\n");
-      }
+    const nlohmann::json targetSidecar = target == o.onnxPath ? recorded : readSidecar(target);
+    if (!targetSidecar.is_null()) {
+      const std::string sidecar = sidecarPath(target, "_hierarchy.json");
+      if (o.output.empty())
+        std::filesystem::copy_file(sidecar, sidecar + ".bak", std::filesystem::copy_options::overwrite_existing);
+      writeFileAtomically(sidecar, refreshSidecarNodes(targetSidecar, model.graph()).dump(2) + "\n");
     }
     repairJson = {{"written", target}, {"backup", o.output.empty() ? nlohmann::json(o.onnxPath + ".bak") : nlohmann::json(nullptr)},
                   {"changes", changes}};

@@ -75,6 +75,9 @@ TEST(AnalysisValidate, ConsistencyListsProblemsAndRepairInPlaceFixesThem) {
   setNodeMetadata(*graph->mutable_node(16), withValue(getNodeMetadata(graph->node(16)), "hierarchy_tags", "[\"/Elsewhere\"]"));
   const std::string duplicated = graph->node(17).name();
   graph->mutable_node(18)->set_name(duplicated);
+  // Renamed since the export: the sidecar no longer knows it, so projection stamps it.
+  const std::string renamed = graph->node(10).name() + "_edited";
+  graph->mutable_node(10)->set_name(renamed);
   writeModelAtomically(model, onnx);
 
   ProcessResult check = runModelexport("validate " + shellQuote(onnx) + " --check-consistency --output-format json");
@@ -91,13 +94,53 @@ TEST(AnalysisValidate, ConsistencyListsProblemsAndRepairInPlaceFixesThem) {
 
   ProcessResult repair = runModelexport("validate " + shellQuote(onnx) + " --repair");
   EXPECT_EQ(repair.exitCode, 0) << repair.output;
-  EXPECT_NE(repair.output.find("stamped by projection"), std::string::npos) << repair.output;
+  EXPECT_NE(repair.output.find(renamed + ": stamped by projection"), std::string::npos) << repair.output;
+  EXPECT_NE(repair.output.find(graph->node(3).name() + ": stamped from the sidecar"), std::string::npos) << repair.output;
+  EXPECT_NE(repair.output.find(graph->node(11).name() + ": stamped from the sidecar"), std::string::npos)
+      << repair.output;
   EXPECT_NE(repair.output.find("renamed to " + duplicated + "_1"), std::string::npos) << repair.output;
   EXPECT_TRUE(std::filesystem::exists(onnx + ".bak"));
   EXPECT_EQ(runModelexport("validate " + shellQuote(onnx + ".bak") + " --check-consistency").exitCode, 1);
   ProcessResult after = runModelexport("validate " + shellQuote(onnx) + " --check-consistency");
   EXPECT_EQ(after.exitCode, 0) << after.output;
   EXPECT_EQ(pythonOnnxCheck(onnx).exitCode, 0);
+}
+
+std::map<std::string, std::string> hierarchyStamps(const onnx::NodeProto& node) {
+  std::map<std::string, std::string> stamps;
+  for (const auto& [key, value] : getNodeMetadata(node))
+    if (key.rfind("hierarchy_", 0) == 0 || key == "namespace") stamps[key] = value;
+  return stamps;
+}
+
+// --no-hierarchy-attrs leaves the stamps in the sidecar only; --repair puts them back,
+// the same as a plain export writes them.
+TEST(AnalysisValidate, RepairStampsABareExportFromItsSidecar) {
+  const std::string dir = freshWorkDir("validate/bare");
+  const std::string stamped = exportFixture("gpt2_tiny", dir);
+  const std::string bare = exportFixture("gpt2_tiny", dir, "--no-hierarchy-attrs", "bare.onnx");
+  const std::string fixed = dir + "/fixed.onnx";
+  ProcessResult repair = runModelexport("validate " + shellQuote(bare) + " --repair --output " + shellQuote(fixed));
+  EXPECT_EQ(repair.exitCode, 0) << repair.output;
+  EXPECT_NE(repair.output.find("stamped from the sidecar"), std::string::npos) << repair.output;
+  EXPECT_EQ(repair.output.find("stamped by projection"), std::string::npos) << repair.output;
+  onnx::ModelProto expected = readModel(stamped), actual = readModel(fixed);
+  ASSERT_EQ(expected.graph().node_size(), actual.graph().node_size());
+  for (int i = 0; i < expected.graph().node_size(); ++i) {
+    ASSERT_EQ(expected.graph().node(i).name(), actual.graph().node(i).name());
+    EXPECT_FALSE(hierarchyStamps(expected.graph().node(i)).empty());
+    EXPECT_EQ(hierarchyStamps(expected.graph().node(i)), hierarchyStamps(actual.graph().node(i)))
+        << actual.graph().node(i).name();
+  }
+  EXPECT_EQ(pythonOnnxCheck(fixed).exitCode, 0);
+
+  // Without the sidecar there is nothing to repair from: exit 2, the file named, nothing written.
+  std::filesystem::remove(dir + "/bare_hierarchy.json");
+  const std::string none = dir + "/none.onnx";
+  ProcessResult nothing = runModelexport("validate " + shellQuote(bare) + " --repair --output " + shellQuote(none));
+  EXPECT_EQ(nothing.exitCode, 2) << nothing.output;
+  EXPECT_NE(nothing.output.find(bare + ": the file carries no hierarchy stamps"), std::string::npos) << nothing.output;
+  EXPECT_FALSE(std::filesystem::exists(none));
 }
 
 }  // namespace
