@@ -4,6 +4,7 @@
 Usage:
     /usr/bin/python3 tools/zoo.py --out build/zoo [--only a,b] [--binary build/modelexport]
         [--doc docs/COVERAGE.md | --no-doc] [--timeout SECONDS] [--list] [--force]
+        [--dynamic-batch N]
 
 Models (see zoo_specs()):
     every classification builder of torchvision 0.14
@@ -22,10 +23,14 @@ fixture_models.py and the torch versions are unchanged), export it with
 run onnx.checker.check_model(full_check=True) and tests/tools/ort_check.js on the io dir
 (max |a-b|/(1+|b|) <= the model's tolerance, 1e-4 unless the spec says why not).
 
+--dynamic-batch N: the same with `export --dynamic-batch`, and onnxruntime is also run
+at batch N against LibTorch running the same .pt at batch N (OUT/results_dynamic_batch.json,
+docs/DYNAMIC_BATCH.md); a model whose TorchScript itself cannot run at batch N is SKIP.
+
 Results accumulate in OUT/results.json (a run with --only updates those rows); the
 Markdown table is written to --doc (default docs/COVERAGE.md in the source tree when
 the whole zoo ran, nowhere for an --only run unless --doc is given).
-Exit status: 0 when every selected model passed, 1 otherwise.
+Exit status: 0 when every selected model passed (or was skipped), 1 otherwise.
 """
 
 import argparse
@@ -335,6 +340,8 @@ def run_model(name, spec, info, args):
         # The binary's dtype inference takes x of hand_attention for ids (it reaches an
         # embedding through a mask and cumsum): say what the inputs are.
         cmd = cmd[:4] + ["--input-spec", spec["input_spec"]] + cmd[6:]
+    if args.dynamic_batch:
+        cmd.append("--dynamic-batch")
     row = {"name": name, "kind": spec["kind"], "input_shape": info["input_shape"],
            "params": info.get("params"), "tolerance": spec["tolerance"],
            "tolerance_reason": spec["tolerance_reason"]}
@@ -375,14 +382,83 @@ def run_model(name, spec, info, args):
     if ort.returncode != 0:
         row.update(status="FAIL", stage="onnxruntime", error=error_line(ort.stdout + ort.stderr))
         return row
+    if args.dynamic_batch:
+        # The same file at another batch size, against LibTorch at that batch.
+        batch_dir = os.path.join(work, "io_batch%d" % args.dynamic_batch)
+        made = subprocess.run([sys.executable, os.path.abspath(__file__), "--out", args.out,
+                               "--batch-io", ",".join([os.path.join(args.out, name + ".pt"), io_dir, batch_dir,
+                                                       str(args.dynamic_batch)])],
+                              capture_output=True, text=True, timeout=args.timeout)
+        if made.returncode != 0:
+            row.update(status="SKIP", stage="libtorch",
+                       error="the TorchScript file itself does not run at batch %d: %s" % (
+                           args.dynamic_batch, error_line(made.stderr + made.stdout)))
+            return row
+        ort = subprocess.run([args.node, ORT_CHECK, onnx_path, batch_dir, "--tol", repr(spec["tolerance"])],
+                             capture_output=True, text=True, timeout=args.timeout)
+        out = last_line(ort.stdout) or last_line(ort.stderr)
+        if "max_rel_err=" in out:
+            row["max_error_batch"] = float(out.split("max_rel_err=")[1].split()[0])
+        if ort.returncode != 0:
+            row.update(status="FAIL", stage="onnxruntime batch %d" % args.dynamic_batch,
+                       error=error_line(ort.stdout + ort.stderr))
+            return row
     row["status"] = "PASS"
     if not args.keep:
         # The .onnx files of big models add up to many GB; keep only the sidecar.
         for f in os.listdir(work):
             p = os.path.join(work, f)
-            if f.endswith(".onnx") or f.endswith(".data") or f == "io":
+            if f.endswith(".onnx") or f.endswith(".data") or f == "io" or f.startswith("io_batch"):
                 shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
     return row
+
+
+def make_batch_io(pt_path, io_dir, out_dir, batch):
+    """OUT_DIR/io.json + files: the inputs of IO_DIR (written by --dump-io) at batch size
+    BATCH (floats drawn anew, integers tiled: they are ids and masks) and LibTorch's
+    outputs for them. Runs in a child process: it imports torch."""
+    import numpy as np
+    import torch
+    dtypes = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "int64": np.int64,
+              "int32": np.int32, "int8": np.int8, "uint8": np.uint8, "bool": np.bool_}
+    with open(os.path.join(io_dir, "io.json")) as f:
+        io = json.load(f)
+    rng = np.random.default_rng(0)
+    inputs = []
+    for spec in io["inputs"]:
+        data = np.fromfile(os.path.join(io_dir, spec["file"]), dtype=dtypes[spec["dtype"]]).reshape(spec["shape"])
+        if np.issubdtype(data.dtype, np.floating):
+            data = rng.standard_normal((batch,) + data.shape[1:]).astype(data.dtype)
+        else:
+            data = np.concatenate([data] * (batch // data.shape[0] + 1))[:batch]
+        inputs.append(np.ascontiguousarray(data))
+
+    def tensors(value):
+        if isinstance(value, torch.Tensor):
+            return [value]
+        if isinstance(value, (list, tuple)):
+            return [t for v in value for t in tensors(v)]
+        if isinstance(value, dict):
+            return [t for v in value.values() for t in tensors(v)]
+        return []  # None and other non-tensor outputs are not graph outputs
+
+    model = torch.jit.load(pt_path)
+    with torch.no_grad():
+        outputs = tensors(model(*[torch.from_numpy(x) for x in inputs]))
+    os.makedirs(out_dir, exist_ok=True)
+    names = {v: k for k, v in dtypes.items()}
+    doc = {"inputs": [], "outputs": []}
+    for i, (spec, data) in enumerate(zip(io["inputs"], inputs)):
+        data.tofile(os.path.join(out_dir, "input_%d.bin" % i))
+        doc["inputs"].append({"name": spec["name"], "dtype": spec["dtype"], "shape": list(data.shape),
+                              "file": "input_%d.bin" % i})
+    for i, t in enumerate(outputs):
+        data = np.ascontiguousarray(t.detach().numpy())
+        data.tofile(os.path.join(out_dir, "output_%d.bin" % i))
+        doc["outputs"].append({"name": "output_%d" % i, "dtype": names[data.dtype.type],
+                               "shape": list(data.shape), "file": "output_%d.bin" % i})
+    with open(os.path.join(out_dir, "io.json"), "w") as f:
+        json.dump(doc, f, indent=1)
 
 
 # ---------------------------------------------------------------------------
@@ -393,31 +469,53 @@ def fmt_shape(shape):
     return "x".join(str(d) for d in shape) if shape else ""
 
 
-def write_doc(path, results, specs):
+def write_doc(path, results, specs, dynamic_batch=None):
     rows = [results[n] for n in ordered([n for n in results if n in specs], specs)]
     passed = [r for r in rows if r["status"] == "PASS"]
-    failed = [r for r in rows if r["status"] != "PASS"]
+    skipped = [r for r in rows if r["status"] == "SKIP"]
+    failed = [r for r in rows if r["status"] not in ("PASS", "SKIP")]
     not_run = ordered([n for n in specs if n not in results], specs)
-    lines = [
-        "# Model coverage",
-        "",
-        "Generated by `/usr/bin/python3 tools/zoo.py --out build/zoo` (torch 1.13, torchvision 0.14,",
-        "random weights, eval mode, traced under `torch.no_grad()`). Each model is exported with",
-        "`modelexport export NAME.pt NAME.onnx --input-shape SHAPE --dump-io io` at the default opset",
-        "(14), checked with `onnx.checker.check_model(full_check=True)` and run in onnxruntime",
-        "(`tests/tools/ort_check.js`) against LibTorch's outputs: max |a-b|/(1+|b|) <= 1e-4 unless",
-        "the table gives another bound and why. `_script` rows are `torch.jit.script` files, the",
-        "others `torch.jit.trace`. Nodes: ONNX nodes; stamped: share of them with hierarchy stamps",
-        "(from `<stem>_hierarchy.json`). Export time: wall time of the `export` command on a",
-        "shared, heavily loaded 2-CPU machine (indicative only).",
-        "",
-        "**%d models run: %d pass, %d fail%s.**" % (
+    if dynamic_batch:
+        intro = [
+            "# Dynamic batch coverage",
+            "",
+            "Generated by `/usr/bin/python3 tools/zoo.py --out build/zoo --dynamic-batch %d` (the models of" % dynamic_batch,
+            "[COVERAGE.md](COVERAGE.md)). Each model is exported with `--dynamic-batch` added (dim 0 of every",
+            "input symbolic), checked with `onnx.checker.check_model(full_check=True)`, then run in onnxruntime",
+            "against LibTorch twice: at the export's batch size (the `--dump-io` inputs) and at batch %d" % dynamic_batch,
+            "(new float inputs, integer inputs tiled; LibTorch runs the same TorchScript file on them).",
+            "max |a-b|/(1+|b|) <= 1e-4 unless the table gives another bound. SKIP: the TorchScript file",
+            "itself does not run at batch %d (a trace that recorded the batch size as a constant), so there" % dynamic_batch,
+            "is nothing to compare with.",
+            "",
+        ]
+        header = ["| model | kind | input | params | status | nodes | stamped | max error | at batch %d | tolerance | export s |" % dynamic_batch,
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+    else:
+        intro = [
+            "# Model coverage",
+            "",
+            "Generated by `/usr/bin/python3 tools/zoo.py --out build/zoo` (torch 1.13, torchvision 0.14,",
+            "random weights, eval mode, traced under `torch.no_grad()`). Each model is exported with",
+            "`modelexport export NAME.pt NAME.onnx --input-shape SHAPE --dump-io io` at the default opset",
+            "(14), checked with `onnx.checker.check_model(full_check=True)` and run in onnxruntime",
+            "(`tests/tools/ort_check.js`) against LibTorch's outputs: max |a-b|/(1+|b|) <= 1e-4 unless",
+            "the table gives another bound and why. `_script` rows are `torch.jit.script` files, the",
+            "others `torch.jit.trace`. Nodes: ONNX nodes; stamped: share of them with hierarchy stamps",
+            "(from `<stem>_hierarchy.json`). Export time: wall time of the `export` command on a",
+            "shared, heavily loaded 2-CPU machine (indicative only). With a symbolic batch size:",
+            "[DYNAMIC_BATCH.md](DYNAMIC_BATCH.md).",
+            "",
+        ]
+        header = ["| model | kind | input | params | status | nodes | stamped | max error | tolerance | export s |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = intro + [
+        "**%d models run: %d pass, %d fail%s%s.**" % (
             len(rows), len(passed), len(failed),
+            (", %d skipped" % len(skipped)) if skipped else "",
             ("; %d of the zoo's %d not run yet (listed at the end)" % (len(not_run), len(specs))) if not_run else ""),
         "",
-        "| model | kind | input | params | status | nodes | stamped | max error | tolerance | export s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    ] + header
     for r in rows:
         nodes = r.get("nodes")
         stamped = ("%.1f%%" % (100.0 * r["stamped"] / nodes)) if nodes else ""
@@ -427,15 +525,18 @@ def write_doc(path, results, specs):
             tol += " (%s)" % r["tolerance_reason"]
         n = r.get("params") or 0
         params = ("%.1fM" % (n / 1e6)) if n >= 1e6 else ("%.0fK" % (n / 1e3)) if n else ""
-        status = r["status"] if r["status"] == "PASS" else "FAIL (%s)" % r.get("stage", "")
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            r["name"], r["kind"], fmt_shape(r.get("input_shape")), params, status,
-            nodes if nodes is not None else "", stamped, err, tol,
-            r.get("export_seconds", "")))
-    if failed:
-        lines += ["", "## Failures", ""]
-        for r in failed:
-            lines.append("- **%s** (%s): `%s`" % (r["name"], r.get("stage", ""), r.get("error", "").replace("`", "'")))
+        status = r["status"] if r["status"] in ("PASS", "SKIP") else "FAIL (%s)" % r.get("stage", "")
+        cells = [r["name"], r["kind"], fmt_shape(r.get("input_shape")), params, status,
+                 nodes if nodes is not None else "", stamped, err]
+        if dynamic_batch:
+            cells.append(("%.2e" % r["max_error_batch"]) if r.get("max_error_batch") is not None else "")
+        cells += [tol, r.get("export_seconds", "")]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    for title, group in (("Failures", failed), ("Skipped", skipped)):
+        if group:
+            lines += ["", "## " + title, ""]
+            for r in group:
+                lines.append("- **%s** (%s): `%s`" % (r["name"], r.get("stage", ""), r.get("error", "").replace("`", "'")))
     if not_run:
         lines += ["", "## Not run yet", "", ", ".join(not_run)]
     lines.append("")
@@ -462,8 +563,17 @@ def main(argv=None):
     ap.add_argument("--skip-huge", action="store_true", help="leave out the models over 2 GB")
     ap.add_argument("--list", action="store_true", help="print the model names and exit")
     ap.add_argument("--generate-only", action="store_true", help="only make the TorchScript files")
+    ap.add_argument("--dynamic-batch", type=int, metavar="N",
+                    help="export with --dynamic-batch and also check onnxruntime against LibTorch at "
+                         "batch N (results in OUT/results_dynamic_batch.json, table in "
+                         "docs/DYNAMIC_BATCH.md for a full run)")
     ap.add_argument("--generate-batch", help=argparse.SUPPRESS)
+    ap.add_argument("--batch-io", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.batch_io:
+        pt_path, io_dir, out_dir, batch = args.batch_io.split(",")
+        make_batch_io(pt_path, io_dir, out_dir, int(batch))
+        return 0
     args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
 
@@ -491,12 +601,13 @@ def main(argv=None):
     help_text = subprocess.run([args.binary, "export", "--help"], capture_output=True, text=True).stdout
     args.input_spec_supported = "--input-spec" in help_text
 
-    results_path = os.path.join(args.out, "results.json")
+    results_path = os.path.join(args.out, "results_dynamic_batch.json" if args.dynamic_batch else "results.json")
     results = {}
     if os.path.exists(results_path):
         with open(results_path) as f:
             results = json.load(f)
-    doc = None if args.no_doc else (args.doc or (None if args.only else os.path.join(ROOT, "docs", "COVERAGE.md")))
+    doc_name = "DYNAMIC_BATCH.md" if args.dynamic_batch else "COVERAGE.md"
+    doc = None if args.no_doc else (args.doc or (None if args.only else os.path.join(ROOT, "docs", doc_name)))
 
     t_start = time.time()
     failed = []
@@ -513,7 +624,7 @@ def main(argv=None):
         else:
             row = run_model(name, spec, info, args)
         results[name] = row
-        if row["status"] != "PASS":
+        if row["status"] not in ("PASS", "SKIP"):
             failed.append(name)
         print("zoo: [%d/%d] %-28s %s%s" % (
             i + 1, len(names), name, row["status"],
@@ -526,7 +637,7 @@ def main(argv=None):
             json.dump(results, f, indent=1, sort_keys=True)
         os.replace(tmp, results_path)
         if doc:
-            write_doc(doc, results, specs)
+            write_doc(doc, results, specs, args.dynamic_batch)
     if generator is not None:
         generator.wait()
     print("zoo: %d models, %d passed, %d failed in %.0fs%s" % (
