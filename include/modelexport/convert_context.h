@@ -22,6 +22,12 @@ class UnsupportedForm : public std::runtime_error {
   explicit UnsupportedForm(const std::string& why) : std::runtime_error(why) {}
 };
 
+// A node whose input an earlier unsupported node did not produce: not a cause of its own.
+class UnproducedInput : public UnsupportedForm {
+ public:
+  using UnsupportedForm::UnsupportedForm;
+};
+
 class ConvertContext {
  public:
   ConvertContext(OnnxGraphBuilder& builder, const ValueFacts& facts, int opset);

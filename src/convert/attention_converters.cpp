@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "modelexport/convert_context.h"
+#include "modelexport/converter_helpers.h"
 
 namespace modelexport {
 namespace {
@@ -43,23 +44,21 @@ void nativeMultiHeadAttention(ConvertContext& ctx) {
   const int64_t heads = ctx.toInt(ctx.in(4));
   if (heads <= 0 || embed % heads != 0) ctx.unsupported("embed_dim not divisible by num_head");
   const int64_t headDim = embed / heads;
-  const int64_t batch = ctx.sizes(ctx.in(0))[0];
-  const int64_t queryLen = ctx.sizes(ctx.in(0))[1];
-  const int64_t keyLen = ctx.sizes(ctx.in(1))[1];
   const Value* qkvBias = given(ctx, 6) ? ctx.in(6) : nullptr;
 
-  // [B, T, E] -> [B, T, H, D] -> `perm`
-  auto splitHeads = [&](const std::string& x, int64_t length, std::vector<int64_t> perm) {
-    std::string split = ctx.op("Reshape", {x, ctx.constInts({batch, length, heads, headDim})});
+  // [B, T, E] -> [B, T, H, D] -> `perm`. Reshape's 0 keeps B and T as they come, so
+  // the file works for any batch size and length (dynamic axes).
+  auto splitHeads = [&](const std::string& x, std::vector<int64_t> perm) {
+    std::string split = ctx.op("Reshape", {x, ctx.constInts({0, 0, heads, headDim})});
     return ctx.op("Transpose", {split}, {attr::ints("perm", perm)});
   };
   std::string q = packedProjection(ctx, ctx.in(0), ctx.in(5), qkvBias, 0, embed, type);
   std::string k = packedProjection(ctx, ctx.in(1), ctx.in(5), qkvBias, 1, embed, type);
   std::string v = packedProjection(ctx, ctx.in(2), ctx.in(5), qkvBias, 2, embed, type);
   // LibTorch scales q before the product.
-  q = ctx.op("Div", {splitHeads(q, queryLen, {0, 2, 1, 3}), ctx.scalar(std::sqrt((double)headDim), type)});
-  k = splitHeads(k, keyLen, {0, 2, 3, 1});  // [B, H, D, S]
-  v = splitHeads(v, keyLen, {0, 2, 1, 3});
+  q = ctx.op("Div", {splitHeads(q, {0, 2, 1, 3}), ctx.scalar(std::sqrt((double)headDim), type)});
+  k = splitHeads(k, {0, 2, 3, 1});  // [B, H, D, S]
+  v = splitHeads(v, {0, 2, 1, 3});
   std::string scores = ctx.op("MatMul", {q, k});  // [B, H, L, S]
 
   if (given(ctx, 9)) {
@@ -67,7 +66,7 @@ void nativeMultiHeadAttention(ConvertContext& ctx) {
     const int64_t maskType = given(ctx, 12) ? ctx.toInt(ctx.in(12)) : (ctx.rank(ctx.in(9)) == 2 ? 1 : 2);
     std::string mask = ctx.input(ctx.in(9));
     if (maskType == 1 && ctx.rank(ctx.in(9)) == 2) {
-      mask = ctx.op("Reshape", {mask, ctx.constInts({batch, 1, 1, keyLen})});
+      mask = unsqueeze(ctx, mask, {1, 2});  // [B, S] -> [B, 1, 1, S]
     } else if (!(maskType == 0 && ctx.rank(ctx.in(9)) == 2) && ctx.rank(ctx.in(9)) != 4) {
       ctx.unsupported("mask of rank " + std::to_string(ctx.rank(ctx.in(9))) + " with mask_type " +
                       std::to_string(maskType));
@@ -78,7 +77,7 @@ void nativeMultiHeadAttention(ConvertContext& ctx) {
 
   std::string context = ctx.op("MatMul", {probs, v});  // [B, H, L, D]
   context = ctx.op("Transpose", {context}, {attr::ints("perm", {0, 2, 1, 3})});
-  context = ctx.op("Reshape", {context, ctx.constInts({batch, queryLen, embed})});
+  context = ctx.op("Reshape", {context, ctx.constInts({0, 0, embed})});
   if (!ctx.isStatic(ctx.in(7)) || (given(ctx, 8) && !ctx.isStatic(ctx.in(8)))) {
     ctx.unsupported("output projection computed at run time");
   }

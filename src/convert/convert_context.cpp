@@ -157,7 +157,7 @@ std::string ConvertContext::input(const Value* v) {
   auto it = names_.find(v);
   if (it != names_.end()) return it->second;
   const ValueFact& f = fact(v);
-  if (!f.isStatic) throw UnsupportedForm("value '" + v->debugName() + "' was never produced");
+  if (!f.isStatic) throw UnproducedInput("value '" + v->debugName() + "' was never produced");
   const auto& value = f.value;
   at::Tensor t;
   if (value.isTensor()) {

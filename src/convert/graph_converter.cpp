@@ -18,6 +18,7 @@ struct UnsupportedUse {
   size_t count = 0;
   std::string firstTag;
   std::string reason;
+  bool cause = false;  // at least one use failed on its own, not only for a missing input
 };
 
 class GraphWalker {
@@ -48,12 +49,14 @@ class GraphWalker {
     return tree_.at(module).tag;
   }
 
-  void note(const std::string& kind, const Node* node, const std::string& reason) {
+  void note(const std::string& kind, const Node* node, const std::string& reason, bool cause = true) {
     auto& use = unsupported[kind];
-    if (use.count++ == 0) {
+    // The first use that is a cause of its own is the one worth showing.
+    if (use.count++ == 0 || (cause && !use.cause)) {
       use.firstTag = tagText(node);
       use.reason = reason;
     }
+    use.cause = use.cause || cause;
   }
 
   void convertNode(const Node* node) {
@@ -87,6 +90,8 @@ class GraphWalker {
     try {
       (*converter)(ctx_);
       if (inPlace) ctx_.bind(node->input(0), ctx_.input(node->output()));
+    } catch (const UnproducedInput& e) {
+      note(kind, node, e.what(), false);
     } catch (const UnsupportedForm& e) {
       note(kind, node, e.what());
     }
@@ -257,15 +262,22 @@ ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& fac
   GraphWalker walker(ctx, facts, tags, tree, registry, builder);
   walker.convertBlock(graph.block());
   if (!walker.unsupported.empty()) {
-    std::ostringstream msg;
+    // The causes first, each with where and why; then, in one list, the operators that
+    // failed only because a cause left their input unproduced.
+    std::ostringstream msg, knockOn;
     msg << "unsupported operators: ";
     bool first = true;
+    size_t knockOnCount = 0;
     for (const auto& [kind, use] : walker.unsupported) {
+      if (!use.cause) {
+        knockOn << (knockOnCount++ ? ", " : "") << kind << " x" << use.count;
+        continue;
+      }
       msg << (first ? "" : "; ") << kind << " x" << use.count << " (first in " << use.firstTag;
-      if (!use.reason.empty()) msg << ": " << use.reason;
-      msg << ")";
+      msg << ": " << (use.reason.empty() ? "no converter" : use.reason) << ")";
       first = false;
     }
+    if (knockOnCount) msg << (first ? "" : "; and, only because of those, ") << knockOn.str();
     throw UserError(msg.str());
   }
 

@@ -1,6 +1,8 @@
 // Indexing and gathering (index, index_select, gather, scatter, index_put, one_hot,
 // nonzero), einsum, and tensor factories whose result depends on data (arange with
 // computed bounds, full with a computed fill value).
+#include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "modelexport/convert_context.h"
@@ -294,10 +296,21 @@ void nonzeroPerDim(ConvertContext& ctx) {
 
 // full / full_like / new_full reach a converter only when the fill value comes from
 // data (otherwise they are folded): the value expanded to the recorded shape.
-void filled(ConvertContext& ctx) {
+// full/zeros/ones and their _like and new_ forms. Static outputs fold before this; a
+// result reaches here when its value or (with dynamic axes) its shape is only known at
+// run time. `fill` is 0 or 1 for zeros/ones, NaN for full (the fill_value argument).
+void filled(ConvertContext& ctx, double fill) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("Expand", {ctx.inputAs(arg(ctx, "fill_value"), type), ctx.constInts(ctx.sizes(ctx.out()))}),
-                type);
+  std::string shape;
+  if (!ctx.hasDynamicDims(ctx.out())) {
+    shape = ctx.constInts(ctx.sizes(ctx.out()));
+  } else if (const auto* size = arg(ctx, "size")) {
+    shape = ctx.intListInput(size);
+  } else {
+    shape = ctx.op("Shape", {ctx.input(arg(ctx, "self"))});  // the _like forms
+  }
+  const std::string value = std::isnan(fill) ? ctx.inputAs(arg(ctx, "fill_value"), type) : ctx.scalar(fill, type);
+  ctx.setOutput(ctx.op("Expand", {value, shape}), type);
 }
 
 }  // namespace
@@ -329,9 +342,13 @@ void registerIndexConverters(ConverterRegistry& r) {
       c.unsupported("where(condition, a, b) has no converter");
     }
   });
-  r.add("aten::full", filled);
-  r.add("aten::full_like", filled);
-  r.add("aten::new_full", filled);
+  const double kFillArgument = std::numeric_limits<double>::quiet_NaN();
+  for (const char* kind : {"aten::full", "aten::full_like", "aten::new_full"})
+    r.add(kind, [kFillArgument](ConvertContext& c) { filled(c, kFillArgument); });
+  for (const char* kind : {"aten::zeros", "aten::zeros_like", "aten::new_zeros"})
+    r.add(kind, [](ConvertContext& c) { filled(c, 0.0); });
+  for (const char* kind : {"aten::ones", "aten::ones_like", "aten::new_ones"})
+    r.add(kind, [](ConvertContext& c) { filled(c, 1.0); });
 }
 
 }  // namespace modelexport

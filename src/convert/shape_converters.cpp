@@ -1,5 +1,6 @@
 // Shape and layout: reshape, transpose, squeeze, concat, split, slice, pad, tile.
 #include <limits>
+#include <numeric>
 
 #include "modelexport/convert_context.h"
 #include "modelexport/converter_helpers.h"
@@ -77,19 +78,20 @@ void unsqueezeOp(ConvertContext& ctx) {
   ctx.setOutput(unsqueeze(ctx, ctx.inputAs(ctx.in(0), type), {dim}), type);
 }
 
+// Only the named dims (or all) of size 1 go; asking a dynamic dim's size refuses, since
+// whether it is 1 is only known at run time.
 void squeezeOp(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const auto& shape = ctx.sizes(ctx.in(0));
-  const int64_t rank = static_cast<int64_t>(shape.size());
+  const int64_t rank = ctx.rank(ctx.in(0));
   std::vector<int64_t> axes;
   if (ctx.node()->inputs().size() > 1) {
     for (int64_t d : ctx.toInts(ctx.in(1))) {
       d = ConvertContext::normDim(d, rank);
-      if (d < rank && shape[d] == 1) axes.push_back(d);
+      if (d < rank && ctx.dim(ctx.in(0), d) == 1) axes.push_back(d);
     }
   } else {
     for (int64_t d = 0; d < rank; ++d)
-      if (shape[d] == 1) axes.push_back(d);
+      if (ctx.dim(ctx.in(0), d) == 1) axes.push_back(d);
   }
   std::string x = ctx.inputAs(ctx.in(0), type);
   ctx.setOutput(axes.empty() ? x : squeeze(ctx, x, axes), type);
@@ -221,16 +223,25 @@ void split(ConvertContext& ctx, bool squeezeParts) {
   ctx.bindList(result, outs);
 }
 
+// Repeats may be sizes only known at run time (dynamic axes); their count must be known.
 void repeat(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  auto repeats = ctx.toInts(ctx.in(1));
-  std::string x = ctx.inputAs(ctx.in(0), type);
-  auto shape = ctx.sizes(ctx.in(0));
-  if (repeats.size() > shape.size()) {
-    shape.insert(shape.begin(), repeats.size() - shape.size(), 1);
-    x = ctx.op("Reshape", {x, ctx.constInts(shape)});
+  size_t count = 0;
+  if (ctx.isStatic(ctx.in(1))) {
+    count = ctx.toInts(ctx.in(1)).size();
+  } else if (auto elements = ctx.listElements(ctx.in(1))) {
+    count = elements->size();
+  } else {
+    ctx.unsupported("repeats of a length only known at run time");
   }
-  ctx.setOutput(ctx.op("Tile", {x, ctx.constInts(repeats)}), type);
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  const auto rank = static_cast<size_t>(ctx.rank(ctx.in(0)));
+  if (count > rank) {  // torch prepends dims of size 1
+    std::vector<int64_t> leading(count - rank);
+    std::iota(leading.begin(), leading.end(), 0);
+    x = unsqueeze(ctx, x, leading);
+  }
+  ctx.setOutput(ctx.op("Tile", {x, ctx.intListInput(ctx.in(1))}), type);
 }
 
 // Pad with torch's pad list (last_begin, last_end, prev_begin, prev_end, ...); `valueInput`

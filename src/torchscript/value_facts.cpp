@@ -255,22 +255,30 @@ c10::optional<c10::IValue> constantValue(const torch::jit::Value* v) {
 
 namespace {
 
+bool sameElements(c10::ArrayRef<c10::IValue> xs, c10::ArrayRef<c10::IValue> ys);
+
+// Whether a value came out the same in both runs. IValue's == asserts on kinds it has no
+// equality for (objects, uninitialized placeholders...): those count as the same only
+// when they are placeholders, else as varying.
 bool sameValue(const c10::IValue& a, const c10::IValue& b) {
-  if (a.isTensor() && b.isTensor()) {
+  if (a.tagKind() != b.tagKind()) return false;
+  if (a.isTensor()) {
     const at::Tensor& x = a.toTensor();
     const at::Tensor& y = b.toTensor();
     return x.sizes() == y.sizes() && x.scalar_type() == y.scalar_type() && at::equal(x, y);
   }
-  if (a.isTensor() != b.isTensor()) return false;
-  if (a.isList() && b.isList()) {
-    const auto xs = a.toListRef();
-    const auto ys = b.toListRef();
-    if (xs.size() != ys.size()) return false;
-    for (size_t i = 0; i < xs.size(); ++i)
-      if (!sameValue(xs[i], ys[i])) return false;
-    return true;
-  }
-  return a == b;
+  if (a.isList()) return sameElements(a.toListRef(), b.toListRef());
+  if (a.isTuple()) return sameElements(a.toTupleRef().elements(), b.toTupleRef().elements());
+  if (a.isNone() || a.tagKind() == "Uninitialized") return true;
+  if (a.isInt() || a.isDouble() || a.isBool() || a.isString() || a.isDevice()) return a == b;
+  return false;
+}
+
+bool sameElements(c10::ArrayRef<c10::IValue> xs, c10::ArrayRef<c10::IValue> ys) {
+  if (xs.size() != ys.size()) return false;
+  for (size_t i = 0; i < xs.size(); ++i)
+    if (!sameValue(xs[i], ys[i])) return false;
+  return true;
 }
 
 }  // namespace

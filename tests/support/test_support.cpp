@@ -10,6 +10,7 @@
 
 #include "modelexport/exporter.h"
 #include "modelexport/model_writer.h"
+#include "modelexport/reference_io.h"
 
 namespace fs = std::filesystem;
 
@@ -78,6 +79,7 @@ onnx::ModelProto expectOpMatches(const std::string& testName, const std::string&
   exportOptions.inputSpecs = inputs;
   exportOptions.opset = options.opset;
   exportOptions.dumpIoDir = dir + "/io";
+  if (options.otherBatch > 0) exportOptions.dynamicAxes = {{"*", {{0, "batch"}}}};
   std::ostringstream log;
   try {
     exportModel(exportOptions, log);
@@ -93,7 +95,46 @@ onnx::ModelProto expectOpMatches(const std::string& testName, const std::string&
   }
   ProcessResult ort = ortCheck(onnxPath, exportOptions.dumpIoDir, options.tolerance);
   EXPECT_EQ(ort.exitCode, 0) << testName << ": " << ort.output;
+  if (options.otherBatch > 0) {
+    // The same file at another batch size, against LibTorch at that size.
+    std::vector<InputSpec> batched = inputs;
+    for (auto& spec : batched) spec.shape.at(0) = options.otherBatch;
+    std::vector<c10::IValue> values = makeExampleInputs(batched);
+    torch::jit::Module module = torch::jit::load(ptPath);
+    torch::NoGradGuard noGrad;
+    std::vector<at::Tensor> outputs = flattenOutputs(module.forward(values));
+    std::vector<std::string> inputNames, outputNames;
+    for (const auto& in : model.graph().input()) inputNames.push_back(in.name());
+    for (const auto& out : model.graph().output()) outputNames.push_back(out.name());
+    const std::string batchDir = dir + "/io_batch" + std::to_string(options.otherBatch);
+    writeReferenceIo(batchDir, inputNames, values, outputNames, outputs);
+    ProcessResult other = ortCheck(onnxPath, batchDir, options.tolerance);
+    EXPECT_EQ(other.exitCode, 0) << testName << " at batch " << options.otherBatch << ": " << other.output;
+  }
   return model;
+}
+
+std::string exportError(const std::string& testName, const std::string& forwardSource,
+                        const std::vector<InputSpec>& inputs, const OpTestOptions& testOptions) {
+  const std::string dir = freshWorkDir("ops/" + testName);
+  {
+    torch::jit::Module module("OpModel");
+    module.define(forwardSource);
+    module.save(dir + "/model.pt");
+  }
+  ExportOptions options;
+  options.modelPath = dir + "/model.pt";
+  options.outputPath = dir + "/model.onnx";
+  options.inputSpecs = inputs;
+  options.opset = testOptions.opset;
+  if (testOptions.otherBatch > 0) options.dynamicAxes = {{"*", {{0, "batch"}}}};
+  std::ostringstream log;
+  try {
+    exportModel(options, log);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
 }
 
 InputSpec floatInput(std::vector<int64_t> shape) { return InputSpec{"", at::kFloat, std::move(shape), 0}; }

@@ -39,10 +39,18 @@ struct OpTestOptions {
   int opset = 14;
   double tolerance = 1e-4;
   std::vector<std::string> expectedOps;  // op types that must appear in the ONNX graph
+  // When > 0: exported with a dynamic batch (dim 0 of every input, as --dynamic-batch)
+  // and also run in onnxruntime at this batch size against LibTorch.
+  int64_t otherBatch = 0;
 };
 
 inline OpTestOptions opts(int opset, double tolerance, std::vector<std::string> expectedOps) {
   return OpTestOptions{opset, tolerance, std::move(expectedOps)};
+}
+
+inline OpTestOptions withDynamicBatch(OpTestOptions options, int64_t otherBatch) {
+  options.otherBatch = otherBatch;
+  return options;
 }
 
 // Module parameters by name, for sources that use self.<name>.
@@ -58,6 +66,15 @@ using TestParameters = std::vector<std::pair<std::string, at::Tensor>>;
 onnx::ModelProto expectOpMatches(const std::string& testName, const std::string& forwardSource,
                                  const std::vector<InputSpec>& inputs,
                                  const OpTestOptions& options = {}, const TestParameters& parameters = {});
+
+// The export error for a model that must not export (opset and dynamic batch from
+// `options`), or "" when it exported.
+std::string exportError(const std::string& testName, const std::string& forwardSource,
+                        const std::vector<InputSpec>& inputs, const OpTestOptions& options);
+inline std::string exportError(const std::string& testName, const std::string& forwardSource,
+                               const std::vector<InputSpec>& inputs, int opset) {
+  return exportError(testName, forwardSource, inputs, opts(opset, 0, {}));
+}
 
 InputSpec floatInput(std::vector<int64_t> shape);
 InputSpec longInput(std::vector<int64_t> shape, int64_t limit);

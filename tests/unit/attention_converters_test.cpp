@@ -60,5 +60,20 @@ TEST(AttentionConverters, NativeMultiHeadAttentionKeyPaddingMask) {
                   {floatInput({2, 5, 8})}, options, attentionParameters());
 }
 
+// --dynamic-batch: the heads are split with Reshape's 0 (keep B and T), the key padding
+// mask unsqueezed, so one file runs at any batch size.
+TEST(AttentionConverters, NativeMultiHeadAttentionWithDynamicBatch) {
+  for (int opset : {11, 14}) {
+    expectOpMatches("native_mha_dynamic_batch_" + std::to_string(opset),
+                    "def forward(self, x):\n"
+                    "  mask = x[:, :, 0] > 1.0\n"
+                    "  a, w = torch._native_multi_head_attention(x, x, x, 8, 2, self.qkv_weight, self.qkv_bias,\n"
+                    "      self.proj_weight, self.proj_bias, mask, True, False, 1)\n"
+                    "  return a, w\n",
+                    {floatInput({2, 5, 8})}, withDynamicBatch(opts(opset, 1e-5, {"Softmax"}), 3),
+                    attentionParameters());
+  }
+}
+
 }  // namespace
 }  // namespace modelexport::testing

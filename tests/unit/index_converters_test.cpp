@@ -10,29 +10,6 @@
 namespace modelexport::testing {
 namespace {
 
-// The export error for a model that must not export, or "" when it exported.
-std::string exportError(const std::string& testName, const std::string& forwardSource,
-                        const std::vector<InputSpec>& inputs, int opset) {
-  const std::string dir = freshWorkDir("ops/" + testName);
-  {
-    torch::jit::Module module("OpModel");
-    module.define(forwardSource);
-    module.save(dir + "/model.pt");
-  }
-  ExportOptions options;
-  options.modelPath = dir + "/model.pt";
-  options.outputPath = dir + "/model.onnx";
-  options.inputSpecs = inputs;
-  options.opset = opset;
-  std::ostringstream log;
-  try {
-    exportModel(options, log);
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(IndexConverters, IndexOneTensor) {
   expectOpMatches("index_one",
                   "def forward(self, x, i):\n"
@@ -188,6 +165,18 @@ TEST(IndexConverters, FullWithComputedFillValue) {
                   "  return (torch.full([2, 3], float(x.sum())), torch.full_like(x, float(x.max())),\n"
                   "         x.new_full([4], float(x.min())), torch.full([2], int(torch.argmax(x))))\n",
                   {floatInput({3, 2})}, opts(14, 1e-6, {"Expand"}));
+}
+
+// With a dynamic batch the filled shapes are only known at run time: Shape of the
+// _like input, or the size list built from x.size(0).
+TEST(IndexConverters, FilledTensorsFollowADynamicBatch) {
+  expectOpMatches("filled_dynamic_batch",
+                  "def forward(self, x):\n"
+                  "  n = x.size(0)\n"
+                  "  return (torch.zeros_like(x) + x, torch.ones_like(x), torch.full_like(x, 2.5),\n"
+                  "          x.new_zeros([n, 2]), x.new_ones([n]), torch.ones([n, 3]), torch.zeros([2, n]),\n"
+                  "          torch.full([n], 7.0), x.new_full([n, 1], 3.0))\n",
+                  {floatInput({2, 4})}, withDynamicBatch(opts(14, 1e-6, {"Expand", "Shape"}), 5));
 }
 
 }  // namespace

@@ -76,5 +76,18 @@ TEST(PrimConverters, DynamicScalars) {
                   {floatInput({3, 4}), longInput({3, 4}, 5)}, {14, 1e-4, {}});
 }
 
+// A scripted assert on an Optional leaves a prim::Uninitialized for the raising branch;
+// it is the same placeholder in both runs of a dynamic-batch export, so it folds away.
+TEST(PrimConverters, AssertOnOptionalWithDynamicBatch) {
+  expectOpMatches("assert_optional_dynamic_batch",
+                  "def forward(self, x):\n"
+                  "  y: Optional[Tensor] = None\n"
+                  "  if x.size(1) > 0:\n"
+                  "    y = x\n"
+                  "  assert y is not None\n"
+                  "  return y * 2.0\n",
+                  {floatInput({2, 3})}, withDynamicBatch(opts(14, 1e-6, {"Mul"}), 3));
+}
+
 }  // namespace
 }  // namespace modelexport::testing

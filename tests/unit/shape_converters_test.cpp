@@ -208,5 +208,23 @@ TEST(ShapeConverters, SizeOfADynamicShape) {
   EXPECT_TRUE(foundIndex);
 }
 
+// repeat with a run-time repeat count (x.size(0) under a dynamic batch) and more repeats
+// than dims; squeeze of a named fixed dim of a tensor whose batch is dynamic.
+TEST(ShapeConverters, RepeatAndSqueezeWithADynamicBatch) {
+  expectOpMatches("repeat_squeeze_dynamic_batch",
+                  "def forward(self, x):\n"
+                  "  n = x.size(0)\n"
+                  "  return x.repeat(n, 2, 1), x.repeat(1, 3), x.unsqueeze(-1).squeeze(-1), x[:, :1].squeeze(1)\n",
+                  {floatInput({2, 3})}, withDynamicBatch(opts(14, 1e-6, {"Tile", "Squeeze"}), 4));
+}
+
+// squeeze() of every size-1 dim cannot know at export time whether a dynamic dim will be 1.
+TEST(ShapeConverters, SqueezeAllRefusesADynamicDim) {
+  const std::string error = exportError("squeeze_all_dynamic", "def forward(self, x):\n  return x.squeeze()\n",
+                                        {floatInput({1, 3, 1})}, withDynamicBatch(opts(14, 1e-6, {}), 2));
+  EXPECT_NE(error.find("aten::squeeze"), std::string::npos) << error;
+  EXPECT_NE(error.find("changes with the dynamic axes"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace modelexport::testing
