@@ -523,6 +523,8 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::div", div);
   r.add("aten::true_divide", [](ConvertContext& c) { binary(c, "Div", ""); });
   r.add("aten::floor_divide", [](ConvertContext& c) { roundedDivide(c, "floor"); });
+  // a // b on ints that are sizes only known at run time (dynamic axes).
+  r.add("aten::floordiv", [](ConvertContext& c) { roundedDivide(c, "floor"); });
   r.add("aten::remainder", remainder);
   r.add("aten::fmod", fmod);
   r.add("aten::pow", pow);

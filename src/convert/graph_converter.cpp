@@ -60,7 +60,9 @@ class GraphWalker {
   }
 
   void convertNode(const Node* node) {
-    if (node->kind() == c10::prim::Constant) return;
+    // A placeholder for what a raising branch would have returned: it has no value, and a
+    // converted node that used it would report that.
+    if (node->kind() == c10::prim::Constant || node->kind() == c10::prim::Uninitialized) return;
     if (!node->outputs().empty() && foldable(node)) return;
     auto it = tags_.find(node);
     builder_.setCurrentTag(it == tags_.end() ? NodeTag{} : it->second);

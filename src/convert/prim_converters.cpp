@@ -21,7 +21,23 @@ void listConstruct(ConvertContext& ctx) {
   ctx.bindList(ctx.out(), names);
 }
 
+// An int list known only at run time (x.size() under dynamic axes) is one 1-D int64
+// tensor; its elements are taken out with Gather, as 0-d tensors like other run-time ints.
+bool isRunTimeIntList(const ConvertContext& ctx, const torch::jit::Value* list) {
+  return list->type()->isSubtypeOf(*c10::ListType::ofInts()) && !ctx.isStatic(list) && !ctx.listElements(list);
+}
+
+std::string intListElement(ConvertContext& ctx, const torch::jit::Value* list, int64_t index) {
+  return ctx.op("Gather", {ctx.input(list), ctx.scalar(static_cast<double>(index), at::kLong)},
+                {attr::i("axis", 0)});
+}
+
 void listUnpack(ConvertContext& ctx) {
+  if (isRunTimeIntList(ctx, ctx.in(0))) {
+    for (size_t i = 0; i < ctx.node()->outputs().size(); ++i)
+      ctx.setOutput(intListElement(ctx, ctx.in(0), static_cast<int64_t>(i)), i);
+    return;
+  }
   auto names = ctx.inputList(ctx.in(0));
   if (names.size() != ctx.node()->outputs().size()) ctx.unsupported("list length differs from unpack count");
   for (size_t i = 0; i < names.size(); ++i) ctx.setOutput(names[i], i);
@@ -29,6 +45,10 @@ void listUnpack(ConvertContext& ctx) {
 
 // list[index] / tuple[index] for a list whose elements the exporter follows.
 void listIndex(ConvertContext& ctx) {
+  if (isRunTimeIntList(ctx, ctx.in(0))) {  // Gather takes a negative index as Python does
+    ctx.setOutput(intListElement(ctx, ctx.in(0), ctx.toInt(ctx.in(1))));
+    return;
+  }
   auto names = ctx.inputList(ctx.in(0));
   int64_t index = ctx.toInt(ctx.in(1));
   const auto count = static_cast<int64_t>(names.size());

@@ -329,25 +329,26 @@ void tile(ConvertContext& ctx) {
 
 // roll(x, shifts, dims): each (shift, dim) is two slices swapped; no dims rolls the
 // flattened tensor.
+// Only the rolled dims need known sizes: the others (a dynamic batch) pass through.
 void roll(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const auto& shape = ctx.sizes(ctx.in(0));
   auto shifts = ctx.toInts(ctx.in(1));
   auto dims = ctx.node()->inputs().size() > 2 ? ctx.toInts(ctx.in(2)) : std::vector<int64_t>{};
   std::string x = ctx.inputAs(ctx.in(0), type);
-  std::vector<int64_t> workShape = shape;
   const bool flat = dims.empty();
+  std::vector<int64_t> shape;
+  int64_t numel = 1;
   if (flat) {
-    int64_t numel = 1;
+    shape = ctx.sizes(ctx.in(0));
     for (int64_t s : shape) numel *= s;
-    workShape = {numel};
-    x = ctx.op("Reshape", {x, ctx.constInts(workShape)});
+    x = ctx.op("Reshape", {x, ctx.constInts({numel})});
     dims = {0};
   }
   if (shifts.size() != dims.size()) ctx.unsupported("roll with different numbers of shifts and dims");
+  const int64_t rank = flat ? 1 : ctx.rank(ctx.in(0));
   for (size_t k = 0; k < dims.size(); ++k) {
-    const int64_t dim = ConvertContext::normDim(dims[k], static_cast<int64_t>(workShape.size()));
-    const int64_t n = workShape[dim];
+    const int64_t dim = ConvertContext::normDim(dims[k], rank);
+    const int64_t n = flat ? numel : ctx.dim(ctx.in(0), dim);
     if (n == 0) continue;
     const int64_t shift = ((shifts[k] % n) + n) % n;
     if (shift == 0) continue;

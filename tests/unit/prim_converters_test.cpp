@@ -89,5 +89,17 @@ TEST(PrimConverters, AssertOnOptionalWithDynamicBatch) {
                   {floatInput({2, 3})}, withDynamicBatch(opts(14, 1e-6, {"Mul"}), 3));
 }
 
+// x.size() under a dynamic batch is one run-time int list: unpacked and indexed with
+// Gather; // on those ints is aten::floordiv.
+TEST(PrimConverters, RunTimeSizeListsUnpackIndexAndFloorDivide) {
+  expectOpMatches("size_list_dynamic_batch",
+                  "def forward(self, x):\n"
+                  "  n, c, w = x.size()\n"
+                  "  shape = x.size()\n"
+                  "  half = (shape[0] + 1) // 2\n"
+                  "  return x.reshape(n * c, w), x.new_ones([shape[-3], half]), x.view(shape[0], -1)\n",
+                  {floatInput({2, 3, 4})}, withDynamicBatch(opts(14, 1e-6, {"Gather"}), 5));
+}
+
 }  // namespace
 }  // namespace modelexport::testing

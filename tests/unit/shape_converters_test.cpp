@@ -218,6 +218,14 @@ TEST(ShapeConverters, RepeatAndSqueezeWithADynamicBatch) {
                   {floatInput({2, 3})}, withDynamicBatch(opts(14, 1e-6, {"Tile", "Squeeze"}), 4));
 }
 
+// Swin's shifted windows: roll over fixed dims of a tensor whose batch is dynamic.
+TEST(ShapeConverters, RollOverFixedDimsWithADynamicBatch) {
+  expectOpMatches("roll_dynamic_batch",
+                  "def forward(self, x):\n"
+                  "  return torch.roll(x, [-1, 2], [1, 2]), torch.roll(x, 1, 2)\n",
+                  {floatInput({2, 4, 5})}, withDynamicBatch(opts(14, 1e-6, {"Concat"}), 3));
+}
+
 // squeeze() of every size-1 dim cannot know at export time whether a dynamic dim will be 1.
 TEST(ShapeConverters, SqueezeAllRefusesADynamicDim) {
   const std::string error = exportError("squeeze_all_dynamic", "def forward(self, x):\n  return x.squeeze()\n",
