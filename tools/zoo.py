@@ -327,6 +327,20 @@ def error_line(text):
     return lines[-1] if lines else ""
 
 
+def ort_matches(row, error_key, stage, onnx_path, io_dir, spec, args):
+    """Runs ONNX_PATH in onnxruntime on IO_DIR's inputs against its outputs; records the
+    max error under ROW[ERROR_KEY], or the failure at STAGE. True when within tolerance."""
+    ort = subprocess.run([args.node, ORT_CHECK, onnx_path, io_dir, "--tol", repr(spec["tolerance"])],
+                         capture_output=True, text=True, timeout=args.timeout)
+    out = last_line(ort.stdout) or last_line(ort.stderr)
+    if "max_rel_err=" in out:
+        row[error_key] = float(out.split("max_rel_err=")[1].split()[0])
+    if ort.returncode != 0:
+        row.update(status="FAIL", stage=stage, error=error_line(ort.stdout + ort.stderr))
+        return False
+    return True
+
+
 def run_model(name, spec, info, args):
     work = os.path.join(args.out, name)
     shutil.rmtree(work, ignore_errors=True)
@@ -374,13 +388,7 @@ def run_model(name, spec, info, args):
         row.update(status="FAIL", stage="checker", error=error_line(check.stderr))
         return row
 
-    ort = subprocess.run([args.node, ORT_CHECK, onnx_path, io_dir, "--tol", repr(spec["tolerance"])],
-                         capture_output=True, text=True, timeout=args.timeout)
-    out = last_line(ort.stdout) or last_line(ort.stderr)
-    if "max_rel_err=" in out:
-        row["max_error"] = float(out.split("max_rel_err=")[1].split()[0])
-    if ort.returncode != 0:
-        row.update(status="FAIL", stage="onnxruntime", error=error_line(ort.stdout + ort.stderr))
+    if not ort_matches(row, "max_error", "onnxruntime", onnx_path, io_dir, spec, args):
         return row
     if args.dynamic_batch:
         # The same file at another batch size, against LibTorch at that batch.
@@ -394,14 +402,8 @@ def run_model(name, spec, info, args):
                        error="the TorchScript file itself does not run at batch %d: %s" % (
                            args.dynamic_batch, error_line(made.stderr + made.stdout)))
             return row
-        ort = subprocess.run([args.node, ORT_CHECK, onnx_path, batch_dir, "--tol", repr(spec["tolerance"])],
-                             capture_output=True, text=True, timeout=args.timeout)
-        out = last_line(ort.stdout) or last_line(ort.stderr)
-        if "max_rel_err=" in out:
-            row["max_error_batch"] = float(out.split("max_rel_err=")[1].split()[0])
-        if ort.returncode != 0:
-            row.update(status="FAIL", stage="onnxruntime batch %d" % args.dynamic_batch,
-                       error=error_line(ort.stdout + ort.stderr))
+        if not ort_matches(row, "max_error_batch", "onnxruntime batch %d" % args.dynamic_batch,
+                           onnx_path, batch_dir, spec, args):
             return row
     row["status"] = "PASS"
     if not args.keep:
@@ -419,46 +421,25 @@ def make_batch_io(pt_path, io_dir, out_dir, batch):
     outputs for them. Runs in a child process: it imports torch."""
     import numpy as np
     import torch
-    dtypes = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "int64": np.int64,
-              "int32": np.int32, "int8": np.int8, "uint8": np.uint8, "bool": np.bool_}
+    sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+    import make_io
     with open(os.path.join(io_dir, "io.json")) as f:
         io = json.load(f)
-    rng = np.random.default_rng(0)
+    gen = torch.Generator().manual_seed(0)
     inputs = []
     for spec in io["inputs"]:
-        data = np.fromfile(os.path.join(io_dir, spec["file"]), dtype=dtypes[spec["dtype"]]).reshape(spec["shape"])
-        if np.issubdtype(data.dtype, np.floating):
-            data = rng.standard_normal((batch,) + data.shape[1:]).astype(data.dtype)
+        data = np.fromfile(os.path.join(io_dir, spec["file"]),
+                           dtype=make_io.NUMPY_DTYPES[spec["dtype"]]).reshape(spec["shape"])
+        t = torch.from_numpy(data.astype(data.dtype.newbyteorder("="))).to(make_io.TORCH_DTYPES[spec["dtype"]])
+        if t.is_floating_point():
+            t = torch.randn((batch,) + tuple(t.shape[1:]), generator=gen).to(t.dtype)
         else:
-            data = np.concatenate([data] * (batch // data.shape[0] + 1))[:batch]
-        inputs.append(np.ascontiguousarray(data))
-
-    def tensors(value):
-        if isinstance(value, torch.Tensor):
-            return [value]
-        if isinstance(value, (list, tuple)):
-            return [t for v in value for t in tensors(v)]
-        if isinstance(value, dict):
-            return [t for v in value.values() for t in tensors(v)]
-        return []  # None and other non-tensor outputs are not graph outputs
-
-    model = torch.jit.load(pt_path)
+            t = torch.cat([t] * (batch // t.shape[0] + 1))[:batch]
+        inputs.append((spec["name"], t))
+    model = torch.jit.load(pt_path, map_location="cpu")
     with torch.no_grad():
-        outputs = tensors(model(*[torch.from_numpy(x) for x in inputs]))
-    os.makedirs(out_dir, exist_ok=True)
-    names = {v: k for k, v in dtypes.items()}
-    doc = {"inputs": [], "outputs": []}
-    for i, (spec, data) in enumerate(zip(io["inputs"], inputs)):
-        data.tofile(os.path.join(out_dir, "input_%d.bin" % i))
-        doc["inputs"].append({"name": spec["name"], "dtype": spec["dtype"], "shape": list(data.shape),
-                              "file": "input_%d.bin" % i})
-    for i, t in enumerate(outputs):
-        data = np.ascontiguousarray(t.detach().numpy())
-        data.tofile(os.path.join(out_dir, "output_%d.bin" % i))
-        doc["outputs"].append({"name": "output_%d" % i, "dtype": names[data.dtype.type],
-                               "shape": list(data.shape), "file": "output_%d.bin" % i})
-    with open(os.path.join(out_dir, "io.json"), "w") as f:
-        json.dump(doc, f, indent=1)
+        outputs = make_io.flatten(model(*[t for _, t in inputs]))
+    make_io.write_io_dir(out_dir, inputs, [("output_%d" % i, t) for i, t in enumerate(outputs)])
 
 
 # ---------------------------------------------------------------------------

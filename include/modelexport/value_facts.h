@@ -41,7 +41,10 @@ class ValueFacts {
 
 struct RunResult {
   ValueFacts facts;
-  std::vector<c10::IValue> outputs;  // the graph's outputs, the numerical reference
+  // The graph's outputs. Not a numerical reference: nodes whose data reaches only the
+  // outputs are sized, not computed (shape_only_run.h).
+  std::vector<c10::IValue> outputs;
+  size_t sizedNotComputed = 0;  // such nodes
 };
 
 // The value of a prim::Constant output (nullopt for anything else). Unlike toIValue it

@@ -206,7 +206,9 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
     throw UserError(options.modelPath + ": " + e.what() + " (inputs tried: --input-spec " +
                     formatInputSpecs(specs) + "; change them with --input-spec or --input-shape)");
   }
-  clock.done("run");
+  clock.done("run", run.sizedNotComputed ? std::to_string(run.sizedNotComputed) +
+                                              " convolutions/matmuls sized, not computed (their data reaches only outputs)"
+                                        : std::string());
 
   // Dynamic axes: a second run with those dims one larger shows which sizes and
   // shape-derived values follow them; those stay computations in the graph.

@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/ir/constants.h>
 
 #include "modelexport/errors.h"
+#include "modelexport/shape_only_run.h"
 
 namespace modelexport {
 namespace {
@@ -35,8 +36,9 @@ bool isConvolution(const Node* node) {
 
 class Runner {
  public:
-  Runner(RunResult& result, const std::unordered_set<const Value*>& parameters)
-      : facts_(result.facts), parameters_(parameters) {}
+  Runner(RunResult& result, const std::unordered_set<const Value*>& parameters,
+         const std::unordered_set<const Node*>& sizesOnly)
+      : result_(result), facts_(result.facts), parameters_(parameters), sizesOnly_(sizesOnly) {}
 
   void record(const Value* v, const c10::IValue& value, bool isStatic) {
     ValueFact& fact = facts_.set(v);
@@ -95,7 +97,7 @@ class Runner {
     torch::jit::Stack stack;
     for (const Value* in : node->inputs()) stack.push_back(get(in));
     try {
-      runOperation(node, stack);
+      if (!pushSizedOutput(node, stack)) runOperation(node, stack);
     } catch (const std::exception& e) {
       if (producesOnlyStrings(node)) {
         // aten::format (assert messages built from shapes) cannot run outside LibTorch's
@@ -124,6 +126,20 @@ class Runner {
       foldMutatedBase(node->input(0));
       for (const Value* out : node->outputs()) facts_.set(out).fromParameter = false;
     }
+  }
+
+  // A node whose data nothing needs gets a zero tensor of its output size instead of its
+  // result (see shape_only_run.h); values known at export time are always computed.
+  bool pushSizedOutput(const Node* node, torch::jit::Stack& stack) {
+    if (!sizesOnly_.count(node) || allStatic(node)) return false;
+    const size_t inputs = node->inputs().size();
+    auto sizes = outputSizesWithoutComputing(node, c10::ArrayRef<c10::IValue>(stack).slice(stack.size() - inputs));
+    if (!sizes) return false;
+    at::Tensor zeros = at::zeros(*sizes, stack[stack.size() - inputs].toTensor().options());
+    stack.resize(stack.size() - inputs);
+    stack.emplace_back(std::move(zeros));
+    ++result_.sizedNotComputed;
+    return true;
   }
 
   static bool producesOnlyStrings(const Node* node) {
@@ -234,8 +250,10 @@ class Runner {
   }
 
  private:
+  RunResult& result_;
   ValueFacts& facts_;
   const std::unordered_set<const Value*>& parameters_;
+  const std::unordered_set<const Node*>& sizesOnly_;
   std::unordered_map<const Value*, c10::IValue> env_;
 };
 
@@ -311,7 +329,8 @@ RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& 
                     std::to_string(inputs.size()) + " were given");
   torch::NoGradGuard noGrad;
   RunResult result;
-  Runner runner(result, parameters);
+  const auto sizesOnly = nodesNeedingOnlySizes(graph);
+  Runner runner(result, parameters, sizesOnly);
   for (size_t i = 0; i < inputs.size(); ++i) runner.record(graph.inputs()[i], inputs[i], false);
 
   // Last top-level node that needs each value, so activations are freed as we go.
@@ -339,12 +358,13 @@ RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& 
     for (const Value* out : node->outputs()) planFree(out);
 
   for (size_t i = 0; i < order.size(); ++i) {
+    const size_t sizedBefore = result.sizedNotComputed;
     runner.runNode(order[i]);
     for (const Value* v : freeAfter[i]) runner.release(v);
     // LibTorch's convolution kernels allocate large per-call workspaces; glibc keeps the
     // freed pages, and over a deep conv net the process would hold ~0.8x the weights
     // more than it needs (measured on resnet50). Hand them back after each convolution.
-    if (isConvolution(order[i])) malloc_trim(0);
+    if (isConvolution(order[i]) && result.sizedNotComputed == sizedBefore) malloc_trim(0);
   }
   for (const Value* out : graph.outputs()) result.outputs.push_back(runner.get(out));
   return result;

@@ -72,6 +72,8 @@ def random_input(name, dtype, shape, gen, int_high):
 
 
 def flatten(value):
+    if value is None:
+        return []  # an optional output left empty is not a graph output
     if isinstance(value, torch.Tensor):
         return [value]
     if isinstance(value, (tuple, list)):

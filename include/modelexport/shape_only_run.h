@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <unordered_set>
+#include <vector>
+
+#include <ATen/core/stack.h>
+#include <c10/util/Optional.h>
+#include <torch/csrc/jit/ir/ir.h>
+
+namespace modelexport {
+
+// The export's run exists for every value's dtype and shape, and for the data of values
+// that decide something (an if on a tensor, an index, x.item()). The data of a
+// convolution or matrix product that only flows, through ops whose result shape never
+// depends on data, into the graph's outputs is never looked at: such nodes need only
+// their output size, which a formula gives without the multiply-adds (most of the run
+// time of a conv net).
+
+// Top-level convolution / matmul-family nodes of `graph` whose output data nothing
+// downstream needs. Conservative: a value used inside an if or loop body, or by any op
+// not known to be data-blind, counts as needed.
+std::unordered_set<const torch::jit::Node*> nodesNeedingOnlySizes(const torch::jit::Graph& graph);
+
+// The output size of such a node for these inputs (the node's inputs, in order), or
+// nullopt when the formula does not cover the form (string padding, mixed dtypes,
+// 1-d matmul operands, inconsistent sizes): the caller then runs the node, so LibTorch
+// reports any error as before.
+c10::optional<std::vector<int64_t>> outputSizesWithoutComputing(const torch::jit::Node* node,
+                                                                c10::ArrayRef<c10::IValue> inputs);
+
+}  // namespace modelexport
