@@ -494,7 +494,7 @@ def write_doc(path, results, specs, dynamic_batch=None):
         "**%d models run: %d pass, %d fail%s%s.**" % (
             len(rows), len(passed), len(failed),
             (", %d skipped" % len(skipped)) if skipped else "",
-            ("; %d of the zoo's %d not run yet (listed at the end)" % (len(not_run), len(specs))) if not_run else ""),
+            ("; %d of the zoo's %d not in this run (listed at the end)" % (len(not_run), len(specs))) if not_run else ""),
         "",
     ] + header
     for r in rows:
@@ -519,7 +519,8 @@ def write_doc(path, results, specs, dynamic_batch=None):
             for r in group:
                 lines.append("- **%s** (%s): `%s`" % (r["name"], r.get("stage", ""), r.get("error", "").replace("`", "'")))
     if not_run:
-        lines += ["", "## Not run yet", "", ", ".join(not_run)]
+        lines += ["", "## Not in this run", "", ", ".join(not_run) +
+                  " (not run yet, or left out by `--skip-huge`: over 2 GB of weights, see COVERAGE.md)"]
     lines.append("")
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
