@@ -4,6 +4,8 @@
 // its node stamps alone, so import-onnx can rebuild exactly what was written.
 #include <cstddef>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
@@ -32,12 +34,16 @@ struct GraphmlDocument {
 
 // The three files' contents; dataFileName and metadataFileName are recorded in the XML.
 // The document's data refers to the model's tensor bytes: keep the model alive with it.
+// `payloadBytes`: bytes of initializers the model holds only as placeholders (written
+// to the ONNX file straight from tensor memory), by name; they must outlive the document.
+using PayloadBytes = std::unordered_map<std::string, std::string_view>;
 GraphmlDocument buildHierarchicalGraphml(const onnx::ModelProto& model, const std::string& dataFileName,
-                                         const std::string& metadataFileName);
+                                         const std::string& metadataFileName,
+                                         const PayloadBytes& payloadBytes = {});
 
 // Writes the three files next to `onnxPath`, each atomically; on failure none is left
 // behind. Throws UserError.
 GraphmlDocument writeHierarchicalGraphml(const onnx::ModelProto& model, const std::string& onnxPath,
-                                         const std::string& tempDir = "");
+                                         const std::string& tempDir = "", const PayloadBytes& payloadBytes = {});
 
 }  // namespace modelexport

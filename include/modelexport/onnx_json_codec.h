@@ -20,7 +20,7 @@ namespace modelexport {
 class ByteStoreWriter {
  public:
   // Appends the bytes; returns {"offset": o, "length": n}.
-  nlohmann::json put(const std::string& bytes);
+  nlohmann::json put(std::string_view bytes);
   size_t size() const { return size_; }
   void writeTo(std::ostream& out) const;
   std::string bytes() const;  // all of them in one string (tests, small models)

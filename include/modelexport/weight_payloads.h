@@ -3,6 +3,8 @@
 // is written: the checker and shape inference run on the light model, and the bytes are
 // copied once, from tensor memory to the file (inline) or streamed (external data).
 #include <string>
+#include <string_view>
+#include <vector>
 #include <unordered_map>
 
 #include <onnx/onnx_pb.h>
@@ -37,11 +39,16 @@ struct WrittenModel {
 };
 
 // Writes the model atomically, each weight's bytes once, from tensor memory to the file.
-// Inline: the file holds them; `model` gets them in raw_data too only with `fillModel`
-// (for callers that go on using it, e.g. the GraphML writer). External: bytes are
+// Inline: the file holds them and `model` keeps the placeholders. External: bytes are
 // streamed to "<path>.data" with 4 KiB-aligned offsets and `model` keeps the references.
 WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayloads& payloads,
                                     const std::string& path, ExternalData mode,
-                                    const std::string& tempDir = "", bool fillModel = false);
+                                    const std::string& tempDir = "");
+
+// Each payload's bytes where they already are in memory, by initializer name, for writers
+// that follow the ONNX file (GraphML) without copying the weights into the model. A view
+// that is not contiguous is made so in `keepAlive`, which must outlive the result.
+std::unordered_map<std::string, std::string_view> payloadByteViews(const WeightPayloads& payloads,
+                                                                   std::vector<at::Tensor>& keepAlive);
 
 }  // namespace modelexport

@@ -203,6 +203,22 @@ struct Endpoint {
 
 }  // namespace
 
+namespace {
+
+// An initializer as the ONNX file holds it: a placeholder's bytes come from its payload.
+json encodeInitializer(const onnx::TensorProto& init, const PayloadBytes& payloadBytes, ByteStoreWriter& store) {
+  auto payload = payloadBytes.find(init.name());
+  if (payload == payloadBytes.end()) return encodeTensor(init, store);
+  onnx::TensorProto inline_ = init;  // no bytes: a placeholder is dims and a name
+  inline_.clear_external_data();
+  inline_.clear_data_location();
+  json encoded = encodeTensor(inline_, store);
+  encoded["raw_data"] = store.put(payload->second);
+  return encoded;
+}
+
+}  // namespace
+
 GraphmlPaths graphmlPathsFor(const std::string& onnxPath) {
   std::filesystem::path p(onnxPath);
   auto sibling = [&](const char* suffix) { return (p.parent_path() / (p.stem().string() + suffix)).string(); };
@@ -210,7 +226,7 @@ GraphmlPaths graphmlPathsFor(const std::string& onnxPath) {
 }
 
 GraphmlDocument buildHierarchicalGraphml(const onnx::ModelProto& model, const std::string& dataFileName,
-                                         const std::string& metadataFileName) {
+                                         const std::string& metadataFileName, const PayloadBytes& payloadBytes) {
   const onnx::GraphProto& graph = model.graph();
   GraphmlDocument result;
   DocumentBuilder builder;
@@ -285,7 +301,7 @@ GraphmlDocument buildHierarchicalGraphml(const onnx::ModelProto& model, const st
     DocumentBuilder::addData(node, "node_kind", graphml::kInitializerNode);
     DocumentBuilder::addData(node, "onnx_index", std::to_string(i));
     addTensorData(node, init.name());
-    DocumentBuilder::addData(node, "tensor_data", encodeTensor(init, store).dump());
+    DocumentBuilder::addData(node, "tensor_data", encodeInitializer(init, payloadBytes, store).dump());
     DocumentBuilder::addShapeGraphics(node, init.name(), "#D9D9D9", "parallelogram");
     // A graph input of the same name shadows the initializer (it is a default value).
     if (!graphInputs.count(init.name())) producers[init.name()] = {id, container};
@@ -366,12 +382,12 @@ GraphmlDocument buildHierarchicalGraphml(const onnx::ModelProto& model, const st
 }
 
 GraphmlDocument writeHierarchicalGraphml(const onnx::ModelProto& model, const std::string& onnxPath,
-                                         const std::string& tempDir) {
+                                         const std::string& tempDir, const PayloadBytes& payloadBytes) {
   GraphmlPaths paths = graphmlPathsFor(onnxPath);
   GraphmlDocument document;
   try {
     document = buildHierarchicalGraphml(model, std::filesystem::path(paths.data).filename().string(),
-                                        std::filesystem::path(paths.metadata).filename().string());
+                                        std::filesystem::path(paths.metadata).filename().string(), payloadBytes);
   } catch (const json::exception& e) {
     throw UserError("cannot encode the model for GraphML: " + std::string(e.what()));
   }

@@ -159,7 +159,7 @@ std::string bytesFromJson(const json& value) {
 
 }  // namespace
 
-json ByteStoreWriter::put(const std::string& bytes) {
+json ByteStoreWriter::put(std::string_view bytes) {
   json ref{{"offset", size_}, {"length", bytes.size()}};
   chunks_.emplace_back(bytes);
   size_ += bytes.size();

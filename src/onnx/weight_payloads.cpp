@@ -150,24 +150,27 @@ onnx::TensorProto payloadPlaceholder(const at::Tensor& tensor, const std::string
   return proto;
 }
 
+std::unordered_map<std::string, std::string_view> payloadByteViews(const WeightPayloads& payloads,
+                                                                   std::vector<at::Tensor>& keepAlive) {
+  std::unordered_map<std::string, std::string_view> views;
+  keepAlive.reserve(payloads.byName.size());
+  for (const auto& [name, tensor] : payloads.byName) {
+    keepAlive.push_back(tensor.contiguous());  // the same tensor, unless it is a strided view
+    views[name] = std::string_view(static_cast<const char*>(keepAlive.back().data_ptr()),
+                                   tensorBytes(keepAlive.back()));
+  }
+  return views;
+}
+
 WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayloads& payloads,
                                     const std::string& path, ExternalData mode,
-                                    const std::string& tempDir, bool fillModel) {
+                                    const std::string& tempDir) {
   WrittenModel written;
   written.external = mode == ExternalData::Always ||
                      (mode == ExternalData::Auto && payloads.totalBytes() > kExternalDataAutoBytes);
   auto* graph = model.mutable_graph();
   if (!written.external) {
     writeFileAtomically(path, [&](std::ostream& out) { writeModelWithInlinePayloads(out, model, payloads); }, tempDir);
-    if (!fillModel) return written;
-    for (auto& init : *graph->mutable_initializer()) {
-      auto it = payloads.byName.find(init.name());
-      if (it == payloads.byName.end()) continue;
-      init.clear_external_data();
-      init.clear_data_location();
-      const at::Tensor dense = it->second.contiguous();  // GraphML reads the filled model
-      init.set_raw_data(dense.data_ptr(), tensorBytes(dense));
-    }
     return written;
   }
 

@@ -345,8 +345,7 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
                             {"strategy", options.strategy}};
   WrittenModel written = writeModelWithPayloads(
       model, builder.payloads(), options.outputPath,
-      options.externalData ? ExternalData::Always : ExternalData::Auto, options.tempDir,
-      /*fillModel=*/options.withGraphml);
+      options.externalData ? ExternalData::Always : ExternalData::Auto, options.tempDir);
   summary.externalDataPath = written.dataPath;
   summary.sidecarPath = sidecarPath(options.outputPath, "_hierarchy.json");
   writeFileAtomically(summary.sidecarPath,
@@ -359,7 +358,11 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
     // leaves the ONNX file in place and is reported by the caller.
     try {
       summary.graphmlPath = graphmlPathsFor(options.outputPath).graphml;
-      writeHierarchicalGraphml(model, options.outputPath, options.tempDir);
+      // Inline weights stay placeholders in `model`; GraphML takes their bytes from memory.
+      std::vector<at::Tensor> keepAlive;
+      PayloadBytes payloadBytes;
+      if (!written.external) payloadBytes = payloadByteViews(builder.payloads(), keepAlive);
+      writeHierarchicalGraphml(model, options.outputPath, options.tempDir, payloadBytes);
     } catch (const std::exception& e) {
       summary.graphmlPath.clear();
       summary.graphmlError = firstLine(e.what());
