@@ -17,8 +17,8 @@ namespace modelexport {
 // their output size, which a formula gives without the multiply-adds (most of the run
 // time of a conv net).
 
-// Top-level convolution / matmul-family nodes of `graph` whose output data nothing
-// downstream needs. Conservative: a value used inside an if or loop body, or by any op
+// Top-level nodes of `graph` whose output data nothing downstream needs, among the
+// convolution / matmul family and the ops resultHasInputSizeAndDtype covers. Conservative: a value used inside an if or loop body, or by any op
 // not known to be data-blind, counts as needed.
 std::unordered_set<const torch::jit::Node*> nodesNeedingOnlySizes(const torch::jit::Graph& graph);
 
@@ -28,5 +28,11 @@ std::unordered_set<const torch::jit::Node*> nodesNeedingOnlySizes(const torch::j
 // reports any error as before.
 c10::optional<std::vector<int64_t>> outputSizesWithoutComputing(const torch::jit::Node* node,
                                                                 c10::ArrayRef<c10::IValue> inputs);
+
+// Whether this node's result, for these inputs, has exactly its first input's sizes and
+// dtype (activations, normalizations, softmax, arithmetic with a same-size tensor or a
+// float) and, the input being contiguous, its strides too (views downstream read them),
+// so that input can stand in for a result whose data is not needed.
+bool resultHasInputSizeAndDtype(const torch::jit::Node* node, c10::ArrayRef<c10::IValue> inputs);
 
 }  // namespace modelexport

@@ -207,7 +207,7 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
                     formatInputSpecs(specs) + "; change them with --input-spec or --input-shape)");
   }
   clock.done("run", run.sizedNotComputed ? std::to_string(run.sizedNotComputed) +
-                                              " convolutions/matmuls sized, not computed (their data reaches only outputs)"
+                                              " ops sized, not computed (their data reaches only outputs)"
                                         : std::string());
 
   // Dynamic axes: a second run with those dims one larger shows which sizes and

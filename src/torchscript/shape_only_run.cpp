@@ -26,6 +26,29 @@ Heavy heavyKind(const Node* node) {
   return it == kinds.end() ? Heavy::None : it->second;
 }
 
+// Ops whose result has their first input's sizes and dtype (given a floating input and,
+// for softmax, no dtype argument; binary ones only for a same-size, same-dtype operand or
+// a number): their data is not needed, so the input itself stands in for the result.
+bool keepsInputSizeAndDtype(const Node* node) {
+  static const std::unordered_set<std::string> kinds = {
+      "aten::relu", "aten::relu_", "aten::relu6", "aten::gelu", "aten::silu", "aten::silu_", "aten::sigmoid",
+      "aten::sigmoid_", "aten::tanh", "aten::tanh_", "aten::hardtanh", "aten::hardtanh_", "aten::hardswish",
+      "aten::hardswish_", "aten::hardsigmoid", "aten::hardsigmoid_", "aten::leaky_relu", "aten::leaky_relu_",
+      "aten::elu", "aten::elu_", "aten::mish", "aten::softplus", "aten::neg", "aten::exp", "aten::log",
+      "aten::sqrt", "aten::rsqrt", "aten::abs", "aten::erf", "aten::clamp", "aten::clamp_", "aten::clamp_min",
+      "aten::clamp_max", "aten::reciprocal", "aten::batch_norm", "aten::layer_norm", "aten::group_norm",
+      "aten::instance_norm", "aten::softmax", "aten::log_softmax", "aten::dropout", "aten::feature_dropout",
+      "aten::contiguous", "aten::detach", "aten::add", "aten::add_", "aten::sub", "aten::sub_", "aten::mul",
+      "aten::mul_", "aten::div", "aten::div_"};
+  return kinds.count(node->kind().toQualString()) != 0;
+}
+
+bool isBinaryArithmetic(const Node* node) {
+  static const std::unordered_set<std::string> kinds = {"aten::add", "aten::add_", "aten::sub", "aten::sub_",
+                                                        "aten::mul", "aten::mul_", "aten::div", "aten::div_"};
+  return kinds.count(node->kind().toQualString()) != 0;
+}
+
 // Ops whose output sizes follow from their inputs' sizes and non-tensor arguments alone,
 // and which never fail on any data (no integer division, no indices taken from data):
 // garbage in, garbage of the right size out.
@@ -89,7 +112,10 @@ c10::optional<std::vector<int64_t>> convolutionSizes(const at::Tensor& input, co
                                                      const c10::IValue& strideArg, const c10::IValue& paddingArg,
                                                      const c10::IValue& dilationArg, bool transposed,
                                                      const c10::IValue& outputPaddingArg, int64_t groups) {
-  if (input.dim() != weight.dim() || input.dim() < 3 || groups < 1 || !paddingArg.isIntList()) return c10::nullopt;
+  // A channels-last input gives a channels-last result, not the contiguous stand-in.
+  if (input.dim() != weight.dim() || input.dim() < 3 || groups < 1 || !paddingArg.isIntList() ||
+      !input.is_contiguous())
+    return c10::nullopt;
   const size_t spatial = static_cast<size_t>(input.dim() - 2);
   auto stride = intList(strideArg, spatial), padding = intList(paddingArg, spatial);
   auto dilation = intList(dilationArg, spatial);
@@ -147,11 +173,32 @@ std::unordered_set<const Node*> nodesNeedingOnlySizes(const torch::jit::Graph& g
       outputNeeded = outputNeeded || needed.count(node->input(0)) != 0;
     if (!isDataBlind(node) || outputNeeded) {
       for (const Value* in : node->inputs()) needed.insert(in);
-    } else if (heavyKind(node) != Heavy::None) {
+    } else if (heavyKind(node) != Heavy::None || keepsInputSizeAndDtype(node)) {
       result.insert(node);
     }
   }
   return result;
+}
+
+bool resultHasInputSizeAndDtype(const Node* node, c10::ArrayRef<c10::IValue> in) {
+  if (!keepsInputSizeAndDtype(node) || node->outputs().size() != 1 || in.empty() || !in[0].isTensor()) return false;
+  const at::Tensor& x = in[0].toTensor();
+  // A strided input (a transpose) would lend its strides, and views downstream read them.
+  if (!at::isFloatingType(x.scalar_type()) || !x.is_contiguous()) return false;
+  const std::string kind = node->kind().toQualString();
+  if ((kind == "aten::softmax" || kind == "aten::log_softmax") && (in.size() < 3 || !in[2].isNone())) return false;
+  if (kind.rfind("aten::clamp", 0) == 0)  // tensor bounds broadcast
+    for (size_t i = 1; i < in.size(); ++i)
+      if (in[i].isTensor()) return false;
+  if (isBinaryArithmetic(node)) {
+    if ((kind == "aten::div" || kind == "aten::div_") && in.size() != 2) return false;  // rounding mode
+    if (in.size() < 2) return false;
+    if (in[1].isDouble()) return true;
+    if (!in[1].isTensor()) return false;  // an int scalar is fine too, but rare enough to run
+    const at::Tensor& y = in[1].toTensor();
+    return y.scalar_type() == x.scalar_type() && y.sizes() == x.sizes() && y.is_contiguous();
+  }
+  return true;
 }
 
 c10::optional<std::vector<int64_t>> outputSizesWithoutComputing(const Node* node,

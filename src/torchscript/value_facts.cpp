@@ -128,16 +128,23 @@ class Runner {
     }
   }
 
-  // A node whose data nothing needs gets a zero tensor of its output size instead of its
-  // result (see shape_only_run.h); values known at export time are always computed.
+  // A node whose data nothing needs gets a stand-in of its output's size and dtype
+  // instead of its result: its input, or zeros (see shape_only_run.h). Values known at
+  // export time are always computed.
   bool pushSizedOutput(const Node* node, torch::jit::Stack& stack) {
     if (!sizesOnly_.count(node) || allStatic(node)) return false;
     const size_t inputs = node->inputs().size();
-    auto sizes = outputSizesWithoutComputing(node, c10::ArrayRef<c10::IValue>(stack).slice(stack.size() - inputs));
-    if (!sizes) return false;
-    at::Tensor zeros = at::zeros(*sizes, stack[stack.size() - inputs].toTensor().options());
+    const auto args = c10::ArrayRef<c10::IValue>(stack).slice(stack.size() - inputs);
+    at::Tensor standIn;
+    if (resultHasInputSizeAndDtype(node, args)) {
+      standIn = args[0].toTensor();
+    } else if (auto sizes = outputSizesWithoutComputing(node, args)) {
+      standIn = at::zeros(*sizes, args[0].toTensor().options());
+    } else {
+      return false;
+    }
     stack.resize(stack.size() - inputs);
-    stack.emplace_back(std::move(zeros));
+    stack.emplace_back(std::move(standIn));
     ++result_.sizedNotComputed;
     return true;
   }

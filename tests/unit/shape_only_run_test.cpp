@@ -2,6 +2,7 @@
 // LibTorch running the same nodes, and the analysis of which nodes' data is needed.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include <torch/csrc/jit/api/function_impl.h>
@@ -139,6 +140,46 @@ graph(%x : Tensor, %w : Tensor, %v : Tensor, %ints : Tensor):
   EXPECT_FALSE(outputSizesWithoutComputing(nodes[2], {ints, ints})) << "integer product";
 }
 
+TEST(ShapeOnlyRun, InputsStandInOnlyWhereTheResultKeepsTheirSizeAndDtype) {
+  const std::string ir = R"IR(
+graph(%x : Tensor, %y : Tensor):
+  %none : NoneType = prim::Constant()
+  %one : int = prim::Constant[value=1]()
+  %half : float = prim::Constant[value=0.5]()
+  %floor : str = prim::Constant[value="floor"]()
+  %int : int = prim::Constant[value=6]()
+  %r : Tensor = aten::relu(%x)
+  %a : Tensor = aten::add(%x, %y, %one)
+  %s : Tensor = aten::softmax(%x, %one, %none)
+  %s2 : Tensor = aten::softmax(%x, %one, %int)
+  %d : Tensor = aten::div(%x, %y, %floor)
+  %c : Tensor = aten::clamp(%x, %y, %none)
+  %m : Tensor = aten::mul(%x, %half)
+  return (%r, %a, %s, %s2, %d, %c, %m)
+)IR";
+  auto graph = std::make_shared<torch::jit::Graph>();
+  torch::jit::parseIR(ir, graph.get());
+  std::map<std::string, const torch::jit::Node*> byOutput;  // r, a, s, s2, ... in order
+  const std::vector<std::string> names = {"r", "a", "s", "s2", "d", "c", "m"};
+  for (const torch::jit::Node* node : graph->nodes())
+    if (node->kind() != c10::prim::Constant) byOutput[names.at(byOutput.size())] = node;
+  ASSERT_EQ(byOutput.size(), names.size());
+  const at::Tensor x = at::randn({2, 3}), same = at::randn({2, 3}), row = at::randn({3});
+  const at::Tensor ints = at::ones({2, 3}, at::kLong);
+  const c10::IValue one(int64_t{1}), none;
+  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["r"], {x}));
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["r"], {ints})) << "integer input";
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["r"], {at::randn({3, 2}).t()})) << "strided input";
+  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["a"], {x, same, one}));
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["a"], {row, x, one})) << "broadcasts to a larger result";
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["a"], {x, ints, one})) << "other dtype";
+  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["s"], {x, one, none}));
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["s2"], {x, one, c10::IValue(int64_t{6})})) << "dtype argument";
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["d"], {x, same, std::string("floor")})) << "rounding mode";
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["c"], {x, row, none})) << "tensor bound";
+  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["m"], {x, c10::IValue(0.5)}));
+}
+
 std::set<std::string> sizedKinds(const std::string& source) {
   auto unit = torch::jit::compile(source);
   auto graph = toGraphFunction(unit->get_function("f")).graph();
@@ -150,7 +191,7 @@ std::set<std::string> sizedKinds(const std::string& source) {
 }
 
 TEST(ShapeOnlyRun, OnlyNodesWhoseDataReachesNothingButOutputsAreSized) {
-  // conv -> relu/add -> output: sized. The matmul decides an if: computed. The addmm
+  // conv -> relu/add/mul -> output: all sized. The matmul decides an if: computed. The addmm
   // feeds an index (its data picks rows): computed. The bmm is only measured: sized.
   auto kinds = sizedKinds(R"PY(
 def f(x, w, m):
@@ -166,7 +207,7 @@ def f(x, w, m):
 )PY");
   std::set<std::string> names;
   for (const auto& k : kinds) names.insert(k.substr(0, k.find('@')));
-  EXPECT_EQ(names, (std::set<std::string>{"aten::conv2d", "aten::bmm"}));
+  EXPECT_EQ(names, (std::set<std::string>{"aten::conv2d", "aten::relu", "aten::add", "aten::mul", "aten::bmm"}));
 }
 
 TEST(ShapeOnlyRun, AnInPlaceWriteIntoANeededValueKeepsItsSourceComputed) {
