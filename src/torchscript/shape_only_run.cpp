@@ -54,34 +54,25 @@ bool isBinaryArithmetic(const Node* node) {
 // garbage in, garbage of the right size out.
 bool isDataBlind(const Node* node) {
   static const std::unordered_set<std::string> kinds = {
-      // unary
-      "aten::relu", "aten::relu_", "aten::relu6", "aten::gelu", "aten::silu", "aten::silu_", "aten::sigmoid",
-      "aten::sigmoid_", "aten::tanh", "aten::tanh_", "aten::hardtanh", "aten::hardtanh_", "aten::hardswish",
-      "aten::hardswish_", "aten::hardsigmoid", "aten::hardsigmoid_", "aten::leaky_relu", "aten::leaky_relu_",
-      "aten::elu", "aten::elu_", "aten::mish", "aten::softplus", "aten::neg", "aten::exp", "aten::log",
-      "aten::sqrt", "aten::rsqrt", "aten::abs", "aten::erf", "aten::pow", "aten::square", "aten::clamp",
-      "aten::clamp_", "aten::clamp_min", "aten::clamp_max", "aten::reciprocal",
-      // binary (aten::div only in its 2-argument form: rounding modes divide integers)
-      "aten::add", "aten::add_", "aten::sub", "aten::sub_", "aten::mul", "aten::mul_", "aten::div",
-      "aten::div_", "aten::maximum", "aten::minimum", "aten::where", "aten::masked_fill",
-      // normalization, pooling, softmax, reductions over given dims
-      "aten::batch_norm", "aten::layer_norm", "aten::group_norm", "aten::instance_norm", "aten::softmax",
-      "aten::log_softmax", "aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d", "aten::avg_pool1d",
-      "aten::avg_pool2d", "aten::avg_pool3d", "aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d",
-      "aten::adaptive_avg_pool3d", "aten::mean", "aten::sum",
+      // besides those that keep their input's size (keepsInputSizeAndDtype)
+      "aten::pow", "aten::square", "aten::maximum", "aten::minimum", "aten::where", "aten::masked_fill",
+      "aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d", "aten::avg_pool1d", "aten::avg_pool2d",
+      "aten::avg_pool3d", "aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d", "aten::adaptive_avg_pool3d",
+      "aten::mean", "aten::sum",
       // layout
-      "aten::view", "aten::reshape", "aten::flatten", "aten::transpose", "aten::permute", "aten::contiguous",
-      "aten::unsqueeze", "aten::squeeze", "aten::expand", "aten::expand_as", "aten::slice", "aten::select",
-      "aten::narrow", "aten::chunk", "aten::split", "aten::unbind", "aten::t", "aten::cat", "aten::stack",
-      "aten::detach", "aten::dropout", "aten::feature_dropout", "aten::to", "aten::type_as",
+      "aten::view", "aten::reshape", "aten::flatten", "aten::transpose", "aten::permute", "aten::unsqueeze",
+      "aten::squeeze", "aten::expand", "aten::expand_as", "aten::slice", "aten::select", "aten::narrow",
+      "aten::chunk", "aten::split", "aten::unbind", "aten::t", "aten::cat", "aten::stack", "aten::to",
+      "aten::type_as",
       // the heavy ops themselves, and containers passing values through
       "aten::_convolution", "aten::convolution", "aten::conv1d", "aten::conv2d", "aten::conv3d",
       "aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d", "aten::linear", "aten::mm",
       "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::matmul", "prim::ListConstruct", "prim::ListUnpack",
       "prim::TupleConstruct", "prim::TupleUnpack"};
   const std::string kind = node->kind().toQualString();
+  // aten::div only in its 2-argument form: rounding modes divide integers.
   if ((kind == "aten::div" || kind == "aten::div_") && node->inputs().size() != 2) return false;
-  return kinds.count(kind) != 0;
+  return kinds.count(kind) != 0 || keepsInputSizeAndDtype(node);
 }
 
 // Ops that read only the sizes of their tensor inputs.
