@@ -430,7 +430,7 @@ def make_batch_io(pt_path, io_dir, out_dir, batch):
     for spec in io["inputs"]:
         data = np.fromfile(os.path.join(io_dir, spec["file"]),
                            dtype=make_io.NUMPY_DTYPES[spec["dtype"]]).reshape(spec["shape"])
-        t = torch.from_numpy(data.astype(data.dtype.newbyteorder("="))).to(make_io.TORCH_DTYPES[spec["dtype"]])
+        t = torch.from_numpy(data).to(make_io.TORCH_DTYPES[spec["dtype"]])
         if t.is_floating_point():
             t = torch.randn((batch,) + tuple(t.shape[1:]), generator=gen).to(t.dtype)
         else:

@@ -11,15 +11,17 @@
 namespace modelexport {
 
 // The export's run exists for every value's dtype and shape, and for the data of values
-// that decide something (an if on a tensor, an index, x.item()). The data of a
-// convolution or matrix product that only flows, through ops whose result shape never
-// depends on data, into the graph's outputs is never looked at: such nodes need only
-// their output size, which a formula gives without the multiply-adds (most of the run
-// time of a conv net).
+// that decide something (an if on a tensor, an index, x.item()). The data of a node that
+// only flows, through ops whose result shape never depends on data, into the graph's
+// outputs is never looked at: such a node needs only a stand-in of its result's size.
+// Convolutions and matrix products get zeros of the size a formula gives (no
+// multiply-adds: most of the run time of a conv net); activations, normalizations and
+// same-size arithmetic pass their input on.
 
 // Top-level nodes of `graph` whose output data nothing downstream needs, among the
-// convolution / matmul family and the ops resultHasInputSizeAndDtype covers. Conservative: a value used inside an if or loop body, or by any op
-// not known to be data-blind, counts as needed.
+// convolution / matmul family and the ops resultHasInputSizeAndDtype covers.
+// Conservative: a value used inside an if or loop body, or by any op not known to be
+// data-blind, counts as needed.
 std::unordered_set<const torch::jit::Node*> nodesNeedingOnlySizes(const torch::jit::Graph& graph);
 
 // The output size of such a node for these inputs (the node's inputs, in order), or

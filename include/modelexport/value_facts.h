@@ -41,10 +41,9 @@ class ValueFacts {
 
 struct RunResult {
   ValueFacts facts;
-  // The graph's outputs. Not a numerical reference: nodes whose data reaches only the
-  // outputs are sized, not computed (shape_only_run.h).
-  std::vector<c10::IValue> outputs;
-  size_t sizedNotComputed = 0;  // such nodes
+  // Nodes given a stand-in instead of being computed (shape_only_run.h). The run's own
+  // results are therefore no numerical reference; --dump-io runs the model itself.
+  size_t sizedNotComputed = 0;
 };
 
 // The value of a prim::Constant output (nullopt for anything else). Unlike toIValue it

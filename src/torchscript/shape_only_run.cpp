@@ -40,7 +40,10 @@ bool keepsInputSizeAndDtype(const Node* node) {
       "aten::instance_norm", "aten::softmax", "aten::log_softmax", "aten::dropout", "aten::feature_dropout",
       "aten::contiguous", "aten::detach", "aten::add", "aten::add_", "aten::sub", "aten::sub_", "aten::mul",
       "aten::mul_", "aten::div", "aten::div_"};
-  return kinds.count(node->kind().toQualString()) != 0;
+  const std::string kind = node->kind().toQualString();
+  // aten::div only in its 2-argument form: rounding modes divide integers, and may fail.
+  if ((kind == "aten::div" || kind == "aten::div_") && node->inputs().size() != 2) return false;
+  return kinds.count(kind) != 0;
 }
 
 bool isBinaryArithmetic(const Node* node) {
@@ -69,10 +72,7 @@ bool isDataBlind(const Node* node) {
       "aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d", "aten::linear", "aten::mm",
       "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::matmul", "prim::ListConstruct", "prim::ListUnpack",
       "prim::TupleConstruct", "prim::TupleUnpack"};
-  const std::string kind = node->kind().toQualString();
-  // aten::div only in its 2-argument form: rounding modes divide integers.
-  if ((kind == "aten::div" || kind == "aten::div_") && node->inputs().size() != 2) return false;
-  return kinds.count(kind) != 0 || keepsInputSizeAndDtype(node);
+  return kinds.count(node->kind().toQualString()) != 0 || keepsInputSizeAndDtype(node);
 }
 
 // Ops that read only the sizes of their tensor inputs.
@@ -182,7 +182,6 @@ bool resultHasInputSizeAndDtype(const Node* node, c10::ArrayRef<c10::IValue> in)
     for (size_t i = 1; i < in.size(); ++i)
       if (in[i].isTensor()) return false;
   if (isBinaryArithmetic(node)) {
-    if ((kind == "aten::div" || kind == "aten::div_") && in.size() != 2) return false;  // rounding mode
     if (in.size() < 2) return false;
     if (in[1].isDouble()) return true;
     if (!in[1].isTensor()) return false;  // an int scalar is fine too, but rare enough to run

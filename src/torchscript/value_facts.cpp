@@ -373,7 +373,6 @@ RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& 
     // more than it needs (measured on resnet50). Hand them back after each convolution.
     if (isConvolution(order[i]) && result.sizedNotComputed == sizedBefore) malloc_trim(0);
   }
-  for (const Value* out : graph.outputs()) result.outputs.push_back(runner.get(out));
   // The activations freed along the way stay in glibc's heap; the write stage then
   // touches the mapped weights on top of them. Hand them back first.
   malloc_trim(0);
