@@ -1,17 +1,66 @@
-# All dependencies come from Debian bookworm's packages; nothing is downloaded.
-find_package(Torch REQUIRED)
-find_package(ONNX REQUIRED)
+# LibTorch 2.13 comes from PyPI's torch==2.13.0 wheel in the repository's virtual
+# environment (scripts/setup.sh makes .venv); everything else from Debian's packages.
+set(MODELEXPORT_VENV_PYTHON "${PROJECT_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
+    "Python of the virtual environment that holds torch==2.13.0 (its LibTorch is linked)")
+if(NOT EXISTS "${MODELEXPORT_VENV_PYTHON}")
+  message(FATAL_ERROR "${MODELEXPORT_VENV_PYTHON} is missing: run ./scripts/setup.sh first")
+endif()
+execute_process(
+  COMMAND "${MODELEXPORT_VENV_PYTHON}" -c "import torch, os; print(torch.utils.cmake_prefix_path); print(os.path.dirname(torch.__file__))"
+  OUTPUT_VARIABLE torch_paths RESULT_VARIABLE torch_status OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT torch_status EQUAL 0)
+  message(FATAL_ERROR "${MODELEXPORT_VENV_PYTHON} cannot import torch: run ./scripts/setup.sh")
+endif()
+string(REPLACE "\n" ";" torch_paths "${torch_paths}")
+list(GET torch_paths 0 torch_cmake_prefix)
+list(GET torch_paths 1 MODELEXPORT_TORCH_DIR)
+list(APPEND CMAKE_PREFIX_PATH "${torch_cmake_prefix}")
+
+# Debian's protobuf first: Caffe2's config otherwise defines protobuf::libprotobuf as an
+# empty stand-in, and libonnx would be linked without it.
 find_package(Protobuf REQUIRED)
+find_package(Torch 2.13 REQUIRED)
+find_package(ONNX REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(pugixml REQUIRED)
 # Unicode categories, lower-casing and NFD for the tokenizers (--input-text).
 find_package(ICU REQUIRED COMPONENTS uc)
 
+# The wheel's include directory carries protobuf 3.13 headers of its own. Searched before
+# /usr/include they would shadow Debian's protobuf, which libonnx's generated headers and
+# libprotobuf are built for. LibTorch's headers do not need them, so the include directory
+# is seen through a folder of links to every entry but google/.
+set(torch_include_view "${CMAKE_BINARY_DIR}/torch-include")
+file(REMOVE_RECURSE "${torch_include_view}")
+file(MAKE_DIRECTORY "${torch_include_view}")
+file(GLOB torch_include_entries RELATIVE "${MODELEXPORT_TORCH_DIR}/include" "${MODELEXPORT_TORCH_DIR}/include/*")
+foreach(entry IN LISTS torch_include_entries)
+  if(NOT entry STREQUAL "google")
+    file(CREATE_LINK "${MODELEXPORT_TORCH_DIR}/include/${entry}" "${torch_include_view}/${entry}" SYMBOLIC)
+  endif()
+endforeach()
+set(torch_includes "")
+foreach(dir IN LISTS TORCH_INCLUDE_DIRS)
+  string(REPLACE "${MODELEXPORT_TORCH_DIR}/include" "${torch_include_view}" dir "${dir}")
+  list(APPEND torch_includes "${dir}")
+endforeach()
+# LibTorch's imported targets hand the original directory on to whatever links them.
+foreach(target IN ITEMS c10 torch_cpu torch)
+  if(TARGET ${target})
+    get_target_property(dirs ${target} INTERFACE_INCLUDE_DIRECTORIES)
+    if(dirs)
+      string(REPLACE "${MODELEXPORT_TORCH_DIR}/include" "${torch_include_view}" dirs "${dirs}")
+      set_target_properties(${target} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${dirs}")
+    endif()
+  endif()
+endforeach()
+
 # LibTorch's headers are not warning-clean under -Wextra; treat them as system headers
-# so that the warnings we see are our own.
+# so that the warnings we see are our own. The linked libraries' directory goes into the
+# binaries' RPATH (CMake's build RPATH), so they find LibTorch without LD_LIBRARY_PATH.
 add_library(modelexport_torch INTERFACE)
-target_include_directories(modelexport_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+target_include_directories(modelexport_torch SYSTEM INTERFACE ${torch_includes})
 target_link_libraries(modelexport_torch INTERFACE ${TORCH_LIBRARIES})
 target_compile_options(modelexport_torch INTERFACE ${TORCH_CXX_FLAGS})
 include(LibraryLoadOrder)

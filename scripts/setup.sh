@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Installs every dependency of modelexport from Debian bookworm's packages and builds it.
+# Installs every dependency of modelexport and builds it.
 #
-#   ./scripts/setup.sh        (as root, or with sudo available, on Debian bookworm)
+#   ./scripts/setup.sh        (as root, or with sudo available, on Debian 12 or 13)
 #
 # Steps, each skipped when already done:
-#   1. apt packages: compilers, LibTorch, libonnx, protobuf, CLI11, nlohmann-json,
-#      pugixml, GoogleTest; python3 with torch/torchvision/onnx/networkx (fixtures and
-#      reference tools); node + npm (onnxruntime-node runs the exported models in tests);
-#      GNU time (tools/bench.sh).
-#   2. tests/node_modules: onnxruntime-node from tests/package-lock.json.
-#   3. cmake configure + build into build/ (the binary is build/modelexport).
+#   1. apt packages: compilers, libonnx, protobuf, CLI11, nlohmann-json, pugixml,
+#      GoogleTest; Debian's python3 with torch/torchvision/onnx/networkx (the older-torch
+#      fixtures and reference tools); node + npm (onnxruntime-node runs the exported
+#      models in tests); GNU time (tools/bench.sh).
+#   2. .venv: a virtual environment with scripts/requirements.txt: torch==2.13.0 (CPU),
+#      whose LibTorch the binary is built on and finds at run time by RPATH, and onnx,
+#      onnxruntime, onnxscript, transformers for the tests and tools.
+#   3. tests/node_modules: onnxruntime-node from tests/package-lock.json.
+#   4. cmake configure + build into build/ (the binary is build/modelexport).
 # Environment: MODELEXPORT_JOBS (default 2) build jobs; BUILD_DIR (default build).
 set -euo pipefail
 
@@ -21,8 +24,8 @@ say() { printf '==> %s\n' "$*"; }
 die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
 
 PACKAGES=(
-  build-essential cmake
-  libtorch-dev libonnx-dev libprotobuf-dev protobuf-compiler
+  build-essential cmake python3-venv
+  libonnx-dev libprotobuf-dev protobuf-compiler
   libcli11-dev nlohmann-json3-dev libpugixml-dev libgtest-dev libicu-dev
   python3-torch python3-torchvision python3-onnx python3-networkx graphviz
   libopenblas0-pthread time ca-certificates
@@ -46,8 +49,8 @@ for pkg in "${PACKAGES[@]}"; do
 done
 if ((${#missing[@]})); then
   [[ -r /etc/os-release ]] && . /etc/os-release
-  if [[ "${ID:-}" != debian || "${VERSION_CODENAME:-}" != bookworm ]]; then
-    printf 'setup.sh: warning: this script targets Debian bookworm (found %s %s)\n' \
+  if [[ "${ID:-}" != debian || ! "${VERSION_CODENAME:-}" =~ ^(bookworm|trixie)$ ]]; then
+    printf 'setup.sh: warning: this script targets Debian 12 and 13 (found %s %s)\n' \
       "${ID:-unknown}" "${VERSION_CODENAME:-}" >&2
   fi
   SUDO=()
@@ -67,7 +70,29 @@ npm --version >/dev/null 2>&1 || die "npm does not run after installation"
 /usr/bin/python3 -c 'import torch, torchvision, onnx, networkx' \
   || die "/usr/bin/python3 cannot import torch, torchvision, onnx and networkx"
 
-# ---- 2. onnxruntime-node for the tests ------------------------------------------------
+# ---- 2. the virtual environment with torch 2.13 ---------------------------------------
+# Python 3.11 first: the CPU build of torch 2.13.0 is provided for it (elsewhere pip
+# would take PyPI's CUDA build, several GB).
+VENV="$ROOT/.venv"
+REQUIREMENTS="$ROOT/scripts/requirements.txt"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  VENV_BASE="$(command -v python3.11 || command -v python3)" || die "no python3 to make $VENV with"
+  say "creating $VENV with $VENV_BASE ($("$VENV_BASE" --version))"
+  "$VENV_BASE" -m venv "$VENV"
+fi
+stamp="$VENV/.requirements.sha256"
+wanted="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]] && "$VENV/bin/python" -c 'import torch' >/dev/null 2>&1; then
+  say ".venv: up to date (torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)'))"
+else
+  say ".venv: pip install -r scripts/requirements.txt"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$REQUIREMENTS"
+  echo "$wanted" > "$stamp"
+fi
+"$VENV/bin/python" -c 'import torch, onnx, onnxruntime, onnxscript, transformers' \
+  || die "$VENV/bin/python cannot import torch, onnx, onnxruntime, onnxscript and transformers"
+
+# ---- 3. onnxruntime-node for the tests ------------------------------------------------
 # --ignore-scripts: the package's install script only fetches optional GPU builds from a
 # host outside the npm registry; the CPU library ships in the package itself.
 TESTS="$ROOT/tests"
@@ -82,7 +107,7 @@ else
     || die "onnxruntime-node was installed but does not load in $(node --version)"
 fi
 
-# ---- 3. build -------------------------------------------------------------------------
+# ---- 4. build -------------------------------------------------------------------------
 if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
   say "configuring $BUILD_DIR"
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release

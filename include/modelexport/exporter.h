@@ -12,6 +12,7 @@ namespace modelexport {
 
 struct ExportOptions {
   std::string modelPath;
+  std::vector<std::string> inputFiles;  // other files the export reads (tokenizer, config)
   std::string outputPath;
   std::vector<int64_t> inputShape{1, 128};
   std::vector<InputSpec> inputSpecs;  // when set, overrides inputShape and dtype inference
@@ -30,6 +31,10 @@ struct ExportOptions {
   bool withGraphml = false;     // also write the hierarchical GraphML (DESIGN §4)
   bool noHierarchyStamps = false;  // leave metadata_props off the ONNX nodes
 };
+
+// Every file an export with these options may write: the ONNX file, its sidecar, its
+// external data, and the GraphML files with --with-graphml.
+std::vector<std::string> exportOutputPaths(const ExportOptions& options);
 
 struct StageTime {
   std::string stage;

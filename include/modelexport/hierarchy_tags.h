@@ -6,7 +6,7 @@
 
 #include <torch/script.h>
 
-#include "modelexport/module_tree.h"
+#include "modelexport/torchscript_module_tree.h"
 
 namespace modelexport {
 

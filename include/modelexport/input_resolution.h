@@ -25,6 +25,7 @@ struct ResolvedInputs {
   std::vector<int64_t> inputShape{1, 128};  // for inputs nothing names
   std::vector<NamedInput> namedInputs;
   std::string description;  // one line: where the example inputs come from
+  std::vector<std::string> readFiles;  // the model file and the directory's tokenizer/config files
 };
 
 // The example inputs a TorchScript archive carries (extra file modelexport/inputs.json):

@@ -1,11 +1,11 @@
 #pragma once
-// The module tree of a TorchScript model and the tag string of every module (DESIGN §2).
+// The module tree of a model and the tag string of every module: "/" + one segment per
+// module from the root, the class name plus ".KEY" inside containers or among siblings of
+// the same class. Knows no model format: a loader lists the modules, parents first.
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <torch/script.h>
 
 namespace modelexport {
 
@@ -17,13 +17,14 @@ struct ModuleInfo {
   std::string tag;              // "/BertModel/.../Linear.query"; empty for containers
   bool hasForward = true;       // ModuleList / ModuleDict have none and get no segment
   int parent = -1;              // index into ModuleTree::modules
-  std::vector<int> children;
-  c10::ClassTypePtr type;
+  std::vector<int> children;    // filled by ModuleTree
+  std::string typeName;         // identifies the module's type among the model's types
 };
 
 class ModuleTree {
  public:
-  explicit ModuleTree(const torch::jit::Module& root);
+  // `modules[0]` is the root; every other module's parent comes before it.
+  explicit ModuleTree(std::vector<ModuleInfo> modules);
 
   const std::vector<ModuleInfo>& modules() const { return modules_; }
   const ModuleInfo& at(int index) const { return modules_.at(index); }
@@ -33,8 +34,9 @@ class ModuleTree {
 
   // Follows one callstack frame from module `from`: the callee is a child named
   // `instanceName` of class `type`, possibly inside ModuleList/ModuleDict children,
-  // because inlining keeps only the last attribute name of a call.
-  int resolveCall(int from, const std::string& instanceName, const c10::ClassTypePtr& type) const;
+  // because inlining keeps only the last attribute name of a call. An empty `typeName`
+  // matches any type.
+  int resolveCall(int from, const std::string& instanceName, const std::string& typeName) const;
 
   // Index of the nearest module that has a tag (skips containers without forward).
   int taggedAncestor(int index) const;
@@ -44,7 +46,6 @@ class ModuleTree {
   std::vector<int> taggedChain(int index) const;
 
  private:
-  void addChildren(const torch::jit::Module& module, int index);
   void assignTags();
   std::vector<ModuleInfo> modules_;
   std::map<std::string, int> byPath_;

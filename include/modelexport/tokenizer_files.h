@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "modelexport/bpe_tokenizer.h"
 #include "modelexport/wordpiece_tokenizer.h"
@@ -20,6 +21,9 @@ struct DirectoryTokenizer {
 
   EncodedText encode(const std::string& text, size_t maxLength) const;
 };
+
+// The tokenizer and config files of `directory` that exist (what the tokenizer may read).
+std::vector<std::string> tokenizerFilesIn(const std::string& directory);
 
 // nullopt when the directory holds no tokenizer files; UserError when they are unreadable.
 std::optional<DirectoryTokenizer> loadDirectoryTokenizer(const std::string& directory);

@@ -33,6 +33,9 @@ onnx::TensorProto payloadPlaceholder(const at::Tensor& tensor, const std::string
 
 enum class ExternalData { Auto, Always, Never };
 
+// "<model>.data": where the weights of `modelPath` go when they are external.
+std::string externalDataPath(const std::string& modelPath);
+
 struct WrittenModel {
   bool external = false;
   std::string dataPath;  // "<model>.data" when external

@@ -6,6 +6,7 @@
 #include "modelexport/hierarchy_reader.h"
 #include "modelexport/model_analysis.h"
 #include "modelexport/model_writer.h"
+#include "modelexport/output_paths.h"
 #include "modelexport/subgraph_extraction.h"
 
 namespace modelexport::cli {
@@ -38,12 +39,16 @@ Command addAnalyzeCommand(CLI::App& app) {
     if (!o->extractTag.empty() && o->outputModel.empty())
       throw UserError("--extract-subgraph needs --output-model PATH");
     onnx::ModelProto model = readModel(o->onnxPath);
+    const auto sourceDir = std::filesystem::path(o->onnxPath).parent_path();
+    const std::string modelDir = sourceDir.empty() ? "." : sourceDir.string();
+    std::vector<std::string> inputs = externalDataFiles(model, modelDir);
+    inputs.push_back(o->onnxPath);
+    refuseOutputsOverInputs({o->outputFile, o->outputModel}, inputs);
     ModelHierarchy hierarchy = readHierarchy(model.graph());
     if (!o->extractTag.empty()) {
       ExtractedSubgraph sub = extractSubgraph(model, hierarchy, o->extractTag);
       // The extracted file may go elsewhere: it carries its weights itself.
-      const auto sourceDir = std::filesystem::path(o->onnxPath).parent_path();
-      inlineExternalData(sub.model, sourceDir.empty() ? "." : sourceDir.string());
+      inlineExternalData(sub.model, modelDir);
       checkModelFull(sub.model);
       writeModelAtomically(sub.model, o->outputModel);
       std::cout << "extracted " << o->extractTag << " to " << o->outputModel << ": " << sub.nodes << " nodes, "

@@ -106,6 +106,7 @@ Command addExportCommand(CLI::App& app) {
     if (specOption->count()) request.specs = parseInputSpecs(*specs);
     ResolvedInputs resolved = resolveInputs(request);
     options->modelPath = resolved.torchscriptPath;
+    options->inputFiles = resolved.readFiles;
     options->inputShape = resolved.inputShape;
     options->namedInputs = resolved.namedInputs;
     if (options->verbose) std::cerr << resolved.description << "\n";

@@ -3,11 +3,29 @@
 
 #include "modelexport/cli_commands.h"
 #include "modelexport/errors.h"
+#include "modelexport/graphml_format.h"
 #include "modelexport/graphml_reader.h"
+#include "modelexport/graphml_writer.h"
 #include "modelexport/model_equality.h"
 #include "modelexport/model_writer.h"
+#include "modelexport/output_paths.h"
 
 namespace modelexport::cli {
+
+namespace {
+// The GraphML, the weight and metadata files beside it, and the --reference model.
+std::vector<std::string> graphmlInputFiles(const std::string& graphmlPath, const std::string& referencePath) {
+  std::vector<std::string> files{graphmlPath, referencePath};
+  const std::string suffix = graphml::kGraphmlSuffix;
+  const std::string name = std::filesystem::path(graphmlPath).filename().string();
+  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    const auto onnxPath = std::filesystem::path(graphmlPath).parent_path() / (name.substr(0, name.size() - suffix.size()) + ".onnx");
+    const GraphmlPaths siblings = graphmlPathsFor(onnxPath.string());
+    files.insert(files.end(), {siblings.data, siblings.metadata});
+  }
+  return files;
+}
+}  // namespace
 
 // Exit codes: 0 rebuilt (and valid), 1 unreadable input, 2 rebuilt but --validate failed.
 Command addImportOnnxCommand(CLI::App& app) {
@@ -26,6 +44,7 @@ Command addImportOnnxCommand(CLI::App& app) {
   cmd->add_option("--reference", options->referencePath,
                   "Original ONNX file to compare with, field by field (implies --validate)");
   return {cmd, [options]() {
+    refuseOutputsOverInputs({options->outputPath}, graphmlInputFiles(options->graphmlPath, options->referencePath));
     onnx::ModelProto model = readHierarchicalGraphml(options->graphmlPath);
     bool valid = true;
     if (options->validate || !options->referencePath.empty()) {

@@ -7,6 +7,7 @@
 #include "modelexport/hierarchy_sidecar.h"
 #include "modelexport/model_validation.h"
 #include "modelexport/model_writer.h"
+#include "modelexport/output_paths.h"
 
 namespace modelexport::cli {
 
@@ -33,6 +34,12 @@ nlohmann::json readSidecar(const std::string& onnxPath) {
 
 int runValidate(const ValidateOptions& o) {
   onnx::ModelProto model = readModel(o.onnxPath);
+  if (o.repair && !o.output.empty()) {
+    const auto dir = std::filesystem::path(o.onnxPath).parent_path();
+    std::vector<std::string> inputs = externalDataFiles(model, dir.empty() ? "." : dir.string());
+    inputs.insert(inputs.end(), {o.onnxPath, sidecarPath(o.onnxPath, "_hierarchy.json")});
+    refuseOutputsOverInputs({o.output, sidecarPath(o.output, "_hierarchy.json")}, inputs);
+  }
   nlohmann::json repairJson;
   std::string target = o.onnxPath;
   if (o.repair) {

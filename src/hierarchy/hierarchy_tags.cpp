@@ -20,7 +20,7 @@ int moduleOfCallstack(const torch::jit::Node* node, const ModuleTree& tree) {
   for (const auto& entry : (*callstack)->vec()) {
     const auto& info = std::get<torch::jit::kModuleInstanceInfo>(entry);
     if (!info) continue;  // a plain function call: stays in the caller's module
-    module = tree.resolveCall(module, info->instance_name(), info->class_type());
+    module = tree.resolveCall(module, info->instance_name(), torchscriptTypeName(info->class_type()));
   }
   return tree.taggedAncestor(module);
 }

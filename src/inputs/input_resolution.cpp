@@ -93,6 +93,8 @@ ResolvedInputs resolveInputs(const InputRequest& request) {
   const ModelLocation location = locateModel(request.modelNameOrPath);
   ResolvedInputs resolved;
   resolved.torchscriptPath = location.torchscriptPath;
+  resolved.readFiles = tokenizerFilesIn(location.directory);
+  resolved.readFiles.insert(resolved.readFiles.begin(), location.torchscriptPath);
   if (request.shape) resolved.inputShape = *request.shape;
 
   std::vector<NamedInput> specInputs;

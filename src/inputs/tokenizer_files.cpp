@@ -60,6 +60,14 @@ EncodedText DirectoryTokenizer::encode(const std::string& text, size_t maxLength
   return wordpiece ? wordpiece->encode(text, maxLength) : bpe->encode(text, maxLength);
 }
 
+std::vector<std::string> tokenizerFilesIn(const std::string& directory) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const char* name : {"vocab.txt", "vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "config.json"})
+    if (fs::is_regular_file(fs::path(directory) / name, ec)) found.push_back((fs::path(directory) / name).string());
+  return found;
+}
+
 std::optional<DirectoryTokenizer> loadDirectoryTokenizer(const std::string& directory) {
   const fs::path dir(directory);
   std::error_code ec;

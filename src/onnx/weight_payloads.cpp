@@ -162,6 +162,8 @@ std::unordered_map<std::string, std::string_view> payloadByteViews(const WeightP
   return views;
 }
 
+std::string externalDataPath(const std::string& modelPath) { return modelPath + ".data"; }
+
 WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayloads& payloads,
                                     const std::string& path, ExternalData mode,
                                     const std::string& tempDir) {
@@ -175,7 +177,7 @@ WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayload
   }
 
   const fs::path target(path);
-  written.dataPath = path + ".data";
+  written.dataPath = externalDataPath(path);
   const std::string location = target.filename().string() + ".data";
   const fs::path dataTemp = tempSibling(fs::path(written.dataPath), tempDir);
   {

@@ -21,8 +21,10 @@
 #include "modelexport/model_writer.h"
 #include "modelexport/module_tree.h"
 #include "modelexport/onnx_tensor.h"
+#include "modelexport/output_paths.h"
 #include "modelexport/reference_io.h"
 #include "modelexport/tag_projection.h"
+#include "modelexport/torchscript_module_tree.h"
 #include "modelexport/usage_tags.h"
 #include "modelexport/value_facts.h"
 #include "modelexport/weight_payloads.h"
@@ -139,6 +141,16 @@ void renameOutputs(PreparedGraph& prepared, const std::vector<std::string>& name
 
 }  // namespace
 
+std::vector<std::string> exportOutputPaths(const ExportOptions& options) {
+  std::vector<std::string> paths{options.outputPath, sidecarPath(options.outputPath, "_hierarchy.json"),
+                                 externalDataPath(options.outputPath)};
+  if (options.withGraphml) {
+    const GraphmlPaths graphml = graphmlPathsFor(options.outputPath);
+    paths.insert(paths.end(), {graphml.graphml, graphml.data, graphml.metadata});
+  }
+  return paths;
+}
+
 ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   if (options.opset < 11 || options.opset > 17)
     throw UserError("--opset-version " + std::to_string(options.opset) + " is not supported (11 to 17)");
@@ -152,6 +164,9 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
       throw UserError(options.outputPath + ": cannot write: directory " + dir.string() + " does not exist");
     if (std::filesystem::is_directory(out, ec))
       throw UserError(options.outputPath + ": is a directory, expected a file path");
+    std::vector<std::string> inputs = options.inputFiles;
+    inputs.push_back(options.modelPath);
+    refuseOutputsOverInputs(exportOutputPaths(options), inputs);
     // --dump-io writes last: a directory it cannot make fails now, before any output.
     if (!options.dumpIoDir.empty()) {
       std::filesystem::create_directories(options.dumpIoDir, ec);
@@ -167,7 +182,7 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
 
   ArchiveLoadStats loadStats;
   torch::jit::Module module = loadTorchScript(options.modelPath, &loadStats);
-  ModuleTree tree(module);
+  const ModuleTree tree = torchscriptModuleTree(module);
   std::ostringstream loadDetail;
   loadDetail << tree.modules().size() << " modules, " << std::fixed << std::setprecision(1)
              << loadStats.mappedBytes / 1048576.0 << " MiB mapped, " << loadStats.copiedBytes / 1048576.0

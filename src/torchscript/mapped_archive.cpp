@@ -204,7 +204,7 @@ class LendingAllocator final : public at::Allocator {
     gFallbackRawDeleter = fallback->raw_deleter();
   }
 
-  at::DataPtr allocate(size_t n) const override {
+  at::DataPtr allocate(size_t n) override {
     if (n >= kMinLentBytes) {
       if (MappedArchive::State* lender = lender_.load(std::memory_order_acquire)) {
         at::DataPtr lent = lender->lend(n);
@@ -215,6 +215,9 @@ class LendingAllocator final : public at::Allocator {
   }
 
   at::DeleterFnPtr raw_deleter() const override { return gFallbackRawDeleter ? &releaseBuffer : nullptr; }
+  void copy_data(void* dest, const void* src, std::size_t count) const override {
+    default_copy_data(dest, src, count);
+  }
 
   void setLender(MappedArchive::State* lender) const { lender_.store(lender, std::memory_order_release); }
   bool installed() const { return c10::GetCPUAllocator() == this && gFallbackRawDeleter != nullptr; }

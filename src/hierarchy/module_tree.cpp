@@ -19,35 +19,12 @@ std::string cleanQualifiedName(const std::string& qualified) {
   return out;
 }
 
-ModuleTree::ModuleTree(const torch::jit::Module& root) {
-  ModuleInfo info;
-  info.type = root.type();
-  info.qualifiedClass = cleanQualifiedName(root.type()->name()->qualifiedName());
-  info.className = root.type()->name()->name();
-  info.hasForward = root.find_method("forward").has_value();
-  modules_.push_back(info);
-  addChildren(root, 0);
+ModuleTree::ModuleTree(std::vector<ModuleInfo> modules) : modules_(std::move(modules)) {
+  for (size_t i = 1; i < modules_.size(); ++i) modules_[modules_[i].parent].children.push_back(static_cast<int>(i));
   assignTags();
   for (size_t i = 0; i < modules_.size(); ++i) {
     byPath_[modules_[i].path] = static_cast<int>(i);
     if (!modules_[i].tag.empty()) byTag_[modules_[i].tag] = static_cast<int>(i);
-  }
-}
-
-void ModuleTree::addChildren(const torch::jit::Module& module, int index) {
-  for (const auto& child : module.named_children()) {
-    ModuleInfo info;
-    info.name = child.name;
-    info.path = modules_[index].path.empty() ? child.name : modules_[index].path + "." + child.name;
-    info.type = child.value.type();
-    info.qualifiedClass = cleanQualifiedName(info.type->name()->qualifiedName());
-    info.className = info.type->name()->name();
-    info.hasForward = child.value.find_method("forward").has_value();
-    info.parent = index;
-    int childIndex = static_cast<int>(modules_.size());
-    modules_.push_back(info);
-    modules_[index].children.push_back(childIndex);
-    addChildren(child.value, childIndex);
   }
 }
 
@@ -105,10 +82,9 @@ std::optional<int> ModuleTree::findByTag(const std::string& tag) const {
   return it->second;
 }
 
-int ModuleTree::resolveCall(int from, const std::string& instanceName,
-                            const c10::ClassTypePtr& type) const {
+int ModuleTree::resolveCall(int from, const std::string& instanceName, const std::string& typeName) const {
   if (instanceName == "SELF") return from;
-  auto matches = [&](int c) { return !type || modules_[c].type == type; };
+  auto matches = [&](int c) { return typeName.empty() || modules_[c].typeName == typeName; };
   for (int c : modules_[from].children)
     if (modules_[c].name == instanceName && matches(c)) return c;
   // Breadth-first through containers without forward: "layer" -> "0".

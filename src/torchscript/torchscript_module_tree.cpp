@@ -1,0 +1,39 @@
+#include "modelexport/torchscript_module_tree.h"
+
+namespace modelexport {
+
+namespace {
+
+ModuleInfo describe(const torch::jit::Module& module) {
+  ModuleInfo info;
+  info.typeName = torchscriptTypeName(module.type());
+  info.qualifiedClass = cleanQualifiedName(module.type()->name()->qualifiedName());
+  info.className = module.type()->name()->name();
+  info.hasForward = module.find_method("forward").has_value();
+  return info;
+}
+
+void addChildren(const torch::jit::Module& module, int index, std::vector<ModuleInfo>& modules) {
+  for (const auto& child : module.named_children()) {
+    ModuleInfo info = describe(child.value);
+    info.name = child.name;
+    info.path = modules[index].path.empty() ? child.name : modules[index].path + "." + child.name;
+    info.parent = index;
+    modules.push_back(info);
+    addChildren(child.value, static_cast<int>(modules.size()) - 1, modules);
+  }
+}
+
+}  // namespace
+
+std::string torchscriptTypeName(const c10::ClassTypePtr& type) {
+  return type && type->name() ? type->name()->qualifiedName() : std::string();
+}
+
+ModuleTree torchscriptModuleTree(const torch::jit::Module& root) {
+  std::vector<ModuleInfo> modules{describe(root)};
+  addChildren(root, 0, modules);
+  return ModuleTree(std::move(modules));
+}
+
+}  // namespace modelexport
