@@ -15,6 +15,7 @@ struct ExportOptions {
   std::vector<std::string> inputFiles;  // other files the export reads (tokenizer, config)
   std::string outputPath;
   std::vector<int64_t> inputShape{1, 128};
+  bool inputShapeGiven = false;  // --input-shape given: it wins over a .pt2's recorded shapes
   std::vector<InputSpec> inputSpecs;  // when set, overrides inputShape and dtype inference
   std::vector<NamedInput> namedInputs;  // by name (--input-spec, --input-text, inputs.json)
   std::vector<std::string> outputNames;  // --output-names: one per flattened output, else derived

@@ -24,7 +24,10 @@ int moduleOfCallstack(const torch::jit::Node* node, const ModuleTree& tree);
 // Nodes that only feed others (constants, shape plumbing, casts) and have no callstack.
 bool isAuxiliaryNode(const torch::jit::Node* node);
 
-std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(const torch::jit::Graph& graph,
-                                                              const ModuleTree& tree);
+// `recorded`: the module of each node as the file recorded it (torch.export's
+// nn_module_stack); without it, each node's InlinedCallStack says.
+std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(
+    const torch::jit::Graph& graph, const ModuleTree& tree,
+    const std::unordered_map<const torch::jit::Node*, int>* recorded = nullptr);
 
 }  // namespace modelexport

@@ -25,6 +25,7 @@ class ModuleTree {
  public:
   // `modules[0]` is the root; every other module's parent comes before it.
   explicit ModuleTree(std::vector<ModuleInfo> modules);
+  ModuleTree() = default;
 
   const std::vector<ModuleInfo>& modules() const { return modules_; }
   const ModuleInfo& at(int index) const { return modules_.at(index); }

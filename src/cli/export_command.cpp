@@ -108,6 +108,7 @@ Command addExportCommand(CLI::App& app) {
     options->modelPath = resolved.torchscriptPath;
     options->inputFiles = resolved.readFiles;
     options->inputShape = resolved.inputShape;
+    options->inputShapeGiven = shapeOption->count() > 0;
     options->namedInputs = resolved.namedInputs;
     if (options->verbose) std::cerr << resolved.description << "\n";
     ExportSummary summary = exportModel(*options, std::cerr);

@@ -1,9 +1,11 @@
 // Layers: linear algebra, convolution, normalization, pooling, embedding, softmax.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 
 #include "modelexport/convert_context.h"
+#include "modelexport/converter_helpers.h"
 
 namespace modelexport {
 namespace {
@@ -103,6 +105,29 @@ void layerNorm(ConvertContext& ctx) {
   std::string y = normalizeOver(ctx, x, axes, eps, type);
   if (given(ctx, 2)) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in(2), type)});
   if (given(ctx, 3)) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(3), type)});
+  ctx.setOutput(y, type);
+}
+
+// rms_norm(input, normalized_shape, weight=None, eps=None): x / sqrt(mean(x^2) + eps) *
+// weight over the trailing normalized dims. ONNX has RMSNormalization only from opset 23.
+// LibTorch computes in float for half and bfloat16 input and casts back before the
+// weight; its default eps is the epsilon of that computing type (float's for half).
+void rmsNorm(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const auto work = (type == at::kHalf || type == at::kBFloat16) ? at::kFloat : type;
+  const int64_t normalized = static_cast<int64_t>(ctx.toInts(ctx.in(1)).size());
+  const int64_t rank = ctx.rank(ctx.in(0));
+  double eps = work == at::kDouble ? std::numeric_limits<double>::epsilon() : std::numeric_limits<float>::epsilon();
+  if (given(ctx, 3)) eps = ctx.toDouble(ctx.in(3));
+  std::vector<int64_t> axes;
+  for (int64_t d = rank - normalized; d < rank; ++d) axes.push_back(d);
+  std::string x = ctx.inputAs(ctx.in(0), work);
+  // Pow(x, 2) as in layer_norm's decomposition.
+  std::string meanSquare = reduce(ctx, "ReduceMean", ctx.op("Pow", {x, ctx.scalar(2, work)}), axes, true);
+  std::string rms = ctx.op("Sqrt", {ctx.op("Add", {meanSquare, ctx.scalar(eps, work)})});
+  std::string y = ctx.op("Div", {x, rms});
+  if (work != type) y = ctx.cast(y, type);
+  if (given(ctx, 2)) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in(2), type)});
   ctx.setOutput(y, type);
 }
 
@@ -476,6 +501,10 @@ void upsample(ConvertContext& ctx, const std::string& mode) {
     // LibTorch sizes the output with the double factor, the runtime with its float: nudge
     // the float up where rounding it down would lose an output element.
     float scale = static_cast<float>(scales[d]);
+    // LibTorch's nearest index is the output index itself when a dim keeps its size, and
+    // half of it when the size doubles, whatever the factor given.
+    if (nearest && outShape[2 + d] == inShape[2 + d]) scale = 1.0f;
+    if (nearest && outShape[2 + d] == 2 * inShape[2 + d]) scale = 2.0f;
     const float inSize = static_cast<float>(inShape[2 + d]);
     while (static_cast<int64_t>(inSize * scale) < outShape[2 + d]) scale = std::nextafter(scale, 2.0f * scale + 1.0f);
     scaleValues.push_back(scale);
@@ -504,6 +533,7 @@ void registerNnConverters(ConverterRegistry& r) {
   r.add("aten::baddbmm", baddbmm);
   r.add("aten::embedding", embedding);
   r.add("aten::layer_norm", layerNorm);
+  r.add("aten::rms_norm", rmsNorm);
   r.add("aten::softmax", [](ConvertContext& c) { softmax(c, "Softmax"); });
   r.add("aten::log_softmax", [](ConvertContext& c) { softmax(c, "LogSoftmax"); });
   r.add("aten::_convolution", [](ConvertContext& c) { convolution(c, true, false); });

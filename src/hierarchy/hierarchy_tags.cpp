@@ -34,13 +34,17 @@ bool isAuxiliaryNode(const torch::jit::Node* node) {
   return kinds.count(node->kind().toQualString()) != 0;
 }
 
-std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(const torch::jit::Graph& graph,
-                                                              const ModuleTree& tree) {
+std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(
+    const torch::jit::Graph& graph, const ModuleTree& tree,
+    const std::unordered_map<const torch::jit::Node*, int>* recorded) {
   std::unordered_map<const torch::jit::Node*, NodeTag> tags;
   std::function<void(const torch::jit::Block*)> visit = [&](const torch::jit::Block* block) {
     for (const auto* node : block->nodes()) {
       for (const auto* sub : node->blocks()) visit(sub);
-      if (node->callstack()) {
+      auto known = recorded ? recorded->find(node) : decltype(recorded->end()){};
+      if (recorded && known != recorded->end()) {
+        tags[node] = NodeTag{tree.taggedAncestor(known->second), TagMethod::Trace};
+      } else if (!recorded && node->callstack()) {
         tags[node] = NodeTag{moduleOfCallstack(node, tree), TagMethod::Trace};
       } else if (isAuxiliaryNode(node)) {
         tags[node] = NodeTag{-1, TagMethod::Project};

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
 #include "modelexport/errors.h"
@@ -15,6 +16,7 @@
 #include "modelexport/graph_preparation.h"
 #include "modelexport/graphml_writer.h"
 #include "modelexport/mapped_archive.h"
+#include "modelexport/model_locator.h"
 #include "modelexport/hierarchy_sidecar.h"
 #include "modelexport/input_spec_parser.h"
 #include "modelexport/model_loader.h"
@@ -24,6 +26,7 @@
 #include "modelexport/output_paths.h"
 #include "modelexport/reference_io.h"
 #include "modelexport/tag_projection.h"
+#include "modelexport/torch_export_loader.h"
 #include "modelexport/torchscript_module_tree.h"
 #include "modelexport/usage_tags.h"
 #include "modelexport/value_facts.h"
@@ -139,6 +142,63 @@ void renameOutputs(PreparedGraph& prepared, const std::vector<std::string>& name
   prepared.outputNames = names;
 }
 
+// What the load stage hands on; nothing after it knows the file's format.
+struct LoadedModel {
+  std::optional<torch::jit::Module> torchscript;  // kept: --dump-io runs it
+  ModuleTree tree;
+  PreparedGraph prepared;
+  std::unordered_map<const torch::jit::Node*, int> nodeModules;  // torch.export: from nn_module_stack
+  std::vector<InputSpec> recordedInputs;                         // torch.export: dtypes and shapes
+  std::map<std::string, std::map<int64_t, std::string>> symbolicDims;
+
+  // LibTorch's own outputs for `inputs`: the module's forward, or the program's graph.
+  c10::IValue runReference(const std::vector<c10::IValue>& inputs) {
+    if (torchscript) return torchscript->forward(std::vector<c10::IValue>(inputs.begin(), inputs.end()));
+    torch::jit::GraphExecutor executor(prepared.graph->copy(), "forward");
+    torch::jit::Stack stack(inputs.begin(), inputs.end());
+    executor.run(stack);
+    return c10::ivalue::Tuple::create(std::move(stack));
+  }
+};
+
+LoadedModel loadModel(const ExportOptions& options, StageClock& clock) {
+  LoadedModel loaded;
+  const std::string& path = options.modelPath;
+  const bool isPt2 = std::filesystem::path(path).extension() == ".pt2";
+  if (isTorchExportArchive(path)) {
+    TorchExportModel program = loadTorchExport(path);
+    loaded.tree = std::move(program.tree);
+    loaded.prepared = std::move(program.prepared);
+    loaded.nodeModules = std::move(program.nodeModules);
+    loaded.recordedInputs = std::move(program.inputs);
+    loaded.symbolicDims = std::move(program.symbolicDims);
+    std::ostringstream detail;
+    detail << "torch.export schema " << program.schemaVersion << ", " << loaded.tree.modules().size() << " modules, "
+           << std::fixed << std::setprecision(1) << program.weightBytes / 1048576.0 << " MiB of weights";
+    clock.done("load", detail.str());
+    return loaded;
+  }
+  if (isPt2 && !isTorchScriptArchive(path))
+    throw UserError(path + ": not a torch.export archive (torch.export.save writes a zip with models/<name>.json): " +
+                    diagnoseNonTorchScript(path));
+
+  ArchiveLoadStats loadStats;
+  loaded.torchscript = loadTorchScript(path, &loadStats);
+  loaded.tree = torchscriptModuleTree(*loaded.torchscript);
+  std::ostringstream detail;
+  detail << loaded.tree.modules().size() << " modules, " << std::fixed << std::setprecision(1)
+         << loadStats.mappedBytes / 1048576.0 << " MiB mapped, " << loadStats.copiedBytes / 1048576.0 << " MiB copied";
+  clock.done("load", detail.str());
+  try {
+    loaded.prepared = prepareGraph(*loaded.torchscript);
+  } catch (const UserError& e) {
+    throw UserError(path + ": " + e.what());
+  } catch (const c10::Error& e) {
+    throw UserError(path + ": cannot prepare the graph: " + firstLine(e.what_without_backtrace()));
+  }
+  return loaded;
+}
+
 }  // namespace
 
 std::vector<std::string> exportOutputPaths(const ExportOptions& options) {
@@ -180,27 +240,19 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   StageClock clock(summary, log, options.verbose);
   torch::NoGradGuard noGrad;
 
-  ArchiveLoadStats loadStats;
-  torch::jit::Module module = loadTorchScript(options.modelPath, &loadStats);
-  const ModuleTree tree = torchscriptModuleTree(module);
-  std::ostringstream loadDetail;
-  loadDetail << tree.modules().size() << " modules, " << std::fixed << std::setprecision(1)
-             << loadStats.mappedBytes / 1048576.0 << " MiB mapped, " << loadStats.copiedBytes / 1048576.0
-             << " MiB copied";
-  clock.done("load", loadDetail.str());
-
-  PreparedGraph prepared;
-  try {
-    prepared = prepareGraph(module);
-  } catch (const UserError& e) {
-    throw UserError(options.modelPath + ": " + e.what());
-  } catch (const c10::Error& e) {
-    throw UserError(options.modelPath + ": cannot prepare the graph: " + firstLine(e.what_without_backtrace()));
-  }
+  // load + prepare: either loader gives the same flat graph, module tree and inputs.
+  LoadedModel loaded = loadModel(options, clock);
+  const ModuleTree& tree = loaded.tree;
+  PreparedGraph& prepared = loaded.prepared;
   if (!options.outputNames.empty()) renameOutputs(prepared, options.outputNames, options.modelPath);
   clock.done("prepare");
 
   auto specs = inferInputSpecs(*prepared.graph, prepared.inputNames, options.inputShape);
+  // A torch.export program records its inputs' dtypes and shapes: those are the default.
+  for (size_t i = 0; i < loaded.recordedInputs.size() && i < specs.size(); ++i) {
+    specs[i].dtype = loaded.recordedInputs[i].dtype;
+    if (!options.inputShapeGiven) specs[i].shape = loaded.recordedInputs[i].shape;
+  }
   if (!options.inputSpecs.empty()) {
     if (options.inputSpecs.size() != specs.size())
       throw UserError(options.modelPath + ": the model takes " + std::to_string(specs.size()) +
@@ -212,6 +264,11 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
     }
   }
   auto inputs = assembleExampleInputs(specs, options.namedInputs);
+  // Symbolic dims the program recorded stay symbolic, under their own names, unless
+  // --dynamic-axes names that input.
+  auto dynamicAxes = options.dynamicAxes;
+  for (const auto& [name, dims] : loaded.symbolicDims)
+    if (!dynamicAxes.count(name)) dynamicAxes[name] = dims;
   std::unordered_set<const torch::jit::Value*> parameters;
   for (const auto& [value, path] : prepared.parameterPaths) parameters.insert(value);
   RunResult run;
@@ -229,8 +286,8 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   // shape-derived values follow them; those stay computations in the graph.
   std::vector<std::map<int64_t, std::string>> inputAxes(specs.size());
   RunResult altRun;
-  if (!options.dynamicAxes.empty()) {
-    inputAxes = resolveDynamicAxes(options.dynamicAxes, specs, options.modelPath);
+  if (!dynamicAxes.empty()) {
+    inputAxes = resolveDynamicAxes(dynamicAxes, specs, options.modelPath);
     std::vector<c10::IValue> altInputs;
     std::vector<InputSpec> altSpecs = specs;
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -251,15 +308,16 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
     clock.done("run-dynamic");
   }
 
-  auto tags = options.strategy == "usage_based" ? usageTags(*prepared.graph, tree, prepared.parameterPaths)
-                                                : traceTags(*prepared.graph, tree);
+  auto tags = options.strategy == "usage_based"
+                  ? usageTags(*prepared.graph, tree, prepared.parameterPaths)
+                  : traceTags(*prepared.graph, tree, loaded.torchscript ? nullptr : &loaded.nodeModules);
   clock.done("tag");
 
   OnnxGraphBuilder builder;
   ConvertedGraph converted;
   try {
     converted = convertGraph(prepared, run.facts, tags, tree, defaultConverters(), options.opset, builder,
-                             !options.dynamicAxes.empty());
+                             !dynamicAxes.empty());
   } catch (const UserError& e) {
     throw UserError(options.modelPath + ": " + e.what());
   }
@@ -386,7 +444,7 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   }
 
   if (!options.dumpIoDir.empty()) {
-    c10::IValue reference = module.forward(std::vector<c10::IValue>(inputs.begin(), inputs.end()));
+    c10::IValue reference = loaded.runReference(inputs);
     writeReferenceIo(options.dumpIoDir, prepared.inputNames, inputs, converted.outputs,
                      flattenOutputs(reference));
     clock.done("dump-io");

@@ -117,6 +117,31 @@ TEST(NnConverters, LayerNormDecomposedAndNative) {
   }
 }
 
+// rms_norm over 1 and 2 trailing dims, with and without weight, eps given and default
+// (the inputs scaled down so that the default eps, float's or double's epsilon, shows).
+TEST(NnConverters, RmsNorm) {
+  const std::string source =
+      "def forward(self, x):\n"
+      "  return (torch.rms_norm(x, [4], self.weight, 1e-5),\n"
+      "          torch.rms_norm(x, [3, 4]),\n"
+      "          torch.rms_norm(x * 0.001, [4], self.weight),\n"
+      "          torch.rms_norm(x, [3, 4], self.weight2, 0.5),\n"
+      "          torch.rms_norm(x.double() * 1e-7, [3, 4], None, None))\n";
+  for (int opset : {11, 14, 17}) {
+    const TestParameters parameters = {{"weight", randomTensor({4}, 16)}, {"weight2", randomTensor({3, 4}, 17)}};
+    expectOpMatches(tag("rms_norm", opset), source, {floatInput({2, 3, 4})}, opts(opset, 1e-5, {"ReduceMean", "Sqrt"}),
+                    parameters);
+  }
+}
+
+// Half input: normalized in float, cast back to half before the weight.
+TEST(NnConverters, RmsNormHalf) {
+  expectOpMatches("rms_norm_half",
+                  "def forward(self, x):\n"
+                  "  return (torch.rms_norm(x.half(), [4], self.weight.half()), torch.rms_norm(x.half() * 0.01, [4]))\n",
+                  {floatInput({2, 3, 4})}, opts(14, 1e-3, {"ReduceMean"}), {{"weight", randomTensor({4}, 18)}});
+}
+
 TEST(NnConverters, SoftmaxOnEveryDim) {
   for (int opset : {11, 13, 17})
     expectOpMatches(tag("softmax", opset),
@@ -292,13 +317,15 @@ TEST(NnConverters, PixelShuffleAndChannelShuffle) {
 
 TEST(NnConverters, UpsampleNearestAndBilinear) {
   // Sizes-only forms, scale-factor forms (LibTorch then maps coordinates with the given
-  // factor, not in/out), and align_corners both ways.
+  // factor, not in/out, except for nearest in a dim whose size stays or doubles), and
+  // align_corners both ways.
   for (int opset : {11, 13, 17})
     expectOpMatches(tag("upsample", opset),
                     "def forward(self, x):\n"
                     "  return (torch.upsample_nearest2d(x, [10, 9], None),\n"
                     "         torch.upsample_nearest2d(x, None, [2.0, 1.5]),\n"
                     "         torch.upsample_nearest2d(x, None, [1.4, 1.2]),\n"
+                    "         torch.upsample_nearest2d(x, None, [2.1, 2.2]),\n"
                     "         torch.upsample_nearest2d(x, [8, 8]),\n"
                     "         torch.upsample_bilinear2d(x, [10, 9], False, None),\n"
                     "         torch.upsample_bilinear2d(x, [10, 9], True, None),\n"

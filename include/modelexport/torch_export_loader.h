@@ -1,0 +1,51 @@
+#pragma once
+// load stage for torch.export archives (.pt2, written by torch.export.save): the
+// serialized ExportedProgram (models/<name>.json, PyTorch's torch/_export/serde/schema.py,
+// read with the C++ types LibTorch ships in generated_serialization_types.h) becomes the
+// same flat TorchScript IR graph that prepare makes of a TorchScript model: weights and
+// constants as constants with their paths, one node per ATen call. The module of each
+// node comes from its nn_module_stack, the module tree from all the stacks.
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <torch/script.h>
+
+#include "modelexport/example_inputs.h"
+#include "modelexport/graph_preparation.h"
+#include "modelexport/module_tree.h"
+
+namespace modelexport {
+
+// The serialized-program versions this reader understands (schema.py's SCHEMA_VERSION).
+inline constexpr int64_t kTorchExportSchemaMajor = 8;
+
+struct TorchExportModel {
+  ModuleTree tree;
+  PreparedGraph prepared;
+  // The innermost module of every node that has an nn_module_stack.
+  std::unordered_map<const torch::jit::Node*, int> nodeModules;
+  // Dtype and shape of each graph input as recorded by torch.export (symbolic dims at
+  // their hint, else 2).
+  std::vector<InputSpec> inputs;
+  // Symbolic input dims (dynamic_shapes): input name -> dim -> symbol ("s0").
+  std::map<std::string, std::map<int64_t, std::string>> symbolicDims;
+  std::string schemaVersion;  // "8.20"
+  std::string torchVersion;   // of the torch that saved it, when recorded
+  size_t weightBytes = 0;
+};
+
+// True for a zip whose records hold models/<name>.json (what torch.export.save writes).
+bool isTorchExportArchive(const std::string& path);
+
+// Throws UserError naming the file: not a torch.export archive, a schema version it
+// does not read, or a node it cannot represent.
+TorchExportModel loadTorchExport(const std::string& path);
+
+// "L__self__,,__main__.M;L__self___layers_0,layers.0,__main__.Block" -> frames of
+// (module path, qualified class), outermost first. Paths of older torch versions
+// ("L['self'].layers[0]") come out as attribute paths ("layers.0").
+std::vector<std::pair<std::string, std::string>> parseModuleStack(const std::string& stack);
+
+}  // namespace modelexport

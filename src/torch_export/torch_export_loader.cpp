@@ -1,0 +1,715 @@
+#include "modelexport/torch_export_loader.h"
+
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <set>
+
+#include <caffe2/serialize/inline_container.h>
+#include <nlohmann/json.hpp>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/runtime/operator.h>
+#include <torch/csrc/utils/generated_serialization_types.h>
+
+#include "modelexport/errors.h"
+
+namespace modelexport {
+namespace {
+
+namespace serde = torch::_export;
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+const char* const kHowToMake =
+    "make one with torch.export.save(torch.export.export(model, example_args), path)";
+
+at::ScalarType scalarTypeOf(serde::ScalarType type) {
+  switch (type) {
+    case serde::ScalarType::BYTE: return at::kByte;
+    case serde::ScalarType::CHAR: return at::kChar;
+    case serde::ScalarType::SHORT: return at::kShort;
+    case serde::ScalarType::INT: return at::kInt;
+    case serde::ScalarType::LONG: return at::kLong;
+    case serde::ScalarType::HALF: return at::kHalf;
+    case serde::ScalarType::FLOAT: return at::kFloat;
+    case serde::ScalarType::DOUBLE: return at::kDouble;
+    case serde::ScalarType::COMPLEXHALF: return at::kComplexHalf;
+    case serde::ScalarType::COMPLEXFLOAT: return at::kComplexFloat;
+    case serde::ScalarType::COMPLEXDOUBLE: return at::kComplexDouble;
+    case serde::ScalarType::BOOL: return at::kBool;
+    case serde::ScalarType::BFLOAT16: return at::kBFloat16;
+    case serde::ScalarType::UINT16: return at::kUInt16;
+    case serde::ScalarType::UINT32: return at::kUInt32;
+    case serde::ScalarType::UINT64: return at::kUInt64;
+    case serde::ScalarType::FLOAT8E4M3FN: return at::kFloat8_e4m3fn;
+    case serde::ScalarType::FLOAT8E5M2: return at::kFloat8_e5m2;
+    default: break;
+  }
+  throw UserError("dtype " + std::string(serde::printEnum(type)) + " is not supported");
+}
+
+// TorchScript graphs carry layouts and memory formats as their c10 enum values.
+int64_t layoutOf(serde::Layout layout) {
+  switch (layout) {
+    case serde::Layout::Strided: return static_cast<int64_t>(at::kStrided);
+    case serde::Layout::SparseCoo: return static_cast<int64_t>(at::kSparse);
+    default: break;
+  }
+  throw UserError("layout " + std::string(serde::printEnum(layout)) + " is not supported");
+}
+
+int64_t memoryFormatOf(serde::MemoryFormat format) {
+  switch (format) {
+    case serde::MemoryFormat::ContiguousFormat: return static_cast<int64_t>(at::MemoryFormat::Contiguous);
+    case serde::MemoryFormat::ChannelsLast: return static_cast<int64_t>(at::MemoryFormat::ChannelsLast);
+    case serde::MemoryFormat::ChannelsLast3d: return static_cast<int64_t>(at::MemoryFormat::ChannelsLast3d);
+    case serde::MemoryFormat::PreserveFormat: return static_cast<int64_t>(at::MemoryFormat::Preserve);
+    default: break;
+  }
+  throw UserError("memory format " + std::string(serde::printEnum(format)) + " is not supported");
+}
+
+// "L['self'].layers[0]" or "L__self__.layers.0" -> "layers.0"; already plain paths stay.
+std::string attributePath(std::string path) {
+  for (const std::string prefix : {"L['self']", "L__self__"}) {
+    if (path.rfind(prefix, 0) == 0) {
+      path = path.substr(prefix.size());
+      if (!path.empty() && path[0] == '.') path = path.substr(1);
+      break;
+    }
+  }
+  static const std::regex modulesKey(R"(\._modules\['([^']*)'\])"), quotedKey(R"(\['([^']*)'\])"),
+      index(R"(\[(\d+)\])");
+  path = std::regex_replace(path, modulesKey, ".$1");
+  path = std::regex_replace(path, quotedKey, ".$1");
+  path = std::regex_replace(path, index, ".$1");
+  if (!path.empty() && path[0] == '.') path = path.substr(1);
+  return path;
+}
+
+std::string lastSegment(const std::string& qualified) {
+  const auto dot = qualified.rfind('.');
+  return dot == std::string::npos ? qualified : qualified.substr(dot + 1);
+}
+
+struct OperatorName {
+  std::string qualified;  // "aten::add"
+  std::string overload;   // "Tensor"; "" for "default"
+};
+
+// "torch.ops.aten.add.Tensor" -> {"aten::add", "Tensor"}; nullopt for other targets.
+std::optional<OperatorName> atenName(const std::string& target) {
+  const std::string prefix = "torch.ops.";
+  if (target.rfind(prefix, 0) != 0) return std::nullopt;
+  const std::string rest = target.substr(prefix.size());
+  const auto first = rest.find('.');
+  const auto last = rest.rfind('.');
+  if (first == std::string::npos || first == last) return std::nullopt;
+  OperatorName name{rest.substr(0, first) + "::" + rest.substr(first + 1, last - first - 1), rest.substr(last + 1)};
+  if (name.overload == "default") name.overload.clear();
+  return name;
+}
+
+// Calls that carry no data: checks torch.export inserts for its own guards.
+bool isRuntimeCheck(const std::string& qualified) {
+  static const std::set<std::string> checks = {"aten::_assert_tensor_metadata", "aten::_assert_scalar",
+                                               "aten::_assert_async", "aten::sym_constrain_range",
+                                               "aten::sym_constrain_range_for_size", "aten::_functional_assert_async"};
+  return checks.count(qualified) != 0;
+}
+
+// Calls whose result is their first input in an eval-mode inference graph.
+bool isPassThrough(const std::string& qualified) {
+  static const std::set<std::string> same = {"aten::dropout", "aten::alias", "aten::clone", "aten::detach",
+                                             "aten::lift_fresh_copy", "aten::feature_dropout"};
+  return same.count(qualified) != 0;
+}
+
+// Python operators on SymInts (dynamic shapes) -> the TorchScript int ops.
+std::optional<OperatorName> symbolicIntOp(const std::string& target) {
+  static const std::map<std::string, OperatorName> ops = {
+      {"_operator.add", {"aten::add", "int"}},           {"_operator.sub", {"aten::sub", "int"}},
+      {"_operator.mul", {"aten::mul", "int"}},           {"_operator.floordiv", {"aten::floordiv", "int"}},
+      {"torch.ops.aten.sym_size.int", {"aten::size", "int"}}};
+  auto it = ops.find(target);
+  if (it == ops.end()) return std::nullopt;
+  return it->second;
+}
+
+bool isNumber(const serde::Argument& arg) {
+  using Tag = serde::Argument::Tag;
+  return arg.tag() == Tag::AS_INT || arg.tag() == Tag::AS_FLOAT || arg.tag() == Tag::AS_BOOL;
+}
+
+bool isTensorLike(const serde::Argument& arg) {
+  using Tag = serde::Argument::Tag;
+  return arg.tag() == Tag::AS_TENSOR || arg.tag() == Tag::AS_OPTIONAL_TENSOR;
+}
+
+// Whether a serialized argument can be passed where the schema wants `type`.
+bool accepts(const c10::TypePtr& type, const serde::Argument& arg) {
+  c10::TypePtr want = type;
+  if (auto optional = want->cast<c10::OptionalType>()) {
+    if (arg.tag() == serde::Argument::Tag::AS_NONE) return true;
+    want = optional->getElementType();
+  }
+  const bool tensor = want->kind() == c10::TypeKind::TensorType;
+  if (tensor) return isTensorLike(arg);
+  if (isTensorLike(arg)) return false;
+  if (isNumber(arg)) {
+    const auto kind = want->kind();
+    return kind == c10::TypeKind::IntType || kind == c10::TypeKind::FloatType || kind == c10::TypeKind::NumberType ||
+           kind == c10::TypeKind::BoolType || kind == c10::TypeKind::SymIntType || kind == c10::TypeKind::SymFloatType ||
+           kind == c10::TypeKind::SymBoolType;
+  }
+  return true;
+}
+
+c10::TypePtr jitType(const c10::TypePtr& type) {
+  if (type->kind() == c10::TypeKind::SymIntType) return c10::IntType::get();
+  if (type->kind() == c10::TypeKind::SymFloatType) return c10::FloatType::get();
+  if (type->kind() == c10::TypeKind::SymBoolType) return c10::BoolType::get();
+  if (auto list = type->cast<c10::ListType>()) return c10::ListType::create(jitType(list->getElementType()));
+  return type;
+}
+
+std::vector<int64_t> concreteSizes(const std::vector<serde::SymInt>& sizes, const std::string& what) {
+  std::vector<int64_t> out;
+  for (const auto& s : sizes) {
+    if (s.tag() != serde::SymInt::Tag::AS_INT) throw UserError(what + " has a symbolic size");
+    out.push_back(s.get_as_int());
+  }
+  return out;
+}
+
+std::string nodeName(const serde::Node& node) {
+  return node.get_name() ? *node.get_name() : node.get_target();
+}
+
+class Loader {
+ public:
+  explicit Loader(const std::string& path) : path_(path), reader_(path) {}
+
+  TorchExportModel load() {
+    const std::string modelRecord = findModelRecord();
+    const std::string modelName = modelRecord.substr(7, modelRecord.size() - 7 - 5);
+    program_ = parseRecord<serde::ExportedProgram>(modelRecord);
+    const auto& version = program_.get_schema_version();
+    result_.schemaVersion = std::to_string(version.get_major()) + "." + std::to_string(version.get_minor());
+    result_.torchVersion = program_.get_torch_version();
+    if (version.get_major() != kTorchExportSchemaMajor)
+      throw UserError(path_ + ": torch.export schema version " + result_.schemaVersion + " is not supported (this " +
+                      "modelexport reads version " + std::to_string(kTorchExportSchemaMajor) + ".x, written by torch 2.x)");
+    weights_ = optionalConfig("data/weights/" + modelName + "_weights_config.json");
+    constants_ = optionalConfig("data/constants/" + modelName + "_constants_config.json");
+
+    result_.prepared.graph = std::make_shared<Graph>();
+    graph_ = result_.prepared.graph.get();
+    addInputs();
+    for (const auto& node : program_.get_graph_module().get_graph().get_nodes()) addNode(node);
+    addOutputs();
+    torch::jit::EliminateDeadCode(result_.prepared.graph);
+    buildModuleTree();
+    return std::move(result_);
+  }
+
+ private:
+  std::string findModelRecord() {
+    std::vector<std::string> models;
+    for (const auto& record : reader_.getAllRecords())
+      if (record.rfind("models/", 0) == 0 && record.size() > 12 && record.compare(record.size() - 5, 5, ".json") == 0)
+        models.push_back(record);
+    if (models.empty())
+      throw UserError(path_ + ": the zip archive is not a torch.export program (no models/*.json); " + kHowToMake);
+    std::sort(models.begin(), models.end());
+    for (const auto& m : models)
+      if (m == "models/model.json") return m;
+    return models.front();
+  }
+
+  std::string recordText(const std::string& name) {
+    auto [data, size] = reader_.getRecord(name);
+    return std::string(static_cast<const char*>(data.get()), size);
+  }
+
+  template <typename T>
+  T parseRecord(const std::string& name) {
+    try {
+      return nlohmann::json::parse(recordText(name)).get<T>();
+    } catch (const nlohmann::json::exception& e) {
+      throw UserError(path_ + ": " + name + " is not a serialized torch.export program this modelexport reads: " +
+                      firstLine(e.what()));
+    }
+  }
+
+  std::unordered_map<std::string, serde::PayloadMeta> optionalConfig(const std::string& name) {
+    if (!reader_.hasRecord(name)) return {};
+    return parseRecord<serde::PayloadConfig>(name).get_config();
+  }
+
+  // A weight or constant: the record's bytes are the tensor's storage.
+  at::Tensor payload(const std::string& key) {
+    const serde::PayloadMeta* meta = nullptr;
+    std::string dir;
+    if (auto it = weights_.find(key); it != weights_.end()) meta = &it->second, dir = "data/weights/";
+    else if (auto c = constants_.find(key); c != constants_.end()) meta = &c->second, dir = "data/constants/";
+    if (!meta) throw UserError(path_ + ": weight or constant '" + key + "' is not in the archive");
+    if (meta->get_use_pickle() || !meta->get_tensor_meta())
+      throw UserError(path_ + ": '" + key + "' is stored pickled, which this modelexport does not read");
+    const serde::TensorMeta& tm = *meta->get_tensor_meta();
+    const at::ScalarType dtype = scalarTypeOf(tm.get_dtype());
+    const auto sizes = concreteSizes(tm.get_sizes(), "'" + key + "'");
+    const auto strides = concreteSizes(tm.get_strides(), "'" + key + "'");
+    const int64_t offset = tm.get_storage_offset().tag() == serde::SymInt::Tag::AS_INT
+                               ? tm.get_storage_offset().get_as_int() : 0;
+    auto cached = storages_.find(dir + meta->get_path_name());
+    if (cached == storages_.end()) {
+      auto [data, size] = reader_.getRecord(dir + meta->get_path_name());
+      auto holder = std::make_shared<at::DataPtr>(std::move(data));
+      const int64_t elements = static_cast<int64_t>(size / c10::elementSize(dtype));
+      at::Tensor storage = at::from_blob(holder->get(), {elements}, [holder](void*) {}, at::TensorOptions().dtype(dtype));
+      cached = storages_.emplace(dir + meta->get_path_name(), storage).first;
+      result_.weightBytes += size;
+    }
+    at::Tensor storage = cached->second;
+    if (storage.scalar_type() != dtype) storage = storage.view(dtype);
+    int64_t needed = offset + 1;
+    for (size_t d = 0; d < sizes.size(); ++d) needed += (sizes[d] - 1) * strides[d];
+    if (!sizes.empty() && std::find(sizes.begin(), sizes.end(), 0) != sizes.end()) needed = 0;
+    if (needed > storage.numel())
+      throw UserError(path_ + ": '" + key + "' is shorter in the archive than its sizes say");
+    return storage.as_strided(sizes, strides, offset);
+  }
+
+  Value* constant(const c10::IValue& value) { return graph_->insertConstant(value); }
+
+  void addInputs() {
+    using Tag = serde::InputSpec::Tag;
+    const auto& meta = program_.get_graph_module().get_graph().get_tensor_values();
+    std::map<std::string, int64_t> symbolSizes;
+    for (const auto& spec : program_.get_graph_module().get_signature().get_input_specs()) {
+      switch (spec.tag()) {
+        case Tag::PARAMETER: {
+          const auto& p = spec.get_parameter();
+          bind(p.get_arg().get_name(), p.get_parameter_name());
+          break;
+        }
+        case Tag::BUFFER: {
+          const auto& b = spec.get_buffer();
+          bind(b.get_arg().get_name(), b.get_buffer_name());
+          break;
+        }
+        case Tag::TENSOR_CONSTANT: {
+          const auto& c = spec.get_tensor_constant();
+          bind(c.get_arg().get_name(), c.get_tensor_constant_name());
+          break;
+        }
+        case Tag::USER_INPUT: {
+          const auto& arg = spec.get_user_input().get_arg();
+          if (arg.tag() != serde::Argument::Tag::AS_TENSOR)
+            throw UserError(path_ + ": a user input that is not a tensor is not supported");
+          const std::string name = arg.get_as_tensor().get_name();
+          auto it = meta.find(name);
+          if (it == meta.end()) throw UserError(path_ + ": input '" + name + "' has no tensor metadata");
+          InputSpec input;
+          input.name = name;
+          input.dtype = scalarTypeOf(it->second.get_dtype());
+          const auto& sizes = it->second.get_sizes();
+          for (size_t d = 0; d < sizes.size(); ++d) {
+            if (sizes[d].tag() == serde::SymInt::Tag::AS_INT) {
+              input.shape.push_back(sizes[d].get_as_int());
+              continue;
+            }
+            const auto& expr = sizes[d].get_as_expr();
+            // "s0", or sympy's repr "Symbol('s77', positive=True, integer=True)".
+            std::string symbol = expr.get_expr_str();
+            std::smatch named;
+            if (std::regex_match(symbol, named, std::regex(R"(Symbol\('([A-Za-z_][A-Za-z0-9_]*)'.*\))")))
+              symbol = named[1];
+            if (!std::regex_match(symbol, std::regex(R"([A-Za-z_][A-Za-z0-9_]*)")))
+              throw UserError(path_ + ": input '" + name + "' dim " + std::to_string(d) + " is '" + symbol +
+                              "'; only plain symbolic dims are supported");
+            int64_t size = 2;
+            if (expr.get_hint() && expr.get_hint()->tag() == serde::SymExprHint::Tag::AS_INT)
+              size = expr.get_hint()->get_as_int();
+            size = symbolSizes.emplace(symbol, size).first->second;
+            input.shape.push_back(size);
+            result_.symbolicDims[name][static_cast<int64_t>(d)] = symbol;
+          }
+          Value* v = graph_->addInput(name);
+          v->setType(c10::TensorType::get());
+          values_[name] = v;
+          result_.prepared.inputNames.push_back(name);
+          result_.inputs.push_back(input);
+          break;
+        }
+        default:
+          throw UserError(path_ + ": inputs of kind " + std::to_string(static_cast<int>(spec.tag())) +
+                          " (custom objects, tokens, constant inputs) are not supported");
+      }
+    }
+  }
+
+  void bind(const std::string& name, const std::string& key) {
+    Value* v = constant(payload(key));
+    v->setDebugName(sanitized(name));
+    values_[name] = v;
+    result_.prepared.parameterPaths[v] = key;
+  }
+
+  static std::string sanitized(const std::string& name) {
+    // TorchScript reserves names ending in .N; torch.export's names never do, but keep clear.
+    std::string out = name;
+    for (char& c : out)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+    if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "v_" + out;
+    return out;
+  }
+
+  Value* tensorNamed(const std::string& name) {
+    auto it = values_.find(name);
+    if (it == values_.end()) throw UserError(path_ + ": the graph uses '" + name + "' before it is defined");
+    return it->second;
+  }
+
+  Value* symIntValue(const serde::SymIntArgument& arg) {
+    if (arg.tag() == serde::SymIntArgument::Tag::AS_INT) return constant(arg.get_as_int());
+    return tensorNamed(arg.get_as_name());
+  }
+
+  Value* valueOf(const serde::Argument& arg, const c10::TypePtr& want) {
+    using Tag = serde::Argument::Tag;
+    c10::TypePtr element = want;
+    if (auto optional = want->cast<c10::OptionalType>()) element = optional->getElementType();
+    switch (arg.tag()) {
+      case Tag::AS_NONE: return constant(c10::IValue());
+      case Tag::AS_TENSOR: return tensorNamed(arg.get_as_tensor().get_name());
+      case Tag::AS_OPTIONAL_TENSOR:
+        if (arg.get_as_optional_tensor().tag() == serde::OptionalTensorArgument::Tag::AS_NONE) return constant(c10::IValue());
+        return tensorNamed(arg.get_as_optional_tensor().get_as_tensor().get_name());
+      case Tag::AS_TENSORS: {
+        std::vector<Value*> items;
+        for (const auto& t : arg.get_as_tensors()) items.push_back(tensorNamed(t.get_name()));
+        return graph_->insertNode(graph_->createList(c10::TensorType::get(), items))->output();
+      }
+      case Tag::AS_OPTIONAL_TENSORS: {
+        std::vector<Value*> items;
+        for (const auto& t : arg.get_as_optional_tensors())
+          items.push_back(t.tag() == serde::OptionalTensorArgument::Tag::AS_NONE ? constant(c10::IValue())
+                                                                               : tensorNamed(t.get_as_tensor().get_name()));
+        return graph_->insertNode(graph_->createList(c10::OptionalType::create(c10::TensorType::get()), items))->output();
+      }
+      case Tag::AS_INT:
+        if (element->kind() == c10::TypeKind::TensorType) return constant(at::scalar_tensor(arg.get_as_int(), at::kLong));
+        return constant(arg.get_as_int());
+      case Tag::AS_FLOAT:
+        if (element->kind() == c10::TypeKind::TensorType)
+          return constant(at::scalar_tensor(arg.get_as_float().get(), at::kDouble));
+        return constant(arg.get_as_float().get());
+      case Tag::AS_BOOL: return constant(arg.get_as_bool());
+      case Tag::AS_STRING: return constant(arg.get_as_string());
+      case Tag::AS_INTS: return constant(arg.get_as_ints());
+      case Tag::AS_FLOATS: {
+        std::vector<double> floats;
+        for (const auto& f : arg.get_as_floats()) floats.push_back(f.get());
+        return constant(floats);
+      }
+      case Tag::AS_BOOLS: {
+        c10::List<bool> bools;
+        for (bool b : arg.get_as_bools()) bools.push_back(b);
+        return constant(bools);
+      }
+      case Tag::AS_STRINGS: return constant(arg.get_as_strings());
+      case Tag::AS_SCALAR_TYPE: return constant(static_cast<int64_t>(scalarTypeOf(arg.get_as_scalar_type())));
+      case Tag::AS_LAYOUT: return constant(layoutOf(arg.get_as_layout()));
+      case Tag::AS_MEMORY_FORMAT: return constant(memoryFormatOf(arg.get_as_memory_format()));
+      case Tag::AS_DEVICE: {
+        const auto& d = arg.get_as_device();
+        return constant(c10::Device(d.get_type() + (d.get_index() ? ":" + std::to_string(*d.get_index()) : "")));
+      }
+      case Tag::AS_SYM_INT: return symIntValue(arg.get_as_sym_int());
+      case Tag::AS_SYM_INTS: {
+        std::vector<Value*> items;
+        bool allConstant = true;
+        std::vector<int64_t> ints;
+        for (const auto& s : arg.get_as_sym_ints()) {
+          allConstant = allConstant && s.tag() == serde::SymIntArgument::Tag::AS_INT;
+          if (allConstant) ints.push_back(s.get_as_int());
+        }
+        if (allConstant) return constant(ints);
+        for (const auto& s : arg.get_as_sym_ints()) items.push_back(symIntValue(s));
+        return graph_->insertNode(graph_->createList(c10::IntType::get(), items))->output();
+      }
+      default: break;
+    }
+    throw UserError("argument kind " + std::to_string(static_cast<int>(arg.tag())) + " is not supported");
+  }
+
+  // The overload whose schema takes these arguments: the named one first; a number given
+  // for a Tensor parameter (add.Tensor(x, 1)) picks the Scalar overload TorchScript uses.
+  std::shared_ptr<torch::jit::Operator> findOperator(const OperatorName& name,
+                                                     const std::map<std::string, const serde::Argument*>& given) {
+    const auto candidates = torch::jit::getAllOperatorsFor(c10::Symbol::fromQualString(name.qualified));
+    std::shared_ptr<torch::jit::Operator> named;
+    for (const auto& op : candidates)
+      if (op->schema().overload_name() == name.overload) named = op;
+    auto fits = [&](const c10::FunctionSchema& schema) {
+      size_t matched = 0;
+      for (const auto& a : schema.arguments()) {
+        auto it = given.find(a.name());
+        if (it == given.end()) {
+          if (!a.default_value()) return false;
+          continue;
+        }
+        if (!accepts(a.type(), *it->second)) return false;
+        ++matched;
+      }
+      return matched == given.size();
+    };
+    if (named && fits(named->schema())) return named;
+    for (const auto& op : candidates)
+      if (fits(op->schema())) return op;
+    return named;
+  }
+
+  void addNode(const serde::Node& node) {
+    const std::string& target = node.get_target();
+    std::optional<OperatorName> name = symbolicIntOp(target);
+    if (!name) name = atenName(target);
+    if (!name) throw UserError(path_ + ": node '" + nodeName(node) + "' calls " + target + ", which is not supported");
+    if (isRuntimeCheck(name->qualified)) return;
+
+    std::map<std::string, const serde::Argument*> given;
+    std::vector<const serde::Argument*> positional;
+    for (const auto& input : node.get_inputs()) {
+      given[input.get_name()] = &input.get_arg();
+      positional.push_back(&input.get_arg());
+    }
+    const auto& outputs = node.get_outputs();
+    if (isPassThrough(name->qualified)) {
+      if (positional.empty() || outputs.size() != 1 || outputs[0].tag() != serde::Argument::Tag::AS_TENSOR ||
+          !isTensorLike(*positional[0]))
+        throw UserError(path_ + ": node '" + nodeName(node) + "' (" + target + ") has an unexpected form");
+      values_[outputs[0].get_as_tensor().get_name()] = valueOf(*positional[0], c10::TensorType::get());
+      return;
+    }
+
+    // _operator.* calls name their arguments "a", "b"... by position: match by position.
+    const bool byPosition = target.rfind("_operator.", 0) == 0;
+    auto op = findOperator(*name, byPosition ? std::map<std::string, const serde::Argument*>{} : given);
+    if (!op) throw UserError(path_ + ": node '" + nodeName(node) + "' calls " + target + ", which LibTorch does not know");
+    const c10::FunctionSchema& schema = op->schema();
+    std::vector<Value*> inputs;
+    for (size_t i = 0; i < schema.arguments().size(); ++i) {
+      const auto& a = schema.arguments()[i];
+      const serde::Argument* arg = nullptr;
+      if (byPosition) {
+        if (i < positional.size()) arg = positional[i];
+      } else if (auto it = given.find(a.name()); it != given.end()) {
+        arg = it->second;
+      }
+      try {
+        if (arg) inputs.push_back(valueOf(*arg, a.type()));
+        else if (a.default_value()) inputs.push_back(constant(*a.default_value()));
+        else throw UserError("argument '" + a.name() + "' is missing");
+      } catch (const UserError& e) {
+        throw UserError(path_ + ": node '" + nodeName(node) + "' (" + target + "): " + e.what());
+      }
+    }
+
+    Node* created = graph_->insertNode(graph_->create(c10::Symbol::fromQualString(name->qualified), inputs,
+                                                      schema.returns().size()));
+    for (size_t i = 0; i < schema.returns().size(); ++i) created->output(i)->setType(jitType(schema.returns()[i].type()));
+    std::vector<Node*> made{created};
+    auto bindOutput = [&](const serde::Argument& out, Value* value) {
+      using Tag = serde::Argument::Tag;
+      if (out.tag() == Tag::AS_TENSOR) {
+        value->setDebugName(sanitized(out.get_as_tensor().get_name()));
+        values_[out.get_as_tensor().get_name()] = value;
+      } else if (out.tag() == Tag::AS_SYM_INT && out.get_as_sym_int().tag() == serde::SymIntArgument::Tag::AS_NAME) {
+        values_[out.get_as_sym_int().get_as_name()] = value;
+      } else if (out.tag() == Tag::AS_TENSORS) {
+        // One Tensor[] result: unpacked into its elements, as TorchScript's graphs have it.
+        const auto& items = out.get_as_tensors();
+        Node* unpack = graph_->insertNode(graph_->createListUnpack(value, items.size()));
+        made.push_back(unpack);
+        for (size_t k = 0; k < items.size(); ++k) {
+          unpack->output(k)->setDebugName(sanitized(items[k].get_name()));
+          values_[items[k].get_name()] = unpack->output(k);
+        }
+      }
+      // AS_NONE and other kinds: a result nothing reads.
+    };
+    if (outputs.size() == schema.returns().size()) {
+      for (size_t i = 0; i < outputs.size(); ++i) bindOutput(outputs[i], created->output(i));
+    } else if (outputs.size() == 1 && outputs[0].tag() == serde::Argument::Tag::AS_TENSORS) {
+      // A tuple result serialized as one list of tensors.
+      const auto& items = outputs[0].get_as_tensors();
+      for (size_t i = 0; i < items.size() && i < created->outputs().size(); ++i) {
+        created->output(i)->setDebugName(sanitized(items[i].get_name()));
+        values_[items[i].get_name()] = created->output(i);
+      }
+    } else {
+      throw UserError(path_ + ": node '" + nodeName(node) + "' (" + target + ") has " + std::to_string(outputs.size()) +
+                      " outputs where its schema has " + std::to_string(schema.returns().size()));
+    }
+
+    auto stack = node.get_metadata().find("nn_module_stack");
+    if (stack != node.get_metadata().end()) {
+      const auto frames = parseModuleStack(stack->second);
+      for (const auto& [path, type] : frames) noteModule(path, type);
+      if (!frames.empty())
+        for (Node* n : made) nodePaths_[n] = frames.back().first;
+    }
+  }
+
+  void addOutputs() {
+    using Tag = serde::OutputSpec::Tag;
+    std::set<std::string> used(result_.prepared.inputNames.begin(), result_.prepared.inputNames.end());
+    for (const auto& spec : program_.get_graph_module().get_signature().get_output_specs()) {
+      if (spec.tag() != Tag::USER_OUTPUT)
+        throw UserError(path_ + ": the program mutates a buffer or an input, or returns gradients or a loss " +
+                        "(output kind " + std::to_string(static_cast<int>(spec.tag())) + "); export it in eval mode");
+      const auto& arg = spec.get_user_output().get_arg();
+      if (arg.tag() != serde::Argument::Tag::AS_TENSOR)
+        throw UserError(path_ + ": an output that is not a tensor is not supported");
+      const std::string name = arg.get_as_tensor().get_name();
+      graph_->registerOutput(tensorNamed(name));
+      std::string outputName = name;
+      if (used.count(outputName)) outputName = "output_" + std::to_string(result_.prepared.outputNames.size());
+      used.insert(outputName);
+      result_.prepared.outputNames.push_back(outputName);
+    }
+  }
+
+  void noteModule(const std::string& path, const std::string& type) {
+    auto it = moduleClass_.find(path);
+    if (it == moduleClass_.end()) {
+      moduleClass_[path] = type;
+      moduleOrder_.push_back(path);
+    }
+  }
+
+  // Modules in the order torch.export met them (parameters first: their order is the
+  // state_dict's, which is the order of registration); containers that no stack names
+  // (ModuleList, ModuleDict: no forward) fill the gaps in the paths.
+  void buildModuleTree() {
+    std::vector<std::string> order;
+    std::set<std::string> seen;
+    std::function<void(const std::string&)> add = [&](const std::string& path) {
+      if (seen.count(path)) return;
+      const auto dot = path.rfind('.');
+      if (!path.empty()) add(dot == std::string::npos ? "" : path.substr(0, dot));
+      seen.insert(path);
+      order.push_back(path);
+    };
+    add("");
+    for (const auto& spec : program_.get_graph_module().get_signature().get_input_specs()) {
+      std::string key;
+      if (spec.tag() == serde::InputSpec::Tag::PARAMETER) key = spec.get_parameter().get_parameter_name();
+      if (spec.tag() == serde::InputSpec::Tag::BUFFER) key = spec.get_buffer().get_buffer_name();
+      const auto dot = key.rfind('.');
+      if (dot != std::string::npos && moduleClass_.count(key.substr(0, dot))) add(key.substr(0, dot));
+    }
+    for (const auto& path : moduleOrder_) add(path);
+
+    std::vector<ModuleInfo> modules;
+    std::map<std::string, int> index;
+    for (const auto& path : order) {
+      ModuleInfo info;
+      info.path = path;
+      const auto dot = path.rfind('.');
+      info.name = path.empty() ? "" : (dot == std::string::npos ? path : path.substr(dot + 1));
+      info.parent = path.empty() ? -1 : index.at(dot == std::string::npos ? "" : path.substr(0, dot));
+      auto known = moduleClass_.find(path);
+      if (known != moduleClass_.end()) {
+        info.qualifiedClass = known->second;
+        info.className = lastSegment(known->second);
+        info.typeName = known->second;
+        info.hasForward = true;
+      } else {
+        info.hasForward = false;
+      }
+      index[path] = static_cast<int>(modules.size());
+      modules.push_back(info);
+    }
+    // Containers: ModuleList when every child is numbered, else ModuleDict.
+    for (auto& m : modules) {
+      if (m.hasForward) continue;
+      bool numbered = true;
+      for (const auto& other : modules)
+        if (other.parent >= 0 && &modules[static_cast<size_t>(other.parent)] == &m)
+          numbered = numbered && !other.name.empty() && std::all_of(other.name.begin(), other.name.end(), ::isdigit);
+      m.className = numbered ? "ModuleList" : "ModuleDict";
+      m.qualifiedClass = "torch.nn.modules.container." + m.className;
+    }
+    if (!modules[0].hasForward) {
+      // No node carried a stack: the root is the program itself.
+      modules[0].hasForward = true;
+      modules[0].className = modules[0].qualifiedClass = "ExportedProgram";
+    }
+    result_.tree = ModuleTree(std::move(modules));
+    std::unordered_set<const Node*> alive;
+    for (const Node* n : graph_->nodes()) alive.insert(n);
+    for (const auto& [node, path] : nodePaths_)
+      if (alive.count(node)) result_.nodeModules[node] = index.at(path);
+  }
+
+  std::string path_;
+  caffe2::serialize::PyTorchStreamReader reader_;
+  serde::ExportedProgram program_;
+  std::unordered_map<std::string, serde::PayloadMeta> weights_, constants_;
+  std::map<std::string, at::Tensor> storages_;
+  TorchExportModel result_;
+  Graph* graph_ = nullptr;
+  std::unordered_map<std::string, Value*> values_;
+  std::unordered_map<const Node*, std::string> nodePaths_;
+  std::map<std::string, std::string> moduleClass_;
+  std::vector<std::string> moduleOrder_;
+};
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> parseModuleStack(const std::string& stack) {
+  std::vector<std::pair<std::string, std::string>> frames;
+  size_t start = 0;
+  while (start < stack.size()) {
+    size_t end = stack.find(';', start);
+    if (end == std::string::npos) end = stack.size();
+    const std::string frame = stack.substr(start, end - start);
+    const auto first = frame.find(','), last = frame.rfind(',');
+    if (first != std::string::npos && last != first)
+      frames.emplace_back(attributePath(frame.substr(first + 1, last - first - 1)), frame.substr(last + 1));
+    start = end + 1;
+  }
+  return frames;
+}
+
+bool isTorchExportArchive(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  if (!in.read(magic, 4) || std::memcmp(magic, "PK\x03\x04", 4) != 0) return false;
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    for (const auto& record : reader.getAllRecords())
+      if (record.rfind("models/", 0) == 0 && record.size() > 12 && record.compare(record.size() - 5, 5, ".json") == 0)
+        return true;
+  } catch (const std::exception&) {
+  }
+  return false;
+}
+
+TorchExportModel loadTorchExport(const std::string& path) {
+  try {
+    return Loader(path).load();
+  } catch (const UserError&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw UserError(path + ": cannot read the torch.export archive: " + firstLine(e.what_without_backtrace()));
+  }
+}
+
+}  // namespace modelexport
