@@ -30,4 +30,18 @@ inline std::string squeeze(ConvertContext& ctx, const std::string& x, const std:
   return ctx.op("Squeeze", {x}, {attr::ints("axes", axes)});
 }
 
+// ReduceSum takes its axes as an input from opset 13, the other Reduce ops from opset
+// 18 (an attribute before). No axes means every axis.
+inline std::string reduce(ConvertContext& ctx, const std::string& opType, const std::string& x,
+                          const std::vector<int64_t>& axes, bool keepdims) {
+  std::vector<onnx::AttributeProto> attrs{attr::i("keepdims", keepdims ? 1 : 0)};
+  if ((opType == "ReduceSum" && ctx.opset() >= 13) || ctx.opset() >= 18) {
+    std::vector<std::string> ins{x};
+    if (!axes.empty()) ins.push_back(ctx.constInts(axes));
+    return ctx.op(opType, ins, attrs);
+  }
+  if (!axes.empty()) attrs.push_back(attr::ints("axes", axes));
+  return ctx.op(opType, {x}, attrs);
+}
+
 }  // namespace modelexport

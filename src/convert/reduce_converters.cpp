@@ -44,20 +44,6 @@ std::vector<int64_t> reduceDims(const ConvertContext& ctx, const Value* dimArg, 
   return dims;
 }
 
-// ReduceSum takes its axes as an input from opset 13; the other Reduce ops keep the
-// attribute until opset 18. No axes means every axis.
-std::string reduce(ConvertContext& ctx, const std::string& opType, const std::string& x,
-                   const std::vector<int64_t>& axes, bool keepdims) {
-  std::vector<onnx::AttributeProto> attrs{attr::i("keepdims", keepdims ? 1 : 0)};
-  if (opType == "ReduceSum" && ctx.opset() >= 13) {
-    std::vector<std::string> ins{x};
-    if (!axes.empty()) ins.push_back(ctx.constInts(axes));
-    return ctx.op(opType, ins, attrs);
-  }
-  if (!axes.empty()) attrs.push_back(attr::ints("axes", axes));
-  return ctx.op(opType, {x}, attrs);
-}
-
 // sum, mean, amax, amin, prod, logsumexp: the input (already in the dtype torch
 // accumulates in, e.g. int64 for an integer sum) reduced over `dim`.
 void plainReduce(ConvertContext& ctx, const std::string& opType) {
