@@ -1,4 +1,5 @@
-// Fused attention ops: what nn.MultiheadAttention traces into in eval mode.
+// Fused attention ops: what nn.MultiheadAttention traces into in eval mode, and
+// scaled_dot_product_attention (Hugging Face models' "sdpa" attention).
 #include <cmath>
 #include <limits>
 
@@ -98,10 +99,106 @@ void nativeMultiHeadAttention(ConvertContext& ctx) {
   ctx.setOutput(probs, type, 1);
 }
 
+// Repeats every head of x ([..., H, S, E]) `times` times in place, as
+// repeat_interleave(times, dim=-3): [..., H, 1, S, E] expanded to [..., H, times, S, E]
+// and read back as [..., H*times, S, E]. Reshape's 0 keeps the leading dims and -1 the
+// length, so both may vary with dynamic axes.
+std::string repeatHeads(ConvertContext& ctx, const std::string& x, const Value* v, int64_t times) {
+  const int64_t rank = ctx.rank(v);
+  std::string inserted = unsqueeze(ctx, x, {rank - 2});
+  std::vector<int64_t> reps(static_cast<size_t>(rank + 1), 1);
+  reps[static_cast<size_t>(rank - 2)] = times;
+  std::string expanded = ctx.op("Expand", {inserted, ctx.constInts(reps)});
+  std::vector<int64_t> shape(static_cast<size_t>(rank - 3), 0);
+  shape.push_back(ctx.dim(v, -3) * times);
+  shape.push_back(-1);
+  shape.push_back(ctx.dim(v, -1));
+  return ctx.op("Reshape", {expanded, ctx.constInts(shape)});
+}
+
+// Whether a query may be left with no key to attend to: true for a mask computed at run
+// time, else whether some row of the static mask (with the causal one) allows nothing.
+bool mayMaskWholeRow(ConvertContext& ctx, const Value* mask, const at::Tensor& causal) {
+  if (!given(ctx, mask)) return false;  // a causal mask alone always allows key 0
+  if (!ctx.isStatic(mask)) return true;
+  const at::Tensor m = ctx.toTensor(mask);
+  at::Tensor allowed = m.scalar_type() == at::kBool ? m : m.ne(-std::numeric_limits<double>::infinity());
+  if (causal.defined()) allowed = allowed.logical_and(causal);
+  return !allowed.any(-1).all().item<bool>();
+}
+
+// aten::scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.,
+// is_causal=False, *, scale=None, enable_gqa=False): softmax(q @ k^T * scale + mask) @ v
+// for q [..., L, E], k [..., S, E], v [..., S, Ev]. A bool mask is true where a query may
+// attend to a key, a float mask is added to the scores; is_causal allows key j for query
+// i when j <= i (top-left aligned when L != S). LibTorch 2.13 allows a mask together with
+// is_causal in its 4-d CPU kernel (both apply) and refuses it in the others.
+void scaledDotProductAttention(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const Value* query = ctx.in(0);
+  const Value* key = ctx.in(1);
+  const Value* value = ctx.in(2);
+  const Value* mask = arg(ctx, "attn_mask");
+  const Value* dropout = arg(ctx, "dropout_p");
+  const Value* causalArg = arg(ctx, "is_causal");
+  const Value* scaleArg = arg(ctx, "scale");
+  const Value* gqaArg = arg(ctx, "enable_gqa");
+  // LibTorch drops out attention weights whenever dropout_p > 0, eval mode or not.
+  if (given(ctx, dropout) && ctx.toDouble(dropout) != 0.0) ctx.unsupported("dropout_p other than 0");
+  if (ctx.rank(query) < 2 || ctx.rank(key) < 2 || ctx.rank(value) < 2) ctx.unsupported("inputs of rank < 2");
+
+  std::string q = ctx.inputAs(query, type);
+  std::string k = ctx.inputAs(key, type);
+  std::string v = ctx.inputAs(value, type);
+  if (given(ctx, gqaArg) && ctx.toBool(gqaArg)) {
+    // Grouped-query attention: each key/value head serves Hq/Hkv consecutive query heads.
+    if (ctx.rank(query) < 3 || ctx.rank(key) < 3 || ctx.rank(value) < 3) ctx.unsupported("enable_gqa without heads");
+    const int64_t heads = ctx.dim(query, -3);
+    const int64_t keyHeads = ctx.dim(key, -3);
+    const int64_t valueHeads = ctx.dim(value, -3);
+    if (heads % keyHeads != 0 || heads % valueHeads != 0) ctx.unsupported("query heads not a multiple of key heads");
+    if (keyHeads != heads) k = repeatHeads(ctx, k, key, heads / keyHeads);
+    if (valueHeads != heads) v = repeatHeads(ctx, v, value, heads / valueHeads);
+  }
+
+  const int64_t keyRank = ctx.rank(key);
+  std::vector<int64_t> perm;
+  for (int64_t d = 0; d < keyRank; ++d) perm.push_back(d);
+  std::swap(perm[keyRank - 2], perm[keyRank - 1]);
+  std::string scores = ctx.op("MatMul", {q, ctx.op("Transpose", {k}, {attr::ints("perm", perm)})});
+  // The scores are scaled, as in the reference code of PyTorch's documentation.
+  const double scale = given(ctx, scaleArg) ? ctx.toDouble(scaleArg)
+                                            : 1.0 / std::sqrt(static_cast<double>(ctx.dim(query, -1)));
+  scores = ctx.op("Mul", {scores, ctx.scalar(scale, type)});
+
+  const std::string minusInf = ctx.scalar(-std::numeric_limits<double>::infinity(), type);
+  if (given(ctx, mask)) {
+    if (ctx.dtype(mask) == at::kBool) {
+      scores = ctx.op("Where", {ctx.input(mask), scores, minusInf});
+    } else {
+      scores = ctx.op("Add", {scores, ctx.inputAs(mask, type)});
+    }
+  }
+  at::Tensor causal;
+  if (given(ctx, causalArg) && ctx.toBool(causalArg)) {
+    causal = torch::ones({ctx.dim(query, -2), ctx.dim(key, -2)}, at::kBool).tril();
+    scores = ctx.op("Where", {ctx.constant(causal, "causal_mask"), scores, minusInf});
+  }
+  std::string probs = ctx.op("Softmax", {scores}, {attr::i("axis", -1)});
+  if (mayMaskWholeRow(ctx, mask, causal)) {
+    // A row of -inf scores: ONNX's Softmax gives NaN, LibTorch 2.13 (_safe_softmax in its
+    // math kernel, the CPU flash kernel alike) gives 0 weights, so a zero output row.
+    std::string rowMax = reduce(ctx, "ReduceMax", scores, {-1}, true);
+    probs = ctx.op("Where", {ctx.op("Equal", {rowMax, minusInf}), ctx.scalar(0.0, type), probs});
+  }
+  ctx.setOutput(ctx.op("MatMul", {probs, v}), type);
+}
+
 }  // namespace
 
 void registerAttentionConverters(ConverterRegistry& r) {
   r.add("aten::_native_multi_head_attention", nativeMultiHeadAttention);
+  r.add("aten::scaled_dot_product_attention", scaledDotProductAttention);
 }
 
 }  // namespace modelexport

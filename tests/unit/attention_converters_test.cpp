@@ -75,5 +75,133 @@ TEST(AttentionConverters, NativeMultiHeadAttentionWithDynamicBatch) {
   }
 }
 
+int countOps(const onnx::ModelProto& model, const std::string& opType) {
+  int n = 0;
+  for (const auto& node : model.graph().node()) n += node.op_type() == opType;
+  return n;
+}
+
+// scaled_dot_product_attention without a mask: 4-d [B, H, L, E] and 3-d [H, L, E]
+// inputs, L != S, a value width other than E, default scale 1/sqrt(E) and a given one.
+TEST(AttentionConverters, ScaledDotProductAttentionWithoutMask) {
+  for (int opset : {11, 14, 17}) {
+    const auto model = expectOpMatches(
+        "sdpa_no_mask_" + std::to_string(opset),
+        "def forward(self, q, k, v):\n"
+        "  return (torch.scaled_dot_product_attention(q, k, v),\n"
+        "          torch.scaled_dot_product_attention(q, k, v, scale=0.3),\n"
+        "          torch.scaled_dot_product_attention(q[0], k[0], v[0]),\n"
+        "          torch.scaled_dot_product_attention(q[1], k[1], v[1], None, 0.0, False, scale=2.0))\n",
+        {floatInput({2, 4, 3, 8}), floatInput({2, 4, 5, 8}), floatInput({2, 4, 5, 6})},
+        opts(opset, 1e-5, {"MatMul", "Softmax"}));
+    EXPECT_EQ(countOps(model, "Equal"), 0) << "no mask, so no row can be masked out";
+  }
+}
+
+// Bool masks, true = may attend, in shapes that broadcast: [L, S], [B, 1, L, S],
+// [B, H, L, S]. Computed at run time, so every masked-out row is guarded; the last one has
+// row 1 masked out entirely, which LibTorch 2.13 answers with zeros.
+TEST(AttentionConverters, ScaledDotProductAttentionBoolMask) {
+  for (int opset : {11, 14}) {
+    expectOpMatches("sdpa_bool_mask_" + std::to_string(opset),
+                    "def forward(self, q, k, v, m2, m4, mh):\n"
+                    "  empty_row = m2 & (torch.arange(3).unsqueeze(1) != 1)\n"
+                    "  return (torch.scaled_dot_product_attention(q, k, v, m2),\n"
+                    "          torch.scaled_dot_product_attention(q, k, v, attn_mask=m4),\n"
+                    "          torch.scaled_dot_product_attention(q, k, v, mh, scale=0.5),\n"
+                    "          torch.scaled_dot_product_attention(q[0], k[0], v[0], m2),\n"
+                    "          torch.scaled_dot_product_attention(q, k, v, empty_row))\n",
+                    {floatInput({2, 4, 3, 8}), floatInput({2, 4, 5, 8}), floatInput({2, 4, 5, 8}),
+                     boolInput({3, 5}), boolInput({2, 1, 3, 5}), boolInput({2, 4, 3, 5})},
+                    opts(opset, 1e-5, {"Where", "Softmax", "Equal"}));
+  }
+}
+
+// A mask known at export time is checked there: the guard for rows with no key appears
+// only when some row has none.
+TEST(AttentionConverters, ScaledDotProductAttentionStaticBoolMask) {
+  const auto withEmptyRow = expectOpMatches(
+      "sdpa_static_mask_empty_row",
+      "def forward(self, q, k, v):\n"
+      "  m = torch.tensor([[True, False, True], [False, False, False]])\n"
+      "  return torch.scaled_dot_product_attention(q, k, v, m)\n",
+      {floatInput({2, 2, 2, 4}), floatInput({2, 2, 3, 4}), floatInput({2, 2, 3, 4})}, opts(14, 1e-5, {"Where"}));
+  EXPECT_EQ(countOps(withEmptyRow, "Equal"), 1);
+  const auto full = expectOpMatches(
+      "sdpa_static_mask",
+      "def forward(self, q, k, v):\n"
+      "  m = torch.tensor([[True, False, True], [False, True, False]])\n"
+      "  return torch.scaled_dot_product_attention(q, k, v, m)\n",
+      {floatInput({2, 2, 2, 4}), floatInput({2, 2, 3, 4}), floatInput({2, 2, 3, 4})}, opts(14, 1e-5, {"Where"}));
+  EXPECT_EQ(countOps(full, "Equal"), 0);
+}
+
+// Float masks are added to the scores; a row of -inf masks that query out (zeros).
+TEST(AttentionConverters, ScaledDotProductAttentionFloatMask) {
+  expectOpMatches("sdpa_float_mask",
+                  "def forward(self, q, k, v, bias):\n"
+                  "  blocked = bias.masked_fill(torch.arange(3).unsqueeze(1) == 2, float('-inf'))\n"
+                  "  return (torch.scaled_dot_product_attention(q, k, v, bias),\n"
+                  "          torch.scaled_dot_product_attention(q, k, v, blocked, scale=0.25))\n",
+                  {floatInput({2, 4, 3, 8}), floatInput({2, 4, 5, 8}), floatInput({2, 4, 5, 8}),
+                   floatInput({2, 1, 3, 5})},
+                  opts(14, 1e-5, {"Add", "Softmax"}));
+}
+
+// is_causal: key j for query i when j <= i, top-left aligned for L < S and L > S; with a
+// bool mask too in the 4-d case (LibTorch's CPU kernel applies both).
+TEST(AttentionConverters, ScaledDotProductAttentionCausal) {
+  for (int opset : {11, 17}) {
+    expectOpMatches("sdpa_causal_" + std::to_string(opset),
+                    "def forward(self, q, k, v, m):\n"
+                    "  return (torch.scaled_dot_product_attention(q, k, v, is_causal=True),\n"
+                    "          torch.scaled_dot_product_attention(k, q, q, is_causal=True),\n"
+                    "          torch.scaled_dot_product_attention(k, k, v, None, 0.0, True),\n"
+                    "          torch.scaled_dot_product_attention(q[0], k[0], v[0], is_causal=True),\n"
+                    "          torch.scaled_dot_product_attention(q, k, v, m, is_causal=True))\n",
+                    {floatInput({2, 4, 3, 8}), floatInput({2, 4, 5, 8}), floatInput({2, 4, 5, 8}),
+                     boolInput({3, 5})},
+                    opts(opset, 1e-5, {"Where", "Softmax"}));
+  }
+}
+
+// enable_gqa: 4 query heads over 2 key/value heads (head h reads key head h / 2), 4-d and
+// 3-d, with and without a mask.
+TEST(AttentionConverters, ScaledDotProductAttentionGroupedQuery) {
+  for (int opset : {11, 14}) {
+    expectOpMatches("sdpa_gqa_" + std::to_string(opset),
+                    "def forward(self, q, k, v, m):\n"
+                    "  return (torch.scaled_dot_product_attention(q, k, v, enable_gqa=True),\n"
+                    "          torch.scaled_dot_product_attention(q, k, v, m, enable_gqa=True, scale=0.5),\n"
+                    "          torch.scaled_dot_product_attention(q[1], k[1], v[1], is_causal=True, enable_gqa=True),\n"
+                    "          torch.scaled_dot_product_attention(q, k, v[:, :1], enable_gqa=True))\n",
+                    {floatInput({2, 4, 3, 8}), floatInput({2, 2, 5, 8}), floatInput({2, 2, 5, 6}),
+                     boolInput({2, 1, 3, 5})},
+                    opts(opset, 1e-5, {"Expand", "Softmax"}));
+  }
+}
+
+// --dynamic-batch: head repetition and masks keep the batch dim open.
+TEST(AttentionConverters, ScaledDotProductAttentionWithDynamicBatch) {
+  expectOpMatches("sdpa_dynamic_batch",
+                  "def forward(self, q, k, v, m):\n"
+                  "  return (torch.scaled_dot_product_attention(q, k, v, m, enable_gqa=True),\n"
+                  "          torch.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True))\n",
+                  {floatInput({2, 4, 3, 8}), floatInput({2, 2, 5, 8}), floatInput({2, 2, 5, 8}),
+                   boolInput({2, 1, 3, 5})},
+                  withDynamicBatch(opts(14, 1e-5, {"Expand", "Softmax"}), 3));
+}
+
+// Dropout on the attention weights is random: refused.
+TEST(AttentionConverters, ScaledDotProductAttentionRefusesDropout) {
+  const std::string error =
+      exportError("sdpa_dropout",
+                  "def forward(self, q, k, v):\n"
+                  "  return torch.scaled_dot_product_attention(q, k, v, None, 0.1)\n",
+                  {floatInput({2, 4, 3, 8}), floatInput({2, 4, 5, 8}), floatInput({2, 4, 5, 8})}, 14);
+  EXPECT_NE(error.find("aten::scaled_dot_product_attention"), std::string::npos) << error;
+  EXPECT_NE(error.find("dropout_p"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace modelexport::testing
