@@ -64,7 +64,8 @@ void listAppend(ConvertContext& ctx) {
 }
 
 // A value passes through, converted to the dtype LibTorch produced: covers identities
-// (contiguous, eval-mode dropout), dtype casts (aten::to), and scalar<->tensor moves
+// (contiguous, eval-mode dropout), dtype casts (aten::to; aten::_to_copy in torch.export
+// programs), and scalar<->tensor moves
 // (dynamic scalars are held as 0-d tensors; aten::tensor of one number is such a move).
 void passThrough(ConvertContext& ctx) {
   ctx.setOutput(ctx.input(ctx.in(0)), ctx.dtype(ctx.in(0)));
@@ -83,7 +84,7 @@ void registerPrimConverters(ConverterRegistry& registry) {
   for (const char* kind :
        {"prim::NumToTensor", "aten::Int", "aten::Float", "aten::ScalarImplicit",
         "aten::contiguous", "aten::clone", "aten::detach", "aten::alias", "aten::dropout",
-        "aten::feature_dropout", "aten::alpha_dropout", "aten::lift_fresh", "aten::to",
+        "aten::feature_dropout", "aten::alpha_dropout", "aten::lift_fresh", "aten::to", "aten::_to_copy",
         "aten::type_as", "aten::float", "aten::long", "aten::int", "aten::bool", "aten::half",
         "aten::double", "aten::item", "aten::Bool", "aten::tensor", "aten::scalar_tensor",
         "prim::unchecked_cast"})

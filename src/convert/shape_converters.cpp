@@ -26,7 +26,7 @@ void reshapeToOutput(ConvertContext& ctx) {
     shape = ctx.constInts(ctx.sizes(ctx.out()));
   } else {
     const std::string kind = ctx.node()->kind().toQualString();
-    if (kind == "aten::view" || kind == "aten::reshape") {
+    if (kind == "aten::view" || kind == "aten::reshape" || kind == "aten::_unsafe_view") {
       shape = ctx.intListInput(ctx.in(1));
     } else if (kind == "aten::view_as" || kind == "aten::reshape_as") {
       shape = ctx.op("Shape", {ctx.input(ctx.in(1))});
@@ -414,7 +414,7 @@ void repeatInterleave(ConvertContext& ctx) {
 
 void registerShapeConverters(ConverterRegistry& r) {
   for (const char* kind : {"aten::view", "aten::reshape", "aten::view_as", "aten::reshape_as",
-                           "aten::_reshape_alias", "aten::unflatten"})
+                           "aten::_reshape_alias", "aten::unflatten", "aten::_unsafe_view"})
     r.add(kind, reshapeToOutput);
   r.add("aten::flatten", flatten);
   r.add("aten::permute", permute);

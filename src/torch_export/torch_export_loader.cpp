@@ -121,9 +121,10 @@ bool isRuntimeCheck(const std::string& qualified) {
   return checks.count(qualified) != 0;
 }
 
-// Calls whose result is their first input in an eval-mode inference graph.
+// Calls whose result is their first input in an eval-mode inference graph (clone is not
+// one: it makes its result contiguous, and a view after it relies on that).
 bool isPassThrough(const std::string& qualified) {
-  static const std::set<std::string> same = {"aten::dropout", "aten::alias", "aten::clone", "aten::detach",
+  static const std::set<std::string> same = {"aten::dropout", "aten::alias", "aten::detach", "aten::detach_",
                                              "aten::lift_fresh_copy", "aten::feature_dropout"};
   return same.count(qualified) != 0;
 }
@@ -479,7 +480,13 @@ class Loader {
     const std::string& target = node.get_target();
     std::optional<OperatorName> name = symbolicIntOp(target);
     if (!name) name = atenName(target);
-    if (!name) throw UserError(path_ + ": node '" + nodeName(node) + "' calls " + target + ", which is not supported");
+    if (!name) {
+      // vmap and autocast regions, cond/while_loop: what a program holds before
+      // run_decompositions lowers it to ATen calls.
+      const bool lowerable = target.rfind("torch._functorch.", 0) == 0 || target.rfind("torch.ops.higher_order.", 0) == 0;
+      throw UserError(path_ + ": node '" + nodeName(node) + "' calls " + target + ", which is not supported" +
+                      (lowerable ? " (save program.run_decompositions({}) instead: it lowers such calls to ATen ops)" : ""));
+    }
     if (isRuntimeCheck(name->qualified)) return;
 
     std::map<std::string, const serde::Argument*> given;
