@@ -1,6 +1,7 @@
-# Start-up of the export engine: Debian's libtorch_cpu needs ~290 shared libraries
-# (OpenCV, FFmpeg, GDAL, ...), all linked with -z now, so the dynamic loader binds
-# ~140,000 symbols before main. Each binding walks the search list, which is the
+# Start-up of the export engine: libtorch_cpu binds ~140,000 symbols before main (with
+# Debian's LibTorch 1.13, which this was written for, across ~290 shared libraries:
+# OpenCV, FFmpeg, GDAL, ...; the PyPI wheel's LibTorch 2.13 needs 7, so the ranking
+# matters less there). Each binding walks the search list, which is the
 # breadth-first order of DT_NEEDED, until the first library that defines the symbol.
 # In LibTorch's own order libstdc++, OpenBLAS and libtorch_cpu itself come after
 # dozens of image and GIS libraries. Listing first the libraries that most bindings

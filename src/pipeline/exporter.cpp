@@ -178,9 +178,15 @@ LoadedModel loadModel(const ExportOptions& options, StageClock& clock) {
     clock.done("load", detail.str());
     return loaded;
   }
-  if (isPt2 && !isTorchScriptArchive(path))
-    throw UserError(path + ": not a torch.export archive (torch.export.save writes a zip with models/<name>.json): " +
-                    diagnoseNonTorchScript(path));
+  if (isPt2 && !isTorchScriptArchive(path)) {
+    const std::string what = diagnoseNonTorchScript(path);
+    // The TorchScript diagnosis, less its advice on making TorchScript.
+    std::string cause = what.substr(0, what.find(';'));
+    if (what.find("torch.save checkpoint") != std::string::npos) cause = "it is a torch.save checkpoint";
+    else if (what.find("not a TorchScript model") != std::string::npos) cause = "no models/<name>.json in the zip";
+    throw UserError(path + ": not a torch.export archive (" + cause +
+                    "); make one with torch.export.save(torch.export.export(model, example_args), path)");
+  }
 
   ArchiveLoadStats loadStats;
   loaded.torchscript = loadTorchScript(path, &loadStats);

@@ -622,6 +622,7 @@ class Loader {
       if (dot != std::string::npos && moduleClass_.count(key.substr(0, dot))) add(key.substr(0, dot));
     }
     for (const auto& path : moduleOrder_) add(path);
+    order = numberedChildrenInOrder(order);
 
     std::vector<ModuleInfo> modules;
     std::map<std::string, int> index;
@@ -663,6 +664,36 @@ class Loader {
     for (const Node* n : graph_->nodes()) alive.insert(n);
     for (const auto& [node, path] : nodePaths_)
       if (alive.count(node)) result_.nodeModules[node] = index.at(path);
+  }
+
+  // Parents before children, depth first; the children of a container whose children are
+  // all numbered (ModuleList, Sequential) by number, others as first met.
+  static std::vector<std::string> numberedChildrenInOrder(const std::vector<std::string>& paths) {
+    std::map<std::string, std::vector<std::string>> children;
+    auto nameOf = [](const std::string& path) {
+      const auto dot = path.rfind('.');
+      return dot == std::string::npos ? path : path.substr(dot + 1);
+    };
+    auto isNumber = [](const std::string& name) {
+      return !name.empty() && std::all_of(name.begin(), name.end(), ::isdigit);
+    };
+    for (const auto& path : paths) {
+      if (path.empty()) continue;
+      const auto dot = path.rfind('.');
+      children[dot == std::string::npos ? "" : path.substr(0, dot)].push_back(path);
+    }
+    std::vector<std::string> ordered;
+    std::function<void(const std::string&)> visit = [&](const std::string& path) {
+      ordered.push_back(path);
+      auto& kids = children[path];
+      if (std::all_of(kids.begin(), kids.end(), [&](const std::string& k) { return isNumber(nameOf(k)); }))
+        std::stable_sort(kids.begin(), kids.end(), [&](const std::string& a, const std::string& b) {
+          return std::stoll(nameOf(a)) < std::stoll(nameOf(b));
+        });
+      for (const auto& kid : kids) visit(kid);
+    };
+    visit("");
+    return ordered;
   }
 
   std::string path_;

@@ -48,7 +48,8 @@ ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, do
 }
 
 ProcessResult pythonOnnxCheck(const std::string& onnxPath) {
-  return runCommand(std::string(MODELEXPORT_PYTHON) +
+  // onnx from PyPI (.venv): its checker knows NodeProto.metadata_props.
+  return runCommand(std::string(MODELEXPORT_VENV_PYTHON) +
                     " -c 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print(\"onnx checker: OK\")' " +
                     shellQuote(onnxPath));
 }

@@ -27,7 +27,7 @@ std::string shellQuote(const std::string& text);
 // node tests/tools/ort_check.js MODEL IO_DIR --tol TOL: onnxruntime vs LibTorch outputs.
 ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, double tolerance = 1e-4);
 
-// Python's onnx.checker.check_model(full_check=True) on a file.
+// Python's onnx.checker.check_model(full_check=True) on a file (onnx from PyPI, in .venv).
 ProcessResult pythonOnnxCheck(const std::string& onnxPath);
 
 // The modelexport binary with arguments.
