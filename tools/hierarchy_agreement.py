@@ -4,6 +4,7 @@
 Usage:
     /usr/bin/python3 tools/hierarchy_agreement.py OURS.onnx OURS_hierarchy.json THEIRS.onnx
         [--min 0.95] [--top 15] [--json REPORT.json] [--skip-ops Cast,Shape]
+        [--theirs-format auto|names|dynamo]
     /usr/bin/python3 tools/hierarchy_agreement.py --self-test THEIRS.onnx
 
 OURS.onnx / OURS_hierarchy.json: an export by modelexport and its sidecar, which has
@@ -11,8 +12,19 @@ OURS.onnx / OURS_hierarchy.json: an export by modelexport and its sidecar, which
                   "tag": "/BertModel/BertEncoder/BertLayer.0/BertAttention/BertSelfAttention/Linear.query"}, ...],
      "nodes": [{"name": ..., "op_type": ..., "hierarchy_path": TAG, ...}, ...]}
     (the root module has path ""; "nodes" may also be an object name -> stamps).
-THEIRS.onnx: the same model exported by torch.onnx.export (tools/torch_onnx_reference.py),
-    whose node names carry module scopes: /encoder/layer.0/attention/self/query/MatMul.
+THEIRS.onnx: the same model exported by torch.onnx.export, in one of two forms
+    (--theirs-format, default auto: dynamo when any node has name_scopes metadata):
+    names   torch 1.13's TorchScript exporter (tools/torch_onnx_reference.py), whose node
+            names carry module scopes: /encoder/layer.0/attention/self/query/MatMul;
+    dynamo  torch >= 2.5's torch.onnx.export(..., dynamo=True): each node's metadata_props
+            pkg.torch.onnx.name_scopes is a Python-repr list of module attribute paths
+            from the root '' down (['', 'encoder', 'encoder.layer.0', ..., 'linear_2']),
+            ending with the FX node's own name (class_hierarchy beside it ends with the
+            ATen op); the entry before that is THEIRS' module, looked up in OURS' module
+            tree (modules[].path -> tag). A node without the metadata belongs to the root
+            (reported). tools/dynamo_agreement.py --hf drives this for tools/hf_models.py.
+    With the dynamo form the paths are exact already, so the scope resolution below is
+    not used.
 
 THEIRS nodes that are a Constant or an Identity in all but name are left out too:
 computations whose inputs are all constants (torch.onnx leaves e.g. Pow(Constant,
@@ -45,6 +57,7 @@ the exit status becomes 1.
 """
 
 import argparse
+import ast
 import collections
 import json
 import os
@@ -149,6 +162,52 @@ def iter_nodes(graph):
 
 
 # ---------------------------------------------------------------------------
+# THEIRS: module paths from the dynamo exporter's node metadata
+
+NAME_SCOPES = "pkg.torch.onnx.name_scopes"
+CLASS_HIERARCHY = "pkg.torch.onnx.class_hierarchy"
+
+
+def detect_format(model):
+    """"dynamo" when some node carries pkg.torch.onnx.name_scopes, else "names"."""
+    for n in iter_nodes(model.graph):
+        if any(p.key == NAME_SCOPES for p in getattr(n, "metadata_props", ())):
+            return "dynamo"
+    return "names"
+
+
+def _literal_list(text):
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else None
+
+
+def dynamo_module_path(node, module_paths):
+    """Module attribute path of a dynamo-exported node: (path, in_tree, had_scopes).
+
+    name_scopes lists the attribute paths of the modules whose forward the node's FX
+    node ran in, from the root '' down, followed by the FX node's own name ('linear_2');
+    class_hierarchy runs beside it and ends with the ATen op ('aten.linear.default').
+    So the module is the entry before the last. A path torch.export recorded for a
+    second call of a module may carry an '@N' suffix, which is dropped. A node without
+    the metadata (made by the ONNX optimizer from nothing) belongs to the root.
+    """
+    md = {p.key: p.value for p in getattr(node, "metadata_props", ())}
+    scopes = _literal_list(md.get(NAME_SCOPES, ""))
+    if scopes is None:
+        return "", "" in module_paths, False
+    classes = _literal_list(md.get(CLASS_HIERARCHY, "")) or []
+    if len(classes) == len(scopes) and scopes:
+        modules = scopes[:-1]  # the last entry is the FX node, not a module
+    else:
+        modules = [s for s in scopes if s == "" or s in module_paths] or [""]
+    path = re.sub(r"@\d+$", "", modules[-1]) if modules else ""
+    return path, path in module_paths, True
+
+
+# ---------------------------------------------------------------------------
 # OURS: sidecar
 
 
@@ -210,7 +269,7 @@ def folded_in_effect(model):
 
 
 def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout, skip_ops=SKIP_OPS,
-            raw=False):
+            raw=False, theirs_format="auto"):
     """Compute the agreement; returns a dict of results (and prints the report)."""
     skip_ops = tuple(skip_ops)
     modules, side_nodes = load_sidecar(sidecar)
@@ -246,14 +305,22 @@ def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout, skip_ops=SK
 
     theirs_model = onnx.load(theirs_onnx, load_external_data=False)
     constant_only, same_type_casts = (set(), set()) if raw else folded_in_effect(theirs_model)
+    if theirs_format == "auto":
+        theirs_format = detect_format(theirs_model)
     theirs = collections.Counter()
     unresolved = collections.Counter()
+    no_scope = collections.Counter()
     total_nodes = 0
     for n in iter_nodes(theirs_model.graph):
         total_nodes += 1
         if n.op_type in skip_ops or n.name in constant_only or n.name in same_type_casts:
             continue
-        path, ok = scope_to_path(scope_segments(n.name), module_paths)
+        if theirs_format == "dynamo":
+            path, ok, scoped = dynamo_module_path(n, module_paths)
+            if not scoped:
+                no_scope[n.op_type] += 1
+        else:
+            path, ok = scope_to_path(scope_segments(n.name), module_paths)
         if ok:
             tag = path_to_tag[path]
         else:
@@ -273,8 +340,12 @@ def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout, skip_ops=SK
         return 100.0 * a / b if b else 100.0
 
     p = out.write
-    p("hierarchy_agreement: OURS %s (%d nodes in sidecar), THEIRS %s (%d nodes)\n"
-      % (ours_onnx, len(side_nodes), theirs_onnx, total_nodes))
+    p("hierarchy_agreement: OURS %s (%d nodes in sidecar), THEIRS %s (%d nodes, %s)\n"
+      % (ours_onnx, len(side_nodes), theirs_onnx, total_nodes,
+         "dynamo name_scopes" if theirs_format == "dynamo" else "scoped node names"))
+    if no_scope:
+        p("  THEIRS nodes without pkg.torch.onnx.name_scopes (counted in the root): %d (%s)\n"
+          % (sum(no_scope.values()), ", ".join("%s %d" % kv for kv in no_scope.most_common(8))))
     for w in warnings:
         p("  warning: %s\n" % w)
     p("  considered (THEIRS nodes other than %s): %d\n" % ("/".join(skip_ops), considered))
@@ -299,7 +370,8 @@ def compare(ours_onnx, sidecar, theirs_onnx, top=15, out=sys.stdout, skip_ops=SK
         for (tag, op), c in surplus.most_common(top):
             p("    %5d/%d/%d  %s  %s\n" % (c, ours[(tag, op)], theirs.get((tag, op), 0), tag, op))
     return {
-        "ours": ours_onnx, "theirs": theirs_onnx,
+        "ours": ours_onnx, "theirs": theirs_onnx, "theirs_format": theirs_format,
+        "no_scope": dict(no_scope),
         "considered": considered, "matched": matched, "exists": exists,
         "constant_only_left_out": len(constant_only), "same_type_casts_left_out": len(same_type_casts),
         "one_to_one": matched / considered if considered else 1.0,
@@ -434,6 +506,10 @@ def main(argv=None):
     ap.add_argument("--skip-ops", default="",
                     help="more op types to leave out on both sides, comma-separated "
                          "(Constant and Identity always are), e.g. Cast,Shape")
+    ap.add_argument("--theirs-format", choices=("auto", "names", "dynamo"), default="auto",
+                    help="how THEIRS records modules: scoped node names (torch.onnx's TorchScript "
+                         "exporter) or pkg.torch.onnx.name_scopes metadata (dynamo=True); "
+                         "auto: dynamo when any node has that metadata")
     ap.add_argument("--self-test", metavar="THEIRS.onnx",
                     help="check this script against a fake sidecar built from THEIRS")
     args = ap.parse_args(argv)
@@ -444,7 +520,8 @@ def main(argv=None):
         ap.error("give OURS.onnx OURS_hierarchy.json THEIRS.onnx (or --self-test THEIRS.onnx)")
     try:
         extra = [o.strip() for o in args.skip_ops.split(",") if o.strip()]
-        result = compare(*args.files, top=args.top, skip_ops=SKIP_OPS + tuple(extra), raw=args.raw)
+        result = compare(*args.files, top=args.top, skip_ops=SKIP_OPS + tuple(extra), raw=args.raw,
+                         theirs_format=args.theirs_format)
     except (OSError, ValueError, KeyError, onnx.onnx_cpp2py_export.checker.ValidationError) as e:
         print("hierarchy_agreement: error: %s" % e, file=sys.stderr)
         return 2
