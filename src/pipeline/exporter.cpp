@@ -19,6 +19,7 @@
 #include "modelexport/model_locator.h"
 #include "modelexport/hierarchy_sidecar.h"
 #include "modelexport/input_spec_parser.h"
+#include "modelexport/model_assembly.h"
 #include "modelexport/model_loader.h"
 #include "modelexport/model_writer.h"
 #include "modelexport/module_tree.h"
@@ -64,40 +65,6 @@ class StageClock {
   bool verbose_;
   Clock::time_point start_;
 };
-
-void addModelMetadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
-  auto* entry = model.add_metadata_props();
-  entry->set_key(key);
-  entry->set_value(value);
-}
-
-// Stamps as node attributes, for tools that read them there (the checker rejects them).
-void addHierarchyAttributes(onnx::NodeProto& node, const HierarchyStamp& stamp) {
-  for (const auto& [key, value] : stampEntries(stamp)) {
-    if (key.rfind("hierarchy_", 0) != 0) continue;
-    auto* a = node.add_attribute();
-    a->set_name(key);
-    if (key == "hierarchy_count") {
-      a->set_type(onnx::AttributeProto::INT);
-      a->set_i(static_cast<int64_t>(stamp.tags.size()));
-    } else {
-      a->set_type(onnx::AttributeProto::STRING);
-      a->set_s(value);
-    }
-  }
-}
-
-onnx::GraphProto* subgraphAttribute(onnx::NodeProto& owner, const std::string& name) {
-  for (auto& attribute : *owner.mutable_attribute())
-    if (attribute.name() == name) return attribute.mutable_g();
-  throw std::logic_error("node " + owner.name() + " has no graph attribute " + name);
-}
-
-void setSymbolicDim(onnx::ValueInfoProto& info, int64_t dim, const std::string& label) {
-  auto* d = info.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(static_cast<int>(dim));
-  d->clear_dim_value();
-  d->set_dim_param(label);
-}
 
 // Per input (forward order), its dynamic dims by name; "*" entries apply to all inputs
 // (skipping dims they do not have).
@@ -217,43 +184,49 @@ std::vector<std::string> exportOutputPaths(const ExportOptions& options) {
   return paths;
 }
 
-ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
+namespace {
+
+// Options that are wrong, an output over an input, a directory that cannot be written:
+// all refused before any work.
+void checkBeforeWork(const ExportOptions& options) {
   if (options.opset < 11 || options.opset > 17)
     throw UserError("--opset-version " + std::to_string(options.opset) + " is not supported (11 to 17)");
   if (options.strategy != "htp" && options.strategy != "usage_based")
     throw UserError("--strategy '" + options.strategy + "' is unknown (htp, usage_based)");
-  {
-    std::filesystem::path out(options.outputPath);
-    std::error_code ec;
-    auto dir = out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");
-    if (!std::filesystem::is_directory(dir, ec))
-      throw UserError(options.outputPath + ": cannot write: directory " + dir.string() + " does not exist");
-    if (std::filesystem::is_directory(out, ec))
-      throw UserError(options.outputPath + ": is a directory, expected a file path");
-    std::vector<std::string> inputs = options.inputFiles;
-    inputs.push_back(options.modelPath);
-    refuseOutputsOverInputs(exportOutputPaths(options), inputs);
-    // --dump-io writes last: a directory it cannot make fails now, before any output.
-    if (!options.dumpIoDir.empty()) {
-      std::filesystem::create_directories(options.dumpIoDir, ec);
-      if (ec || !std::filesystem::is_directory(options.dumpIoDir))
-        throw UserError(options.dumpIoDir + ": cannot create the --dump-io directory" +
-                        (ec ? ": " + ec.message() : std::string()));
-    }
+  std::filesystem::path out(options.outputPath);
+  std::error_code ec;
+  auto dir = out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");
+  if (!std::filesystem::is_directory(dir, ec))
+    throw UserError(options.outputPath + ": cannot write: directory " + dir.string() + " does not exist");
+  if (std::filesystem::is_directory(out, ec))
+    throw UserError(options.outputPath + ": is a directory, expected a file path");
+  std::vector<std::string> inputs = options.inputFiles;
+  inputs.push_back(options.modelPath);
+  refuseOutputsOverInputs(exportOutputPaths(options), inputs);
+  // --dump-io writes last: a directory it cannot make fails now, before any output.
+  if (!options.dumpIoDir.empty()) {
+    std::filesystem::create_directories(options.dumpIoDir, ec);
+    if (ec || !std::filesystem::is_directory(options.dumpIoDir))
+      throw UserError(options.dumpIoDir + ": cannot create the --dump-io directory" +
+                      (ec ? ": " + ec.message() : std::string()));
   }
+}
 
-  ExportSummary summary;
-  StageClock clock(summary, log, options.verbose);
-  torch::NoGradGuard noGrad;
+// run stage: the example inputs, the facts of one run on them and, with dynamic axes, of
+// a second run with those dims one larger.
+struct ExampleRun {
+  std::vector<InputSpec> specs;
+  std::vector<c10::IValue> inputs;
+  std::vector<std::map<int64_t, std::string>> inputAxes;  // per input: dim -> label
+  RunResult run, altRun;
+  bool dynamic = false;
+};
 
-  // load + prepare: either loader gives the same flat graph, module tree and inputs.
-  LoadedModel loaded = loadModel(options, clock);
-  const ModuleTree& tree = loaded.tree;
-  PreparedGraph& prepared = loaded.prepared;
-  if (!options.outputNames.empty()) renameOutputs(prepared, options.outputNames, options.modelPath);
-  clock.done("prepare");
-
-  auto specs = inferInputSpecs(*prepared.graph, prepared.inputNames, options.inputShape);
+ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, StageClock& clock) {
+  const PreparedGraph& prepared = loaded.prepared;
+  ExampleRun example;
+  auto& specs = example.specs;
+  specs = inferInputSpecs(*prepared.graph, prepared.inputNames, options.inputShape);
   // A torch.export program records its inputs' dtypes and shapes: those are the default.
   for (size_t i = 0; i < loaded.recordedInputs.size() && i < specs.size(); ++i) {
     specs[i].dtype = loaded.recordedInputs[i].dtype;
@@ -269,7 +242,7 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
       specs[i].name = name;
     }
   }
-  auto inputs = assembleExampleInputs(specs, options.namedInputs);
+  example.inputs = assembleExampleInputs(specs, options.namedInputs);
   // Symbolic dims the program recorded stay symbolic, under their own names, unless
   // --dynamic-axes names that input.
   auto dynamicAxes = options.dynamicAxes;
@@ -277,144 +250,115 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
     if (!dynamicAxes.count(name)) dynamicAxes[name] = dims;
   std::unordered_set<const torch::jit::Value*> parameters;
   for (const auto& [value, path] : prepared.parameterPaths) parameters.insert(value);
-  RunResult run;
   try {
-    run = runForFacts(*prepared.graph, inputs, parameters);
+    example.run = runForFacts(*prepared.graph, example.inputs, parameters);
   } catch (const UserError& e) {
     throw UserError(options.modelPath + ": " + e.what() + " (inputs tried: --input-spec " +
                     formatInputSpecs(specs) + "; change them with --input-spec or --input-shape)");
   }
-  clock.done("run", run.sizedNotComputed ? std::to_string(run.sizedNotComputed) +
-                                              " ops sized, not computed (their data reaches only outputs)"
-                                        : std::string());
+  const size_t sized = example.run.sizedNotComputed;
+  clock.done("run", sized ? std::to_string(sized) + " ops sized, not computed (their data reaches only outputs)"
+                          : std::string());
 
   // Dynamic axes: a second run with those dims one larger shows which sizes and
   // shape-derived values follow them; those stay computations in the graph.
-  std::vector<std::map<int64_t, std::string>> inputAxes(specs.size());
-  RunResult altRun;
-  if (!dynamicAxes.empty()) {
-    inputAxes = resolveDynamicAxes(dynamicAxes, specs, options.modelPath);
-    std::vector<c10::IValue> altInputs;
-    std::vector<InputSpec> altSpecs = specs;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      at::Tensor t = inputs[i].toTensor();
-      for (const auto& [dim, label] : inputAxes[i]) {
-        t = at::cat({t, t.narrow(dim, 0, 1)}, dim);  // one more row: valid ids and masks stay valid
-        altSpecs[i].shape[static_cast<size_t>(dim)] += 1;
-      }
-      altInputs.emplace_back(t);
+  example.inputAxes.resize(specs.size());
+  example.dynamic = !dynamicAxes.empty();
+  if (!example.dynamic) return example;
+  example.inputAxes = resolveDynamicAxes(dynamicAxes, specs, options.modelPath);
+  std::vector<c10::IValue> altInputs;
+  std::vector<InputSpec> altSpecs = specs;
+  for (size_t i = 0; i < example.inputs.size(); ++i) {
+    at::Tensor t = example.inputs[i].toTensor();
+    for (const auto& [dim, label] : example.inputAxes[i]) {
+      t = at::cat({t, t.narrow(dim, 0, 1)}, dim);  // one more row: valid ids and masks stay valid
+      altSpecs[i].shape[static_cast<size_t>(dim)] += 1;
     }
-    try {
-      altRun = runForFacts(*prepared.graph, altInputs, parameters);
-    } catch (const UserError& e) {
-      throw UserError(options.modelPath + ": with the dynamic axes one larger (--input-spec " + formatInputSpecs(altSpecs) +
-                      ") the model fails: " + e.what());
-    }
-    run.facts.markVarying(altRun.facts);
-    clock.done("run-dynamic");
+    altInputs.emplace_back(t);
   }
+  try {
+    example.altRun = runForFacts(*prepared.graph, altInputs, parameters);
+  } catch (const UserError& e) {
+    throw UserError(options.modelPath + ": with the dynamic axes one larger (--input-spec " + formatInputSpecs(altSpecs) +
+                    ") the model fails: " + e.what());
+  }
+  example.run.facts.markVarying(example.altRun.facts);
+  clock.done("run-dynamic");
+  return example;
+}
 
-  auto tags = options.strategy == "usage_based"
-                  ? usageTags(*prepared.graph, tree, prepared.parameterPaths)
-                  : traceTags(*prepared.graph, tree, loaded.torchscript ? nullptr : &loaded.nodeModules);
-  clock.done("tag");
-
-  OnnxGraphBuilder builder;
+// convert stage: ONNX nodes from the graph, tags projected onto auxiliary nodes, names.
+ConvertedGraph convertToOnnx(const LoadedModel& loaded, const ExampleRun& example,
+                             const std::unordered_map<const torch::jit::Node*, NodeTag>& tags,
+                             const ExportOptions& options, OnnxGraphBuilder& builder) {
   ConvertedGraph converted;
   try {
-    converted = convertGraph(prepared, run.facts, tags, tree, defaultConverters(), options.opset, builder,
-                             !dynamicAxes.empty());
+    converted = convertGraph(loaded.prepared, example.run.facts, tags, loaded.tree, defaultConverters(), options.opset,
+                             builder, example.dynamic);
   } catch (const UserError& e) {
     throw UserError(options.modelPath + ": " + e.what());
   }
   std::unordered_set<std::string> outputSet(converted.outputs.begin(), converted.outputs.end());
-  projectTags(builder.nodes(), tree, outputSet);
-  nameNodesByTag(builder.nodes(), tree);
-  clock.done("convert", std::to_string(builder.nodes().size()) + " nodes");
+  projectTags(builder.nodes(), loaded.tree, outputSet);
+  nameNodesByTag(builder.nodes(), loaded.tree);
+  return converted;
+}
 
-  onnx::ModelProto model;
-  model.set_ir_version(8);
-  model.set_producer_name("modelexport");
-  model.set_producer_version(MODELEXPORT_VERSION);
-  auto* opset = model.add_opset_import();
-  opset->set_domain("");
-  opset->set_version(options.opset);
-  auto* graph = model.mutable_graph();
-  graph->set_name(tree.root().className);
-  // Symbolic dims: the inputs' by their given names; an output dim that follows one of
-  // them (same size in both runs) takes its name, any other varying dim a new one.
+// The model's inputs and outputs. Symbolic dims: the inputs' by their given names; an
+// output dim that follows one of them (same size in both runs) takes its name, any other
+// varying dim a new one.
+ModelDescription describeModel(const LoadedModel& loaded, const ExampleRun& example, const ConvertedGraph& converted,
+                               const ExportOptions& options) {
+  ModelDescription description;
+  description.opset = options.opset;
+  description.graphName = loaded.tree.root().className;
+  description.stampMetadata = !options.noHierarchyStamps;
+  description.stampAttributes = options.hierarchyAttrs;
   std::map<std::pair<int64_t, int64_t>, std::string> labelBySizes;
-  for (size_t i = 0; i < specs.size(); ++i) {
-    *graph->add_input() = tensorValueInfo(converted.inputs[i], specs[i].dtype, specs[i].shape);
-    for (const auto& [dim, label] : inputAxes[i]) {
-      const int64_t size = specs[i].shape[static_cast<size_t>(dim)];
+  for (size_t i = 0; i < example.specs.size(); ++i) {
+    GraphValue input{converted.inputs[i], example.specs[i].dtype, example.specs[i].shape, example.inputAxes[i]};
+    for (const auto& [dim, label] : example.inputAxes[i]) {
+      const int64_t size = example.specs[i].shape[static_cast<size_t>(dim)];
       labelBySizes[{size, size + 1}] = label;
-      setSymbolicDim(*graph->mutable_input(static_cast<int>(i)), dim, label);
     }
+    description.inputs.push_back(input);
   }
   for (size_t i = 0; i < converted.outputs.size(); ++i) {
-    const torch::jit::Value* value = prepared.graph->outputs()[i];
-    const auto& fact = run.facts.of(value);
-    *graph->add_output() = tensorValueInfo(converted.outputs[i], fact.isTensor ? fact.dtype : at::kFloat, fact.sizes);
+    const torch::jit::Value* value = loaded.prepared.graph->outputs()[i];
+    const auto& fact = example.run.facts.of(value);
+    GraphValue output{converted.outputs[i], fact.isTensor ? fact.dtype : at::kFloat, fact.sizes, {}};
     for (int64_t dim : fact.dynamicDims) {
-      const int64_t alt = altRun.facts.of(value).sizes.at(static_cast<size_t>(dim));
+      const int64_t alt = example.altRun.facts.of(value).sizes.at(static_cast<size_t>(dim));
       auto known = labelBySizes.find({fact.sizes[static_cast<size_t>(dim)], alt});
-      setSymbolicDim(*graph->mutable_output(static_cast<int>(i)), dim,
-                     known != labelBySizes.end() ? known->second
-                                                 : converted.outputs[i] + "_dim" + std::to_string(dim));
+      output.symbolicDims[dim] =
+          known != labelBySizes.end() ? known->second : converted.outputs[i] + "_dim" + std::to_string(dim);
     }
+    description.outputs.push_back(output);
   }
-  // Stamps for the main graph's nodes (the sidecar lists those); nodes inside If/Loop
-  // bodies are stamped the same way and go into their owner's graph attribute.
-  std::vector<HierarchyStamp> stamps;
-  std::vector<onnx::NodeProto*> placed(builder.nodes().size(), nullptr);
-  for (size_t i = 0; i < builder.nodes().size(); ++i) {
-    auto& node = builder.nodes()[i];
-    const HierarchyStamp stamp = stampFor(node, tree);
-    if (!options.noHierarchyStamps) setNodeMetadata(node.proto, stampEntries(stamp));
-    if (options.hierarchyAttrs) addHierarchyAttributes(node.proto, stamp);
-    onnx::GraphProto* target = graph;
-    if (node.parent >= 0) {
-      const auto& owner = builder.nodes()[static_cast<size_t>(node.parent)];
-      target = subgraphAttribute(*placed[static_cast<size_t>(node.parent)],
-                                 owner.subgraphs.at(static_cast<size_t>(node.branch)).attribute);
-    } else {
-      stamps.push_back(stamp);
-    }
-    placed[i] = target->add_node();
-    *placed[i] = std::move(node.proto);
-    for (const auto& sub : node.subgraphs) {
-      auto* attribute = placed[i]->add_attribute();
-      attribute->set_name(sub.attribute);
-      attribute->set_type(onnx::AttributeProto::GRAPH);
-      auto* body = attribute->mutable_g();
-      body->set_name(placed[i]->name() + "/" + sub.attribute);
-      for (const auto& in : sub.inputs) *body->add_input() = in;
-      for (const auto& out : sub.outputs) *body->add_output() = out;
-    }
-  }
-  for (auto& init : builder.initializers()) *graph->add_initializer() = std::move(init);
-  addModelMetadata(model, "modelexport.source", std::filesystem::path(options.modelPath).filename().string());
-  addModelMetadata(model, "modelexport.strategy", options.strategy);
-  addModelMetadata(model, "modelexport.root_module", tree.root().qualifiedClass);
-  inferValueInfo(model);
-  clock.done("build");
+  description.metadata = {{"modelexport.source", std::filesystem::path(options.modelPath).filename().string()},
+                          {"modelexport.strategy", options.strategy},
+                          {"modelexport.root_module", loaded.tree.root().qualifiedClass}};
+  return description;
+}
 
-  if (options.hierarchyAttrs) {
-    try {
-      checkModelFull(model);
-    } catch (const UserError& e) {
-      log << "warning: --hierarchy-attrs puts non-standard attributes on standard ops; the ONNX "
-             "checker and onnxruntime reject the file (" << e.what() << "); run 'modelexport validate --repair' to move them into metadata_props\n";
-    }
-  } else {
+// check stage: the full ONNX check; with --hierarchy-attrs its failure is a warning.
+void checkExport(const onnx::ModelProto& model, const ExportOptions& options, std::ostream& log) {
+  if (!options.hierarchyAttrs) return checkModelFull(model);
+  try {
     checkModelFull(model);
+  } catch (const UserError& e) {
+    log << "warning: --hierarchy-attrs puts non-standard attributes on standard ops; the ONNX "
+           "checker and onnxruntime reject the file (" << e.what() << "); run 'modelexport validate --repair' to move them into metadata_props\n";
   }
-  clock.done("check");
+}
 
-  summary.onnxNodes = static_cast<size_t>(graph->node_size());
-  summary.initializers = static_cast<size_t>(graph->initializer_size());
-  for (const auto& s : stamps) summary.stampedNodes += s.path.empty() ? 0 : 1;
+// write stage: the model with its weights, then the sidecar.
+WrittenModel writeExport(AssembledModel& assembled, const OnnxGraphBuilder& builder, const ModuleTree& tree,
+                         const ExportOptions& options, ExportSummary& summary) {
+  const onnx::GraphProto& graph = assembled.model.graph();
+  summary.onnxNodes = static_cast<size_t>(graph.node_size());
+  summary.initializers = static_cast<size_t>(graph.initializer_size());
+  for (const auto& s : assembled.stamps) summary.stampedNodes += s.path.empty() ? 0 : 1;
   for (const auto& m : tree.modules()) summary.modules += m.tag.empty() ? 0 : 1;
   nlohmann::json statistics{{"onnx_nodes", summary.onnxNodes},
                             {"stamped_nodes", summary.stampedNodes},
@@ -423,35 +367,73 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
                             {"opset", options.opset},
                             {"strategy", options.strategy}};
   WrittenModel written = writeModelWithPayloads(
-      model, builder.payloads(), options.outputPath,
+      assembled.model, builder.payloads(), options.outputPath,
       options.externalData ? ExternalData::Always : ExternalData::Auto, options.tempDir);
   summary.externalDataPath = written.dataPath;
   summary.sidecarPath = sidecarPath(options.outputPath, "_hierarchy.json");
   writeFileAtomically(summary.sidecarPath,
-                      buildHierarchySidecar(tree, *graph, stamps, statistics).dump(2) + "\n",
+                      buildHierarchySidecar(tree, assembled.model.graph(), assembled.stamps, statistics).dump(2) + "\n",
                       options.tempDir);
+  return written;
+}
+
+// --with-graphml: written from the finished model so import-onnx can rebuild it; a
+// failure here leaves the ONNX file in place and is reported by the caller.
+void writeGraphml(const onnx::ModelProto& model, const OnnxGraphBuilder& builder, const WrittenModel& written,
+                  const ExportOptions& options, ExportSummary& summary) {
+  try {
+    summary.graphmlPath = graphmlPathsFor(options.outputPath).graphml;
+    // Inline weights stay placeholders in `model`; GraphML takes their bytes from memory.
+    std::vector<at::Tensor> keepAlive;
+    PayloadBytes payloadBytes;
+    if (!written.external) payloadBytes = payloadByteViews(builder.payloads(), keepAlive);
+    writeHierarchicalGraphml(model, options.outputPath, options.tempDir, payloadBytes);
+  } catch (const std::exception& e) {
+    summary.graphmlPath.clear();
+    summary.graphmlError = firstLine(e.what());
+  }
+}
+
+}  // namespace
+
+ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
+  checkBeforeWork(options);
+  ExportSummary summary;
+  StageClock clock(summary, log, options.verbose);
+  torch::NoGradGuard noGrad;
+
+  LoadedModel loaded = loadModel(options, clock);
+  if (!options.outputNames.empty()) renameOutputs(loaded.prepared, options.outputNames, options.modelPath);
+  clock.done("prepare");
+
+  ExampleRun example = runExample(loaded, options, clock);
+
+  const auto tags = options.strategy == "usage_based"
+                        ? usageTags(*loaded.prepared.graph, loaded.tree, loaded.prepared.parameterPaths)
+                        : traceTags(*loaded.prepared.graph, loaded.tree, loaded.torchscript ? nullptr : &loaded.nodeModules);
+  clock.done("tag");
+
+  OnnxGraphBuilder builder;
+  const ConvertedGraph converted = convertToOnnx(loaded, example, tags, options, builder);
+  clock.done("convert", std::to_string(builder.nodes().size()) + " nodes");
+
+  AssembledModel assembled = assembleModel(builder, loaded.tree, describeModel(loaded, example, converted, options));
+  inferValueInfo(assembled.model);
+  clock.done("build");
+
+  checkExport(assembled.model, options, log);
+  clock.done("check");
+
+  const WrittenModel written = writeExport(assembled, builder, loaded.tree, options, summary);
   clock.done("write");
 
   if (options.withGraphml) {
-    // Written from the finished model so import-onnx can rebuild it; a failure here
-    // leaves the ONNX file in place and is reported by the caller.
-    try {
-      summary.graphmlPath = graphmlPathsFor(options.outputPath).graphml;
-      // Inline weights stay placeholders in `model`; GraphML takes their bytes from memory.
-      std::vector<at::Tensor> keepAlive;
-      PayloadBytes payloadBytes;
-      if (!written.external) payloadBytes = payloadByteViews(builder.payloads(), keepAlive);
-      writeHierarchicalGraphml(model, options.outputPath, options.tempDir, payloadBytes);
-    } catch (const std::exception& e) {
-      summary.graphmlPath.clear();
-      summary.graphmlError = firstLine(e.what());
-    }
+    writeGraphml(assembled.model, builder, written, options, summary);
     clock.done("graphml");
   }
-
   if (!options.dumpIoDir.empty()) {
-    c10::IValue reference = loaded.runReference(inputs);
-    writeReferenceIo(options.dumpIoDir, prepared.inputNames, inputs, converted.outputs,
+    const c10::IValue reference = loaded.runReference(example.inputs);
+    writeReferenceIo(options.dumpIoDir, loaded.prepared.inputNames, example.inputs, converted.outputs,
                      flattenOutputs(reference));
     clock.done("dump-io");
   }
