@@ -11,6 +11,7 @@
 
 #include "modelexport/onnx_attributes.h"
 #include "modelexport/onnx_graph_builder.h"
+#include "modelexport/op_facts.h"
 #include "modelexport/value_facts.h"
 
 namespace modelexport {
@@ -45,6 +46,14 @@ class ConvertContext {
   const ValueFact& fact(const torch::jit::Value* v) const { return facts_.of(v); }
   bool isStatic(const torch::jit::Value* v) const;
   bool isNone(const torch::jit::Value* v) const;
+  // An argument by its schema name: overloads of one op put the same argument at
+  // different positions. nullptr when the overload has no such argument.
+  const torch::jit::Value* arg(const char* name) const;
+  // Whether an optional argument is given: present (the overload has it, the node
+  // passes it) and not None.
+  bool given(const torch::jit::Value* v) const { return v && !isNone(v); }
+  bool given(size_t i) const { return i < node_->inputs().size() && !isNone(in(i)); }
+  bool given(const char* name) const { return given(arg(name)); }
   const c10::IValue& staticValue(const torch::jit::Value* v) const;  // throws if dynamic
   int64_t toInt(const torch::jit::Value* v) const;
   double toDouble(const torch::jit::Value* v) const;
@@ -121,15 +130,36 @@ class ConvertContext {
 
 using ConverterFn = std::function<void(ConvertContext&)>;
 
+// The op table. A key is an op kind ("aten::add": every overload) or one overload
+// ("aten::add.Tensor"; "aten::add" is also the overload with the empty name). An entry
+// holds the converter and the facts other stages read (op_facts.h); either may be
+// missing. A node finds its overload's entry first, then its kind's: for the converter,
+// the first of the two that has one; for the facts, the first that exists (so an
+// overload's entry replaces its kind's facts).
 class ConverterRegistry {
  public:
-  // `kind` is the qualified node kind, e.g. "aten::linear".
-  void add(const std::string& kind, ConverterFn fn);
-  const ConverterFn* find(const std::string& kind) const;
+  // Sets the converter; the facts join those the entry has.
+  void add(const std::string& key, ConverterFn fn, const OpFacts& facts = {});
+  // Facts only (an op converted specially, or only its out-of-place form).
+  void declare(const std::string& key, const OpFacts& facts);
+  const ConverterFn* find(const std::string& key) const;
+  // The converter for this node, by overload then kind.
+  const ConverterFn* find(const torch::jit::Node* node) const;
+  // The converter of the out-of-place form of an in-place node (`aten::add_.Tensor` ->
+  // `aten::add.Tensor`, then `aten::add`).
+  const ConverterFn* findOutOfPlace(const torch::jit::Node* node) const;
+  const OpFacts* facts(const torch::jit::Node* node) const;
+  // Every key that has a converter.
   std::vector<std::string> kinds() const;
 
  private:
-  std::unordered_map<std::string, ConverterFn> table_;
+  struct Entry {
+    ConverterFn convert;
+    OpFacts facts;
+  };
+  const Entry* entry(const std::string& kind, const std::string& overload) const;
+  const ConverterFn* converter(const std::string& kind, const std::string& overload) const;
+  std::unordered_map<std::string, Entry> table_;
 };
 
 // Every converter of the product, one registration function per op family.

@@ -7,18 +7,6 @@
 
 namespace modelexport {
 
-// An argument by its schema name: overloads of one op put the same argument at
-// different positions. nullptr when the overload has no such argument.
-inline const torch::jit::Value* arg(const ConvertContext& ctx, const char* name) {
-  const c10::FunctionSchema* schema = ctx.node()->maybeSchema();
-  if (!schema) ctx.unsupported("node has no known schema");
-  auto index = schema->argumentIndexWithName(name);
-  if (!index || *index >= static_cast<int>(ctx.node()->inputs().size())) return nullptr;
-  return ctx.in(*index);
-}
-
-inline bool given(const ConvertContext& ctx, const torch::jit::Value* v) { return v && !ctx.isNone(v); }
-
 // Unsqueeze/Squeeze take axes as an input from opset 13, as an attribute before.
 inline std::string unsqueeze(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& axes) {
   if (ctx.opset() >= 13) return ctx.op("Unsqueeze", {x, ctx.constInts(axes)});

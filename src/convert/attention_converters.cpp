@@ -11,10 +11,6 @@ namespace {
 
 using torch::jit::Value;
 
-bool given(ConvertContext& ctx, size_t i) {
-  return ctx.node()->inputs().size() > i && !ctx.isNone(ctx.in(i));
-}
-
 // x @ W[rows]^T + b[rows] for one of the packed q/k/v projections (rows part*E .. part*E+E).
 std::string packedProjection(ConvertContext& ctx, const Value* x, const Value* weight, const Value* bias,
                              int64_t part, int64_t embed, at::ScalarType type) {
@@ -45,7 +41,7 @@ void nativeMultiHeadAttention(ConvertContext& ctx) {
   const int64_t heads = ctx.toInt(ctx.in(4));
   if (heads <= 0 || embed % heads != 0) ctx.unsupported("embed_dim not divisible by num_head");
   const int64_t headDim = embed / heads;
-  const Value* qkvBias = given(ctx, 6) ? ctx.in(6) : nullptr;
+  const Value* qkvBias = ctx.given(6) ? ctx.in(6) : nullptr;
 
   // [B, T, E] -> [B, T, H, D] -> `perm`. Reshape's 0 keeps B and T as they come, so
   // the file works for any batch size and length (dynamic axes).
@@ -62,9 +58,9 @@ void nativeMultiHeadAttention(ConvertContext& ctx) {
   v = splitHeads(v, {0, 2, 1, 3});
   std::string scores = ctx.op("MatMul", {q, k});  // [B, H, L, S]
 
-  if (given(ctx, 9)) {
+  if (ctx.given(9)) {
     if (ctx.dtype(ctx.in(9)) != at::kBool) ctx.unsupported("a mask that is not bool");
-    const int64_t maskType = given(ctx, 12) ? ctx.toInt(ctx.in(12)) : (ctx.rank(ctx.in(9)) == 2 ? 1 : 2);
+    const int64_t maskType = ctx.given(12) ? ctx.toInt(ctx.in(12)) : (ctx.rank(ctx.in(9)) == 2 ? 1 : 2);
     std::string mask = ctx.input(ctx.in(9));
     if (maskType == 1 && ctx.rank(ctx.in(9)) == 2) {
       mask = unsqueeze(ctx, mask, {1, 2});  // [B, S] -> [B, 1, 1, S]
@@ -79,22 +75,22 @@ void nativeMultiHeadAttention(ConvertContext& ctx) {
   std::string context = ctx.op("MatMul", {probs, v});  // [B, H, L, D]
   context = ctx.op("Transpose", {context}, {attr::ints("perm", {0, 2, 1, 3})});
   context = ctx.op("Reshape", {context, ctx.constInts({0, 0, embed})});
-  if (!ctx.isStatic(ctx.in(7)) || (given(ctx, 8) && !ctx.isStatic(ctx.in(8)))) {
+  if (!ctx.isStatic(ctx.in(7)) || (ctx.given(8) && !ctx.isStatic(ctx.in(8)))) {
     ctx.unsupported("output projection computed at run time");
   }
   const at::Tensor projWeight = ctx.toTensor(ctx.in(7)).to(type);
   std::string y = ctx.op("MatMul", {context, ctx.constant(projWeight.t(), ctx.nameHint(ctx.in(7)) + ".T")});
-  if (given(ctx, 8)) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(8), type)});
+  if (ctx.given(8)) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(8), type)});
   ctx.setOutput(y, type, 0);
 
-  const bool needWeights = given(ctx, 10) ? ctx.toBool(ctx.in(10)) : true;
+  const bool needWeights = ctx.given(10) ? ctx.toBool(ctx.in(10)) : true;
   if (ctx.node()->outputs().size() < 2) return;
   if (!needWeights) {
     // LibTorch returns an empty tensor there.
     if (!ctx.out(1)->uses().empty()) ctx.unsupported("use of the attention weights with need_weights=False");
     return;
   }
-  const bool average = given(ctx, 11) ? ctx.toBool(ctx.in(11)) : true;
+  const bool average = ctx.given(11) ? ctx.toBool(ctx.in(11)) : true;
   if (average) probs = ctx.op("ReduceMean", {probs}, {attr::ints("axes", {1}), attr::i("keepdims", 0)});
   ctx.setOutput(probs, type, 1);
 }
@@ -119,7 +115,7 @@ std::string repeatHeads(ConvertContext& ctx, const std::string& x, const Value* 
 // Whether a query may be left with no key to attend to: true for a mask computed at run
 // time, else whether some row of the static mask (with the causal one) allows nothing.
 bool mayMaskWholeRow(ConvertContext& ctx, const Value* mask, const at::Tensor& causal) {
-  if (!given(ctx, mask)) return false;  // a causal mask alone always allows key 0
+  if (!ctx.given(mask)) return false;  // a causal mask alone always allows key 0
   if (!ctx.isStatic(mask)) return true;
   const at::Tensor m = ctx.toTensor(mask);
   at::Tensor allowed = m.scalar_type() == at::kBool ? m : m.ne(-std::numeric_limits<double>::infinity());
@@ -138,19 +134,19 @@ void scaledDotProductAttention(ConvertContext& ctx) {
   const Value* query = ctx.in(0);
   const Value* key = ctx.in(1);
   const Value* value = ctx.in(2);
-  const Value* mask = arg(ctx, "attn_mask");
-  const Value* dropout = arg(ctx, "dropout_p");
-  const Value* causalArg = arg(ctx, "is_causal");
-  const Value* scaleArg = arg(ctx, "scale");
-  const Value* gqaArg = arg(ctx, "enable_gqa");
+  const Value* mask = ctx.arg("attn_mask");
+  const Value* dropout = ctx.arg("dropout_p");
+  const Value* causalArg = ctx.arg("is_causal");
+  const Value* scaleArg = ctx.arg("scale");
+  const Value* gqaArg = ctx.arg("enable_gqa");
   // LibTorch drops out attention weights whenever dropout_p > 0, eval mode or not.
-  if (given(ctx, dropout) && ctx.toDouble(dropout) != 0.0) ctx.unsupported("dropout_p other than 0");
+  if (ctx.given(dropout) && ctx.toDouble(dropout) != 0.0) ctx.unsupported("dropout_p other than 0");
   if (ctx.rank(query) < 2 || ctx.rank(key) < 2 || ctx.rank(value) < 2) ctx.unsupported("inputs of rank < 2");
 
   std::string q = ctx.inputAs(query, type);
   std::string k = ctx.inputAs(key, type);
   std::string v = ctx.inputAs(value, type);
-  if (given(ctx, gqaArg) && ctx.toBool(gqaArg)) {
+  if (ctx.given(gqaArg) && ctx.toBool(gqaArg)) {
     // Grouped-query attention: each key/value head serves Hq/Hkv consecutive query heads.
     if (ctx.rank(query) < 3 || ctx.rank(key) < 3 || ctx.rank(value) < 3) ctx.unsupported("enable_gqa without heads");
     const int64_t heads = ctx.dim(query, -3);
@@ -167,12 +163,12 @@ void scaledDotProductAttention(ConvertContext& ctx) {
   std::swap(perm[keyRank - 2], perm[keyRank - 1]);
   std::string scores = ctx.op("MatMul", {q, ctx.op("Transpose", {k}, {attr::ints("perm", perm)})});
   // The scores are scaled, as in the reference code of PyTorch's documentation.
-  const double scale = given(ctx, scaleArg) ? ctx.toDouble(scaleArg)
+  const double scale = ctx.given(scaleArg) ? ctx.toDouble(scaleArg)
                                             : 1.0 / std::sqrt(static_cast<double>(ctx.dim(query, -1)));
   scores = ctx.op("Mul", {scores, ctx.scalar(scale, type)});
 
   const std::string minusInf = ctx.scalar(-std::numeric_limits<double>::infinity(), type);
-  if (given(ctx, mask)) {
+  if (ctx.given(mask)) {
     if (ctx.dtype(mask) == at::kBool) {
       scores = ctx.op("Where", {ctx.input(mask), scores, minusInf});
     } else {
@@ -180,7 +176,7 @@ void scaledDotProductAttention(ConvertContext& ctx) {
     }
   }
   at::Tensor causal;
-  if (given(ctx, causalArg) && ctx.toBool(causalArg)) {
+  if (ctx.given(causalArg) && ctx.toBool(causalArg)) {
     causal = torch::ones({ctx.dim(query, -2), ctx.dim(key, -2)}, at::kBool).tril();
     scores = ctx.op("Where", {ctx.constant(causal, "causal_mask"), scores, minusInf});
   }

@@ -17,6 +17,14 @@ bool ConvertContext::isNone(const Value* v) const {
   return v->type()->kind() == c10::TypeKind::NoneType || (fact(v).isStatic && fact(v).value.isNone());
 }
 
+const Value* ConvertContext::arg(const char* name) const {
+  const c10::FunctionSchema* schema = node_->maybeSchema();
+  if (!schema) unsupported("node has no known schema");
+  auto index = schema->argumentIndexWithName(name);
+  if (!index || *index >= static_cast<int>(node_->inputs().size())) return nullptr;
+  return in(static_cast<size_t>(*index));
+}
+
 const c10::IValue& ConvertContext::staticValue(const Value* v) const {
   const ValueFact& f = fact(v);
   if (!f.isStatic && f.isTensor)
@@ -208,7 +216,7 @@ std::optional<std::vector<const Value*>> ConvertContext::listElements(const Valu
 void ConvertContext::appendToList(const Value* list, const Value* element) {
   appended_[list].push_back(element);
   auto it = lists_.find(list);
-  if (it != lists_.end()) it->second.push_back(isNone(element) ? std::string() : input(element));
+  if (it != lists_.end()) it->second.push_back(given(element) ? input(element) : std::string());
 }
 
 std::vector<std::string> ConvertContext::inputList(const Value* v) {
@@ -273,16 +281,62 @@ void ConvertContext::setOutput(const std::string& onnxName, at::ScalarType produ
 
 void ConvertContext::unsupported(const std::string& why) const { throw UnsupportedForm(why); }
 
-void ConverterRegistry::add(const std::string& kind, ConverterFn fn) { table_[kind] = std::move(fn); }
+void ConverterRegistry::add(const std::string& key, ConverterFn fn, const OpFacts& facts) {
+  Entry& e = table_[key];
+  e.convert = std::move(fn);
+  e.facts = e.facts | facts;
+}
 
-const ConverterFn* ConverterRegistry::find(const std::string& kind) const {
-  auto it = table_.find(kind);
+void ConverterRegistry::declare(const std::string& key, const OpFacts& facts) {
+  Entry& e = table_[key];
+  e.facts = e.facts | facts;
+}
+
+const ConverterFn* ConverterRegistry::find(const std::string& key) const {
+  auto it = table_.find(key);
+  return it == table_.end() || !it->second.convert ? nullptr : &it->second.convert;
+}
+
+namespace {
+
+// A node's overload name; "" when it has none or no schema.
+std::string overloadOf(const torch::jit::Node* node) {
+  const c10::FunctionSchema* schema = node->maybeSchema();
+  return schema ? schema->overload_name() : std::string();
+}
+
+}  // namespace
+
+const ConverterRegistry::Entry* ConverterRegistry::entry(const std::string& kind, const std::string& overload) const {
+  auto it = table_.find(overload.empty() ? kind : kind + "." + overload);
+  if (it == table_.end() && !overload.empty()) it = table_.find(kind);
   return it == table_.end() ? nullptr : &it->second;
+}
+
+const ConverterFn* ConverterRegistry::converter(const std::string& kind, const std::string& overload) const {
+  if (!overload.empty())
+    if (const ConverterFn* fn = find(kind + "." + overload)) return fn;
+  return find(kind);
+}
+
+const ConverterFn* ConverterRegistry::find(const torch::jit::Node* node) const {
+  return converter(node->kind().toQualString(), overloadOf(node));
+}
+
+const ConverterFn* ConverterRegistry::findOutOfPlace(const torch::jit::Node* node) const {
+  const std::string kind = node->kind().toQualString();
+  return converter(kind.substr(0, kind.size() - 1), overloadOf(node));
+}
+
+const OpFacts* ConverterRegistry::facts(const torch::jit::Node* node) const {
+  const Entry* e = entry(node->kind().toQualString(), overloadOf(node));
+  return e ? &e->facts : nullptr;
 }
 
 std::vector<std::string> ConverterRegistry::kinds() const {
   std::vector<std::string> out;
-  for (const auto& [kind, fn] : table_) out.push_back(kind);
+  for (const auto& [key, e] : table_)
+    if (e.convert) out.push_back(key);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -300,6 +354,14 @@ const ConverterRegistry& defaultConverters() {
     return r;
   }();
   return registry;
+}
+
+const OpFacts* opFacts(const torch::jit::Node* node) { return defaultConverters().facts(node); }
+
+const OpFacts& opFactsOrNone(const torch::jit::Node* node) {
+  static const OpFacts none;
+  const OpFacts* facts = opFacts(node);
+  return facts ? *facts : none;
 }
 
 }  // namespace modelexport

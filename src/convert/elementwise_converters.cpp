@@ -1,6 +1,7 @@
 // Elementwise arithmetic, comparisons, logic and activations.
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "modelexport/convert_context.h"
 
@@ -13,10 +14,8 @@ constexpr int kFloatOnly = std::numeric_limits<int>::max();
 
 size_t inputCount(const ConvertContext& ctx) { return ctx.node()->inputs().size(); }
 
-bool hasArg(const ConvertContext& ctx, size_t i) { return inputCount(ctx) > i && !ctx.isNone(ctx.in(i)); }
-
 double doubleArg(const ConvertContext& ctx, size_t i, double fallback) {
-  return hasArg(ctx, i) ? ctx.toDouble(ctx.in(i)) : fallback;
+  return ctx.given(i) ? ctx.toDouble(ctx.in(i)) : fallback;
 }
 
 // The dtype an ONNX op computes `type` in: `type` itself when the op takes integers at
@@ -47,8 +46,9 @@ void binary(ConvertContext& ctx, const std::string& opType, const std::string& b
 
 // b scaled by alpha, when aten::add/sub pass an alpha other than 1.
 std::string scaledByAlpha(ConvertContext& ctx, const std::string& b, at::ScalarType type) {
-  if (!hasArg(ctx, 2)) return b;
-  double alpha = ctx.toDouble(ctx.in(2));
+  const Value* alphaArg = ctx.arg("alpha");  // not in add.int and the like
+  if (!ctx.given(alphaArg)) return b;
+  double alpha = ctx.toDouble(alphaArg);
   return alpha == 1.0 ? b : ctx.op("Mul", {b, ctx.scalar(alpha, type)});
 }
 
@@ -92,11 +92,12 @@ void roundedDivide(ConvertContext& ctx, const std::string& mode) {
 }
 
 void div(ConvertContext& ctx) {
-  if (!hasArg(ctx, 2)) {
+  const Value* mode = ctx.arg("rounding_mode");
+  if (!ctx.given(mode)) {
     binary(ctx, "Div", "");
     return;
   }
-  roundedDivide(ctx, ctx.staticValue(ctx.in(2)).toStringRef());
+  roundedDivide(ctx, ctx.staticValue(mode).toStringRef());
 }
 
 void remainder(ConvertContext& ctx) {  // Python modulo: the result has the divisor's sign
@@ -311,8 +312,8 @@ bool isStaticScalarBound(const ConvertContext& ctx, const Value* bound) {
 void clamp(ConvertContext& ctx, const Value* low, const Value* high) {
   const auto type = ctx.dtype(ctx.out());
   const auto work = computeType(ctx, type, 12);
-  if (low && ctx.isNone(low)) low = nullptr;
-  if (high && ctx.isNone(high)) high = nullptr;
+  if (!ctx.given(low)) low = nullptr;
+  if (!ctx.given(high)) high = nullptr;
   std::string x = ctx.inputAs(ctx.in(0), work);
   bool clip = (!low || isStaticScalarBound(ctx, low)) && (!high || isStaticScalarBound(ctx, high)) &&
               (ctx.opset() >= 12 || work == at::kFloat);
@@ -445,7 +446,7 @@ void shrink(ConvertContext& ctx, bool soft) {
 void logit(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   std::string p = ctx.inputAs(ctx.in(0), type);
-  if (hasArg(ctx, 1)) {
+  if (ctx.given(1)) {
     double eps = ctx.toDouble(ctx.in(1));
     p = ctx.op("Clip", {p, ctx.scalar(eps, type), ctx.scalar(1.0 - eps, type)});
   }
@@ -516,21 +517,27 @@ void maskedFill(ConvertContext& ctx) {
 }  // namespace
 
 void registerElementwiseConverters(ConverterRegistry& r) {
-  r.add("aten::add", [](ConvertContext& c) { addOrSub(c, "Add"); });
-  r.add("aten::sub", [](ConvertContext& c) { addOrSub(c, "Sub"); });
+  const OpFacts arithmetic = keepsSize(KeepsInputSize::SameSizeOperand);
+  r.add("aten::add", [](ConvertContext& c) { addOrSub(c, "Add"); }, arithmetic);
+  r.add("aten::sub", [](ConvertContext& c) { addOrSub(c, "Sub"); }, arithmetic);
   r.add("aten::rsub", rsub);
-  r.add("aten::mul", [](ConvertContext& c) { binary(c, "Mul", "And"); });
-  r.add("aten::div", div);
+  r.add("aten::mul", [](ConvertContext& c) { binary(c, "Mul", "And"); }, arithmetic);
+  r.add("aten::div", div, arithmetic);
+  // Rounding modes divide integers, and may fail: no stand-in.
+  for (const char* mode : {"aten::div.Tensor_mode", "aten::div.Scalar_mode"}) r.declare(mode, {});
+  // In-place forms convert as their out-of-place ones (graph_converter.cpp).
+  for (const char* kind : {"aten::add_", "aten::sub_", "aten::mul_", "aten::div_"}) r.declare(kind, arithmetic);
+  for (const char* mode : {"aten::div_.Tensor_mode", "aten::div_.Scalar_mode"}) r.declare(mode, {});
   r.add("aten::true_divide", [](ConvertContext& c) { binary(c, "Div", ""); });
   r.add("aten::floor_divide", [](ConvertContext& c) { roundedDivide(c, "floor"); });
   // a // b on ints that are sizes only known at run time (dynamic axes).
   r.add("aten::floordiv", [](ConvertContext& c) { roundedDivide(c, "floor"); });
   r.add("aten::remainder", remainder);
   r.add("aten::fmod", fmod);
-  r.add("aten::pow", pow);
+  r.add("aten::pow", pow, dataBlind());
   // Min/Max take integers from opset 12; on bools they are and/or.
-  r.add("aten::minimum", [](ConvertContext& c) { binary(c, "Min", "And", 12); });
-  r.add("aten::maximum", [](ConvertContext& c) { binary(c, "Max", "Or", 12); });
+  r.add("aten::minimum", [](ConvertContext& c) { binary(c, "Min", "And", 12); }, dataBlind());
+  r.add("aten::maximum", [](ConvertContext& c) { binary(c, "Max", "Or", 12); }, dataBlind());
   r.add("aten::eq", [](ConvertContext& c) { compare(c, Comparison::Eq); });
   r.add("aten::ne", [](ConvertContext& c) { compare(c, Comparison::Ne); });
   r.add("aten::lt", [](ConvertContext& c) { compare(c, Comparison::Lt); });
@@ -548,22 +555,23 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   for (const char* kind : {"aten::__xor__", "aten::bitwise_xor"})
     r.add(kind, [](ConvertContext& c) { bitwise(c, "Xor"); });
   r.add("aten::bitwise_not", [](ConvertContext& c) { bitwise(c, "Not"); });
-  const std::pair<const char*, const char*> floatUnaries[] = {
-      {"aten::sigmoid", "Sigmoid"}, {"aten::tanh", "Tanh"}, {"aten::exp", "Exp"},
-      {"aten::log", "Log"},         {"aten::sqrt", "Sqrt"}, {"aten::reciprocal", "Reciprocal"},
-      {"aten::erf", "Erf"},         {"aten::sin", "Sin"},   {"aten::cos", "Cos"},
-      {"aten::tan", "Tan"},         {"aten::atan", "Atan"}, {"aten::asin", "Asin"},
-      {"aten::acos", "Acos"},       {"aten::sinh", "Sinh"}, {"aten::cosh", "Cosh"}};
-  for (const auto& [kind, opType] : floatUnaries) {
+  const OpFacts same = keepsSize();
+  const std::tuple<const char*, const char*, OpFacts> floatUnaries[] = {
+      {"aten::sigmoid", "Sigmoid", same}, {"aten::tanh", "Tanh", same}, {"aten::exp", "Exp", same},
+      {"aten::log", "Log", same},         {"aten::sqrt", "Sqrt", same}, {"aten::reciprocal", "Reciprocal", same},
+      {"aten::erf", "Erf", same},         {"aten::sin", "Sin", {}},     {"aten::cos", "Cos", {}},
+      {"aten::tan", "Tan", {}},           {"aten::atan", "Atan", {}},   {"aten::asin", "Asin", {}},
+      {"aten::acos", "Acos", {}},         {"aten::sinh", "Sinh", {}},   {"aten::cosh", "Cosh", {}}};
+  for (const auto& [kind, opType, facts] : floatUnaries) {
     std::string op = opType;
-    r.add(kind, [op](ConvertContext& c) { unary(c, op); });
+    r.add(kind, [op](ConvertContext& c) { unary(c, op); }, facts);
   }
   // Abs, Neg and Sign take integers at every opset we write; Relu from opset 14.
-  r.add("aten::abs", [](ConvertContext& c) { unary(c, "Abs", 0); });
-  r.add("aten::neg", [](ConvertContext& c) { unary(c, "Neg", 0); });
+  r.add("aten::abs", [](ConvertContext& c) { unary(c, "Abs", 0); }, same);
+  r.add("aten::neg", [](ConvertContext& c) { unary(c, "Neg", 0); }, same);
   r.add("aten::sign", [](ConvertContext& c) { unary(c, "Sign", 0); });
   // Relu-14 allows integers, but onnxruntime implements it for float and double only.
-  r.add("aten::relu", [](ConvertContext& c) { unary(c, "Relu"); });
+  r.add("aten::relu", [](ConvertContext& c) { unary(c, "Relu"); }, same);
   r.add("aten::floor", [](ConvertContext& c) { rounding(c, "Floor"); });
   r.add("aten::ceil", [](ConvertContext& c) { rounding(c, "Ceil"); });
   r.add("aten::round", round);
@@ -575,22 +583,22 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::log2", [](ConvertContext& c) { logBase(c, 2.0); });
   r.add("aten::log10", [](ConvertContext& c) { logBase(c, 10.0); });
   r.add("aten::exp2", exp2);
-  r.add("aten::rsqrt", rsqrt);
-  r.add("aten::square", square);
-  r.add("aten::gelu", gelu);
-  r.add("aten::silu", silu);
-  r.add("aten::mish", mish);
-  r.add("aten::hardswish", hardswish);
-  r.add("aten::hardsigmoid", hardsigmoid);
-  r.add("aten::hardtanh", hardtanh);
-  r.add("aten::relu6", relu6);
-  r.add("aten::leaky_relu", leakyRelu);
-  r.add("aten::elu", elu);
+  r.add("aten::rsqrt", rsqrt, same);
+  r.add("aten::square", square, dataBlind());
+  r.add("aten::gelu", gelu, same);
+  r.add("aten::silu", silu, same);
+  r.add("aten::mish", mish, same);
+  r.add("aten::hardswish", hardswish, same);
+  r.add("aten::hardsigmoid", hardsigmoid, same);
+  r.add("aten::hardtanh", hardtanh, same);
+  r.add("aten::relu6", relu6, same);
+  r.add("aten::leaky_relu", leakyRelu, same);
+  r.add("aten::elu", elu, same);
   r.add("aten::celu", celu);
   r.add("aten::selu", selu);
   r.add("aten::prelu", prelu);
   r.add("aten::glu", glu);
-  r.add("aten::softplus", softplus);
+  r.add("aten::softplus", softplus, same);
   r.add("aten::log_sigmoid", logSigmoid);
   r.add("aten::threshold", threshold);
   r.add("aten::hardshrink", [](ConvertContext& c) { shrink(c, false); });
@@ -603,12 +611,17 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::addcmul", [](ConvertContext& c) { addcombined(c, "Mul"); });
   r.add("aten::addcdiv", [](ConvertContext& c) { addcombined(c, "Div"); });
   r.add("aten::lerp", lerp);
-  r.add("aten::clamp", [](ConvertContext& c) { clamp(c, c.in(1), c.in(2)); });
+  const OpFacts bounded = keepsSize(KeepsInputSize::NumberBounds);
+  r.add("aten::clamp", [](ConvertContext& c) { clamp(c, c.in(1), c.in(2)); }, bounded);
   r.add("aten::clip", [](ConvertContext& c) { clamp(c, c.in(1), c.in(2)); });
-  r.add("aten::clamp_min", [](ConvertContext& c) { clamp(c, c.in(1), nullptr); });
-  r.add("aten::clamp_max", [](ConvertContext& c) { clamp(c, nullptr, c.in(1)); });
-  r.add("aten::where", where);
-  r.add("aten::masked_fill", maskedFill);
+  r.add("aten::clamp_min", [](ConvertContext& c) { clamp(c, c.in(1), nullptr); }, bounded);
+  r.add("aten::clamp_max", [](ConvertContext& c) { clamp(c, nullptr, c.in(1)); }, bounded);
+  r.add("aten::where", where, dataBlind());
+  r.add("aten::masked_fill", maskedFill, dataBlind());
+  for (const char* kind : {"aten::relu_", "aten::silu_", "aten::sigmoid_", "aten::tanh_", "aten::hardtanh_",
+                           "aten::hardswish_", "aten::hardsigmoid_", "aten::leaky_relu_", "aten::elu_"})
+    r.declare(kind, same);
+  r.declare("aten::clamp_", bounded);
 }
 
 }  // namespace modelexport

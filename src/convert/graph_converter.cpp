@@ -79,11 +79,11 @@ class GraphWalker {
       return;
     }
     const std::string kind = node->kind().toQualString();
-    const ConverterFn* converter = registry_.find(kind);
+    const ConverterFn* converter = registry_.find(node);
     // In-place ops left by LibTorch's mutation removal (aliasing kept them): converted as
     // their out-of-place form, then the mutated input names the result from here on.
     const bool inPlace = !converter && isInPlaceKind(kind) && node->outputs().size() == 1;
-    if (inPlace) converter = registry_.find(kind.substr(0, kind.size() - 1));
+    if (inPlace) converter = registry_.findOutOfPlace(node);
     if (!converter) {
       note(kind, node, "");
       return;

@@ -46,7 +46,7 @@ std::vector<TensorIndex> tensorIndices(ConvertContext& ctx, const Value* list) {
   std::vector<TensorIndex> indices;
   int64_t dim = 0;
   for (const auto& [value, folded] : entries) {
-    if (value ? ctx.isNone(value) : folded.isNone()) {
+    if (value ? !ctx.given(value) : folded.isNone()) {
       ++dim;
       continue;
     }
@@ -156,9 +156,9 @@ void index(ConvertContext& ctx) {
 void indexPut(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   std::string x = ctx.inputAs(ctx.in(0), type);
-  const auto indices = tensorIndices(ctx, arg(ctx, "indices"));
-  const Value* accumulateArg = arg(ctx, "accumulate");
-  const bool accumulate = given(ctx, accumulateArg) && ctx.toBool(accumulateArg);
+  const auto indices = tensorIndices(ctx, ctx.arg("indices"));
+  const Value* accumulateArg = ctx.arg("accumulate");
+  const bool accumulate = ctx.given(accumulateArg) && ctx.toBool(accumulateArg);
   if (accumulate && ctx.opset() < 16)
     ctx.unsupported("index_put with accumulate=True needs ScatterND reduction='add' (opset 16 or newer)");
   const AdvancedLayout layout = advancedLayout(ctx, indices, ctx.in(0));
@@ -166,7 +166,7 @@ void indexPut(ConvertContext& ctx) {
   // The values broadcast to the shape of x[indices] as torch lays it out...
   std::vector<int64_t> torchShape = layout.restSizes;
   torchShape.insert(torchShape.begin() + layout.inPlaceAt, layout.broadcast.begin(), layout.broadcast.end());
-  std::string values = ctx.op("Expand", {ctx.inputAs(arg(ctx, "values"), type), ctx.constInts(torchShape)});
+  std::string values = ctx.op("Expand", {ctx.inputAs(ctx.arg("values"), type), ctx.constInts(torchShape)});
   // ... then as ScatterND wants them: [B..., rest...].
   const int64_t outRank = static_cast<int64_t>(torchShape.size());
   values = transposeIfNeeded(ctx, values, blockToFront(outRank, layout.inPlaceAt, broadcastRank));
@@ -180,8 +180,8 @@ void indexPut(ConvertContext& ctx) {
 
 void indexSelect(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(arg(ctx, "dim")), ctx.rank(ctx.in(0)));
-  const Value* indexArg = arg(ctx, "index");
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(ctx.in(0)));
+  const Value* indexArg = ctx.arg("index");
   std::string index = ctx.inputAs(indexArg, at::kLong);
   if (ctx.rank(indexArg) == 0) index = ctx.op("Reshape", {index, ctx.constInts({1})});  // keeps the dim
   ctx.setOutput(ctx.op("Gather", {ctx.inputAs(ctx.in(0), type), index}, {attr::i("axis", dim)}), type);
@@ -189,8 +189,8 @@ void indexSelect(ConvertContext& ctx) {
 
 void gather(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(arg(ctx, "dim")), ctx.rank(ctx.in(0)));
-  ctx.setOutput(ctx.op("GatherElements", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(arg(ctx, "index"), at::kLong)},
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(ctx.in(0)));
+  ctx.setOutput(ctx.op("GatherElements", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.arg("index"), at::kLong)},
                        {attr::i("axis", dim)}),
                 type);
 }
@@ -200,11 +200,11 @@ void gather(ConvertContext& ctx) {
 void scatter(ConvertContext& ctx, bool add) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t rank = ctx.rank(ctx.in(0));
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(arg(ctx, "dim")), rank);
-  const Value* indexArg = arg(ctx, "index");
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), rank);
+  const Value* indexArg = ctx.arg("index");
   const auto& indexShape = ctx.sizes(indexArg);
   std::string reduction = add ? "add" : "";
-  if (const Value* r = arg(ctx, "reduce"); given(ctx, r)) {
+  if (const Value* r = ctx.arg("reduce"); ctx.given(r)) {
     const std::string mode = ctx.staticValue(r).toStringRef();
     if (mode == "add") reduction = "add";
     else if (mode == "multiply") reduction = "mul";
@@ -215,7 +215,7 @@ void scatter(ConvertContext& ctx, bool add) {
                     "' needs ScatterElements' reduction attribute, which ONNX has from opset 16; "
                     "export with --opset-version 16 or newer");
   std::string updates;
-  if (const Value* src = arg(ctx, "src"); given(ctx, src)) {
+  if (const Value* src = ctx.arg("src"); ctx.given(src)) {
     updates = ctx.inputAs(src, type);
     if (ctx.sizes(src) != indexShape) {
       std::vector<int64_t> axes(indexShape.size());
@@ -224,8 +224,8 @@ void scatter(ConvertContext& ctx, bool add) {
                                  ctx.constInts(indexShape), ctx.constInts(axes)});
     }
   } else {
-    const Value* value = arg(ctx, "value");
-    if (!given(ctx, value)) ctx.unsupported("scatter without src or value");
+    const Value* value = ctx.arg("value");
+    if (!ctx.given(value)) ctx.unsupported("scatter without src or value");
     updates = ctx.isStatic(value) ? ctx.constant(torch::full(indexShape, ctx.toDouble(value),
                                                              torch::TensorOptions().dtype(at::kDouble)).to(type),
                                                  "scatter_value")
@@ -242,8 +242,8 @@ void scatter(ConvertContext& ctx, bool add) {
 void arange(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   auto bound = [&](const char* name, double fallback) {
-    const Value* v = arg(ctx, name);
-    if (!given(ctx, v)) return ctx.scalar(fallback, type);
+    const Value* v = ctx.arg(name);
+    if (!ctx.given(v)) return ctx.scalar(fallback, type);
     std::string s = ctx.inputAs(v, type);
     return ctx.rank(v) == 0 ? s : ctx.op("Reshape", {s, ctx.constInts({})});
   };
@@ -252,8 +252,8 @@ void arange(ConvertContext& ctx) {
 
 void oneHot(ConvertContext& ctx) {
   std::string indices = ctx.inputAs(ctx.in(0), at::kLong);
-  const Value* classesArg = arg(ctx, "num_classes");
-  const int64_t classes = given(ctx, classesArg) ? ctx.toInt(classesArg) : -1;
+  const Value* classesArg = ctx.arg("num_classes");
+  const int64_t classes = ctx.given(classesArg) ? ctx.toInt(classesArg) : -1;
   // num_classes=-1: one more than the largest index in the data.
   std::string depth = classes >= 0 ? ctx.scalar(static_cast<double>(classes), at::kLong)
                                    : ctx.op("Add", {ctx.op("ReduceMax", {indices}, {attr::i("keepdims", 0)}),
@@ -267,9 +267,9 @@ void einsum(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   if (type != at::kFloat && type != at::kDouble && type != at::kInt && type != at::kLong)
     ctx.unsupported("einsum on " + std::string(c10::toString(type)));
-  std::string equation = ctx.staticValue(arg(ctx, "equation")).toStringRef();
+  std::string equation = ctx.staticValue(ctx.arg("equation")).toStringRef();
   equation.erase(std::remove(equation.begin(), equation.end(), ' '), equation.end());
-  const Value* operands = arg(ctx, "tensors");
+  const Value* operands = ctx.arg("tensors");
   if (operands->node()->kind() != c10::prim::ListConstruct) ctx.unsupported("einsum operands that are not a literal list");
   std::vector<std::string> ins;
   for (const Value* operand : operands->node()->inputs()) ins.push_back(ctx.inputAs(operand, type));
@@ -304,22 +304,23 @@ void filled(ConvertContext& ctx, double fill) {
   std::string shape;
   if (!ctx.hasDynamicDims(ctx.out())) {
     shape = ctx.constInts(ctx.sizes(ctx.out()));
-  } else if (const auto* size = arg(ctx, "size")) {
+  } else if (const auto* size = ctx.arg("size")) {
     shape = ctx.intListInput(size);
   } else {
-    shape = ctx.op("Shape", {ctx.input(arg(ctx, "self"))});  // the _like forms
+    shape = ctx.op("Shape", {ctx.input(ctx.arg("self"))});  // the _like forms
   }
-  const std::string value = std::isnan(fill) ? ctx.inputAs(arg(ctx, "fill_value"), type) : ctx.scalar(fill, type);
+  const std::string value = std::isnan(fill) ? ctx.inputAs(ctx.arg("fill_value"), type) : ctx.scalar(fill, type);
   ctx.setOutput(ctx.op("Expand", {value, shape}), type);
 }
 
 }  // namespace
 
 void registerIndexConverters(ConverterRegistry& r) {
-  r.add("aten::index", index);
+  // A graph input reaching an index argument is int64 ids (example_inputs.cpp).
+  r.add("aten::index", index, indexAt(1));
   r.add("aten::index_put", indexPut);
-  r.add("aten::index_select", indexSelect);
-  r.add("aten::gather", gather);
+  r.add("aten::index_select", indexSelect, indexAt(2));
+  r.add("aten::gather", gather, indexAt(2));
   r.add("aten::scatter", [](ConvertContext& c) { scatter(c, false); });
   r.add("aten::scatter_add", [](ConvertContext& c) { scatter(c, true); });
   r.add("aten::masked_select", [](ConvertContext& c) {
@@ -343,12 +344,18 @@ void registerIndexConverters(ConverterRegistry& r) {
     }
   });
   const double kFillArgument = std::numeric_limits<double>::quiet_NaN();
-  for (const char* kind : {"aten::full", "aten::full_like", "aten::new_full"})
-    r.add(kind, [kFillArgument](ConvertContext& c) { filled(c, kFillArgument); });
-  for (const char* kind : {"aten::zeros", "aten::zeros_like", "aten::new_zeros"})
-    r.add(kind, [](ConvertContext& c) { filled(c, 0.0); });
-  for (const char* kind : {"aten::ones", "aten::ones_like", "aten::new_ones"})
-    r.add(kind, [](ConvertContext& c) { filled(c, 1.0); });
+  // The _like and new_ forms take only the shape, dtype and device of their tensor.
+  const std::pair<const char*, OpFacts> fulls[] = {{"aten::full", {}}, {"aten::full_like", shapeOnly()},
+                                                   {"aten::new_full", shapeOnly()}};
+  for (const auto& [kind, facts] : fulls)
+    r.add(kind, [kFillArgument](ConvertContext& c) { filled(c, kFillArgument); }, facts);
+  const std::pair<const char*, OpFacts> zeros[] = {{"aten::zeros", {}}, {"aten::zeros_like", shapeOnly()},
+                                                   {"aten::new_zeros", shapeOnly()}};
+  for (const auto& [kind, facts] : zeros) r.add(kind, [](ConvertContext& c) { filled(c, 0.0); }, facts);
+  const std::pair<const char*, OpFacts> ones[] = {{"aten::ones", {}}, {"aten::ones_like", shapeOnly()},
+                                                  {"aten::new_ones", shapeOnly()}};
+  for (const auto& [kind, facts] : ones) r.add(kind, [](ConvertContext& c) { filled(c, 1.0); }, facts);
+  for (const char* kind : {"aten::empty_like", "aten::new_empty"}) r.declare(kind, shapeOnly());
 }
 
 }  // namespace modelexport

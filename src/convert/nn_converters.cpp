@@ -12,10 +12,6 @@ namespace {
 
 using torch::jit::Value;
 
-bool given(ConvertContext& ctx, size_t i) {
-  return ctx.node()->inputs().size() > i && !ctx.isNone(ctx.in(i));
-}
-
 // (x - mean) / sqrt(var + eps) with x's own biased statistics over `axes`.
 std::string normalizeOver(ConvertContext& ctx, const std::string& x, const std::vector<int64_t>& axes, double eps,
                           at::ScalarType type) {
@@ -32,7 +28,7 @@ std::string normalizeOver(ConvertContext& ctx, const std::string& x, const std::
 void linear(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   std::string x = ctx.inputAs(ctx.in(0), type);
-  const bool hasBias = given(ctx, 2);
+  const bool hasBias = ctx.given(2);
   if (ctx.rank(ctx.in(0)) == 2) {
     std::vector<std::string> ins{x, ctx.inputAs(ctx.in(1), type)};
     if (hasBias) ins.push_back(ctx.inputAs(ctx.in(2), type));
@@ -57,8 +53,8 @@ void matmul(ConvertContext& ctx) {
 // addmm(bias, a, b, beta, alpha) = beta * bias + alpha * a @ b
 void addmm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  float beta = given(ctx, 3) ? static_cast<float>(ctx.toDouble(ctx.in(3))) : 1.0f;
-  float alpha = given(ctx, 4) ? static_cast<float>(ctx.toDouble(ctx.in(4))) : 1.0f;
+  float beta = ctx.given(3) ? static_cast<float>(ctx.toDouble(ctx.in(3))) : 1.0f;
+  float alpha = ctx.given(4) ? static_cast<float>(ctx.toDouble(ctx.in(4))) : 1.0f;
   ctx.setOutput(ctx.op("Gemm",
                        {ctx.inputAs(ctx.in(1), type), ctx.inputAs(ctx.in(2), type), ctx.inputAs(ctx.in(0), type)},
                        {attr::f("alpha", alpha), attr::f("beta", beta)}),
@@ -67,8 +63,8 @@ void addmm(ConvertContext& ctx) {
 
 void baddbmm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  double beta = given(ctx, 3) ? ctx.toDouble(ctx.in(3)) : 1.0;
-  double alpha = given(ctx, 4) ? ctx.toDouble(ctx.in(4)) : 1.0;
+  double beta = ctx.given(3) ? ctx.toDouble(ctx.in(3)) : 1.0;
+  double alpha = ctx.given(4) ? ctx.toDouble(ctx.in(4)) : 1.0;
   std::string prod = ctx.op("MatMul", {ctx.inputAs(ctx.in(1), type), ctx.inputAs(ctx.in(2), type)});
   if (alpha != 1.0) prod = ctx.op("Mul", {prod, ctx.scalar(alpha, type)});
   std::string bias = ctx.inputAs(ctx.in(0), type);
@@ -93,8 +89,8 @@ void layerNorm(ConvertContext& ctx) {
     std::vector<std::string> ins{x};
     const auto& shape = ctx.sizes(ctx.in(0));
     std::vector<int64_t> normShape(shape.end() - normalized, shape.end());
-    ins.push_back(given(ctx, 2) ? ctx.inputAs(ctx.in(2), type) : ctx.constant(torch::ones(normShape, type), "ones"));
-    if (given(ctx, 3)) ins.push_back(ctx.inputAs(ctx.in(3), type));
+    ins.push_back(ctx.given(2) ? ctx.inputAs(ctx.in(2), type) : ctx.constant(torch::ones(normShape, type), "ones"));
+    if (ctx.given(3)) ins.push_back(ctx.inputAs(ctx.in(3), type));
     ctx.setOutput(ctx.op("LayerNormalization", ins,
                          {attr::i("axis", -normalized), attr::f("epsilon", static_cast<float>(eps))}),
                   type);
@@ -103,8 +99,8 @@ void layerNorm(ConvertContext& ctx) {
   std::vector<int64_t> axes;
   for (int64_t d = rank - normalized; d < rank; ++d) axes.push_back(d);
   std::string y = normalizeOver(ctx, x, axes, eps, type);
-  if (given(ctx, 2)) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in(2), type)});
-  if (given(ctx, 3)) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(3), type)});
+  if (ctx.given(2)) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in(2), type)});
+  if (ctx.given(3)) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(3), type)});
   ctx.setOutput(y, type);
 }
 
@@ -118,7 +114,7 @@ void rmsNorm(ConvertContext& ctx) {
   const int64_t normalized = static_cast<int64_t>(ctx.toInts(ctx.in(1)).size());
   const int64_t rank = ctx.rank(ctx.in(0));
   double eps = work == at::kDouble ? std::numeric_limits<double>::epsilon() : std::numeric_limits<float>::epsilon();
-  if (given(ctx, 3)) eps = ctx.toDouble(ctx.in(3));
+  if (ctx.given(3)) eps = ctx.toDouble(ctx.in(3));
   std::vector<int64_t> axes;
   for (int64_t d = rank - normalized; d < rank; ++d) axes.push_back(d);
   std::string x = ctx.inputAs(ctx.in(0), work);
@@ -127,7 +123,7 @@ void rmsNorm(ConvertContext& ctx) {
   std::string rms = ctx.op("Sqrt", {ctx.op("Add", {meanSquare, ctx.scalar(eps, work)})});
   std::string y = ctx.op("Div", {x, rms});
   if (work != type) y = ctx.cast(y, type);
-  if (given(ctx, 2)) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in(2), type)});
+  if (ctx.given(2)) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in(2), type)});
   ctx.setOutput(y, type);
 }
 
@@ -167,7 +163,7 @@ void convolution(ConvertContext& ctx, bool explicitTransposed, bool transposedFo
   const auto type = ctx.dtype(ctx.out());
   const size_t spatial = static_cast<size_t>(ctx.rank(ctx.in(1)) - 2);
   std::vector<std::string> ins{ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type)};
-  if (given(ctx, 2)) ins.push_back(ctx.inputAs(ctx.in(2), type));
+  if (ctx.given(2)) ins.push_back(ctx.inputAs(ctx.in(2), type));
   bool transposed = transposedForm;
   std::vector<int64_t> stride = expand(ctx.toInts(ctx.in(3)), spatial);
   std::vector<int64_t> dilation, outputPadding;
@@ -226,8 +222,8 @@ std::string channelAffine(ConvertContext& ctx, std::string y, size_t weightIndex
     shape[0] = ctx.sizes(ctx.in(i)).at(0);
     return ctx.op("Reshape", {ctx.inputAs(ctx.in(i), type), ctx.constInts(shape)});
   };
-  if (given(ctx, weightIndex)) y = ctx.op("Mul", {y, perChannel(weightIndex)});
-  if (given(ctx, biasIndex)) y = ctx.op("Add", {y, perChannel(biasIndex)});
+  if (ctx.given(weightIndex)) y = ctx.op("Mul", {y, perChannel(weightIndex)});
+  if (ctx.given(biasIndex)) y = ctx.op("Add", {y, perChannel(biasIndex)});
   return y;
 }
 
@@ -245,13 +241,13 @@ void batchNorm(ConvertContext& ctx) {
   const double eps = ctx.toDouble(ctx.in(7));
   std::string x = ctx.inputAs(ctx.in(0), type);
   // Training mode (or no running statistics) normalizes with the batch's own statistics.
-  if (ctx.toBool(ctx.in(5)) || !given(ctx, 3) || !given(ctx, 4)) {
+  if (ctx.toBool(ctx.in(5)) || !ctx.given(3) || !ctx.given(4)) {
     ctx.setOutput(channelAffine(ctx, normalizeOver(ctx, x, allButChannelAxes(rank), eps, type), 1, 2, rank, type),
                   type);
     return;
   }
   auto param = [&](size_t i, float fill) {
-    return given(ctx, i) ? ctx.inputAs(ctx.in(i), type)
+    return ctx.given(i) ? ctx.inputAs(ctx.in(i), type)
                          : ctx.constant(torch::full({channels}, fill, torch::TensorOptions().dtype(type)), "bn_default");
   };
   ctx.setOutput(ctx.op("BatchNormalization", {x, param(1, 1.0f), param(2, 0.0f),
@@ -267,13 +263,13 @@ void instanceNorm(ConvertContext& ctx) {
   const double eps = ctx.toDouble(ctx.in(7));
   std::string x = ctx.inputAs(ctx.in(0), type);
   auto param = [&](size_t i, float fill) {
-    return given(ctx, i) ? ctx.inputAs(ctx.in(i), type)
+    return ctx.given(i) ? ctx.inputAs(ctx.in(i), type)
                          : ctx.constant(torch::full({channels}, fill, torch::TensorOptions().dtype(type)), "in_default");
   };
   const auto epsilon = attr::f("epsilon", static_cast<float>(eps));
   if (!ctx.toBool(ctx.in(5))) {
     // Normalizing with the running statistics is what batch norm in eval mode does.
-    if (!given(ctx, 3) || !given(ctx, 4)) ctx.unsupported("instance_norm without input or running statistics");
+    if (!ctx.given(3) || !ctx.given(4)) ctx.unsupported("instance_norm without input or running statistics");
     ctx.setOutput(ctx.op("BatchNormalization", {x, param(1, 1.0f), param(2, 0.0f), ctx.inputAs(ctx.in(3), type),
                                                 ctx.inputAs(ctx.in(4), type)},
                          {epsilon}),
@@ -352,7 +348,7 @@ void avgPool(ConvertContext& ctx) {
   const PoolWindow w = poolWindow(ctx);
   const size_t spatial = w.kernel.size();
   const bool countPad = ctx.toBool(ctx.in(5));
-  if (ctx.node()->inputs().size() > 6 && !ctx.isNone(ctx.in(6))) ctx.unsupported("divisor_override");
+  if (ctx.given("divisor_override")) ctx.unsupported("divisor_override");
   std::string x = ctx.inputAs(ctx.in(0), type);
   auto pads = poolPads(ctx, w.kernel, w.stride, w.padding, std::vector<int64_t>(spatial, 1));
   bool padded = false;
@@ -453,9 +449,9 @@ void channelShuffle(ConvertContext& ctx) {
   ctx.setOutput(ctx.op("Reshape", {y, ctx.constInts(shape)}), type);
 }
 
-std::optional<std::vector<double>> optionalDoubles(ConvertContext& ctx, size_t i) {
-  if (!given(ctx, i)) return std::nullopt;
-  const auto& v = ctx.staticValue(ctx.in(i));
+std::optional<std::vector<double>> optionalDoubles(ConvertContext& ctx, const Value* arg) {
+  if (!ctx.given(arg)) return std::nullopt;
+  const auto& v = ctx.staticValue(arg);
   if (v.isDoubleList()) return v.toDoubleVector();
   return std::vector<double>{v.toDouble()};
 }
@@ -468,16 +464,18 @@ void upsample(ConvertContext& ctx, const std::string& mode) {
   const bool nearest = mode == "nearest";
   const bool vec = ctx.node()->schema().overload_name() == "vec";
   const size_t spatial = static_cast<size_t>(ctx.rank(ctx.in(0)) - 2);
-  const bool alignCorners = !nearest && ctx.toBool(ctx.in(2));
-  const size_t firstScale = nearest ? 2 : 3;
+  const bool alignCorners = !nearest && ctx.toBool(ctx.arg("align_corners"));
+  // The per-dim scales by name: align_corners shifts their positions.
+  static const char* const perDim[3][3] = {{"scales"}, {"scales_h", "scales_w"}, {"scales_d", "scales_h", "scales_w"}};
+  if (!vec && (spatial < 1 || spatial > 3)) ctx.unsupported("upsample of " + std::to_string(spatial) + " spatial dims");
   // LibTorch maps output to input coordinates with the given scale factors when there
   // are any (and corners are not aligned), otherwise with in/out sizes.
   std::vector<double> scales;
   if (vec) {
-    if (auto given = optionalDoubles(ctx, firstScale)) scales = expand(*given, spatial);
+    if (auto factors = optionalDoubles(ctx, ctx.arg("scale_factors"))) scales = expand(*factors, spatial);
   } else {
     for (size_t d = 0; d < spatial; ++d) {
-      auto s = optionalDoubles(ctx, firstScale + d);
+      auto s = optionalDoubles(ctx, ctx.arg(perDim[spatial - 1][d]));
       if (!s) {
         scales.clear();
         break;
@@ -525,25 +523,30 @@ void upsample(ConvertContext& ctx, const std::string& mode) {
 }  // namespace
 
 void registerNnConverters(ConverterRegistry& r) {
-  r.add("aten::linear", linear);
-  r.add("aten::matmul", matmul);
-  r.add("aten::mm", matmul);
-  r.add("aten::bmm", matmul);
-  r.add("aten::addmm", addmm);
-  r.add("aten::baddbmm", baddbmm);
-  r.add("aten::embedding", embedding);
-  r.add("aten::layer_norm", layerNorm);
+  r.add("aten::linear", linear, sizedBy(SizeFormula::Linear));
+  r.add("aten::matmul", matmul, sizedBy(SizeFormula::Matmul));
+  r.add("aten::mm", matmul, sizedBy(SizeFormula::Mm));
+  r.add("aten::bmm", matmul, sizedBy(SizeFormula::Bmm));
+  r.add("aten::addmm", addmm, sizedBy(SizeFormula::Addmm));
+  r.add("aten::baddbmm", baddbmm, sizedBy(SizeFormula::Baddbmm));
+  // ids index the weight's rows
+  r.add("aten::embedding", embedding, indexAt(1, 0));
+  r.add("aten::layer_norm", layerNorm, keepsSize());
   r.add("aten::rms_norm", rmsNorm);
-  r.add("aten::softmax", [](ConvertContext& c) { softmax(c, "Softmax"); });
-  r.add("aten::log_softmax", [](ConvertContext& c) { softmax(c, "LogSoftmax"); });
-  r.add("aten::_convolution", [](ConvertContext& c) { convolution(c, true, false); });
+  r.add("aten::softmax", [](ConvertContext& c) { softmax(c, "Softmax"); }, keepsSize(KeepsInputSize::WithoutDtype));
+  r.add("aten::log_softmax", [](ConvertContext& c) { softmax(c, "LogSoftmax"); },
+        keepsSize(KeepsInputSize::WithoutDtype));
+  r.add("aten::_convolution", [](ConvertContext& c) { convolution(c, true, false); },
+        sizedBy(SizeFormula::Convolution));
+  // Not converted (TorchScript calls _convolution), but its sizes are known.
+  r.declare("aten::convolution", sizedBy(SizeFormula::Convolution));
   for (const char* kind : {"aten::conv1d", "aten::conv2d", "aten::conv3d"})
-    r.add(kind, [](ConvertContext& c) { convolution(c, false, false); });
+    r.add(kind, [](ConvertContext& c) { convolution(c, false, false); }, sizedBy(SizeFormula::ConvNd));
   for (const char* kind : {"aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d"})
-    r.add(kind, [](ConvertContext& c) { convolution(c, false, true); });
-  r.add("aten::batch_norm", batchNorm);
-  r.add("aten::instance_norm", instanceNorm);
-  r.add("aten::group_norm", groupNorm);
+    r.add(kind, [](ConvertContext& c) { convolution(c, false, true); }, sizedBy(SizeFormula::ConvTransposeNd));
+  r.add("aten::batch_norm", batchNorm, keepsSize());
+  r.add("aten::instance_norm", instanceNorm, keepsSize());
+  r.add("aten::group_norm", groupNorm, keepsSize());
   r.add("aten::pixel_shuffle", [](ConvertContext& c) { pixelShuffle(c, false); });
   r.add("aten::pixel_unshuffle", [](ConvertContext& c) { pixelShuffle(c, true); });
   r.add("aten::channel_shuffle", channelShuffle);
@@ -552,16 +555,16 @@ void registerNnConverters(ConverterRegistry& r) {
   for (const char* kind : {"aten::upsample_linear1d", "aten::upsample_bilinear2d", "aten::upsample_trilinear3d"})
     r.add(kind, [](ConvertContext& c) { upsample(c, "linear"); });
   r.add("aten::upsample_bicubic2d", [](ConvertContext& c) { upsample(c, "cubic"); });
-  for (const char* kind : {"aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d"}) r.add(kind, maxPool);
+  for (const char* kind : {"aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d"}) r.add(kind, maxPool, dataBlind());
   for (const char* kind : {"aten::max_pool1d_with_indices", "aten::max_pool2d_with_indices", "aten::max_pool3d_with_indices"})
     r.add(kind, [](ConvertContext& c) {
       // ONNX MaxPool's indices count over the whole tensor, LibTorch's over each plane.
       if (!c.out(1)->uses().empty()) c.unsupported("max pool indices");
       maxPool(c);
     });
-  for (const char* kind : {"aten::avg_pool1d", "aten::avg_pool2d", "aten::avg_pool3d"}) r.add(kind, avgPool);
+  for (const char* kind : {"aten::avg_pool1d", "aten::avg_pool2d", "aten::avg_pool3d"}) r.add(kind, avgPool, dataBlind());
   for (const char* kind : {"aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d", "aten::adaptive_avg_pool3d"})
-    r.add(kind, [](ConvertContext& c) { adaptivePool(c, "GlobalAveragePool", "AveragePool"); });
+    r.add(kind, [](ConvertContext& c) { adaptivePool(c, "GlobalAveragePool", "AveragePool"); }, dataBlind());
   for (const char* kind : {"aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d"})
     r.add(kind, [](ConvertContext& c) {
       if (c.node()->outputs().size() > 1 && !c.out(1)->uses().empty()) c.unsupported("adaptive max pool indices");

@@ -16,7 +16,7 @@ void listConstruct(ConvertContext& ctx) {
     if (!ctx.fact(element).isTensor && !ctx.isStatic(element))
       ctx.unsupported("a list of values computed from input data");
     // None in a Tensor?[] list (aten::index's skipped dims): ONNX's empty name for "absent".
-    names.push_back(ctx.isNone(element) ? std::string() : ctx.input(element));
+    names.push_back(ctx.given(element) ? ctx.input(element) : std::string());
   }
   ctx.bindList(ctx.out(), names);
 }
@@ -74,21 +74,50 @@ void passThrough(ConvertContext& ctx) {
 }  // namespace
 
 void registerPrimConverters(ConverterRegistry& registry) {
-  registry.add("prim::ListConstruct", listConstruct);
-  registry.add("prim::TupleConstruct", listConstruct);
-  registry.add("prim::ListUnpack", listUnpack);
-  registry.add("prim::TupleUnpack", listUnpack);
+  const OpFacts plumbing = dataBlind() | auxiliary();
+  registry.add("prim::ListConstruct", listConstruct, plumbing);
+  registry.add("prim::TupleConstruct", listConstruct, plumbing);
+  registry.add("prim::ListUnpack", listUnpack, plumbing);
+  registry.add("prim::TupleUnpack", listUnpack, plumbing);
   registry.add("aten::__getitem__", listIndex);
   registry.add("prim::TupleIndex", listIndex);
   registry.add("aten::append", listAppend);
-  for (const char* kind :
-       {"prim::NumToTensor", "aten::Int", "aten::Float", "aten::ScalarImplicit",
-        "aten::contiguous", "aten::clone", "aten::detach", "aten::alias", "aten::dropout",
-        "aten::feature_dropout", "aten::alpha_dropout", "aten::lift_fresh", "aten::to", "aten::_to_copy",
-        "aten::type_as", "aten::float", "aten::long", "aten::int", "aten::bool", "aten::half",
-        "aten::double", "aten::item", "aten::Bool", "aten::tensor", "aten::scalar_tensor",
-        "prim::unchecked_cast"})
-    registry.add(kind, passThrough);
+  const std::pair<const char*, OpFacts> passing[] = {
+      {"prim::NumToTensor", auxiliary()},
+      {"aten::Int", auxiliary()},
+      {"aten::Float", auxiliary()},
+      {"aten::ScalarImplicit", auxiliary()},
+      {"aten::contiguous", keepsSize() | auxiliary()},
+      {"aten::clone", {}},
+      {"aten::detach", keepsSize() | view()},
+      {"aten::alias", view()},
+      {"aten::dropout", keepsSize()},
+      {"aten::feature_dropout", keepsSize()},
+      {"aten::alpha_dropout", {}},
+      {"aten::lift_fresh", {}},
+      {"aten::to", dataBlind() | auxiliary()},
+      {"aten::_to_copy", {}},
+      {"aten::type_as", dataBlind() | auxiliary()},
+      {"aten::float", {}},
+      {"aten::long", {}},
+      {"aten::int", {}},
+      {"aten::bool", {}},
+      {"aten::half", {}},
+      {"aten::double", {}},
+      {"aten::item", {}},
+      {"aten::Bool", {}},
+      {"aten::tensor", {}},
+      {"aten::scalar_tensor", {}},
+      {"prim::unchecked_cast", {}}};
+  for (const auto& [kind, facts] : passing) registry.add(kind, passThrough, facts);
+  // Handled by the converter walk itself (graph_converter.cpp), or always known at
+  // export time: facts only, no converter.
+  registry.declare("prim::Constant", auxiliary());
+  for (const char* kind : {"prim::dtype", "prim::device"})
+    registry.declare(kind, flags(OpFacts::kShapeOnly | OpFacts::kReadsOnlySizes | OpFacts::kAuxiliary));
+  for (const char* kind : {"aten::__is__", "aten::__isnot__"})
+    registry.declare(kind, flags(OpFacts::kShapeOnly | OpFacts::kReadsOnlySizes));
+  for (const char* kind : {"prim::layout", "prim::is_cuda"}) registry.declare(kind, shapeOnly());
 }
 
 }  // namespace modelexport

@@ -12,8 +12,8 @@ namespace {
 using torch::jit::Value;
 
 bool flag(const ConvertContext& ctx, const char* name, bool fallback) {
-  const Value* v = arg(ctx, name);
-  return given(ctx, v) ? ctx.toBool(v) : fallback;
+  const Value* v = ctx.arg(name);
+  return ctx.given(v) ? ctx.toBool(v) : fallback;
 }
 
 // onnxruntime's reduction, arg-max and sort kernels cover float, double, int32 and
@@ -36,7 +36,7 @@ at::ScalarType workType(at::ScalarType type) {
 // The dimensions named by `dimArg`, normalized and sorted; empty means all of them
 // (torch treats a missing and an empty dim list alike).
 std::vector<int64_t> reduceDims(const ConvertContext& ctx, const Value* dimArg, int64_t rank) {
-  if (!given(ctx, dimArg) || rank == 0) return {};
+  if (!ctx.given(dimArg) || rank == 0) return {};
   std::vector<int64_t> dims = ctx.toInts(dimArg);
   for (auto& d : dims) d = ConvertContext::normDim(d, rank);
   std::sort(dims.begin(), dims.end());
@@ -49,7 +49,7 @@ std::vector<int64_t> reduceDims(const ConvertContext& ctx, const Value* dimArg, 
 void plainReduce(ConvertContext& ctx, const std::string& opType) {
   const auto work = workType(ctx.dtype(ctx.out()));
   std::string x = ctx.inputAs(ctx.in(0), work);
-  const auto axes = reduceDims(ctx, arg(ctx, "dim"), ctx.rank(ctx.in(0)));
+  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in(0)));
   ctx.setOutput(reduce(ctx, opType, x, axes, flag(ctx, "keepdim", false)), work);
 }
 
@@ -83,7 +83,7 @@ void maxMin(ConvertContext& ctx, bool isMax) {
   // max(x, dim, keepdim) -> (values, indices)
   const int64_t rank = ctx.rank(ctx.in(0));
   if (rank == 0) ctx.unsupported("max/min over a dim of a 0-d tensor");
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(arg(ctx, "dim")), rank);
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), rank);
   const bool keepdim = flag(ctx, "keepdim", false);
   const auto work = workType(ctx.dtype(ctx.out(0)));
   ctx.setOutput(reduce(ctx, reduceType, ctx.inputAs(ctx.in(0), work), {dim}, keepdim), work, 0);
@@ -94,9 +94,9 @@ void maxMin(ConvertContext& ctx, bool isMax) {
 void argMaxMin(ConvertContext& ctx, bool isMax) {
   const auto work = argWorkType(ctx.dtype(ctx.in(0)));
   std::string x = ctx.inputAs(ctx.in(0), work);
-  const Value* dimArg = arg(ctx, "dim");
+  const Value* dimArg = ctx.arg("dim");
   const bool keepdim = flag(ctx, "keepdim", false);
-  if (given(ctx, dimArg) && ctx.rank(ctx.in(0)) > 0) {
+  if (ctx.given(dimArg) && ctx.rank(ctx.in(0)) > 0) {
     const int64_t dim = ConvertContext::normDim(ctx.toInt(dimArg), ctx.rank(ctx.in(0)));
     ctx.setOutput(argExtreme(ctx, isMax, x, dim, keepdim), at::kLong);
     return;
@@ -124,11 +124,11 @@ void varStd(ConvertContext& ctx, bool isStd) {
   if (!at::isFloatingType(type)) ctx.unsupported("var/std of a non-floating result");
   std::string x = ctx.inputAs(ctx.in(0), type);
   const auto& shape = ctx.sizes(ctx.in(0));
-  const auto axes = reduceDims(ctx, arg(ctx, "dim"), static_cast<int64_t>(shape.size()));
+  const auto axes = reduceDims(ctx, ctx.arg("dim"), static_cast<int64_t>(shape.size()));
   const bool keepdim = flag(ctx, "keepdim", false);
   double correction = 1.0;
-  if (const Value* u = arg(ctx, "unbiased"); given(ctx, u)) correction = ctx.toBool(u) ? 1.0 : 0.0;
-  if (const Value* c = arg(ctx, "correction"); given(ctx, c)) correction = ctx.toDouble(c);
+  if (const Value* u = ctx.arg("unbiased"); ctx.given(u)) correction = ctx.toBool(u) ? 1.0 : 0.0;
+  if (const Value* c = ctx.arg("correction"); ctx.given(c)) correction = ctx.toDouble(c);
   const double n = static_cast<double>(elementsOver(shape, axes));
   std::string mean = reduce(ctx, "ReduceMean", x, axes, true);
   std::string centered = ctx.op("Sub", {x, mean});
@@ -143,10 +143,10 @@ void norm(ConvertContext& ctx) {
   if (!at::isFloatingType(type)) ctx.unsupported("norm of a non-floating result");
   std::string x = ctx.inputAs(ctx.in(0), type);
   double p = 2.0;
-  const Value* pArg = arg(ctx, "p");
-  if (!pArg) pArg = arg(ctx, "ord");
-  if (given(ctx, pArg)) p = ctx.toDouble(pArg);
-  const auto axes = reduceDims(ctx, arg(ctx, "dim"), ctx.rank(ctx.in(0)));
+  const Value* pArg = ctx.arg("p");
+  if (!pArg) pArg = ctx.arg("ord");
+  if (ctx.given(pArg)) p = ctx.toDouble(pArg);
+  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in(0)));
   const bool keepdim = flag(ctx, "keepdim", false);
   std::string result;
   if (p == 2.0) {
@@ -168,19 +168,19 @@ void norm(ConvertContext& ctx) {
 // all/any: the elements as 0/1, then the minimum/maximum.
 void allAny(ConvertContext& ctx, bool isAll) {
   std::string bits = ctx.cast(ctx.inputAs(ctx.in(0), at::kBool), at::kInt);
-  const auto axes = reduceDims(ctx, arg(ctx, "dim"), ctx.rank(ctx.in(0)));
+  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in(0)));
   ctx.setOutput(reduce(ctx, isAll ? "ReduceMin" : "ReduceMax", bits, axes, flag(ctx, "keepdim", false)), at::kInt);
 }
 
 void countNonzero(ConvertContext& ctx) {
   std::string counts = ctx.cast(ctx.inputAs(ctx.in(0), at::kBool), at::kLong);
-  const auto axes = reduceDims(ctx, arg(ctx, "dim"), ctx.rank(ctx.in(0)));
+  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in(0)));
   ctx.setOutput(reduce(ctx, "ReduceSum", counts, axes, false), at::kLong);
 }
 
 void cumsum(ConvertContext& ctx) {
   const auto work = workType(ctx.dtype(ctx.out()));
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(arg(ctx, "dim")), ctx.rank(ctx.in(0)));
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(ctx.in(0)));
   if (ctx.rank(ctx.in(0)) == 0) {  // cumsum of a scalar is the scalar
     ctx.setOutput(ctx.inputAs(ctx.in(0), work), work);
     return;
@@ -201,9 +201,9 @@ void topk(ConvertContext& ctx) {
   const int64_t rank = ctx.rank(ctx.in(0));
   if (rank == 0) ctx.unsupported("topk of a 0-d tensor");
   const auto work = workType(ctx.dtype(ctx.in(0)));
-  const Value* dimArg = arg(ctx, "dim");
-  const int64_t dim = ConvertContext::normDim(given(ctx, dimArg) ? ctx.toInt(dimArg) : -1, rank);
-  const Value* kArg = arg(ctx, "k");
+  const Value* dimArg = ctx.arg("dim");
+  const int64_t dim = ConvertContext::normDim(ctx.given(dimArg) ? ctx.toInt(dimArg) : -1, rank);
+  const Value* kArg = ctx.arg("k");
   std::string k = ctx.isStatic(kArg) ? ctx.constInts({ctx.toInt(kArg)})
                                      : ctx.op("Reshape", {ctx.inputAs(kArg, at::kLong), ctx.constInts({1})});
   auto outs = topK(ctx, ctx.inputAs(ctx.in(0), work), k, dim, flag(ctx, "largest", true));
@@ -226,8 +226,8 @@ void sort(ConvertContext& ctx, bool indicesOnly) {
     }
     return;
   }
-  const Value* dimArg = arg(ctx, "dim");
-  const int64_t dim = ConvertContext::normDim(given(ctx, dimArg) ? ctx.toInt(dimArg) : -1, rank);
+  const Value* dimArg = ctx.arg("dim");
+  const int64_t dim = ConvertContext::normDim(ctx.given(dimArg) ? ctx.toInt(dimArg) : -1, rank);
   const int64_t length = ctx.sizes(ctx.in(0)).at(dim);
   auto outs = topK(ctx, x, ctx.constInts({length}), dim, flag(ctx, "descending", false));
   if (indicesOnly) {
@@ -241,8 +241,8 @@ void sort(ConvertContext& ctx, bool indicesOnly) {
 }  // namespace
 
 void registerReduceConverters(ConverterRegistry& r) {
-  r.add("aten::sum", [](ConvertContext& c) { plainReduce(c, "ReduceSum"); });
-  r.add("aten::mean", [](ConvertContext& c) { plainReduce(c, "ReduceMean"); });
+  r.add("aten::sum", [](ConvertContext& c) { plainReduce(c, "ReduceSum"); }, dataBlind());
+  r.add("aten::mean", [](ConvertContext& c) { plainReduce(c, "ReduceMean"); }, dataBlind());
   r.add("aten::amax", [](ConvertContext& c) { plainReduce(c, "ReduceMax"); });
   r.add("aten::amin", [](ConvertContext& c) { plainReduce(c, "ReduceMin"); });
   r.add("aten::prod", [](ConvertContext& c) { plainReduce(c, "ReduceProd"); });

@@ -154,12 +154,12 @@ void stack(ConvertContext& ctx) {
 }
 
 int64_t optionalInt(ConvertContext& ctx, const Value* v, int64_t fallback) {
-  return ctx.isNone(v) ? fallback : ctx.toInt(v);
+  return ctx.given(v) ? ctx.toInt(v) : fallback;
 }
 
 // A slice bound as a 1-element int64 tensor: constant, or from a dynamic size.
 std::string sliceBound(ConvertContext& ctx, const Value* v, int64_t fallback) {
-  if (ctx.isNone(v)) return ctx.constInts({fallback});
+  if (!ctx.given(v)) return ctx.constInts({fallback});
   if (ctx.isStatic(v)) return ctx.constInts({ctx.toInt(v)});
   return unsqueeze(ctx, ctx.inputAs(v, at::kLong), {0});
 }
@@ -168,7 +168,7 @@ void sliceOp(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t rank = ctx.rank(ctx.in(0));
   const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank);
-  if ((!ctx.isNone(ctx.in(2)) && !ctx.isStatic(ctx.in(2))) || (!ctx.isNone(ctx.in(3)) && !ctx.isStatic(ctx.in(3)))) {
+  if ((ctx.given(ctx.in(2)) && !ctx.isStatic(ctx.in(2))) || (ctx.given(ctx.in(3)) && !ctx.isStatic(ctx.in(3)))) {
     const int64_t step = ctx.node()->inputs().size() > 4 ? ctx.toInt(ctx.in(4)) : 1;
     ctx.setOutput(ctx.op("Slice", {ctx.inputAs(ctx.in(0), type), sliceBound(ctx, ctx.in(2), 0),
                                    sliceBound(ctx, ctx.in(3), std::numeric_limits<int64_t>::max()),
@@ -258,8 +258,7 @@ void padWith(ConvertContext& ctx, const std::string& onnxMode, size_t valueInput
   }
   std::vector<std::string> inputs{ctx.inputAs(ctx.in(0), type), ctx.constInts(pads)};
   if (onnxMode == "constant") {
-    const bool hasValue = ctx.node()->inputs().size() > valueInput && !ctx.isNone(ctx.in(valueInput));
-    inputs.push_back(ctx.scalar(hasValue ? ctx.toDouble(ctx.in(valueInput)) : 0.0, type));
+    inputs.push_back(ctx.scalar(ctx.given(valueInput) ? ctx.toDouble(ctx.in(valueInput)) : 0.0, type));
   }
   ctx.setOutput(ctx.op("Pad", inputs, {attr::s("mode", onnxMode)}), type);
 }
@@ -268,7 +267,7 @@ void constantPad(ConvertContext& ctx) { padWith(ctx, "constant", 2); }
 
 // aten::pad(self, pad, mode, value): what F.pad traces into since torch 1.13.
 void padOp(ConvertContext& ctx) {
-  const std::string mode = ctx.isNone(ctx.in(2)) ? "constant" : ctx.staticValue(ctx.in(2)).toStringRef();
+  const std::string mode = ctx.given(2) ? ctx.staticValue(ctx.in(2)).toStringRef() : "constant";
   if (mode == "constant") return padWith(ctx, "constant", 3);
   if (mode == "reflect") return padWith(ctx, "reflect", 3);
   if (mode == "replicate") return padWith(ctx, "edge", 3);
@@ -396,7 +395,7 @@ void repeatInterleave(ConvertContext& ctx) {
   std::string x = ctx.inputAs(ctx.in(0), type);
   int64_t dim = 0;
   int64_t length = 1;
-  if (ctx.node()->inputs().size() > 2 && !ctx.isNone(ctx.in(2))) {
+  if (ctx.given(2)) {
     dim = ConvertContext::normDim(ctx.toInt(ctx.in(2)), static_cast<int64_t>(shape.size()));
     length = shape.at(dim);
   } else {
@@ -413,40 +412,49 @@ void repeatInterleave(ConvertContext& ctx) {
 }  // namespace
 
 void registerShapeConverters(ConverterRegistry& r) {
-  for (const char* kind : {"aten::view", "aten::reshape", "aten::view_as", "aten::reshape_as",
-                           "aten::_reshape_alias", "aten::unflatten", "aten::_unsafe_view"})
-    r.add(kind, reshapeToOutput);
-  r.add("aten::flatten", flatten);
-  r.add("aten::permute", permute);
-  r.add("aten::transpose", transpose);
-  r.add("aten::t", transpose);
+  // Layout ops: data-blind (sizes from sizes), most of them views of their input.
+  const OpFacts layout = dataBlind(), viewOf = dataBlind() | view();
+  const std::pair<const char*, OpFacts> reshapes[] = {
+      {"aten::view", viewOf},         {"aten::reshape", viewOf},           {"aten::view_as", {}},
+      {"aten::reshape_as", {}},       {"aten::_reshape_alias", {}},        {"aten::unflatten", {}},
+      {"aten::_unsafe_view", {}}};
+  for (const auto& [kind, facts] : reshapes) r.add(kind, reshapeToOutput, facts);
+  r.add("aten::flatten", flatten, viewOf);
+  r.add("aten::permute", permute, viewOf);
+  r.add("aten::transpose", transpose, viewOf);
+  r.add("aten::t", transpose, viewOf);
   r.add("aten::swapaxes", transpose);
   r.add("aten::swapdims", transpose);
   r.add("aten::movedim", movedim);
   r.add("aten::moveaxis", movedim);
-  r.add("aten::unsqueeze", unsqueezeOp);
-  r.add("aten::squeeze", squeezeOp);
-  r.add("aten::expand", expand);
-  r.add("aten::expand_as", expand);
+  r.add("aten::unsqueeze", unsqueezeOp, viewOf | auxiliary());
+  r.add("aten::squeeze", squeezeOp, viewOf);
+  r.add("aten::expand", expand, viewOf);
+  r.add("aten::expand_as", expand, layout);
   r.add("aten::broadcast_to", expand);
-  r.add("aten::cat", cat);
+  r.add("aten::cat", cat, layout);
   r.add("aten::concat", cat);
-  r.add("aten::stack", stack);
-  r.add("aten::slice", sliceOp);
-  r.add("aten::narrow", narrow);
-  r.add("aten::select", select);
-  r.add("aten::split", [](ConvertContext& c) { split(c, false); });
+  r.add("aten::stack", stack, layout);
+  r.add("aten::slice", sliceOp, viewOf);
+  r.add("aten::narrow", narrow, viewOf);
+  r.add("aten::select", select, viewOf);
+  r.add("aten::split", [](ConvertContext& c) { split(c, false); }, layout);
   r.add("aten::split_with_sizes", [](ConvertContext& c) { split(c, false); });
-  r.add("aten::chunk", [](ConvertContext& c) { split(c, false); });
+  r.add("aten::chunk", [](ConvertContext& c) { split(c, false); }, layout);
   r.add("aten::unsafe_chunk", [](ConvertContext& c) { split(c, false); });
-  r.add("aten::unbind", [](ConvertContext& c) { split(c, true); });
+  r.add("aten::unbind", [](ConvertContext& c) { split(c, true); }, layout);
+  r.declare("aten::as_strided", view());
   r.add("aten::repeat", repeat);
   r.add("aten::tile", tile);
   r.add("aten::repeat_interleave", repeatInterleave);
   r.add("aten::roll", roll);
   r.add("aten::constant_pad_nd", constantPad);
   r.add("aten::pad", padOp);
-  r.add("aten::size", sizeOp);
+  r.add("aten::size", sizeOp, flags(OpFacts::kShapeOnly | OpFacts::kReadsOnlySizes | OpFacts::kAuxiliary));
+  // Other reads of sizes: always known at export time, so never converted.
+  for (const char* kind : {"aten::dim", "aten::numel", "aten::sizes", "prim::shape"})
+    r.declare(kind, flags(OpFacts::kShapeOnly | OpFacts::kReadsOnlySizes));
+  r.declare("aten::len.Tensor", shapeOnly());  // a list's len depends on the list
   r.add("aten::flip", flip);
   r.add("aten::tril", [](ConvertContext& c) { trilu(c, false); });
   r.add("aten::triu", [](ConvertContext& c) { trilu(c, true); });

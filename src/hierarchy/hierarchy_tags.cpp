@@ -1,6 +1,6 @@
 #include "modelexport/hierarchy_tags.h"
 
-#include <unordered_set>
+#include "modelexport/op_facts.h"
 
 namespace modelexport {
 
@@ -25,14 +25,7 @@ int moduleOfCallstack(const torch::jit::Node* node, const ModuleTree& tree) {
   return tree.taggedAncestor(module);
 }
 
-bool isAuxiliaryNode(const torch::jit::Node* node) {
-  static const std::unordered_set<std::string> kinds = {
-      "prim::Constant", "prim::ListConstruct", "prim::ListUnpack", "prim::TupleConstruct",
-      "prim::TupleUnpack", "prim::NumToTensor", "aten::Int", "aten::Float",
-      "aten::ScalarImplicit", "aten::size", "aten::to", "aten::type_as", "aten::unsqueeze",
-      "aten::contiguous", "prim::dtype", "prim::device"};
-  return kinds.count(node->kind().toQualString()) != 0;
-}
+bool isAuxiliaryNode(const torch::jit::Node* node) { return opFactsOrNone(node).has(OpFacts::kAuxiliary); }
 
 std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(
     const torch::jit::Graph& graph, const ModuleTree& tree,

@@ -9,6 +9,7 @@
 #include <torch/csrc/jit/ir/constants.h>
 
 #include "modelexport/errors.h"
+#include "modelexport/op_facts.h"
 
 namespace modelexport {
 namespace {
@@ -17,12 +18,7 @@ using torch::jit::Node;
 using torch::jit::Value;
 
 // Uses that depend only on the input's shape: they do not carry its values onward.
-bool dropsValues(const Node* node) {
-  static const std::unordered_set<std::string> kinds = {
-      "aten::size", "aten::dim", "aten::numel", "aten::zeros_like", "aten::ones_like",
-      "aten::empty_like", "aten::full_like", "prim::device", "prim::dtype"};
-  return kinds.count(node->kind().toQualString()) != 0;
-}
+bool dropsValues(const Node* node) { return opFactsOrNone(node).has(OpFacts::kShapeOnly); }
 
 // Rows of the table an index value selects from, when the table is a constant.
 int64_t tableRows(const Value* table, int64_t dim) {
@@ -70,20 +66,16 @@ InputSpec inferInputSpec(const Value* input, const std::string& name,
     for (const auto& use : v->uses()) {
       const Node* user = use.user;
       const std::string kind = user->kind().toQualString();
-      if (kind == "aten::embedding" && use.offset == 1) {
-        noteLimit(tableRows(user->input(0), 0));
+      const OpFacts& facts = opFactsOrNone(user);
+      if (facts.indexInput >= 0 && use.offset == static_cast<size_t>(facts.indexInput)) {
+        noteLimit(facts.indexTable >= 0 ? tableRows(user->input(static_cast<size_t>(facts.indexTable)), 0) : 0);
         continue;
       }
-      if ((kind == "aten::index_select" && use.offset == 2) ||
-          (kind == "aten::gather" && use.offset == 2)) {
-        noteLimit(0);
-        continue;
-      }
-      if (kind == "prim::ListConstruct") {
-        for (const auto& listUse : user->output()->uses())
-          if (std::string(listUse.user->kind().toQualString()) == "aten::index" &&
-              listUse.offset == 1)
-            noteLimit(0);
+      if (kind == "prim::ListConstruct") {  // indices given as a list (x[ids])
+        for (const auto& listUse : user->output()->uses()) {
+          const int listIndex = opFactsOrNone(listUse.user).indexInput;
+          if (listIndex >= 0 && listUse.offset == static_cast<size_t>(listIndex)) noteLimit(0);
+        }
       }
       if (dropsValues(user)) continue;
       for (const Value* out : user->outputs())

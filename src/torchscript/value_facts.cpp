@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/ir/constants.h>
 
 #include "modelexport/errors.h"
+#include "modelexport/op_facts.h"
 #include "modelexport/shape_only_run.h"
 
 namespace modelexport {
@@ -16,18 +17,7 @@ using torch::jit::Value;
 
 // Ops whose result depends only on shapes, dtypes and devices, never on data
 // (`x is None` too: which optional values are given is fixed by the example inputs).
-bool isShapeOnly(const Node* node) {
-  static const std::unordered_set<std::string> kinds = {
-      "aten::size",      "aten::dim",       "aten::numel",    "aten::len",
-      "prim::device",    "prim::dtype",     "prim::layout",   "aten::zeros_like",
-      "aten::ones_like", "aten::empty_like", "aten::full_like", "aten::new_zeros",
-      "aten::new_ones",  "aten::new_full",  "aten::new_empty", "prim::shape",
-      "aten::sizes",     "prim::is_cuda",   "aten::__is__",   "aten::__isnot__"};
-  const std::string kind = node->kind().toQualString();
-  if (kind == "aten::len" && node->input(0)->type()->kind() != c10::TypeKind::TensorType)
-    return false;  // len of a list depends on the list
-  return kinds.count(kind) != 0;
-}
+bool isShapeOnly(const Node* node) { return opFactsOrNone(node).has(OpFacts::kShapeOnly); }
 
 bool isConvolution(const Node* node) {
   const std::string kind = node->kind().toQualString();
@@ -161,13 +151,9 @@ class Runner {
   // value it mutates, and the views it went through, become plain constants so the
   // converter writes that data instead of redoing the computation without the mutation.
   void foldMutatedBase(const Value* target) {
-    static const std::unordered_set<std::string> views = {
-        "aten::slice", "aten::select", "aten::view", "aten::reshape", "aten::narrow", "aten::transpose",
-        "aten::permute", "aten::unsqueeze", "aten::squeeze", "aten::expand", "aten::as_strided",
-        "aten::t", "aten::flatten", "aten::detach", "aten::alias"};
     for (const Value* v = target;; v = v->node()->input(0)) {
       facts_.set(v).fromParameter = false;
-      if (!views.count(v->node()->kind().toQualString()) || v->node()->inputs().empty()) break;
+      if (!opFactsOrNone(v->node()).has(OpFacts::kView) || v->node()->inputs().empty()) break;
     }
   }
 
