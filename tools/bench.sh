@@ -32,7 +32,15 @@
 # space, default 75% of RAM; 0 = none) or passes --timeout (default 3600 s) is
 # recorded as such in the table; the bench goes on.
 # Writes a markdown report (default docs/PERFORMANCE.md) and prints it.
-# Environment: BUILD_DIR (default build), MODELEXPORT_EXE (default BUILD_DIR/modelexport).
+#
+# --hf: the torch 2.13 peers instead (tools/bench_hf.sh): the tools/hf_models.py models
+# and bigger configs (default: bert gpt2 llama bert_h512_l8 gpt2_h512_l8 llama_h512_l8,
+# see tools/torch2_onnx_reference.py), ours from their .pt and .pt2 (best of --runs)
+# against torch.onnx.export(dynamo=False) and (dynamo=True) of the same eager model in
+# .venv (one run each), plus the start-up runs above; writes its own section at the top
+# of --out (between <!-- hf-bench --> markers), the rest of the file stays.
+# Environment: BUILD_DIR (default build), MODELEXPORT_EXE (default BUILD_DIR/modelexport),
+# VENV_PYTHON (default .venv/bin/python, for --hf).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,6 +52,7 @@ BIG_RUNS=1
 TIMEOUT=3600
 MEM_LIMIT_GIB=""
 QUICK=0
+HF=0
 OUT_FILE="$ROOT/docs/PERFORMANCE.md"
 ALL_MODELS=(bert_tiny resnet18 resnet50 gpt2_l2 gpt2_l6 gpt2_124m gpt2_l24 big_mlp)
 QUICK_SKIP=" gpt2_l24 big_mlp "
@@ -57,11 +66,13 @@ while (($#)); do
     --quick) QUICK=1; shift ;;
     --timeout) TIMEOUT="$2"; shift 2 ;;
     --mem-limit) MEM_LIMIT_GIB="$2"; shift 2 ;;
+    --hf) HF=1; shift ;;
     -h|--help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
     -*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     *) MODELS+=("$1"); shift ;;
   esac
 done
+if ((HF)); then ((${#MODELS[@]})) || MODELS=(bert gpt2 llama bert_h512_l8 gpt2_h512_l8 llama_h512_l8); fi
 ((${#MODELS[@]})) || MODELS=("${ALL_MODELS[@]}")
 if ((QUICK)); then
   kept=()
@@ -83,10 +94,6 @@ RES="$WORK/results"
 mkdir -p "$RES"
 LOAD_SCRIPT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-only="$(IFS=,; echo "${MODELS[*]},$BASELINE")"
-echo "==> fixtures ($only) in $FIXTURES" >&2
-"$PYTHON" "$ROOT/tools/make_fixtures.py" "$FIXTURES" --only "$only" >&2
-MANIFEST="$FIXTURES/fixtures.json"
 
 # GNU time -v report -> "seconds peak_kib"
 time_fields() {
@@ -153,6 +160,21 @@ print(e.get("weight_bytes", 0))
 for a in e["cli_args"]:
     print(a)' "$MANIFEST" "$1"
 }
+
+if ((HF)); then
+  only="$BASELINE"
+else
+  only="$(IFS=,; echo "${MODELS[*]},$BASELINE")"
+fi
+echo "==> fixtures ($only) in $FIXTURES" >&2
+"$PYTHON" "$ROOT/tools/make_fixtures.py" "$FIXTURES" --only "$only" >&2
+MANIFEST="$FIXTURES/fixtures.json"
+if ((HF)); then
+  # shellcheck source=tools/bench_hf.sh
+  source "$ROOT/tools/bench_hf.sh"
+  exit 0
+fi
+
 
 # Bytes of the ONNX output in DIR: the .onnx plus its external data (ours: OUT.onnx.data;
 # torch.onnx: one file per initializer), without our hierarchy sidecar.
