@@ -18,8 +18,9 @@ struct Command {
 // The top-level parser, with --version; the subcommands are added by the caller.
 CLI::App& makeApp(CLI::App& app);
 constexpr const char* kAppDescription =
-    "modelexport: export TorchScript models to ONNX with the PyTorch module hierarchy stamped on every node";
-constexpr const char* kExportDescription = "Export a TorchScript model to hierarchy-stamped ONNX";
+    "modelexport: export PyTorch models (TorchScript, torch.export) to ONNX with the module hierarchy stamped on "
+    "every node";
+constexpr const char* kExportDescription = "Export a TorchScript (.pt) or torch.export (.pt2) model to hierarchy-stamped ONNX";
 
 // Parses argv and runs the chosen command: errors become one line and exit code 1.
 int runCommandLine(CLI::App& app, std::vector<Command>& commands, int argc, char** argv);

@@ -10,7 +10,8 @@ class UserError : public std::runtime_error {
   explicit UserError(const std::string& message) : std::runtime_error(message) {}
 };
 
-// First line of a possibly multi-line message (LibTorch errors carry C++ backtraces).
+// First line with text of a possibly multi-line message (LibTorch errors carry C++
+// backtraces and may start with a newline).
 std::string firstLine(const std::string& text);
 
 }  // namespace modelexport

@@ -12,6 +12,19 @@ CLI::App& makeApp(CLI::App& app) {
 }
 
 int runCommandLine(CLI::App& app, std::vector<Command>& commands, int argc, char** argv) {
+  // A first word that is no option and no command: name it and the commands there are
+  // (CLI11 would only say that a subcommand is required).
+  std::string known;
+  bool isCommand = false;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    known += (known.empty() ? "" : ", ") + sub->get_name();
+    isCommand = isCommand || (argc >= 2 && sub->get_name() == argv[1]);
+  }
+  if (argc >= 2 && argv[1][0] != '-' && !isCommand) {
+    std::cerr << "modelexport: error: '" << argv[1] << "' is not a command (commands: " << known
+              << "; modelexport --help says more)\n";
+    return static_cast<int>(CLI::ExitCodes::ExtrasError);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

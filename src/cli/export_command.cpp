@@ -50,8 +50,8 @@ Command addExportCommand(CLI::App& app) {
   auto options = std::make_shared<ExportOptions>();
   auto shape = std::make_shared<std::string>("1,128");
   cmd->add_option("MODEL_NAME_OR_PATH", options->modelPath,
-                  "TorchScript .pt file, a directory holding one (with config.json and tokenizer files), "
-                  "or a Hugging Face name found in the local cache (never downloaded)")
+                  "TorchScript .pt file, torch.export .pt2 archive, a directory holding a .pt (with config.json "
+                  "and tokenizer files), or a Hugging Face name found in the local cache (never downloaded)")
       ->required();
   cmd->add_option("OUTPUT_PATH", options->outputPath, "ONNX file to write")->required();
   auto* shapeOption = cmd->add_option("--input-shape", *shape,

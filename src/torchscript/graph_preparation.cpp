@@ -1,5 +1,7 @@
 #include "modelexport/graph_preparation.h"
 
+#include <map>
+
 #include <regex>
 #include <set>
 
@@ -111,6 +113,23 @@ PreparedGraph prepareGraph(const torch::jit::Module& module) {
     throw UserError("forward uses the module object in a way that cannot be folded");
   graph.eraseInput(0);
 
+  // A returned dict (a Hugging Face ModelOutput traced with strict=False) is its values,
+  // named by their keys.
+  std::map<const Value*, std::string> keyNames;
+  for (size_t i = graph.outputs().size(); i-- > 0;) {
+    Node* dict = graph.outputs()[i]->node();
+    if (dict->kind() != c10::prim::DictConstruct) continue;
+    std::vector<Value*> values;
+    for (size_t k = 0; k + 1 < dict->inputs().size(); k += 2) {
+      auto key = torch::jit::toIValue(dict->input(k));
+      if (!key || !key->isString()) throw UserError("the model returns a dict whose keys are not constant strings");
+      values.push_back(dict->input(k + 1));
+      keyNames[dict->input(k + 1)] = key->toStringRef();
+    }
+    graph.eraseOutput(i);
+    for (size_t k = 0; k < values.size(); ++k) graph.block()->insertOutput(i + k, values[k]);
+  }
+
   // Output names before tuples are flattened: the returned tuple's element names.
   std::vector<std::string> outputNames;
   for (Value* out : graph.outputs()) {
@@ -118,7 +137,7 @@ PreparedGraph prepareGraph(const torch::jit::Module& module) {
     if (producer->kind() == c10::prim::TupleConstruct) {
       for (Value* element : producer->inputs()) outputNames.push_back(cleanValueName(element->debugName()));
     } else {
-      outputNames.push_back(cleanValueName(out->debugName()));
+      outputNames.push_back(keyNames.count(out) ? keyNames[out] : cleanValueName(out->debugName()));
     }
   }
 

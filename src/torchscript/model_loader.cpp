@@ -5,7 +5,10 @@
 #include <memory>
 #include <system_error>
 #include <fstream>
+#include <regex>
 #include <vector>
+
+#include <torch/version.h>
 
 #include "modelexport/errors.h"
 #include "modelexport/mapped_archive.h"
@@ -42,6 +45,21 @@ bool fileContains(const std::string& path, const std::string& needle) {
     carry = window.size() > needle.size() ? window.substr(window.size() - needle.size()) : window;
   }
   return false;
+}
+
+// What LibTorch's load error says, in one line: an operator or class it does not know
+// (a newer torch's, or a library's such as torchvision), else its first line.
+std::string loadCause(const std::string& text) {
+  std::smatch m;
+  if (std::regex_search(text, m, std::regex(R"(Unknown builtin op: ([A-Za-z_][A-Za-z0-9_]*)::([A-Za-z0-9_.]*[A-Za-z0-9_]))"))) {
+    const std::string ns = m[1], op = m[1].str() + "::" + m[2].str();
+    if (ns == "aten" || ns == "prim")
+      return "unknown operator " + op + " (the file needs a newer LibTorch than " + TORCH_VERSION + ")";
+    return "uses " + op + ", an operator of the " + ns + " library, which this binary does not register";
+  }
+  if (std::regex_search(text, m, std::regex(R"(Unknown type name '([^']+)')")))
+    return "uses the class " + m[1].str() + ", which this binary does not know";
+  return firstLine(text);
 }
 
 }  // namespace
@@ -94,10 +112,11 @@ torch::jit::Module loadTorchScript(const std::string& path, ArchiveLoadStats* st
     return module;
   } catch (const c10::Error& e) {
     std::string what = diagnoseNonTorchScript(path);
-    if (what.empty()) what = "LibTorch: " + firstLine(e.what_without_backtrace());
+    if (what.empty()) what = "LibTorch: " + loadCause(e.what_without_backtrace());
     throw UserError(path + ": cannot load: " + what);
   } catch (const std::exception& e) {
-    throw UserError(path + ": cannot load: " + firstLine(e.what()));
+    // TorchScript's compile errors (unknown operators) are ErrorReports, not c10::Errors.
+    throw UserError(path + ": cannot load: " + loadCause(e.what()));
   }
 }
 

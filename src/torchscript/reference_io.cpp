@@ -37,6 +37,12 @@ std::vector<at::Tensor> flattenOutputs(const c10::IValue& value) {
       auto sub = flattenOutputs(e);
       out.insert(out.end(), sub.begin(), sub.end());
     }
+  } else if (value.isGenericDict()) {
+    // In insertion order, as prepare makes the dict's values the graph's outputs.
+    for (const auto& entry : value.toGenericDict()) {
+      auto sub = flattenOutputs(entry.value());
+      out.insert(out.end(), sub.begin(), sub.end());
+    }
   } else if (value.isDouble() || value.isInt() || value.isBool()) {
     out.push_back(value.isDouble() ? torch::scalar_tensor(value.toDouble(), at::kFloat)
                                    : torch::scalar_tensor(value.toInt(), at::kLong));

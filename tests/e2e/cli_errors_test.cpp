@@ -100,6 +100,28 @@ TEST_F(BadInputTest, LegacyPickle) {
   expectModelRejected(inputs_ + "/legacy_pickle.pt", {"legacy_pickle.pt", "pickle", "torch.jit.trace"});
 }
 
+// LibTorch's message starts with a newline; the one line must still carry the cause.
+TEST_F(BadInputTest, OperatorOfALibraryTheBinaryDoesNotRegister) {
+  ASSERT_TRUE(pythonOk_) << pythonLog_;
+  expectModelRejected(inputs_ + "/torchvision_nms.pt",
+                      {"torchvision_nms.pt", "cannot load: uses torchvision::nms, an operator of the torchvision library"});
+}
+
+TEST_F(BadInputTest, OperatorThisLibTorchDoesNotKnow) {
+  ASSERT_TRUE(pythonOk_) << pythonLog_;
+  expectModelRejected(inputs_ + "/unknown_op.pt",
+                      {"unknown_op.pt", "cannot load: unknown operator aten::frobnicate (the file needs a newer LibTorch"});
+}
+
+TEST(CommandLine, UnknownCommandIsNamedWithTheKnownOnes) {
+  auto run = runModelexportSplit("frobnicate model.pt out.onnx");
+  EXPECT_EQ(run.exitCode, 109);
+  EXPECT_EQ(run.err,
+            "modelexport: error: 'frobnicate' is not a command (commands: export, analyze, validate, compare, "
+            "import-onnx; modelexport --help says more)\n");
+  EXPECT_EQ(runModelexportSplit("--version").exitCode, 0);
+}
+
 TEST_F(BadInputTest, TruncatedTorchScript) { expectModelRejected(inputs_ + "/truncated.pt", {"truncated.pt"}); }
 
 TEST_F(BadInputTest, EmptyFile) { expectModelRejected(inputs_ + "/empty.pt", {"empty.pt", "empty"}); }

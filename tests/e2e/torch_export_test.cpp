@@ -96,6 +96,20 @@ TEST_F(TorchExportTest, SymbolicBatchBecomesADimParamAndRunsAtAnotherBatch) {
   EXPECT_EQ(ort.exitCode, 0) << ort.output;
 }
 
+// A dict return (Hugging Face ModelOutputs traced with strict=False): its values are the
+// outputs, named by their keys.
+TEST_F(TorchExportTest, TracedDictOutputsAreNamedByTheirKeys) {
+  auto run = runModelexportSplit("export " + shellQuote(inputs_ + "/dict_output.pt") + " " + shellQuote(out_ + "/o.onnx") +
+                                 " --input-shape 2,5,6 --dump-io " + shellQuote(out_ + "/io"));
+  ASSERT_EQ(run.exitCode, 0) << run.err;
+  const auto model = loadModel(out_ + "/o.onnx");
+  ASSERT_EQ(model.graph().output_size(), 2);
+  EXPECT_EQ(model.graph().output(0).name(), "hidden");
+  EXPECT_EQ(model.graph().output(1).name(), "pooled");
+  auto ort = ortCheck(out_ + "/o.onnx", out_ + "/io");
+  EXPECT_EQ(ort.exitCode, 0) << ort.output;
+}
+
 TEST_F(TorchExportTest, BadPt2FilesGetOneLineErrors) {
   const std::map<std::string, std::string> expected = {
       {"future_schema.pt2", "torch.export schema version 99.0 is not supported"},

@@ -5,10 +5,13 @@ Usage: /usr/bin/python3 tests/tools/make_bad_inputs.py OUTDIR
 
     OUTDIR/state_dict.pt     torch.save(model.state_dict()) (zip archive without code/)
     OUTDIR/legacy_pickle.pt  the same with _use_new_zipfile_serialization=False
+    OUTDIR/torchvision_nms.pt  TorchScript calling torchvision::nms (an operator of a library)
+    OUTDIR/unknown_op.pt     TorchScript whose code calls aten::frobnicate (no such operator)
 """
 
 import os
 import sys
+import zipfile
 
 import torch
 
@@ -23,6 +26,28 @@ def main(argv):
     state = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU()).state_dict()
     torch.save(state, os.path.join(out, "state_dict.pt"))
     torch.save(state, os.path.join(out, "legacy_pickle.pt"), _use_new_zipfile_serialization=False)
+    import torchvision
+
+    class Nms(torch.nn.Module):
+        def forward(self, boxes, scores):
+            return torchvision.ops.nms(boxes, scores, 0.5)
+
+    class Relu(torch.nn.Module):
+        def forward(self, x):
+            return torch.relu(x) * 2
+
+    torch.jit.script(Nms()).save(os.path.join(out, "torchvision_nms.pt"))
+    relu = os.path.join(out, "relu.pt")
+    torch.jit.script(Relu()).save(relu)
+    # The same archive with its code calling an operator no LibTorch has (as a file from
+    # a newer torch calls one this LibTorch lacks).
+    with zipfile.ZipFile(relu) as zin, zipfile.ZipFile(os.path.join(out, "unknown_op.pt"), "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith(".py"):
+                data = data.replace(b"torch.relu", b"torch.frobnicate")
+            zout.writestr(item, data)
+    os.remove(relu)
     print("make_bad_inputs: wrote %s" % out)
     return 0
 

@@ -8,6 +8,7 @@ Usage: .venv/bin/python tests/tools/make_pt2_inputs.py OUTDIR
                                a Sequential, a buffer, a constant tensor)
     OUTDIR/blocks.pt2          torch.export.save of the same model, static shapes
     OUTDIR/blocks_dynamic.pt2  the same with a symbolic batch dim (Dim "batch")
+    OUTDIR/dict_output.pt      torch.jit.trace(strict=False) of a model returning a dict
     OUTDIR/future_schema.pt2   blocks.pt2 with its schema version set to 99.0
     OUTDIR/not_export.pt2      a zip archive of unrelated files
     OUTDIR/state_dict.pt2      torch.save(state_dict) under a .pt2 name
@@ -45,6 +46,18 @@ class Blocks(nn.Module):
         return self.head(x) * self.scale, x.mean(-1)
 
 
+class DictOutput(nn.Module):
+    """Returns a dict, as a Hugging Face ModelOutput traced with strict=False does."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(6, 4)
+
+    def forward(self, x):
+        h = self.proj(x)
+        return {"hidden": h, "pooled": h.mean(1)}
+
+
 def rewrite(source, target, edit):
     """Copies a zip, passing each entry's name and bytes through edit()."""
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
@@ -64,6 +77,7 @@ def main(argv):
     with torch.no_grad():
         torch.jit.trace(model, (x,)).save(os.path.join(out, "blocks.pt"))
         torch.export.save(torch.export.export(model, (x,)), os.path.join(out, "blocks.pt2"))
+        torch.jit.trace(DictOutput().eval(), (x,), strict=False).save(os.path.join(out, "dict_output.pt"))
         batch = torch.export.Dim("batch")
         dynamic = torch.export.export(model, (x,), dynamic_shapes={"x": {0: batch}})
         torch.export.save(dynamic, os.path.join(out, "blocks_dynamic.pt2"))
