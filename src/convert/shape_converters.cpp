@@ -84,8 +84,8 @@ void squeezeOp(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t rank = ctx.rank(ctx.in(0));
   std::vector<int64_t> axes;
-  if (ctx.node()->inputs().size() > 1) {
-    for (int64_t d : ctx.toInts(ctx.in(1))) {
+  if (ctx.given("dim")) {  // squeeze.dim, squeeze.dims
+    for (int64_t d : ctx.toInts(ctx.arg("dim"))) {
       d = ConvertContext::normDim(d, rank);
       if (d < rank && ctx.dim(ctx.in(0), d) == 1) axes.push_back(d);
     }
@@ -203,8 +203,8 @@ void split(ConvertContext& ctx, bool squeezeParts) {
   const Value* result = ctx.out();
   const auto& listValue = ctx.fact(result).value;
   const int64_t rank = ctx.rank(ctx.in(0));
-  const size_t dimArg = squeezeParts ? 1 : 2;
-  const int64_t dim = ConvertContext::normDim(ctx.node()->inputs().size() > dimArg ? ctx.toInt(ctx.in(dimArg)) : 0, rank);
+  const Value* dimArg = ctx.arg("dim");  // unbind's second argument, split's and chunk's third
+  const int64_t dim = ConvertContext::normDim(ctx.given(dimArg) ? ctx.toInt(dimArg) : 0, rank);
   if (!listValue.isTensorList()) ctx.unsupported("split whose parts are not a tensor list");
   std::vector<at::Tensor> parts = listValue.toTensorVector();
   std::vector<int64_t> sizes;
@@ -277,8 +277,8 @@ void padOp(ConvertContext& ctx) {
 void sizeOp(ConvertContext& ctx) {
   // Only reached when the shape is not known at export time (dynamic axes).
   std::string shape = ctx.op("Shape", {ctx.input(ctx.in(0))});
-  if (ctx.node()->inputs().size() > 1) {
-    const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.in(0)));
+  if (ctx.given("dim")) {  // size.int
+    const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(ctx.in(0)));
     shape = ctx.op("Gather", {shape, ctx.scalar(static_cast<double>(dim), at::kLong)}, {attr::i("axis", 0)});
   }
   // The result is an int or int[], not a tensor: bound as is, nothing to cast.
