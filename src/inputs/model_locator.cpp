@@ -99,17 +99,21 @@ std::string huggingFaceHubCache() {
   return (fs::path(env("HOME")) / ".cache" / "huggingface" / "hub").string();
 }
 
-bool isTorchScriptArchive(const std::string& path) {
+bool archiveHasRecord(const std::string& path, const std::function<bool(const std::string&)>& matches) {
   std::ifstream in(path, std::ios::binary);
   char magic[4] = {};
   if (!in.read(magic, 4) || std::memcmp(magic, "PK\x03\x04", 4) != 0) return false;
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);
     for (const auto& record : reader.getAllRecords())
-      if (record.rfind("code/", 0) == 0) return true;
+      if (matches(record)) return true;
   } catch (const std::exception&) {
   }
   return false;
+}
+
+bool isTorchScriptArchive(const std::string& path) {
+  return archiveHasRecord(path, [](const std::string& record) { return record.rfind("code/", 0) == 0; });
 }
 
 ModelLocation locateModel(const std::string& nameOrPath) {

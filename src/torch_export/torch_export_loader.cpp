@@ -14,6 +14,7 @@
 #include <torch/csrc/utils/generated_serialization_types.h>
 
 #include "modelexport/errors.h"
+#include "modelexport/model_locator.h"
 
 namespace modelexport {
 namespace {
@@ -186,6 +187,11 @@ std::vector<int64_t> concreteSizes(const std::vector<serde::SymInt>& sizes, cons
   return out;
 }
 
+// models/<name>.json: a serialized ExportedProgram.
+bool isModelRecord(const std::string& record) {
+  return record.rfind("models/", 0) == 0 && record.size() > 12 && record.compare(record.size() - 5, 5, ".json") == 0;
+}
+
 std::string nodeName(const serde::Node& node) {
   return node.get_name() ? *node.get_name() : node.get_target();
 }
@@ -221,8 +227,7 @@ class Loader {
   std::string findModelRecord() {
     std::vector<std::string> models;
     for (const auto& record : reader_.getAllRecords())
-      if (record.rfind("models/", 0) == 0 && record.size() > 12 && record.compare(record.size() - 5, 5, ".json") == 0)
-        models.push_back(record);
+      if (isModelRecord(record)) models.push_back(record);
     if (models.empty())
       throw UserError(path_ + ": the zip archive is not a torch.export program (no models/*.json); " + kHowToMake);
     std::sort(models.begin(), models.end());
@@ -726,19 +731,7 @@ std::vector<std::pair<std::string, std::string>> parseModuleStack(const std::str
   return frames;
 }
 
-bool isTorchExportArchive(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  if (!in.read(magic, 4) || std::memcmp(magic, "PK\x03\x04", 4) != 0) return false;
-  try {
-    caffe2::serialize::PyTorchStreamReader reader(path);
-    for (const auto& record : reader.getAllRecords())
-      if (record.rfind("models/", 0) == 0 && record.size() > 12 && record.compare(record.size() - 5, 5, ".json") == 0)
-        return true;
-  } catch (const std::exception&) {
-  }
-  return false;
-}
+bool isTorchExportArchive(const std::string& path) { return archiveHasRecord(path, isModelRecord); }
 
 TorchExportModel loadTorchExport(const std::string& path) {
   try {
