@@ -1,7 +1,6 @@
 #include "modelexport/torch_export_loader.h"
 
-#include <cstring>
-#include <fstream>
+#include <algorithm>
 #include <functional>
 #include <regex>
 #include <set>
