@@ -121,7 +121,9 @@ std::string renderAnalysisDetailed(const nlohmann::json& report) {
     out << "[" << n["index"] << "] " << n["name"].get<std::string>() << "  " << n["op_type"].get<std::string>() << "\n";
     if (!n["hierarchy_path"].is_null()) {
       out << "    hierarchy_path:   " << n["hierarchy_path"].get<std::string>() << "\n";
-      out << "    hierarchy_tags:   " << n["hierarchy_tags"].dump() << "\n";
+      // Tags need not be UTF-8 (ONNX strings are bytes): such bytes print as U+FFFD.
+      out << "    hierarchy_tags:   " << n["hierarchy_tags"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+          << "\n";
       out << "    hierarchy_method: " << (n["hierarchy_method"].is_null() ? "" : n["hierarchy_method"].get<std::string>()) << "\n";
       out << "    hierarchy_module: " << (n["hierarchy_module"].is_null() ? "" : n["hierarchy_module"].get<std::string>()) << "\n";
     } else {

@@ -29,12 +29,18 @@ std::string nodeLabel(const onnx::NodeProto& node, size_t i) {
   return node.name().empty() ? "#" + std::to_string(i) + " (" + node.op_type() + ")" : node.name();
 }
 
+// ONNX strings need not be UTF-8; bytes that are not come out as U+FFFD rather than
+// failing the dump.
+std::string tagsJson(const std::vector<std::string>& tags) {
+  return nlohmann::json(tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void writeStamps(onnx::NodeProto& node, const NodeHierarchy& h) {
   MetadataEntries entries;
   for (auto& [key, value] : getNodeMetadata(node))
     if (!isHierarchyKey(key) && key != "namespace") entries.emplace_back(key, value);
   MetadataEntries stamps = {{"hierarchy_path", h.tag},
-                            {"hierarchy_tags", nlohmann::json(h.tags).dump()},
+                            {"hierarchy_tags", tagsJson(h.tags)},
                             {"hierarchy_count", std::to_string(h.tags.size())},
                             {"hierarchy_method", h.method},
                             {"hierarchy_module", h.module},

@@ -68,7 +68,9 @@ std::vector<std::string> tokenizerFilesIn(const std::string& directory) {
   return found;
 }
 
-std::optional<DirectoryTokenizer> loadDirectoryTokenizer(const std::string& directory) {
+namespace {
+
+std::optional<DirectoryTokenizer> readDirectoryTokenizer(const std::string& directory) {
   const fs::path dir(directory);
   std::error_code ec;
   auto has = [&](const char* name) { return fs::is_regular_file(dir / name, ec); };
@@ -166,6 +168,20 @@ std::optional<DirectoryTokenizer> loadDirectoryTokenizer(const std::string& dire
   tokenizer.kind = "bpe";
   tokenizer.bpe = std::make_shared<BpeTokenizer>(std::move(vocab), std::move(merges), settings);
   return tokenizer;
+}
+
+}  // namespace
+
+std::optional<DirectoryTokenizer> loadDirectoryTokenizer(const std::string& directory) {
+  try {
+    return readDirectoryTokenizer(directory);
+  } catch (const json::exception& e) {
+    // A setting or vocab entry of the wrong JSON type ("do_lower_case": "yes", an id
+    // that is not a number).
+    std::string files;
+    for (const auto& file : tokenizerFilesIn(directory)) files += (files.empty() ? "" : ", ") + file;
+    throw UserError(files + ": a tokenizer setting or vocab entry has the wrong type: " + firstLine(e.what()));
+  }
 }
 
 }  // namespace modelexport

@@ -186,6 +186,22 @@ std::vector<int64_t> concreteSizes(const std::vector<serde::SymInt>& sizes, cons
   return out;
 }
 
+// Whether a strided view (sizes, strides, offset: all from the file) stays inside a
+// storage of `elements` elements; negative values and overflowing products are not.
+bool withinStorage(const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides, int64_t offset,
+                   int64_t elements) {
+  if (offset < 0) return false;
+  if (std::find(sizes.begin(), sizes.end(), 0) != sizes.end()) return true;  // no element is read
+  int64_t last = offset;  // index of the last element the view reads
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    int64_t step = 0;
+    if (sizes[d] < 0 || strides[d] < 0 || __builtin_mul_overflow(sizes[d] - 1, strides[d], &step) ||
+        __builtin_add_overflow(last, step, &last))
+      return false;
+  }
+  return last < elements;
+}
+
 // models/<name>.json: a serialized ExportedProgram.
 bool isModelRecord(const std::string& record) {
   return record.rfind("models/", 0) == 0 && record.size() > 12 && record.compare(record.size() - 5, 5, ".json") == 0;
@@ -281,10 +297,10 @@ class Loader {
     }
     at::Tensor storage = cached->second;
     if (storage.scalar_type() != dtype) storage = storage.view(dtype);
-    int64_t needed = offset + 1;
-    for (size_t d = 0; d < sizes.size(); ++d) needed += (sizes[d] - 1) * strides[d];
-    if (!sizes.empty() && std::find(sizes.begin(), sizes.end(), 0) != sizes.end()) needed = 0;
-    if (needed > storage.numel())
+    if (strides.size() != sizes.size())
+      throw UserError(path_ + ": '" + key + "' has " + std::to_string(sizes.size()) + " sizes but " +
+                      std::to_string(strides.size()) + " strides");
+    if (!withinStorage(sizes, strides, offset, storage.numel()))
       throw UserError(path_ + ": '" + key + "' is shorter in the archive than its sizes say");
     return storage.as_strided(sizes, strides, offset);
   }

@@ -102,8 +102,12 @@ struct StoredRecord {
   uint64_t size;
 };
 
+// Whether [offset, offset + length) lies in a file of `size` bytes; no sum can wrap.
+bool within(uint64_t offset, uint64_t length, uint64_t size) { return offset <= size && length <= size - offset; }
+
 // The stored records of a zip file, from its central directory (APPNOTE 4.3.12-16,
 // zip64 4.3.14-15). Returns nothing when the directory is not what PyTorch writes.
+// Every offset and length comes from the file, so each is checked before it is read.
 std::vector<StoredRecord> storedRecords(const unsigned char* file, uint64_t size) {
   std::vector<StoredRecord> records;
   if (size < 22) return records;
@@ -119,13 +123,13 @@ std::vector<StoredRecord> storedRecords(const unsigned char* file, uint64_t size
   uint64_t dirOffset = le32(file + eocd + 16);
   if ((entries == 0xFFFF || dirOffset == 0xFFFFFFFF) && eocd >= 20 && le32(file + eocd - 20) == 0x07064b50) {
     const uint64_t zip64 = le64(file + eocd - 20 + 8);
-    if (zip64 + 56 > size || le32(file + zip64) != 0x06064b50) return records;
+    if (!within(zip64, 56, size) || le32(file + zip64) != 0x06064b50) return records;
     entries = le64(file + zip64 + 32);
     dirOffset = le64(file + zip64 + 48);
   }
   uint64_t at = dirOffset;
   for (uint64_t i = 0; i < entries; ++i) {
-    if (at + 46 > size || le32(file + at) != 0x02014b50) return {};
+    if (!within(at, 46, size) || le32(file + at) != 0x02014b50) return {};
     const uint16_t method = le16(file + at + 10);
     uint64_t compressed = le32(file + at + 20);
     uint64_t uncompressed = le32(file + at + 24);
@@ -136,28 +140,29 @@ std::vector<StoredRecord> storedRecords(const unsigned char* file, uint64_t size
     const uint64_t next = at + 46 + nameLength + extraLength + commentLength;
     if (next > size) return {};
     // zip64 extended information: 64-bit values for the fields saturated above, in order.
-    for (uint64_t e = at + 46 + nameLength; e + 4 <= at + 46 + nameLength + extraLength;) {
+    const uint64_t extraEnd = at + 46 + nameLength + extraLength;
+    for (uint64_t e = at + 46 + nameLength; e + 4 <= extraEnd;) {
       const uint16_t id = le16(file + e);
-      const uint16_t length = le16(file + e + 2);
+      const uint64_t fieldEnd = std::min<uint64_t>(e + 4 + le16(file + e + 2), extraEnd);
       if (id == 0x0001) {
         uint64_t field = e + 4;
-        if (uncompressed == 0xFFFFFFFF && field + 8 <= e + 4 + length) uncompressed = le64(file + field), field += 8;
-        if (compressed == 0xFFFFFFFF && field + 8 <= e + 4 + length) compressed = le64(file + field), field += 8;
-        if (local == 0xFFFFFFFF && field + 8 <= e + 4 + length) local = le64(file + field);
+        if (uncompressed == 0xFFFFFFFF && field + 8 <= fieldEnd) uncompressed = le64(file + field), field += 8;
+        if (compressed == 0xFFFFFFFF && field + 8 <= fieldEnd) compressed = le64(file + field), field += 8;
+        if (local == 0xFFFFFFFF && field + 8 <= fieldEnd) local = le64(file + field);
       }
-      e += 4 + length;
+      e = fieldEnd;
     }
     at = next;
     if (method != 0 || compressed != uncompressed) continue;
     // The local header must be there and name the same file, or the directory is not
     // what we think it is.
-    if (local + 30 > size || le32(file + local) != 0x04034b50) return {};
+    if (!within(local, 30, size) || le32(file + local) != 0x04034b50) return {};
     const uint16_t localNameLength = le16(file + local + 26);
-    if (localNameLength != nameLength || local + 30 + nameLength > size ||
+    if (localNameLength != nameLength || !within(local + 30, nameLength, size) ||
         std::memcmp(file + local + 30, file + at - commentLength - extraLength - nameLength, nameLength) != 0)
       return {};
     const uint64_t data = local + 30 + localNameLength + le16(file + local + 28);
-    if (data + uncompressed > size) return {};
+    if (!within(data, uncompressed, size)) return {};
     records.push_back({data, uncompressed});
   }
   // Lent records must not overlap: a copy into one would show through the other.

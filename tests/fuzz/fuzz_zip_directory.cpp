@@ -1,0 +1,26 @@
+// The zip directory readers of TorchScript and torch.export archives: MappedArchive's
+// own central-directory walk (which records it may lend) and load over the mapping, and
+// the record probe that tells TorchScript from torch.export archives.
+#include <cstdint>
+
+#include "fuzz_files.h"
+#include "fuzz_policy.h"
+#include "modelexport/mapped_archive.h"
+#include "modelexport/model_locator.h"
+#include "modelexport/torch_export_loader.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace modelexport;
+  const std::string path = fuzz::writeScratchFile("model.pt", data, size);
+  isTorchScriptArchive(path);
+  isTorchExportArchive(path);
+  if (size == 0) return 0;  // MappedArchive refuses an empty file with system_error
+  MappedArchive archive(path);
+  archive.lendableRecords();
+  try {
+    archive.load();
+  } catch (const std::exception&) {
+    // LibTorch's refusal of the archive; the model loader turns it into a UserError.
+  }
+  return 0;
+}
