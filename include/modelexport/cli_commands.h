@@ -32,5 +32,7 @@ Command addAnalyzeCommand(CLI::App& app);
 Command addValidateCommand(CLI::App& app);
 Command addCompareCommand(CLI::App& app);
 Command addImportOnnxCommand(CLI::App& app);
+Command addProfileCommand(CLI::App& app);
+Command addRestampCommand(CLI::App& app);
 
 }  // namespace modelexport::cli

@@ -17,13 +17,18 @@ inline constexpr const char* kAuxiliaryFilter = "auxiliary";
 // Whether a node passes --filter-tag (empty filter: every node).
 bool nodeMatchesFilter(const NodeHierarchy& node, const std::string& filterTag);
 
-// Throws UserError when filterTag names no module of the file.
+// Throws UserError when filterTag or excludeTag names no module of the file. With
+// excludeTag, the nodes of that module and its descendants are left out (the complement
+// of --filter-tag, for quantization's nodes_to_exclude / nodes_to_quantize).
 nlohmann::json buildAnalysisReport(const onnx::ModelProto& model, const ModelHierarchy& hierarchy,
-                                   const std::string& filterTag, const std::string& fileLabel);
+                                   const std::string& filterTag, const std::string& fileLabel,
+                                   const std::string& excludeTag = "");
 
 std::string renderAnalysisSummary(const nlohmann::json& report);
 std::string renderAnalysisDetailed(const nlohmann::json& report);
 std::string renderAnalysisCsv(const nlohmann::json& report);
+// The selected nodes' names, one per line (unnamed nodes cannot be named and are skipped).
+std::string renderAnalysisNames(const nlohmann::json& report);
 
 // Element type name of an ONNX TensorProto data type ("float32", "int64").
 std::string onnxDataTypeName(int dataType);

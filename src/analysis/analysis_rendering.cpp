@@ -63,8 +63,12 @@ void writeModelFacts(std::ostream& out, const nlohmann::json& report) {
       << h["nodes_total"] << " nodes tagged (" << std::fixed << std::setprecision(1)
       << 100.0 * h["coverage"].get<double>() << "%)\n";
   out.unsetf(std::ios::fixed);
-  if (!h["filter"].is_null())
-    out << "Filter:     " << h["filter"].get<std::string>() << " (" << h["nodes_selected"] << " nodes)\n";
+  if (!h["filter"].is_null() || !h["exclude"].is_null()) {
+    out << "Filter:     ";
+    if (!h["filter"].is_null()) out << h["filter"].get<std::string>();
+    if (!h["exclude"].is_null()) out << (h["filter"].is_null() ? "" : " ") << "excluding " << h["exclude"].get<std::string>();
+    out << " (" << h["nodes_selected"] << " nodes)\n";
+  }
 }
 
 }  // namespace
@@ -151,6 +155,15 @@ std::string renderAnalysisCsv(const nlohmann::json& report) {
         << field(str(n["hierarchy_module"])) << "," << field(joined(n["hierarchy_tags"], ";")) << ","
         << field(joined(n["inputs"], ";")) << "," << field(joined(n["outputs"], ";")) << "\n";
   return out.str();
+}
+
+std::string renderAnalysisNames(const nlohmann::json& report) {
+  std::string out;
+  for (const auto& n : report["nodes"]) {
+    const std::string name = n["name"].get<std::string>();
+    if (!name.empty()) out += name + "\n";
+  }
+  return out;
 }
 
 }  // namespace modelexport

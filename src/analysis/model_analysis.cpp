@@ -65,13 +65,18 @@ bool nodeMatchesFilter(const NodeHierarchy& node, const std::string& filterTag) 
 }
 
 nlohmann::json buildAnalysisReport(const onnx::ModelProto& model, const ModelHierarchy& hierarchy,
-                                   const std::string& filterTag, const std::string& fileLabel) {
+                                   const std::string& filterTag, const std::string& fileLabel,
+                                   const std::string& excludeTag) {
   const auto& graph = model.graph();
   const bool byTag = !filterTag.empty() && filterTag != kAuxiliaryFilter;
-  if (byTag && !hierarchy.findModule(filterTag))
-    throw UserError("--filter-tag " + filterTag + ": no module with that tag in " + fileLabel +
-                    (hierarchy.modules.empty() ? " (the file carries no hierarchy)"
-                                               : " (the root is " + hierarchy.modules[0].tag + ")"));
+  auto requireModule = [&](const char* option, const std::string& tag) {
+    if (!hierarchy.findModule(tag))
+      throw UserError(std::string(option) + " " + tag + ": no module with that tag in " + fileLabel +
+                      (hierarchy.modules.empty() ? " (the file carries no hierarchy)"
+                                                 : " (the root is " + hierarchy.modules[0].tag + ")"));
+  };
+  if (byTag) requireModule("--filter-tag", filterTag);
+  if (!excludeTag.empty() && excludeTag != kAuxiliaryFilter) requireModule("--exclude-tag", excludeTag);
 
   nlohmann::json opsets = nlohmann::json::array();
   for (const auto& o : model.opset_import()) opsets.push_back({{"domain", o.domain()}, {"version", o.version()}});
@@ -99,6 +104,7 @@ nlohmann::json buildAnalysisReport(const onnx::ModelProto& model, const ModelHie
     const auto& node = graph.node(i);
     const auto& h = hierarchy.nodes.at(static_cast<size_t>(i));
     if (!nodeMatchesFilter(h, filterTag)) continue;
+    if (!excludeTag.empty() && nodeMatchesFilter(h, excludeTag)) continue;
     ++selected;
     opTypes[node.op_type()]++;
     if (!h.tag.empty()) {
@@ -129,7 +135,9 @@ nlohmann::json buildAnalysisReport(const onnx::ModelProto& model, const ModelHie
   // Depth-first, children in order of first appearance, so the list reads as a tree.
   std::function<void(int, int)> visit = [&](int m, int d) {
     const auto& module = modules[m];
-    bool keep = byTag ? tagHasPrefix(module.tag, filterTag) : (filterTag.empty() || total[m] > 0);
+    bool keep = byTag ? tagHasPrefix(module.tag, filterTag)
+                      : ((filterTag.empty() && excludeTag.empty()) || total[m] > 0);
+    if (!excludeTag.empty() && excludeTag != kAuxiliaryFilter && tagHasPrefix(module.tag, excludeTag)) keep = false;
     if (keep)
       moduleList.push_back({{"tag", module.tag},
                             {"path", module.path},
@@ -156,6 +164,7 @@ nlohmann::json buildAnalysisReport(const onnx::ModelProto& model, const ModelHie
           {"hierarchy",
            {{"source", hierarchySourceName(hierarchy.source)},
             {"filter", filterTag.empty() ? nlohmann::json(nullptr) : nlohmann::json(filterTag)},
+            {"exclude", excludeTag.empty() ? nlohmann::json(nullptr) : nlohmann::json(excludeTag)},
             {"nodes_total", graph.node_size()},
             {"nodes_tagged", hierarchy.taggedNodes()},
             {"coverage", graph.node_size() ? static_cast<double>(hierarchy.taggedNodes()) / graph.node_size() : 1.0},

@@ -16,6 +16,7 @@ struct AnalyzeOptions {
   std::string onnxPath;
   std::string format = "summary";
   std::string filterTag;
+  std::string excludeTag;
   std::string outputFile;
   std::string extractTag;
   std::string outputModel;
@@ -26,11 +27,14 @@ Command addAnalyzeCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("analyze", "Report the module hierarchy, op types and stamps of an ONNX file");
   auto o = std::make_shared<AnalyzeOptions>();
   cmd->add_option("ONNX_PATH", o->onnxPath, "ONNX file (ours or any other exporter's)")->required();
-  cmd->add_option("--output-format", o->format, "summary, detailed, json or csv")
-      ->check(CLI::IsMember({"summary", "detailed", "json", "csv"}))
+  cmd->add_option("--output-format", o->format,
+                  "summary, detailed, json, csv, or names (the selected nodes' names, one per line)")
+      ->check(CLI::IsMember({"summary", "detailed", "json", "csv", "names"}))
       ->capture_default_str();
   cmd->add_option("--filter-tag", o->filterTag,
                   "Only this module and its descendants (tag prefix by segment); 'auxiliary': projected nodes");
+  cmd->add_option("--exclude-tag", o->excludeTag,
+                  "Leave out this module and its descendants (the complement of --filter-tag)");
   cmd->add_option("--output-file", o->outputFile, "Write the report here instead of stdout");
   auto* extract = cmd->add_option("--extract-subgraph", o->extractTag,
                                   "Write the nodes of this module as a model of their own");
@@ -56,10 +60,11 @@ Command addAnalyzeCommand(CLI::App& app) {
                 << " initializers; checker passed\n";
       return 0;
     }
-    nlohmann::json report = buildAnalysisReport(model, hierarchy, o->filterTag, o->onnxPath);
+    nlohmann::json report = buildAnalysisReport(model, hierarchy, o->filterTag, o->onnxPath, o->excludeTag);
     std::string text;
     if (o->format == "json") text = report.dump(2) + "\n";
     else if (o->format == "csv") text = renderAnalysisCsv(report);
+    else if (o->format == "names") text = renderAnalysisNames(report);
     else if (o->format == "detailed") text = renderAnalysisDetailed(report);
     else text = renderAnalysisSummary(report);
     if (o->outputFile.empty()) {

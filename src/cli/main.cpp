@@ -56,6 +56,8 @@ int run(int argc, char** argv) {
       addValidateCommand(app),
       addCompareCommand(app),
       addImportOnnxCommand(app),
+      addProfileCommand(app),
+      addRestampCommand(app),
   };
   return runCommandLine(app, commands, argc, argv);
 }
