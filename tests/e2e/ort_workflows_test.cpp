@@ -143,7 +143,7 @@ TEST_P(ProfileTest, TimePerModuleAddsUpToTheProfile) {
 
 INSTANTIATE_TEST_SUITE_P(BertAndResnet, ProfileTest,
                          ::testing::Values(ProfileCase{"bert_tiny", "disable"}, ProfileCase{"bert_tiny", "all"},
-                                           ProfileCase{"resnet18", "disable"}, ProfileCase{"resnet18", "extended"}),
+                                           ProfileCase{"resnet18", "disable"}, ProfileCase{"resnet18", "all"}),
                          [](const auto& info) { return info.param.fixture + "_" + info.param.level; });
 
 TEST(ProfileErrors, BadProfileAndUnknownTagAreOneLine) {

@@ -16,7 +16,7 @@ prints one JSON object on stdout.
   quantize MODEL OUT --exclude NAMES_FILE
       onnxruntime.quantization.quantize_dynamic(MODEL, OUT, nodes_to_exclude=NAMES); prints,
       per node of MODEL, whether it is in OUT unchanged (same name, op type and inputs: still
-      float) and whether it reads a weight (an initializer: what quantization replaces).
+      float) and whether it reads a float weight (what quantization replaces).
 """
 import argparse
 import json
@@ -104,9 +104,11 @@ def cmd_quantize(args):
     quantize_dynamic(args.model, args.out, nodes_to_exclude=exclude, weight_type=QuantType.QInt8)
     session(args.out, "disable")  # it still loads
     original, quantized = onnx.load(args.model).graph, onnx.load(args.out).graph
-    weights = {i.name for i in original.initializer}
+    weights = {i.name for i in original.initializer if i.data_type == onnx.TensorProto.FLOAT}
     after = {n.name: (n.op_type, list(n.input)) for n in quantized.node}
-    nodes = [{"name": n.name, "op_type": n.op_type, "reads_weight": any(i in weights for i in n.input),
+    # The float weight quantization would replace: a Gather's table, a MatMul's matrix.
+    reads_weight = lambda n: (n.input[0] in weights) if n.op_type == "Gather" else any(i in weights for i in n.input)
+    nodes = [{"name": n.name, "op_type": n.op_type, "reads_weight": reads_weight(n),
               "unchanged": after.get(n.name) == (n.op_type, list(n.input))} for n in original.node]
     return {"excluded": len(exclude), "nodes": nodes,
             "quantized_op_types": sorted({n.op_type for n in quantized.node})}
