@@ -39,7 +39,8 @@ corpus="$FUZZ_BUILD/corpus/$TARGET"
 findings="$FUZZ_BUILD/findings/$TARGET"
 mkdir -p "$corpus" "$findings"
 # LibTorch is not instrumented and keeps allocations to the end (leaks are not findings).
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:symbolize=1}"
+# A huge allocation fails with std::bad_alloc, as it does outside ASan.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:symbolize=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 cd "$findings"
 exec "$FUZZ_BUILD/fuzz/fuzz_$TARGET" -max_total_time="$SECONDS_TO_RUN" -timeout=20 -rss_limit_mb=3072 \
