@@ -15,7 +15,10 @@ Models (see zoo_specs()):
     NAME_script: torch.jit.script of some of them;
     t5_tiny(_script): T5-style encoder-decoder mirror (tools/zoo_models.py);
     hand_attention(_script): hand-written masked attention (einsum, masked_fill, where,
-        cumsum, topk, gather).
+        cumsum, topk, gather);
+    lstm_lm, gru_classifier, recurrent_cells: nn.LSTM / nn.GRU / nn.RNN and the cells;
+    flow_warp: F.grid_sample along a predicted flow and on affine grids (at opset 16);
+    transformer_seq2seq: nn.TransformerEncoder (fast path) and nn.Transformer.
 
 For each model: generate OUT/NAME.pt (in a child process; kept while tools/zoo*.py,
 fixture_models.py and the torch versions are unchanged), export it with
@@ -123,6 +126,17 @@ def zoo_specs(out_dir):
     specs["hand_attention_script"] = {"kind": "script", "source": "zoo_models",
                                       "builder": "HandAttentionNet", "input_shape": [1, 16, 32],
                                       "input_spec": "x:float32:1x16x32"}
+    # Models of the families beyond classifiers: (builder, example inputs, --input-spec, opset).
+    for name, builder, example, input_spec, opset in [
+            ("lstm_lm", "LstmLanguageModel", "lstm_lm_example_inputs", "input_ids:int64:1x12", None),
+            ("gru_classifier", "GruClassifier", "gru_classifier_example_inputs", "x:float32:1x10x20", None),
+            ("recurrent_cells", "RecurrentCellsNet", "recurrent_cells_example_inputs", "x:float32:1x5x12", None),
+            ("flow_warp", "FlowWarpNet", "flow_warp_example_inputs", "image:float32:1x3x24x32", 16),
+            ("transformer_seq2seq", "TransformerSeq2Seq", "transformer_seq2seq_example_inputs",
+             "src:float32:1x10x32,tgt:float32:1x6x32", None)]:
+        shape = [int(d) for d in input_spec.split(",")[0].split(":")[2].split("x")]
+        specs[name] = {"kind": "trace", "source": "zoo_models", "builder": builder, "example_inputs": example,
+                       "input_shape": shape, "input_spec": input_spec, "opset": opset}
     for name, spec in specs.items():
         tol, reason = LOOSER.get(name, (DEFAULT_TOL, ""))
         spec.setdefault("tolerance", tol)
@@ -171,7 +185,9 @@ def generate_one(name, spec, out_dir):
     else:
         import zoo_models as zm
         model = getattr(zm, spec["builder"])()
-        if spec["builder"] == "T5Model":
+        if spec.get("example_inputs"):
+            inputs = getattr(zm, spec["example_inputs"])()
+        elif spec["builder"] == "T5Model":
             inputs = zm.t5_example_inputs(spec["input_shape"][1])
         else:
             inputs = zm.hand_attention_example_inputs()
@@ -354,6 +370,8 @@ def run_model(name, spec, info, args):
         # The binary's dtype inference takes x of hand_attention for ids (it reaches an
         # embedding through a mask and cumsum): say what the inputs are.
         cmd = cmd[:4] + ["--input-spec", spec["input_spec"]] + cmd[6:]
+    if spec.get("opset"):
+        cmd += ["--opset-version", str(spec["opset"])]
     if args.dynamic_batch:
         cmd.append("--dynamic-batch")
     row = {"name": name, "kind": spec["kind"], "input_shape": info["input_shape"],

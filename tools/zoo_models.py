@@ -392,3 +392,145 @@ class HandAttentionNet(nn.Module):
 def hand_attention_example_inputs() -> Tuple[torch.Tensor]:
     g = torch.Generator().manual_seed(77)
     return (torch.randn(1, 16, 32, generator=g),)
+
+
+# ---------------------------------------------------------------------------
+# Recurrent models
+
+
+class LstmLanguageModel(nn.Module):
+    """Input token ids int64 [B, T]; output next-token logits [B, T, vocab]. A two-layer
+    batch_first nn.LSTM called without initial states (it makes zeros)."""
+
+    def __init__(self, vocab_size: int = 100, dim: int = 32, hidden: int = 48, num_layers: int = 2):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, dim)
+        self.lstm = nn.LSTM(dim, hidden, num_layers=num_layers, dropout=0.1, batch_first=True)
+        self.head = nn.Linear(hidden, vocab_size)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        output, _ = self.lstm(self.embed(input_ids))
+        return self.head(output)
+
+
+def lstm_lm_example_inputs() -> Tuple[torch.Tensor]:
+    g = torch.Generator().manual_seed(21)
+    return (torch.randint(0, 100, (1, 12), generator=g),)
+
+
+class GruClassifier(nn.Module):
+    """Input features [B, T, F]; output logits [B, classes]. A bidirectional two-layer
+    batch_first nn.GRU from a learned initial state, a sequence-first ReLU nn.RNN without
+    biases over its output, then the mean over time and the RNN's last step."""
+
+    def __init__(self, features: int = 20, hidden: int = 24, num_classes: int = 5):
+        super().__init__()
+        self.gru = nn.GRU(features, hidden, num_layers=2, bidirectional=True, batch_first=True)
+        self.h0 = nn.Parameter(torch.randn(4, 1, hidden) * 0.1)
+        self.rnn = nn.RNN(2 * hidden, hidden, nonlinearity="relu", bias=False)
+        self.head = nn.Linear(3 * hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h0 = self.h0.expand(-1, x.size(0), -1).contiguous()
+        output, _ = self.gru(x, h0)
+        steps, _ = self.rnn(output.transpose(0, 1))
+        return self.head(torch.cat([output.mean(dim=1), steps[-1]], dim=1))
+
+
+def gru_classifier_example_inputs() -> Tuple[torch.Tensor]:
+    g = torch.Generator().manual_seed(22)
+    return (torch.randn(1, 10, 20, generator=g),)
+
+
+class RecurrentCellsNet(nn.Module):
+    """Input features [B, T, F]; output logits [B, classes]. nn.LSTMCell, nn.GRUCell and a
+    tanh nn.RNNCell stepped over T in Python (a trace unrolls the loop)."""
+
+    def __init__(self, features: int = 12, hidden: int = 16, num_classes: int = 4):
+        super().__init__()
+        self.hidden = hidden
+        self.lstm = nn.LSTMCell(features, hidden)
+        self.gru = nn.GRUCell(hidden, hidden)
+        self.rnn = nn.RNNCell(hidden, hidden)
+        self.head = nn.Linear(hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.zeros(x.size(0), self.hidden, dtype=x.dtype)
+        c, g, r = h, h, h
+        for t in range(x.size(1)):
+            h, c = self.lstm(x[:, t], (h, c))
+            g = self.gru(h, g)
+            r = self.rnn(g, r)
+        return self.head(r)
+
+
+def recurrent_cells_example_inputs() -> Tuple[torch.Tensor]:
+    g = torch.Generator().manual_seed(23)
+    return (torch.randn(1, 5, 12, generator=g),)
+
+
+# ---------------------------------------------------------------------------
+# Grid sampling
+
+
+class FlowWarpNet(nn.Module):
+    """Input image [B, 3, H, W]; output [B, 4, H, W]. A conv predicts a flow field and the
+    image is warped along it (bilinear, border padding, align_corners, as optical-flow
+    models warp), and sampled on a learned affine grid with nearest/zeros and
+    bicubic/reflection; a 1x1 conv mixes the three."""
+
+    def __init__(self):
+        super().__init__()
+        self.flow = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 2, 3, padding=1), nn.Tanh())
+        self.theta = nn.Parameter(torch.tensor([[0.9, 0.23, 0.05], [-0.17, 1.1, -0.06]]))
+        self.mix = nn.Conv2d(9, 4, 1)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        h, w = image.shape[2], image.shape[3]
+        gy, gx = torch.meshgrid(torch.linspace(-1.0, 1.0, h), torch.linspace(-1.0, 1.0, w), indexing="ij")
+        base = torch.stack([gx, gy], dim=-1).unsqueeze(0)  # [1, H, W, 2] of (x, y)
+        grid = base + 0.1 * self.flow(image).permute(0, 2, 3, 1)
+        warped = nn.functional.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
+        homogeneous = torch.cat([base, torch.ones_like(base[..., :1])], dim=-1)
+        affine = torch.matmul(homogeneous, self.theta.t()).expand(image.shape[0], -1, -1, -1)
+        near = nn.functional.grid_sample(image, affine * 1.2, mode="nearest", padding_mode="zeros",
+                                         align_corners=False)
+        cubic = nn.functional.grid_sample(image, affine * 1.3, mode="bicubic", padding_mode="reflection",
+                                          align_corners=False)
+        return self.mix(torch.cat([warped, near, cubic], dim=1))
+
+
+def flow_warp_example_inputs() -> Tuple[torch.Tensor]:
+    g = torch.Generator().manual_seed(24)
+    return (torch.randn(1, 3, 24, 32, generator=g),)
+
+
+# ---------------------------------------------------------------------------
+# torch.nn Transformer
+
+
+class TransformerSeq2Seq(nn.Module):
+    """Inputs src [B, S, d] and tgt [B, T, d]; output [B, T, d]. A source token whose first
+    feature is below -1 is padding (never the first). An nn.TransformerEncoder of gelu
+    pre-norm layers over src with that key padding mask, and an nn.Transformer (relu,
+    post-norm) over (src, tgt) with a causal target mask. Traced in eval under no_grad, the
+    encoder layers take LibTorch's fast path (aten::_transformer_encoder_layer_fwd)."""
+
+    def __init__(self, d_model: int = 32, heads: int = 4, ff: int = 64):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(d_model, heads, ff, batch_first=True, norm_first=True,
+                                           activation="gelu")
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.transformer = nn.Transformer(d_model, heads, 1, 1, ff, batch_first=True)
+
+    def forward(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+        padding = (src[:, :, 0] < -1.0) & (torch.arange(src.size(1)) > 0)
+        memory = self.encoder(src, src_key_padding_mask=padding)
+        t = tgt.size(1)
+        causal = torch.triu(torch.full((t, t), float("-inf")), diagonal=1)
+        return self.transformer(memory, tgt, tgt_mask=causal)
+
+
+def transformer_seq2seq_example_inputs() -> Tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(25)
+    return (torch.randn(1, 10, 32, generator=g), torch.randn(1, 6, 32, generator=g))

@@ -1,5 +1,5 @@
-// Fused attention ops: what nn.MultiheadAttention traces into in eval mode, and
-// scaled_dot_product_attention (Hugging Face models' "sdpa" attention).
+// Fused attention ops: what nn.MultiheadAttention and nn.TransformerEncoderLayer trace
+// into in eval mode, and scaled_dot_product_attention (Hugging Face models' "sdpa" attention).
 #include <cmath>
 #include <limits>
 
@@ -12,13 +12,13 @@ namespace {
 using torch::jit::Value;
 
 // x @ W[rows]^T + b[rows] for one of the packed q/k/v projections (rows part*E .. part*E+E).
-std::string packedProjection(ConvertContext& ctx, const Value* x, const Value* weight, const Value* bias,
+std::string packedProjection(ConvertContext& ctx, const std::string& x, const Value* weight, const Value* bias,
                              int64_t part, int64_t embed, at::ScalarType type) {
   if (!ctx.isStatic(weight) || (bias && !ctx.isStatic(bias))) {
     ctx.unsupported("projection weights computed at run time");
   }
   const at::Tensor w = ctx.toTensor(weight).to(type).slice(0, part * embed, (part + 1) * embed);
-  std::string y = ctx.op("MatMul", {ctx.inputAs(x, type), ctx.constant(w.t(), ctx.nameHint(weight) + ".T")});
+  std::string y = ctx.op("MatMul", {x, ctx.constant(w.t(), ctx.nameHint(weight) + ".T")});
   if (bias) {
     const at::Tensor b = ctx.toTensor(bias).to(type).slice(0, part * embed, (part + 1) * embed).contiguous();
     y = ctx.op("Add", {y, ctx.constant(b, ctx.nameHint(bias))});
@@ -26,61 +26,92 @@ std::string packedProjection(ConvertContext& ctx, const Value* x, const Value* w
   return y;
 }
 
-// torch._native_multi_head_attention(query, key, value, embed_dim, num_head, qkv_weight,
-// qkv_bias, proj_weight, proj_bias, mask, need_weights, average_attn_weights, mask_type):
-// the fast path of a batch_first nn.MultiheadAttention ([B, L, E] inputs). The mask is a
-// bool key padding mask [B, S] (mask_type 1) or attention mask [L, S] (mask_type 0), true
-// where attention is not allowed (a query that may attend to nothing gets NaN, in
-// LibTorch 1.13 and here).
-void nativeMultiHeadAttention(ConvertContext& ctx) {
-  const auto type = ctx.dtype(ctx.out(0));
-  if (ctx.rank(ctx.in(0)) != 3 || ctx.rank(ctx.in(1)) != 3 || ctx.rank(ctx.in(2)) != 3) {
-    ctx.unsupported("unbatched or nested inputs (rank-3 [B, L, E] only)");
-  }
-  const int64_t embed = ctx.toInt(ctx.in(3));
-  const int64_t heads = ctx.toInt(ctx.in(4));
-  if (heads <= 0 || embed % heads != 0) ctx.unsupported("embed_dim not divisible by num_head");
-  const int64_t headDim = embed / heads;
-  const Value* qkvBias = ctx.given(6) ? ctx.in(6) : nullptr;
+// x @ W^T (+ b) for a static weight [out, in].
+std::string staticLinear(ConvertContext& ctx, const std::string& x, const Value* weight, const Value* bias,
+                         at::ScalarType type) {
+  if (!ctx.isStatic(weight) || (bias && !ctx.isStatic(bias))) ctx.unsupported("weights computed at run time");
+  std::string y = ctx.op("MatMul", {x, ctx.constant(ctx.toTensor(weight).to(type).t(), ctx.nameHint(weight) + ".T")});
+  return bias ? ctx.op("Add", {y, ctx.inputAs(bias, type)}) : y;
+}
 
+// The arguments of LibTorch's fused multi-head attention: embedding width, heads, the
+// packed q/k/v projection [3E, E] (+ [3E]), the output projection, and the mask with
+// its mask_type (0: [L, S] attention mask, 1: [B, S] key padding mask, 2: [B, H, L, S]).
+struct FusedAttention {
+  int64_t embed = 0, heads = 0;
+  const Value *qkvWeight = nullptr, *qkvBias = nullptr, *projWeight = nullptr, *projBias = nullptr;
+  const Value* mask = nullptr;
+  int64_t maskType = -1;  // -1: not given, taken from the mask's rank
+};
+
+// softmax(q k^T / sqrt(D) + mask) v over [B, L, E] inputs, projected; `probs` receives the
+// attention weights [B, H, L, S]. A bool mask is true where attention is not allowed (a
+// query that may attend to nothing gets NaN, in LibTorch and here); a float one is added.
+std::string fusedAttention(ConvertContext& ctx, const FusedAttention& a, const std::string& query,
+                           const std::string& key, const std::string& value, at::ScalarType type,
+                           std::string* probsOut) {
+  if (a.heads <= 0 || a.embed % a.heads != 0) ctx.unsupported("embed_dim not divisible by num_head");
+  const int64_t headDim = a.embed / a.heads;
   // [B, T, E] -> [B, T, H, D] -> `perm`. Reshape's 0 keeps B and T as they come, so
   // the file works for any batch size and length (dynamic axes).
   auto splitHeads = [&](const std::string& x, std::vector<int64_t> perm) {
-    std::string split = ctx.op("Reshape", {x, ctx.constInts({0, 0, heads, headDim})});
+    std::string split = ctx.op("Reshape", {x, ctx.constInts({0, 0, a.heads, headDim})});
     return ctx.op("Transpose", {split}, {attr::ints("perm", perm)});
   };
-  std::string q = packedProjection(ctx, ctx.in(0), ctx.in(5), qkvBias, 0, embed, type);
-  std::string k = packedProjection(ctx, ctx.in(1), ctx.in(5), qkvBias, 1, embed, type);
-  std::string v = packedProjection(ctx, ctx.in(2), ctx.in(5), qkvBias, 2, embed, type);
+  std::string q = packedProjection(ctx, query, a.qkvWeight, a.qkvBias, 0, a.embed, type);
+  std::string k = packedProjection(ctx, key, a.qkvWeight, a.qkvBias, 1, a.embed, type);
+  std::string v = packedProjection(ctx, value, a.qkvWeight, a.qkvBias, 2, a.embed, type);
   // LibTorch scales q before the product.
   q = ctx.op("Div", {splitHeads(q, {0, 2, 1, 3}), ctx.scalar(std::sqrt((double)headDim), type)});
   k = splitHeads(k, {0, 2, 3, 1});  // [B, H, D, S]
   v = splitHeads(v, {0, 2, 1, 3});
   std::string scores = ctx.op("MatMul", {q, k});  // [B, H, L, S]
 
-  if (ctx.given(9)) {
-    if (ctx.dtype(ctx.in(9)) != at::kBool) ctx.unsupported("a mask that is not bool");
-    const int64_t maskType = ctx.given(12) ? ctx.toInt(ctx.in(12)) : (ctx.rank(ctx.in(9)) == 2 ? 1 : 2);
-    std::string mask = ctx.input(ctx.in(9));
-    if (maskType == 1 && ctx.rank(ctx.in(9)) == 2) {
+  if (a.mask) {
+    const int64_t maskRank = ctx.rank(a.mask);
+    const int64_t maskType = a.maskType >= 0 ? a.maskType : (maskRank == 2 ? 1 : 2);
+    const bool isBool = ctx.dtype(a.mask) == at::kBool;
+    std::string mask = isBool ? ctx.input(a.mask) : ctx.inputAs(a.mask, type);
+    if (maskType == 1 && maskRank == 2) {
       mask = unsqueeze(ctx, mask, {1, 2});  // [B, S] -> [B, 1, 1, S]
-    } else if (!(maskType == 0 && ctx.rank(ctx.in(9)) == 2) && ctx.rank(ctx.in(9)) != 4) {
-      ctx.unsupported("mask of rank " + std::to_string(ctx.rank(ctx.in(9))) + " with mask_type " +
-                      std::to_string(maskType));
+    } else if (!(maskType == 0 && maskRank == 2) && maskRank != 4) {
+      ctx.unsupported("mask of rank " + std::to_string(maskRank) + " with mask_type " + std::to_string(maskType));
     }
-    scores = ctx.op("Where", {mask, ctx.scalar(-std::numeric_limits<double>::infinity(), type), scores});
+    scores = isBool ? ctx.op("Where", {mask, ctx.scalar(-std::numeric_limits<double>::infinity(), type), scores})
+                    : ctx.op("Add", {scores, mask});
   }
   std::string probs = ctx.op("Softmax", {scores}, {attr::i("axis", 3)});
+  if (probsOut) *probsOut = probs;
 
   std::string context = ctx.op("MatMul", {probs, v});  // [B, H, L, D]
   context = ctx.op("Transpose", {context}, {attr::ints("perm", {0, 2, 1, 3})});
-  context = ctx.op("Reshape", {context, ctx.constInts({0, 0, embed})});
-  if (!ctx.isStatic(ctx.in(7)) || (ctx.given(8) && !ctx.isStatic(ctx.in(8)))) {
-    ctx.unsupported("output projection computed at run time");
+  context = ctx.op("Reshape", {context, ctx.constInts({0, 0, a.embed})});
+  return staticLinear(ctx, context, a.projWeight, a.projBias, type);
+}
+
+// torch._native_multi_head_attention(query, key, value, embed_dim, num_head, qkv_weight,
+// qkv_bias, proj_weight, proj_bias, mask, need_weights, average_attn_weights, mask_type):
+// the fast path of a batch_first nn.MultiheadAttention ([B, L, E] inputs).
+void nativeMultiHeadAttention(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out(0));
+  if (ctx.rank(ctx.in(0)) != 3 || ctx.rank(ctx.in(1)) != 3 || ctx.rank(ctx.in(2)) != 3) {
+    ctx.unsupported("unbatched or nested inputs (rank-3 [B, L, E] only)");
   }
-  const at::Tensor projWeight = ctx.toTensor(ctx.in(7)).to(type);
-  std::string y = ctx.op("MatMul", {context, ctx.constant(projWeight.t(), ctx.nameHint(ctx.in(7)) + ".T")});
-  if (ctx.given(8)) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(8), type)});
+  FusedAttention a;
+  a.embed = ctx.toInt(ctx.in(3));
+  a.heads = ctx.toInt(ctx.in(4));
+  a.qkvWeight = ctx.in(5);
+  a.qkvBias = ctx.given(6) ? ctx.in(6) : nullptr;
+  a.projWeight = ctx.in(7);
+  a.projBias = ctx.given(8) ? ctx.in(8) : nullptr;
+  if (ctx.given(9)) {
+    if (ctx.dtype(ctx.in(9)) != at::kBool) ctx.unsupported("a mask that is not bool");
+    a.mask = ctx.in(9);
+    if (ctx.given(12)) a.maskType = ctx.toInt(ctx.in(12));
+  }
+  std::string probs;
+  std::string y = fusedAttention(ctx, a, ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type),
+                                 ctx.inputAs(ctx.in(2), type), type, &probs);
   ctx.setOutput(y, type, 0);
 
   const bool needWeights = ctx.given(10) ? ctx.toBool(ctx.in(10)) : true;
@@ -93,6 +124,59 @@ void nativeMultiHeadAttention(ConvertContext& ctx) {
   const bool average = ctx.given(11) ? ctx.toBool(ctx.in(11)) : true;
   if (average) probs = ctx.op("ReduceMean", {probs}, {attr::ints("axes", {1}), attr::i("keepdims", 0)});
   ctx.setOutput(probs, type, 1);
+}
+
+// LayerNorm over the last dim with static weight and bias.
+std::string layerNorm(ConvertContext& ctx, const std::string& x, const Value* weight, const Value* bias, double eps,
+                      at::ScalarType type) {
+  std::string mean = reduce(ctx, "ReduceMean", x, {-1}, true);
+  std::string centered = ctx.op("Sub", {x, mean});
+  std::string var = reduce(ctx, "ReduceMean", ctx.op("Pow", {centered, ctx.scalar(2, type)}), {-1}, true);
+  std::string normed = ctx.op("Div", {centered, ctx.op("Sqrt", {ctx.op("Add", {var, ctx.scalar(eps, type)})})});
+  return ctx.op("Add", {ctx.op("Mul", {normed, ctx.inputAs(weight, type)}), ctx.inputAs(bias, type)});
+}
+
+// aten::_transformer_encoder_layer_fwd(src, embed_dim, num_heads, qkv_weight, qkv_bias,
+// proj_weight, proj_bias, use_gelu, norm_first, eps, norm_weight_1, norm_bias_1,
+// norm_weight_2, norm_bias_2, ffn_weight_1, ffn_bias_1, ffn_weight_2, ffn_bias_2, mask,
+// mask_type): nn.TransformerEncoderLayer's fast path (batch_first, eval, no grad).
+// Self-attention and the feed-forward block, each with its residual; the norms before
+// each block (norm_first) or after each residual.
+void transformerEncoderLayer(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  if (ctx.rank(ctx.in(0)) != 3) ctx.unsupported("unbatched or nested input (rank-3 [B, L, E] only)");
+  FusedAttention a;
+  a.embed = ctx.toInt(ctx.in(1));
+  a.heads = ctx.toInt(ctx.in(2));
+  a.qkvWeight = ctx.in(3);
+  a.qkvBias = ctx.given(4) ? ctx.in(4) : nullptr;
+  a.projWeight = ctx.in(5);
+  a.projBias = ctx.given(6) ? ctx.in(6) : nullptr;
+  const bool gelu = ctx.toBool(ctx.in(7));
+  const bool normFirst = ctx.toBool(ctx.in(8));
+  const double eps = ctx.toDouble(ctx.in(9));
+  if (ctx.given(18)) a.mask = ctx.in(18);
+  if (ctx.given(19)) a.maskType = ctx.toInt(ctx.in(19));
+
+  const std::string src = ctx.inputAs(ctx.in(0), type);
+  auto norm = [&](const std::string& x, size_t first) {
+    return layerNorm(ctx, x, ctx.in(first), ctx.in(first + 1), eps, type);
+  };
+  std::string x = normFirst ? norm(src, 10) : src;
+  x = ctx.op("Add", {fusedAttention(ctx, a, x, x, x, type, nullptr), src});
+  if (!normFirst) x = norm(x, 10);
+  const std::string residual = x;
+  std::string h = staticLinear(ctx, normFirst ? norm(x, 12) : x, ctx.in(14), ctx.in(15), type);
+  if (gelu) {
+    // The erf form: 0.5 x (1 + erf(x / sqrt(2))).
+    std::string erf = ctx.op("Erf", {ctx.op("Div", {h, ctx.scalar(std::sqrt(2.0), type)})});
+    h = ctx.op("Mul", {ctx.op("Mul", {h, ctx.scalar(0.5, type)}), ctx.op("Add", {erf, ctx.scalar(1.0, type)})});
+  } else {
+    h = ctx.op("Relu", {h});
+  }
+  x = ctx.op("Add", {staticLinear(ctx, h, ctx.in(16), ctx.in(17), type), residual});
+  if (!normFirst) x = norm(x, 12);
+  ctx.setOutput(x, type);
 }
 
 // Repeats every head of x ([..., H, S, E]) `times` times in place, as
@@ -195,6 +279,7 @@ void scaledDotProductAttention(ConvertContext& ctx) {
 void registerAttentionConverters(ConverterRegistry& r) {
   r.add("aten::_native_multi_head_attention", nativeMultiHeadAttention);
   r.add("aten::scaled_dot_product_attention", scaledDotProductAttention);
+  r.add("aten::_transformer_encoder_layer_fwd", transformerEncoderLayer);
 }
 
 }  // namespace modelexport

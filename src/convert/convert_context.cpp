@@ -351,6 +351,8 @@ const ConverterRegistry& defaultConverters() {
     registerReduceConverters(r);
     registerIndexConverters(r);
     registerAttentionConverters(r);
+    registerRecurrentConverters(r);
+    registerSamplingConverters(r);
     return r;
   }();
   return registry;

@@ -42,6 +42,14 @@ onnx::AttributeProto floats(const std::string& name, const std::vector<float>& v
   return a;
 }
 
+onnx::AttributeProto strings(const std::string& name, const std::vector<std::string>& values) {
+  onnx::AttributeProto a;
+  a.set_name(name);
+  a.set_type(onnx::AttributeProto::STRINGS);
+  for (const auto& v : values) a.add_strings(v);
+  return a;
+}
+
 onnx::AttributeProto tensor(const std::string& name, const onnx::TensorProto& value) {
   onnx::AttributeProto a;
   a.set_name(name);

@@ -203,5 +203,60 @@ TEST(AttentionConverters, ScaledDotProductAttentionRefusesDropout) {
   EXPECT_NE(error.find("dropout_p"), std::string::npos) << error;
 }
 
+// nn.TransformerEncoderLayer's parameters around attentionParameters(): the two norms
+// [8] and the feed-forward block 8 -> 16 -> 8.
+TestParameters encoderLayerParameters() {
+  TestParameters p = attentionParameters();
+  p.push_back({"norm1_weight", 1.0 + randomTensor({8}, 21) * 0.1});
+  p.push_back({"norm1_bias", randomTensor({8}, 22) * 0.1});
+  p.push_back({"norm2_weight", 1.0 + randomTensor({8}, 23) * 0.1});
+  p.push_back({"norm2_bias", randomTensor({8}, 24) * 0.1});
+  p.push_back({"ffn1_weight", randomTensor({16, 8}, 25) * 0.4});
+  p.push_back({"ffn1_bias", randomTensor({16}, 26) * 0.1});
+  p.push_back({"ffn2_weight", randomTensor({8, 16}, 27) * 0.4});
+  p.push_back({"ffn2_bias", randomTensor({8}, 28) * 0.1});
+  return p;
+}
+
+std::string encoderLayerCall(const std::string& x, bool gelu, bool normFirst, const std::string& mask,
+                             const std::string& maskType) {
+  return "torch._transformer_encoder_layer_fwd(" + x + ", 8, 2, self.qkv_weight, self.qkv_bias,\n"
+         "      self.proj_weight, self.proj_bias, " + std::string(gelu ? "True" : "False") + ", " +
+         (normFirst ? "True" : "False") + ", 1e-5, self.norm1_weight, self.norm1_bias, self.norm2_weight,\n"
+         "      self.norm2_bias, self.ffn1_weight, self.ffn1_bias, self.ffn2_weight, self.ffn2_bias, " + mask + ", " +
+         maskType + ")";
+}
+
+// aten::_transformer_encoder_layer_fwd (the nn.TransformerEncoderLayer fast path): post-
+// and pre-norm, relu and gelu, no mask, a bool key padding mask (LibTorch 1.13's), a
+// float one (-inf where padded, as LibTorch 2.13's Python makes it) and a float [L, S]
+// attention mask (mask_type 0).
+TEST(AttentionConverters, TransformerEncoderLayerFastPath) {
+  for (int opset : {11, 14, 17}) {
+    expectOpMatches("transformer_encoder_layer_" + std::to_string(opset),
+                    "def forward(self, x):\n"
+                    "  pad = torch.tensor([[False, False, False, True, True], [False, True, False, False, False]])\n"
+                    "  fpad = torch.zeros([2, 5]).masked_fill(pad, float('-inf'))\n"
+                    "  causal = torch.zeros([5, 5]).masked_fill(torch.ones([5, 5]).triu(1) > 0, float('-inf'))\n"
+                    "  return (" + encoderLayerCall("x", false, false, "None", "None") + ",\n"
+                    "          " + encoderLayerCall("x", true, true, "None", "None") + ",\n"
+                    "          " + encoderLayerCall("x", true, false, "pad", "1") + ",\n"
+                    "          " + encoderLayerCall("x", false, true, "fpad", "1") + ",\n"
+                    "          " + encoderLayerCall("x", false, false, "causal", "0") + ")\n",
+                    {floatInput({2, 5, 8})}, opts(opset, 1e-5, {"MatMul", "Softmax", "Erf", "Relu"}),
+                    encoderLayerParameters());
+  }
+}
+
+// --dynamic-batch: heads split with Reshape's 0s, the norms over the last dim only.
+TEST(AttentionConverters, TransformerEncoderLayerWithDynamicBatch) {
+  expectOpMatches("transformer_encoder_layer_dynamic_batch",
+                  "def forward(self, x):\n"
+                  "  pad = (x[:, :, 0] > 1.5) & (torch.arange(5) > 0)\n"
+                  "  return " + encoderLayerCall("x", true, true, "pad", "1") + "\n",
+                  {floatInput({2, 5, 8})}, withDynamicBatch(opts(14, 1e-5, {"Softmax"}), 3),
+                  encoderLayerParameters());
+}
+
 }  // namespace
 }  // namespace modelexport::testing
