@@ -1,5 +1,5 @@
 #pragma once
-// The export pipeline of DESIGN §1: load, prepare, run, tag, convert, write.
+// The export pipeline: load, prepare, run, tag, convert, write (docs/ARCHITECTURE.md).
 #include <ostream>
 #include <map>
 #include <string>
@@ -29,7 +29,7 @@ struct ExportOptions {
   bool externalData = false;    // weights to <output>.data even when under 2 GB
   bool hierarchyAttrs = false;  // also write stamps as node attributes (fails the checker)
   std::string dumpIoDir;        // write example inputs and LibTorch's outputs here
-  bool withGraphml = false;     // also write the hierarchical GraphML (DESIGN §4)
+  bool withGraphml = false;     // also write the hierarchical GraphML (docs/GRAPHML.md)
   bool noHierarchyStamps = false;  // leave metadata_props off the ONNX nodes
 };
 

@@ -1,5 +1,5 @@
 #pragma once
-// prepare stage (DESIGN §1): inline forward, fold parameters to constants, remove
+// prepare stage: inline forward, fold parameters to constants, remove
 // mutation and dropout, lower tuples. Every node keeps its InlinedCallStack.
 #include <memory>
 #include <string>

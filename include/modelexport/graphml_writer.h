@@ -1,5 +1,5 @@
 #pragma once
-// Hierarchical GraphML of an ONNX model (DESIGN §4): one yFiles group node per module,
+// Hierarchical GraphML of an ONNX model (docs/GRAPHML.md): one yFiles group node per module,
 // op nodes inside their primary module, one edge per tensor use. Works from the model and
 // its node stamps alone, so import-onnx can rebuild exactly what was written.
 #include <cstddef>

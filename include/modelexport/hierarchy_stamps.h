@@ -1,5 +1,5 @@
 #pragma once
-// The per-node stamps of DESIGN §3 and their text forms.
+// The per-node stamps (docs/STAMPS.md) and their text forms.
 #include <string>
 #include <vector>
 

@@ -1,22 +1,15 @@
 #pragma once
 // Assigning modules to TorchScript nodes (strategy htp: trace; projection happens on the
-// ONNX nodes once the graph is built, see onnx_graph_builder.h).
+// ONNX nodes once the graph is built, see tag_projection.h).
 #include <string>
 #include <unordered_map>
 
 #include <torch/script.h>
 
+#include "modelexport/node_tag.h"
 #include "modelexport/torchscript_module_tree.h"
 
 namespace modelexport {
-
-enum class TagMethod { Trace, Project, Usage };
-const char* tagMethodName(TagMethod method);
-
-struct NodeTag {
-  int module = -1;  // index into ModuleTree; -1: to be projected from consumers
-  TagMethod method = TagMethod::Project;
-};
 
 // The innermost module of the node's InlinedCallStack, resolved against the tree.
 int moduleOfCallstack(const torch::jit::Node* node, const ModuleTree& tree);

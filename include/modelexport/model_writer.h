@@ -1,10 +1,12 @@
 #pragma once
-// write stage: checker, atomic file writes.
+// write stage: checker, shape inference, ONNX files written atomically and read back.
 #include <functional>
 #include <ostream>
 #include <string>
 
 #include <onnx/onnx_pb.h>
+
+#include "modelexport/temporary_file.h"  // writeFileAtomically, which the writers here use
 
 namespace modelexport {
 
@@ -16,13 +18,6 @@ void checkModelFull(const onnx::ModelProto& model, const std::string& modelDir =
 // Fills graph.value_info from ONNX shape inference.
 void inferValueInfo(onnx::ModelProto& model);
 
-// Writes to a temporary file in `tempDir` (default: next to `path`), then renames, so a
-// failed write never leaves a partial file. Throws UserError naming `path`.
-void writeFileAtomically(const std::string& path, const std::string& bytes,
-                         const std::string& tempDir = "");
-// The same, with the content streamed by `writeContent`.
-void writeFileAtomically(const std::string& path, const std::function<void(std::ostream&)>& writeContent,
-                         const std::string& tempDir = "");
 void writeModelAtomically(const onnx::ModelProto& model, const std::string& path,
                           const std::string& tempDir = "");
 

@@ -31,7 +31,6 @@ class ModuleTree {
   const ModuleInfo& at(int index) const { return modules_.at(index); }
   const ModuleInfo& root() const { return modules_.front(); }
   std::optional<int> findByPath(const std::string& path) const;
-  std::optional<int> findByTag(const std::string& tag) const;
 
   // Follows one callstack frame from module `from`: the callee is a child named
   // `instanceName` of class `type`, possibly inside ModuleList/ModuleDict children,
@@ -50,7 +49,6 @@ class ModuleTree {
   void assignTags();
   std::vector<ModuleInfo> modules_;
   std::map<std::string, int> byPath_;
-  std::map<std::string, int> byTag_;
 };
 
 // "__torch__.torch.nn.modules.linear.___torch_mangle_3.Linear" -> "torch.nn.modules.linear.Linear"

@@ -10,7 +10,7 @@
 #include <onnx/onnx_pb.h>
 #include <torch/script.h>
 
-#include "modelexport/hierarchy_tags.h"
+#include "modelexport/node_tag.h"
 #include "modelexport/weight_payloads.h"
 
 namespace modelexport {

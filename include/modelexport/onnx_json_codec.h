@@ -1,5 +1,5 @@
 #pragma once
-// ONNX protos as typed JSON for the GraphML files (DESIGN §4). Tensor bytes go to a byte
+// ONNX protos as typed JSON for the GraphML files (docs/GRAPHML.md). Tensor bytes go to a byte
 // store (the .onnxdata file) and the JSON keeps their offset and length. Encoding keeps
 // proto2 field presence and every field it does not spell out (as a serialized
 // remainder), so decode(encode(x)) serializes to the same bytes as x.

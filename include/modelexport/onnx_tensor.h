@@ -10,8 +10,6 @@ namespace modelexport {
 // Throws UserError for dtypes ONNX cannot hold (complex, quantized).
 int32_t onnxDataType(at::ScalarType type);
 at::ScalarType torchDataType(int32_t onnxType);
-const char* dtypeName(at::ScalarType type);  // "float32", "int64", ...
-at::ScalarType dtypeFromName(const std::string& name);
 
 // A graph input/output of that dtype and fixed shape.
 onnx::ValueInfoProto tensorValueInfo(const std::string& name, at::ScalarType type, const std::vector<int64_t>& shape);

@@ -1,6 +1,6 @@
 #pragma once
 // project step of strategy htp: nodes emitted without a module take the modules of the
-// nodes that consume their outputs (DESIGN §2).
+// nodes that consume their outputs.
 #include <string>
 #include <unordered_set>
 #include <vector>

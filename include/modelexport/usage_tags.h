@@ -1,5 +1,5 @@
 #pragma once
-// Strategy usage_based (DESIGN §2): a node belongs to the modules that own the parameters
+// Strategy usage_based: a node belongs to the modules that own the parameters
 // and buffers it reads; nodes that read none are left to projection.
 #include <string>
 #include <unordered_map>

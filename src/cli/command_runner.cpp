@@ -11,7 +11,23 @@ CLI::App& makeApp(CLI::App& app) {
   return app;
 }
 
+namespace {
+
+// -v: the full text behind the one-line error (LibTorch's, with its backtrace).
+void printDetail(const std::string& detail) {
+  std::cerr << "modelexport: the full error:\n" << detail << (detail.back() == '\n' ? "" : "\n");
+}
+
+bool hasVerboseFlag(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "-v" || std::string(argv[i]) == "--verbose") return true;
+  return false;
+}
+
+}  // namespace
+
 int runCommandLine(CLI::App& app, std::vector<Command>& commands, int argc, char** argv) {
+  const bool verbose = hasVerboseFlag(argc, argv);
   // A first word that is no option and no command: name it and the commands there are
   // (CLI11 would only say that a subcommand is required).
   std::string known;
@@ -35,9 +51,11 @@ int runCommandLine(CLI::App& app, std::vector<Command>& commands, int argc, char
       if (command.parser->parsed()) return command.action();
   } catch (const UserError& e) {
     std::cerr << "modelexport: error: " << e.what() << "\n";
+    if (verbose && !e.detail().empty()) printDetail(e.detail());
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "modelexport: error: " << firstLine(e.what()) << "\n";
+    if (verbose && firstLine(e.what()) != e.what()) printDetail(e.what());
     return 1;
   }
   return 1;

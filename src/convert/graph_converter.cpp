@@ -17,9 +17,22 @@ using torch::jit::Value;
 struct UnsupportedUse {
   size_t count = 0;
   std::string firstTag;
+  std::string firstSource;  // "model.py:12", when the file recorded where the call is
   std::string reason;
   bool cause = false;  // at least one use failed on its own, not only for a missing input
 };
+
+// The Python line that made the node: TorchScript keeps the range its code was generated
+// from (a traced model's call site); the .pt2 loader sets it from the node's stack_trace.
+std::string sourceLine(const Node* node) {
+  torch::jit::SourceRange range = node->sourceRange();
+  if (auto original = range.findSourceRangeThatGenerated()) range = *original;
+  const auto where = range.file_line_col();
+  if (!where) return "";
+  const auto& [file, line, column] = *where;
+  (void)column;
+  return file + ":" + std::to_string(line);
+}
 
 class GraphWalker {
  public:
@@ -54,6 +67,7 @@ class GraphWalker {
     // The first use that is a cause of its own is the one worth showing.
     if (use.count++ == 0 || (cause && !use.cause)) {
       use.firstTag = tagText(node);
+      use.firstSource = sourceLine(node);
       use.reason = reason;
     }
     use.cause = use.cause || cause;
@@ -276,6 +290,7 @@ ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& fac
         continue;
       }
       msg << (first ? "" : "; ") << kind << " x" << use.count << " (first in " << use.firstTag;
+      if (!use.firstSource.empty()) msg << " at " << use.firstSource;
       msg << ": " << (use.reason.empty() ? "no converter" : use.reason) << ")";
       first = false;
     }

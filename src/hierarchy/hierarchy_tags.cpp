@@ -4,15 +4,6 @@
 
 namespace modelexport {
 
-const char* tagMethodName(TagMethod method) {
-  switch (method) {
-    case TagMethod::Trace: return "trace";
-    case TagMethod::Project: return "project";
-    case TagMethod::Usage: return "usage";
-  }
-  return "trace";
-}
-
 int moduleOfCallstack(const torch::jit::Node* node, const ModuleTree& tree) {
   auto callstack = node->callstack();
   if (!callstack) return 0;

@@ -24,7 +24,6 @@ ModuleTree::ModuleTree(std::vector<ModuleInfo> modules) : modules_(std::move(mod
   assignTags();
   for (size_t i = 0; i < modules_.size(); ++i) {
     byPath_[modules_[i].path] = static_cast<int>(i);
-    if (!modules_[i].tag.empty()) byTag_[modules_[i].tag] = static_cast<int>(i);
   }
 }
 
@@ -73,12 +72,6 @@ void ModuleTree::assignTags() {
 std::optional<int> ModuleTree::findByPath(const std::string& path) const {
   auto it = byPath_.find(path);
   if (it == byPath_.end()) return std::nullopt;
-  return it->second;
-}
-
-std::optional<int> ModuleTree::findByTag(const std::string& tag) const {
-  auto it = byTag_.find(tag);
-  if (it == byTag_.end()) return std::nullopt;
   return it->second;
 }
 

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "modelexport/errors.h"
-#include "modelexport/onnx_tensor.h"
+#include "modelexport/dtype_names.h"
 
 namespace modelexport {
 namespace {

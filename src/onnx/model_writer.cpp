@@ -3,12 +3,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include "modelexport/errors.h"
+#include "modelexport/temporary_file.h"
 
 namespace fs = std::filesystem;
 
@@ -71,49 +71,6 @@ void inferValueInfo(onnx::ModelProto& model) {
     onnx::shape_inference::InferShapes(model);
   } catch (const std::exception& e) {
     throw UserError("ONNX shape inference: " + firstLine(e.what()));
-  }
-}
-
-void writeFileAtomically(const std::string& path, const std::string& bytes,
-                         const std::string& tempDir) {
-  writeFileAtomically(
-      path, [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); }, tempDir);
-}
-
-void writeFileAtomically(const std::string& path, const std::function<void(std::ostream&)>& writeContent,
-                         const std::string& tempDir) {
-  fs::path target(path);
-  fs::path dir = tempDir.empty() ? (target.has_parent_path() ? target.parent_path() : fs::path("."))
-                                 : fs::path(tempDir);
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    throw UserError(path + ": cannot write: directory " + dir.string() + " does not exist");
-  std::random_device rd;
-  fs::path temp = dir / ("." + target.filename().string() + ".tmp" + std::to_string(rd()));
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw UserError(path + ": cannot write: permission denied in " + dir.string());
-    writeContent(out);
-    out.close();
-    if (!out) {
-      fs::remove(temp, ec);
-      throw UserError(path + ": cannot write: disk full or I/O error");
-    }
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    // --temp-dir on another file system: copy next to the target, then rename there.
-    fs::path local = (target.has_parent_path() ? target.parent_path() : fs::path(".")) /
-                     ("." + target.filename().string() + ".tmp" + std::to_string(rd()));
-    std::error_code copyError;
-    fs::copy_file(temp, local, fs::copy_options::overwrite_existing, copyError);
-    fs::remove(temp, ec);
-    if (copyError) throw UserError(path + ": cannot write: " + copyError.message());
-    fs::rename(local, target, ec);
-    if (ec) {
-      fs::remove(local, copyError);
-      throw UserError(path + ": cannot write: " + ec.message());
-    }
   }
 }
 

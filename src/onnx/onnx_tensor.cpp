@@ -40,29 +40,6 @@ at::ScalarType torchDataType(int32_t onnxType) {
   }
 }
 
-const char* dtypeName(at::ScalarType type) {
-  switch (type) {
-    case at::kFloat: return "float32";
-    case at::kDouble: return "float64";
-    case at::kHalf: return "float16";
-    case at::kBFloat16: return "bfloat16";
-    case at::kLong: return "int64";
-    case at::kInt: return "int32";
-    case at::kShort: return "int16";
-    case at::kChar: return "int8";
-    case at::kByte: return "uint8";
-    case at::kBool: return "bool";
-    default: return "unknown";
-  }
-}
-
-at::ScalarType dtypeFromName(const std::string& name) {
-  for (auto t : {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16, at::kLong, at::kInt,
-                 at::kShort, at::kChar, at::kByte, at::kBool})
-    if (name == dtypeName(t)) return t;
-  throw UserError("unknown dtype '" + name + "' (use float32, float16, int64, int32 or bool)");
-}
-
 onnx::TensorProto toTensorProto(const at::Tensor& tensor, const std::string& name) {
   onnx::TensorProto proto;
   proto.set_name(name);

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include "modelexport/errors.h"
 #include "modelexport/model_writer.h"
 #include "modelexport/onnx_tensor.h"
+#include "modelexport/temporary_file.h"
 
 namespace fs = std::filesystem;
 
@@ -22,24 +22,6 @@ void setExternalEntry(onnx::TensorProto& proto, const std::string& key, const st
   auto* entry = proto.add_external_data();
   entry->set_key(key);
   entry->set_value(value);
-}
-
-fs::path tempSibling(const fs::path& target, const std::string& tempDir) {
-  fs::path dir = tempDir.empty() ? (target.has_parent_path() ? target.parent_path() : fs::path("."))
-                                 : fs::path(tempDir);
-  std::random_device rd;
-  return dir / ("." + target.filename().string() + ".tmp" + std::to_string(rd()));
-}
-
-// Moves a finished temporary file into place (copying when --temp-dir is elsewhere).
-void moveIntoPlace(const fs::path& temp, const fs::path& target) {
-  std::error_code ec;
-  fs::rename(temp, target, ec);
-  if (!ec) return;
-  fs::copy_file(temp, target, fs::copy_options::overwrite_existing, ec);
-  std::error_code ignored;
-  fs::remove(temp, ignored);
-  if (ec) throw UserError(target.string() + ": cannot write: " + ec.message());
 }
 
 // A payload's bytes in row-major order. A view (a transposed weight) is made contiguous
@@ -179,9 +161,9 @@ WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayload
   const fs::path target(path);
   written.dataPath = externalDataPath(path);
   const std::string location = target.filename().string() + ".data";
-  const fs::path dataTemp = tempSibling(fs::path(written.dataPath), tempDir);
+  TemporaryFile dataTemp(temporaryPathFor(fs::path(written.dataPath), tempDir));
   {
-    std::ofstream out(dataTemp, std::ios::binary | std::ios::trunc);
+    std::ofstream out(dataTemp.path(), std::ios::binary | std::ios::trunc);
     if (!out) throw UserError(written.dataPath + ": cannot write");
     size_t offset = 0;
     static const std::string zeros(kAlignment, '\0');
@@ -202,20 +184,10 @@ WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayload
       offset += bytes;
     }
     out.close();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(dataTemp, ec);
-      throw UserError(written.dataPath + ": cannot write: disk full or I/O error");
-    }
+    if (!out) throw UserError(written.dataPath + ": cannot write: disk full or I/O error");
   }
-  try {
-    writeModelAtomically(model, path, tempDir);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(dataTemp, ec);
-    throw;
-  }
-  moveIntoPlace(dataTemp, fs::path(written.dataPath));
+  writeModelAtomically(model, path, tempDir);
+  dataTemp.moveTo(fs::path(written.dataPath));
   return written;
 }
 

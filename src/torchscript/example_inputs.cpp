@@ -9,6 +9,7 @@
 #include <torch/csrc/jit/ir/constants.h>
 
 #include "modelexport/errors.h"
+#include "modelexport/libtorch_errors.h"
 #include "modelexport/op_facts.h"
 
 namespace modelexport {
@@ -97,22 +98,44 @@ std::vector<InputSpec> inferInputSpecs(const torch::jit::Graph& graph,
   return specs;
 }
 
+namespace {
+
+at::Tensor makeExampleInput(const InputSpec& spec, at::Generator& generator) {
+  const bool isMask = spec.name.find("mask") != std::string::npos;
+  if (isMask) return torch::ones(spec.shape, torch::TensorOptions().dtype(spec.dtype));
+  if (at::isIntegralType(spec.dtype, /*includeBool=*/true)) {
+    int64_t high = spec.indexLimit > 0 ? spec.indexLimit : 2;
+    if (spec.dtype == at::kBool) high = 2;
+    return at::randint(0, high, spec.shape, generator, torch::TensorOptions().dtype(spec.dtype));
+  }
+  return at::randn(spec.shape, generator, torch::TensorOptions().dtype(spec.dtype));
+}
+
+std::string shapeText(const std::vector<int64_t>& shape) {
+  std::string text;
+  for (int64_t d : shape) text += (text.empty() ? "" : "x") + std::to_string(d);
+  return text.empty() ? "scalar" : text;
+}
+
+}  // namespace
+
 std::vector<c10::IValue> makeExampleInputs(const std::vector<InputSpec>& specs) {
   std::vector<c10::IValue> inputs;
   auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
   for (const auto& spec : specs) {
-    const bool isMask = spec.name.find("mask") != std::string::npos;
-    at::Tensor t;
-    if (isMask) {
-      t = torch::ones(spec.shape, torch::TensorOptions().dtype(spec.dtype));
-    } else if (at::isIntegralType(spec.dtype, /*includeBool=*/true)) {
-      int64_t high = spec.indexLimit > 0 ? spec.indexLimit : 2;
-      if (spec.dtype == at::kBool) high = 2;
-      t = at::randint(0, high, spec.shape, generator, torch::TensorOptions().dtype(spec.dtype));
-    } else {
-      t = at::randn(spec.shape, generator, torch::TensorOptions().dtype(spec.dtype));
+    try {
+      inputs.emplace_back(makeExampleInput(spec, generator));
+    } catch (const c10::Error& e) {
+      const std::string what = "cannot make the example input '" + spec.name + "' (" + shapeText(spec.shape) +
+                               ", " + std::string(c10::toString(spec.dtype)) + ")";
+      if (std::string(e.what()).find("allocate") == std::string::npos)
+        throw UserError(what + ": " + libTorchCause(e), libTorchText(e));
+      double bytes = static_cast<double>(c10::elementSize(spec.dtype));
+      for (int64_t d : spec.shape) bytes *= static_cast<double>(d);
+      throw UserError(what + ": it needs " + formatBytes(bytes) +
+                          " of memory, more than this machine could give; give a smaller --input-shape or --input-spec",
+                      libTorchText(e));
     }
-    inputs.emplace_back(t);
   }
   return inputs;
 }

@@ -1,12 +1,12 @@
 #include "modelexport/reference_io.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "modelexport/errors.h"
-#include "modelexport/onnx_tensor.h"
+#include "modelexport/temporary_file.h"
+#include "modelexport/dtype_names.h"
 
 namespace modelexport {
 namespace {
@@ -14,10 +14,10 @@ namespace {
 nlohmann::json writeTensor(const std::filesystem::path& dir, const std::string& file,
                            const std::string& name, const at::Tensor& tensor) {
   at::Tensor dense = tensor.contiguous();
-  std::ofstream out(dir / file, std::ios::binary);
-  out.write(static_cast<const char*>(dense.data_ptr()),
-            static_cast<std::streamsize>(dense.numel() * dense.element_size()));
-  if (!out) throw UserError((dir / file).string() + ": cannot write");
+  writeFileAtomically((dir / file).string(), [&](std::ostream& out) {
+    out.write(static_cast<const char*>(dense.data_ptr()),
+              static_cast<std::streamsize>(dense.numel() * dense.element_size()));
+  });
   return {{"name", name}, {"dtype", dtypeName(dense.scalar_type())}, {"shape", dense.sizes().vec()}, {"file", file}};
 }
 
@@ -66,7 +66,7 @@ void writeReferenceIo(const std::string& dir, const std::vector<std::string>& in
     io["outputs"].push_back(writeTensor(root, "output_" + std::to_string(i) + ".bin",
                                         i < outputNames.size() ? outputNames[i] : "output_" + std::to_string(i),
                                         outputs[i]));
-  std::ofstream(root / "io.json") << io.dump(2) << "\n";
+  writeFileAtomically((root / "io.json").string(), io.dump(2) + "\n");
 }
 
 }  // namespace modelexport
