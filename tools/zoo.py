@@ -16,6 +16,8 @@ Models (see zoo_specs()):
     t5_tiny(_script): T5-style encoder-decoder mirror (tools/zoo_models.py);
     hand_attention(_script): hand-written masked attention (einsum, masked_fill, where,
         cumsum, topk, gather);
+    tiny_detector: a detection head (conv backbone, box decoding, torchvision.ops.batched_nms,
+        top min(40, kept)); its number of detections depends on the image;
     lstm_lm, gru_classifier, recurrent_cells: nn.LSTM / nn.GRU / nn.RNN and the cells;
     flow_warp: F.grid_sample along a predicted flow and on affine grids (at opset 16);
     transformer_seq2seq: nn.TransformerEncoder (fast path) and nn.Transformer.
@@ -126,6 +128,9 @@ def zoo_specs(out_dir):
     specs["hand_attention_script"] = {"kind": "script", "source": "zoo_models",
                                       "builder": "HandAttentionNet", "input_shape": [1, 16, 32],
                                       "input_spec": "x:float32:1x16x32"}
+    specs["tiny_detector"] = {"kind": "trace", "source": "zoo_models", "builder": "TinyDetector",
+                              "example_inputs": "tiny_detector_example_inputs",
+                              "input_shape": [1, 3, 64, 64], "input_spec": "image:float32:1x3x64x64"}
     # Models of the families beyond classifiers: (builder, example inputs, --input-spec, opset).
     for name, builder, example, input_spec, opset in [
             ("lstm_lm", "LstmLanguageModel", "lstm_lm_example_inputs", "input_ids:int64:1x12", None),

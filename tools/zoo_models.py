@@ -534,3 +534,73 @@ class TransformerSeq2Seq(nn.Module):
 def transformer_seq2seq_example_inputs() -> Tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(25)
     return (torch.randn(1, 10, 32, generator=g), torch.randn(1, 6, 32, generator=g))
+
+
+# ---------------------------------------------------------------------------
+# Detection head
+
+
+class BoxDecoder(nn.Module):
+    """Anchor (cx, cy, w, h) plus deltas (dx, dy, dw, dh) -> (x1, y1, x2, y2), clipped."""
+
+    def __init__(self, image_size: int):
+        super().__init__()
+        self.image_size = image_size
+
+    def forward(self, anchors: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
+        # Deltas scaled down as torchvision's BoxCoder weights (10, 10, 5, 5) do.
+        cx = anchors[:, 0] + deltas[:, 0] / 10 * anchors[:, 2]
+        cy = anchors[:, 1] + deltas[:, 1] / 10 * anchors[:, 3]
+        w = anchors[:, 2] * torch.exp((deltas[:, 2] / 5).clamp(max=4.0))
+        h = anchors[:, 3] * torch.exp((deltas[:, 3] / 5).clamp(max=4.0))
+        boxes = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=1)
+        return boxes.clamp(min=0.0, max=float(self.image_size))
+
+
+class TinyDetector(nn.Module):
+    """Image [1, 3, 64, 64] -> the detections torchvision's detection models return:
+    boxes [D, 4], scores [D], labels [D]. A small conv backbone, box and class heads
+    over 2 anchors per cell of its 16 x 16 map, box decoding, the 64 best pre-NMS
+    candidates, per-class NMS (torchvision.ops.batched_nms) and the top
+    min(40, kept) detections (torchvision's _topk_min, so the count stays a run-time
+    value when traced). D depends on the image."""
+
+    def __init__(self, num_classes: int = 3, image_size: int = 64):
+        super().__init__()
+        import torchvision  # noqa: F401 (imported here: its first import cannot run inside a trace)
+
+        self.num_classes = num_classes
+        self.backbone = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),
+                                      nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU())
+        anchors_per_cell = 2
+        self.box_head = nn.Conv2d(32, anchors_per_cell * 4, 1)
+        self.cls_head = nn.Conv2d(32, anchors_per_cell * num_classes, 1)
+        self.decoder = BoxDecoder(image_size)
+        cells = image_size // 4
+        centers = (torch.arange(cells, dtype=torch.float32) + 0.5) * 4
+        cy, cx = torch.meshgrid(centers, centers, indexing="ij")
+        sizes = torch.tensor([24.0, 40.0])
+        anchors = torch.stack([cx[:, :, None].expand(-1, -1, 2), cy[:, :, None].expand(-1, -1, 2),
+                               sizes.expand(cells, cells, 2), sizes.expand(cells, cells, 2)], dim=-1)
+        self.register_buffer("anchors", anchors.reshape(-1, 4))
+
+    def forward(self, image: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        import torchvision
+        from torchvision.models.detection._utils import _topk_min
+
+        features = self.backbone(image)
+        deltas = self.box_head(features).permute(0, 2, 3, 1).reshape(-1, 4)
+        logits = self.cls_head(features).permute(0, 2, 3, 1).reshape(-1, self.num_classes)
+        boxes = self.decoder(self.anchors, deltas)
+        scores, labels = torch.sigmoid(logits).max(dim=1)
+        scores, best = scores.topk(64)
+        boxes, labels = boxes[best], labels[best]
+        keep = torchvision.ops.batched_nms(boxes, scores, labels, 0.3)
+        scores, order = scores[keep].topk(_topk_min(scores[keep], 40, 0))
+        keep = keep[order]
+        return boxes[keep], scores, labels[keep]
+
+
+def tiny_detector_example_inputs() -> Tuple[torch.Tensor]:
+    g = torch.Generator().manual_seed(5)
+    return (torch.randn(1, 3, 64, 64, generator=g),)

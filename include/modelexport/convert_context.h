@@ -171,6 +171,7 @@ void registerReduceConverters(ConverterRegistry& registry);
 void registerIndexConverters(ConverterRegistry& registry);
 void registerPrimConverters(ConverterRegistry& registry);
 void registerAttentionConverters(ConverterRegistry& registry);
+void registerDetectionConverters(ConverterRegistry& registry);
 void registerRecurrentConverters(ConverterRegistry& registry);
 void registerSamplingConverters(ConverterRegistry& registry);
 

@@ -37,6 +37,9 @@ struct OpFacts {
     kAuxiliary = 1u << 3,
     // Its result is a view of its first input: an in-place write through it writes that input.
     kView = 1u << 4,
+    // The size of its result's dim 0 depends on input data (boxes kept by nms): the run
+    // varies it to learn which sizes downstream follow it, and those stay dynamic.
+    kDataDependentSize = 1u << 5,
   };
   uint32_t flags = 0;
   KeepsInputSize keepsInputSize = KeepsInputSize::No;
@@ -67,6 +70,7 @@ inline OpFacts shapeOnly() { return flags(OpFacts::kShapeOnly); }
 inline OpFacts dataBlind() { return flags(OpFacts::kDataBlind); }
 inline OpFacts auxiliary() { return flags(OpFacts::kAuxiliary); }
 inline OpFacts view() { return flags(OpFacts::kView); }
+inline OpFacts dataDependentSize() { return flags(OpFacts::kDataDependentSize); }
 inline OpFacts keepsSize(KeepsInputSize when = KeepsInputSize::Always) {
   OpFacts f;
   f.keepsInputSize = when;

@@ -1,5 +1,5 @@
 #pragma once
-// run stage (DESIGN §1): the dtype and shape of every value, learned by running the
+// run stage: the dtype and shape of every value, learned by running the
 // prepared graph once on example inputs, and the values that are known at export time.
 #include <optional>
 #include <string>
@@ -54,8 +54,15 @@ c10::optional<c10::IValue> constantValue(const torch::jit::Value* v);
 bool isInPlaceKind(const std::string& kind);
 
 // Runs the graph node by node. Throws UserError when the model rejects the inputs.
-// `parameters` are the constants that hold module parameters and buffers.
+// `parameters` are the constants that hold module parameters and buffers. With
+// `varyDataDependentSizes`, each result of an op whose size depends on data
+// (OpFacts::kDataDependentSize) has half its rows (one when empty), so comparing with
+// a plain run (markVarying) shows what follows those sizes.
 RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs,
-                      const std::unordered_set<const torch::jit::Value*>& parameters = {});
+                      const std::unordered_set<const torch::jit::Value*>& parameters = {},
+                      bool varyDataDependentSizes = false);
+
+// Whether the graph (or a block in it) calls an op whose result size depends on data.
+bool hasDataDependentSizes(const torch::jit::Block* block);
 
 }  // namespace modelexport

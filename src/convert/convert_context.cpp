@@ -351,6 +351,7 @@ const ConverterRegistry& defaultConverters() {
     registerReduceConverters(r);
     registerIndexConverters(r);
     registerAttentionConverters(r);
+    registerDetectionConverters(r);
     registerRecurrentConverters(r);
     registerSamplingConverters(r);
     return r;

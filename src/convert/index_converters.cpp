@@ -21,11 +21,13 @@ std::string transposeIfNeeded(ConvertContext& ctx, const std::string& x, const s
 }
 
 // One tensor index of an advanced-indexing expression: the dimension of `self` it
-// indexes, its int64 ONNX tensor and its shape.
+// indexes, its int64 ONNX tensor and its shape (unknown when it varies: a dynamic axis,
+// or the boxes nms keeps).
 struct TensorIndex {
   int64_t dim;
   std::string name;
   std::vector<int64_t> sizes;
+  bool sizesKnown = true;
 };
 
 // The tensor indices of aten::index / aten::index_put's Tensor?[] list. None skips a
@@ -64,7 +66,9 @@ std::vector<TensorIndex> tensorIndices(ConvertContext& ctx, const Value* list) {
       continue;
     }
     if (value) {
-      indices.push_back({dim, ctx.inputAs(value, at::kLong), ctx.sizes(value)});
+      const bool sizesKnown = !ctx.hasDynamicDims(value);
+      indices.push_back({dim, ctx.inputAs(value, at::kLong), sizesKnown ? ctx.sizes(value) : std::vector<int64_t>{},
+                         sizesKnown});
     } else {
       indices.push_back({dim, ctx.constant(tensor.to(at::kLong), "index"), tensor.sizes().vec()});
     }
@@ -88,6 +92,7 @@ AdvancedLayout advancedLayout(ConvertContext& ctx, const std::vector<TensorIndex
   const auto& shape = ctx.sizes(self);
   const int64_t rank = static_cast<int64_t>(shape.size());
   for (const auto& index : indices) {
+    if (!index.sizesKnown) ctx.unsupported("several tensor indices, one of a size known only at run time");
     layout.broadcast = layout.broadcast.empty() && &index == &indices.front()
                            ? index.sizes
                            : at::infer_size(layout.broadcast, index.sizes);

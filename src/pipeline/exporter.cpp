@@ -261,9 +261,12 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
                           : std::string());
 
   // Dynamic axes: a second run with those dims one larger shows which sizes and
-  // shape-derived values follow them; those stay computations in the graph.
+  // shape-derived values follow them; those stay computations in the graph. Sizes that
+  // depend on data (boxes kept by nms) vary in that run too, so what follows them stays
+  // computed as well: the file is right for other inputs than the example.
   example.inputAxes.resize(specs.size());
-  example.dynamic = !dynamicAxes.empty();
+  const bool dataDependent = hasDataDependentSizes(prepared.graph->block());
+  example.dynamic = !dynamicAxes.empty() || dataDependent;
   if (!example.dynamic) return example;
   example.inputAxes = resolveDynamicAxes(dynamicAxes, specs, options.modelPath);
   std::vector<c10::IValue> altInputs;
@@ -277,10 +280,13 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
     altInputs.emplace_back(t);
   }
   try {
-    example.altRun = runForFacts(*prepared.graph, altInputs, parameters);
+    example.altRun = runForFacts(*prepared.graph, altInputs, parameters, dataDependent);
   } catch (const UserError& e) {
-    throw UserError(options.modelPath + ": with the dynamic axes one larger (--input-spec " + formatInputSpecs(altSpecs) +
-                    ") the model fails: " + e.what());
+    const std::string varied = dynamicAxes.empty() ? std::string()
+                                                   : "the dynamic axes one larger (--input-spec " + formatInputSpecs(altSpecs) + ")";
+    throw UserError(options.modelPath + ": with " + varied + (dataDependent && !varied.empty() ? " and " : "") +
+                    (dataDependent ? "half the results of each data-dependent op (nms)" : "") +
+                    " the model fails: " + e.what());
   }
   example.run.facts.markVarying(example.altRun.facts);
   clock.done("run-dynamic");

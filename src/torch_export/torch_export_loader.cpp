@@ -14,6 +14,7 @@
 
 #include "modelexport/errors.h"
 #include "modelexport/model_locator.h"
+#include "modelexport/torchvision_ops.h"
 
 namespace modelexport {
 namespace {
@@ -749,6 +750,7 @@ std::vector<std::pair<std::string, std::string>> parseModuleStack(const std::str
 bool isTorchExportArchive(const std::string& path) { return archiveHasRecord(path, isModelRecord); }
 
 TorchExportModel loadTorchExport(const std::string& path) {
+  ensureTorchvisionOperators();  // calls of torch.ops.torchvision.* find their schemas
   try {
     return Loader(path).load();
   } catch (const UserError&) {

@@ -12,6 +12,7 @@
 
 #include "modelexport/errors.h"
 #include "modelexport/mapped_archive.h"
+#include "modelexport/torchvision_ops.h"
 
 namespace modelexport {
 namespace {
@@ -55,7 +56,10 @@ std::string loadCause(const std::string& text) {
     const std::string ns = m[1], op = m[1].str() + "::" + m[2].str();
     if (ns == "aten" || ns == "prim")
       return "unknown operator " + op + " (the file needs a newer LibTorch than " + TORCH_VERSION + ")";
-    return "uses " + op + ", an operator of the " + ns + " library, which this binary does not register";
+    return "uses " + op + ", an operator of the " + ns + " library, which this binary does not register" +
+           (ns == "torchvision" ? " (it registers torchvision's nms, roi_align, roi_pool, ps_roi_align, ps_roi_pool "
+                                  "and deform_conv2d)"
+                                : "");
   }
   if (std::regex_search(text, m, std::regex(R"(Unknown type name '([^']+)')")))
     return "uses the class " + m[1].str() + ", which this binary does not know";
@@ -99,6 +103,7 @@ torch::jit::Module loadTorchScript(const std::string& path, ArchiveLoadStats* st
   auto head = readHead(path, 4);
   if (!startsWith(head, "PK\x03\x04", 4))
     throw UserError(path + ": cannot load: " + diagnoseNonTorchScript(path));
+  ensureTorchvisionOperators();  // detection models call torchvision's operators
   try {
     std::unique_ptr<MappedArchive> archive;
     try {

@@ -27,8 +27,12 @@ bool isConvolution(const Node* node) {
 class Runner {
  public:
   Runner(RunResult& result, const std::unordered_set<const Value*>& parameters,
-         const std::unordered_set<const Node*>& sizesOnly)
-      : result_(result), facts_(result.facts), parameters_(parameters), sizesOnly_(sizesOnly) {}
+         const std::unordered_set<const Node*>& sizesOnly, bool varyDataDependentSizes)
+      : result_(result),
+        facts_(result.facts),
+        parameters_(parameters),
+        sizesOnly_(sizesOnly),
+        varyDataDependentSizes_(varyDataDependentSizes) {}
 
   void record(const Value* v, const c10::IValue& value, bool isStatic) {
     ValueFact& fact = facts_.set(v);
@@ -100,6 +104,8 @@ class Runner {
       throw UserError("the model failed on the example inputs at " +
                       std::string(node->kind().toQualString()) + ": " + firstLine(msg));
     }
+    if (varyDataDependentSizes_ && opFactsOrNone(node).has(OpFacts::kDataDependentSize) && !allStatic(node))
+      for (size_t i = stack.size() - node->outputs().size(); i < stack.size(); ++i) stack[i] = otherRowCount(stack[i]);
     // A list that received a value computed from data is no longer known at export time.
     if (node->kind() == c10::aten::append && !facts_.of(node->input(1)).isStatic)
       facts_.set(node->input(0)).isStatic = false;
@@ -137,6 +143,18 @@ class Runner {
     stack.emplace_back(std::move(standIn));
     ++result_.sizedNotComputed;
     return true;
+  }
+
+  // The first half of the rows (kept boxes come by decreasing score; half, not one fewer,
+  // so that a cap like min(kept, 100) still sees another count), or one zero row (index 0)
+  // when there are none.
+  static c10::IValue otherRowCount(const c10::IValue& value) {
+    if (!value.isTensor() || value.toTensor().dim() == 0) return value;
+    const at::Tensor& t = value.toTensor();
+    if (t.size(0) > 0) return t.narrow(0, 0, t.size(0) / 2).clone();
+    std::vector<int64_t> row = t.sizes().vec();
+    row[0] = 1;
+    return at::zeros(row, t.options());
   }
 
   static bool producesOnlyStrings(const Node* node) {
@@ -247,6 +265,7 @@ class Runner {
   ValueFacts& facts_;
   const std::unordered_set<const Value*>& parameters_;
   const std::unordered_set<const Node*>& sizesOnly_;
+  const bool varyDataDependentSizes_;
   std::unordered_map<const Value*, c10::IValue> env_;
 };
 
@@ -315,15 +334,24 @@ const ValueFact& ValueFacts::of(const torch::jit::Value* v) const {
   return it->second;
 }
 
+bool hasDataDependentSizes(const torch::jit::Block* block) {
+  for (const Node* node : block->nodes()) {
+    if (opFactsOrNone(node).has(OpFacts::kDataDependentSize)) return true;
+    for (const Block* inner : node->blocks())
+      if (hasDataDependentSizes(inner)) return true;
+  }
+  return false;
+}
+
 RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs,
-                      const std::unordered_set<const Value*>& parameters) {
+                      const std::unordered_set<const Value*>& parameters, bool varyDataDependentSizes) {
   if (inputs.size() != graph.inputs().size())
     throw UserError("the model takes " + std::to_string(graph.inputs().size()) + " inputs, " +
                     std::to_string(inputs.size()) + " were given");
   torch::NoGradGuard noGrad;
   RunResult result;
   const auto sizesOnly = nodesNeedingOnlySizes(graph);
-  Runner runner(result, parameters, sizesOnly);
+  Runner runner(result, parameters, sizesOnly, varyDataDependentSizes);
   for (size_t i = 0; i < inputs.size(); ++i) runner.record(graph.inputs()[i], inputs[i], false);
 
   // Last top-level node that needs each value, so activations are freed as we go.

@@ -103,8 +103,17 @@ TEST_F(BadInputTest, LegacyPickle) {
 // LibTorch's message starts with a newline; the one line must still carry the cause.
 TEST_F(BadInputTest, OperatorOfALibraryTheBinaryDoesNotRegister) {
   ASSERT_TRUE(pythonOk_) << pythonLog_;
-  expectModelRejected(inputs_ + "/torchvision_nms.pt",
-                      {"torchvision_nms.pt", "cannot load: uses torchvision::nms, an operator of the torchvision library"});
+  expectModelRejected(inputs_ + "/library_op.pt",
+                      {"library_op.pt", "cannot load: uses boxlib::nms, an operator of the boxlib library, which this "
+                                        "binary does not register"});
+}
+
+// torchvision's operators are registered in the binary: a scripted torchvision.ops.nms loads and exports.
+TEST_F(BadInputTest, TorchvisionOperatorsLoad) {
+  ASSERT_TRUE(pythonOk_) << pythonLog_;
+  auto run = runModelexportSplit("export " + shellQuote(inputs_ + "/torchvision_nms.pt") + " " +
+                                 shellQuote(out_ + "/nms.onnx") + " --input-spec boxes:float32:10x4,scores:float32:10");
+  EXPECT_EQ(run.exitCode, 0) << run.out << run.err;
 }
 
 TEST_F(BadInputTest, OperatorThisLibTorchDoesNotKnow) {

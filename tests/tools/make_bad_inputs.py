@@ -5,7 +5,8 @@ Usage: /usr/bin/python3 tests/tools/make_bad_inputs.py OUTDIR
 
     OUTDIR/state_dict.pt     torch.save(model.state_dict()) (zip archive without code/)
     OUTDIR/legacy_pickle.pt  the same with _use_new_zipfile_serialization=False
-    OUTDIR/torchvision_nms.pt  TorchScript calling torchvision::nms (an operator of a library)
+    OUTDIR/torchvision_nms.pt  TorchScript calling torchvision::nms (the binary registers it)
+    OUTDIR/library_op.pt     the same calling boxlib::nms (an operator of a library it does not register)
     OUTDIR/unknown_op.pt     TorchScript whose code calls aten::frobnicate (no such operator)
 """
 
@@ -14,6 +15,16 @@ import sys
 import zipfile
 
 import torch
+
+
+def rewrite(source, target, old, new):
+    """A copy of a TorchScript archive with `old` replaced by `new` in its code."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith(".py"):
+                data = data.replace(old, new)
+            zout.writestr(item, data)
 
 
 def main(argv):
@@ -36,17 +47,14 @@ def main(argv):
         def forward(self, x):
             return torch.relu(x) * 2
 
-    torch.jit.script(Nms()).save(os.path.join(out, "torchvision_nms.pt"))
+    nms = os.path.join(out, "torchvision_nms.pt")
+    torch.jit.script(Nms()).save(nms)
+    rewrite(nms, os.path.join(out, "library_op.pt"), b"ops.torchvision.nms", b"ops.boxlib.nms")
     relu = os.path.join(out, "relu.pt")
     torch.jit.script(Relu()).save(relu)
     # The same archive with its code calling an operator no LibTorch has (as a file from
     # a newer torch calls one this LibTorch lacks).
-    with zipfile.ZipFile(relu) as zin, zipfile.ZipFile(os.path.join(out, "unknown_op.pt"), "w") as zout:
-        for item in zin.infolist():
-            data = zin.read(item.filename)
-            if item.filename.endswith(".py"):
-                data = data.replace(b"torch.relu", b"torch.frobnicate")
-            zout.writestr(item, data)
+    rewrite(relu, os.path.join(out, "unknown_op.pt"), b"torch.relu", b"torch.frobnicate")
     os.remove(relu)
     print("make_bad_inputs: wrote %s" % out)
     return 0

@@ -1,0 +1,138 @@
+// End-to-end: models calling torchvision.ops, traced with torch 1.13 + torchvision 0.14
+// (tests/tools/make_detection_models.py), against torchvision's own results on four
+// input sets that keep different numbers of boxes. The binary loads them without
+// Python, our kernels in LibTorch match torchvision, and the export (checker-valid, every
+// node stamped) matches torchvision in onnxruntime on every set; ops with no ONNX form
+// fail with the op, its module and the reason.
+#include <fstream>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <torch/script.h>
+
+#include "e2e_support.h"
+#include "modelexport/reference_io.h"
+#include "modelexport/torchvision_ops.h"
+
+namespace modelexport::e2e {
+namespace {
+
+struct IoSet {
+  std::vector<c10::IValue> inputs;
+  std::vector<at::Tensor> outputs;
+};
+
+at::Tensor readTensor(const std::string& dir, const nlohmann::json& entry) {
+  const std::string dtype = entry.at("dtype");
+  const at::ScalarType type = dtype == "float32" ? at::kFloat : dtype == "int64" ? at::kLong : at::kInt;
+  std::vector<int64_t> shape = entry.at("shape").get<std::vector<int64_t>>();
+  at::Tensor t = at::empty(shape, type);
+  std::ifstream in(dir + "/" + entry.at("file").get<std::string>(), std::ios::binary);
+  in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
+  return t;
+}
+
+IoSet readIo(const std::string& dir) {
+  const nlohmann::json io = readJson(dir + "/io.json");
+  IoSet set;
+  for (const auto& e : io.at("inputs")) set.inputs.emplace_back(readTensor(dir, e));
+  for (const auto& e : io.at("outputs")) set.outputs.push_back(readTensor(dir, e));
+  return set;
+}
+
+class DetectionModels : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = freshWorkDir("e2e/detection/models-" + std::to_string(::getpid()));
+    auto made = runPython("tests/tools/make_detection_models.py", shellQuote(dir_));
+    log_ = made.out + made.err;
+    ok_ = made.exitCode == 0;
+    if (ok_) manifest_ = readJson(dir_ + "/models.json");
+    ensureTorchvisionOperators();
+  }
+
+  const nlohmann::json& entry(const std::string& name) { return manifest_.at(name); }
+
+  // Our kernels in LibTorch against torchvision, on every input set.
+  void expectKernelsMatchTorchvision(const std::string& name) {
+    torch::jit::Module module = torch::jit::load(dir_ + "/" + name + ".pt");
+    torch::NoGradGuard noGrad;
+    for (int k = 0; k < entry(name).at("sets").get<int>(); ++k) {
+      IoSet set = readIo(dir_ + "/" + name + "/io_" + std::to_string(k));
+      std::vector<at::Tensor> ours = flattenOutputs(module.forward(set.inputs));
+      ASSERT_EQ(ours.size(), set.outputs.size()) << name;
+      for (size_t i = 0; i < ours.size(); ++i) {
+        ASSERT_EQ(ours[i].sizes(), set.outputs[i].sizes()) << name << " set " << k << " output " << i;
+        EXPECT_TRUE(at::allclose(ours[i].to(at::kDouble), set.outputs[i].to(at::kDouble), 1e-5, 1e-5))
+            << name << " set " << k << " output " << i << ": max difference "
+            << (ours[i].to(at::kDouble) - set.outputs[i].to(at::kDouble)).abs().max().item<double>();
+      }
+    }
+  }
+
+  CommandResult exportModel(const std::string& name, const std::string& out) {
+    return runModelexportSplit("export " + shellQuote(dir_ + "/" + name + ".pt") + " " + shellQuote(out) +
+                               " --input-spec " + entry(name).at("input_spec").get<std::string>() +
+                               " --opset-version " + std::to_string(entry(name).at("opset").get<int>()));
+  }
+
+  void expectExportsAndMatches(const std::string& name) {
+    ASSERT_TRUE(ok_) << log_;
+    expectKernelsMatchTorchvision(name);
+    const std::string out = freshWorkDir("e2e/detection/out/" + name) + "/" + name + ".onnx";
+    auto run = exportModel(name, out);
+    ASSERT_EQ(run.exitCode, 0) << run.out << run.err;
+    auto check = pythonOnnxCheck(out);
+    EXPECT_EQ(check.exitCode, 0) << check.output;
+    const onnx::ModelProto model = loadModel(out);
+    for (const auto& node : model.graph().node()) {
+      bool stamped = false;
+      for (const auto& p : node.metadata_props()) stamped = stamped || (p.key() == "hierarchy_tag" && !p.value().empty());
+      EXPECT_TRUE(stamped) << name << ": node " << node.name() << " (" << node.op_type() << ") has no hierarchy_tag";
+    }
+    for (int k = 0; k < entry(name).at("sets").get<int>(); ++k) {
+      auto ort = ortCheck(out, dir_ + "/" + name + "/io_" + std::to_string(k), 1e-4);
+      EXPECT_EQ(ort.exitCode, 0) << name << " on input set " << k << " (kept " << entry(name).at("kept")[k]
+                                 << "): " << ort.output;
+    }
+  }
+
+  void expectLoadsRunsAndIsRefused(const std::string& name, const std::vector<std::string>& mentions) {
+    ASSERT_TRUE(ok_) << log_;
+    expectKernelsMatchTorchvision(name);
+    const std::string out = freshWorkDir("e2e/detection/out/" + name) + "/" + name + ".onnx";
+    auto run = exportModel(name, out);
+    EXPECT_EQ(run.exitCode, 1) << run.out << run.err;
+    for (const auto& text : mentions) EXPECT_NE(run.err.find(text), std::string::npos) << run.err << "\nshould say " << text;
+    EXPECT_EQ(run.err.find("cannot load"), std::string::npos) << run.err;
+  }
+
+  static std::string dir_, log_;
+  static bool ok_;
+  static nlohmann::json manifest_;
+};
+
+std::string DetectionModels::dir_;
+std::string DetectionModels::log_;
+bool DetectionModels::ok_ = false;
+nlohmann::json DetectionModels::manifest_;
+
+TEST_F(DetectionModels, Nms) { expectExportsAndMatches("tv_nms"); }
+TEST_F(DetectionModels, BatchedNms) { expectExportsAndMatches("tv_batched_nms"); }
+TEST_F(DetectionModels, TinyDetectorHead) { expectExportsAndMatches("tv_tiny_detector"); }
+TEST_F(DetectionModels, RoiAlign) { expectExportsAndMatches("tv_roi_align"); }
+TEST_F(DetectionModels, RoiAlignWithBoxLists) { expectExportsAndMatches("tv_roi_align_list"); }
+TEST_F(DetectionModels, RoiPool) { expectExportsAndMatches("tv_roi_pool"); }
+TEST_F(DetectionModels, PsRoiAlign) { expectExportsAndMatches("tv_ps_roi_align"); }
+
+TEST_F(DetectionModels, PsRoiPoolRunsButHasNoOnnxForm) {
+  expectLoadsRunsAndIsRefused("tv_ps_roi_pool", {"torchvision::ps_roi_pool", "/RoiHead/Named", "ONNX has no average RoI pooling"});
+}
+
+TEST_F(DetectionModels, DeformConv2dRunsButNeedsOpset19) {
+  expectLoadsRunsAndIsRefused("tv_deform_conv2d", {"torchvision::deform_conv2d", "/DeformHead/DeformConv2d", "opset 19"});
+}
+
+}  // namespace
+}  // namespace modelexport::e2e
