@@ -24,7 +24,7 @@ struct IoSet {
 };
 
 at::Tensor readTensor(const std::string& dir, const nlohmann::json& entry) {
-  const std::string dtype = entry.at("dtype");
+  const std::string dtype = entry.at("dtype").get<std::string>();
   const at::ScalarType type = dtype == "float32" ? at::kFloat : dtype == "int64" ? at::kLong : at::kInt;
   std::vector<int64_t> shape = entry.at("shape").get<std::vector<int64_t>>();
   at::Tensor t = at::empty(shape, type);
