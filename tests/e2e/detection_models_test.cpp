@@ -88,8 +88,8 @@ class DetectionModels : public ::testing::Test {
     const onnx::ModelProto model = loadModel(out);
     for (const auto& node : model.graph().node()) {
       bool stamped = false;
-      for (const auto& p : node.metadata_props()) stamped = stamped || (p.key() == "hierarchy_tag" && !p.value().empty());
-      EXPECT_TRUE(stamped) << name << ": node " << node.name() << " (" << node.op_type() << ") has no hierarchy_tag";
+      for (const auto& p : node.metadata_props()) stamped = stamped || (p.key() == "hierarchy_path" && !p.value().empty());
+      EXPECT_TRUE(stamped) << name << ": node " << node.name() << " (" << node.op_type() << ") has no hierarchy_path";
     }
     for (int k = 0; k < entry(name).at("sets").get<int>(); ++k) {
       auto ort = ortCheck(out, dir_ + "/" + name + "/io_" + std::to_string(k), 1e-4);
