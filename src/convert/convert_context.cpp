@@ -233,6 +233,10 @@ std::vector<std::string> ConvertContext::inputList(const Value* v) {
     for (const auto& t : f.value.toTensorVector()) names.push_back(constant(t, nameHint(v)));
     return names;
   }
+  // A list a node returns (chunk, split) that the node, itself unsupported, never bound.
+  if (!f.isStatic && v->node()->kind() != c10::prim::Param && !isBound(v)) {
+    throw UnproducedInput("tensor list '" + v->debugName() + "' was never produced");
+  }
   throw UnsupportedForm("tensor list '" + v->debugName() + "' is not a list the exporter can follow");
 }
 
