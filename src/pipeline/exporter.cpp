@@ -19,6 +19,7 @@
 #include "modelexport/model_locator.h"
 #include "modelexport/hierarchy_sidecar.h"
 #include "modelexport/input_spec_parser.h"
+#include "modelexport/libtorch_errors.h"
 #include "modelexport/model_assembly.h"
 #include "modelexport/model_loader.h"
 #include "modelexport/model_writer.h"
@@ -165,9 +166,9 @@ LoadedModel loadModel(const ExportOptions& options, StageClock& clock) {
   try {
     loaded.prepared = prepareGraph(*loaded.torchscript);
   } catch (const UserError& e) {
-    throw UserError(path + ": " + e.what());
+    throw UserError(path + ": " + e.what(), e.detail());
   } catch (const c10::Error& e) {
-    throw UserError(path + ": cannot prepare the graph: " + firstLine(e.what_without_backtrace()));
+    throw UserError(path + ": cannot prepare the graph: " + libTorchCause(e), libTorchText(e));
   }
   return loaded;
 }
@@ -242,7 +243,11 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
       specs[i].name = name;
     }
   }
-  example.inputs = assembleExampleInputs(specs, options.namedInputs);
+  try {
+    example.inputs = assembleExampleInputs(specs, options.namedInputs);
+  } catch (const UserError& e) {
+    throw UserError(options.modelPath + ": " + e.what(), e.detail());
+  }
   // Symbolic dims the program recorded stay symbolic, under their own names, unless
   // --dynamic-axes names that input.
   auto dynamicAxes = options.dynamicAxes;
@@ -254,7 +259,8 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
     example.run = runForFacts(*prepared.graph, example.inputs, parameters);
   } catch (const UserError& e) {
     throw UserError(options.modelPath + ": " + e.what() + " (inputs tried: --input-spec " +
-                    formatInputSpecs(specs) + "; change them with --input-spec or --input-shape)");
+                        formatInputSpecs(specs) + "; change them with --input-spec or --input-shape)",
+                    e.detail());
   }
   const size_t sized = example.run.sizedNotComputed;
   clock.done("run", sized ? std::to_string(sized) + " ops sized, not computed (their data reaches only outputs)"
@@ -302,7 +308,7 @@ ConvertedGraph convertToOnnx(const LoadedModel& loaded, const ExampleRun& exampl
     converted = convertGraph(loaded.prepared, example.run.facts, tags, loaded.tree, defaultConverters(), options.opset,
                              builder, example.dynamic);
   } catch (const UserError& e) {
-    throw UserError(options.modelPath + ": " + e.what());
+    throw UserError(options.modelPath + ": " + e.what(), e.detail());
   }
   std::unordered_set<std::string> outputSet(converted.outputs.begin(), converted.outputs.end());
   projectTags(builder.nodes(), loaded.tree, outputSet);

@@ -7,6 +7,7 @@
 
 #include <caffe2/serialize/inline_container.h>
 #include <nlohmann/json.hpp>
+#include <torch/csrc/jit/frontend/source_range.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/runtime/operator.h>
@@ -18,6 +19,18 @@
 
 namespace modelexport {
 namespace {
+
+// The last `File "x.py", line N` of a Python stack trace (the call that made the node) as
+// a source range whose file_line_col() names that file and line.
+std::optional<torch::jit::SourceRange> innermostFrame(const std::string& stackTrace) {
+  static const std::regex frame(R"re(File "([^"]+)", line (\d+))re");
+  std::optional<std::pair<std::string, size_t>> last;
+  for (auto it = std::sregex_iterator(stackTrace.begin(), stackTrace.end(), frame); it != std::sregex_iterator(); ++it)
+    last = std::make_pair((*it)[1].str(), static_cast<size_t>(std::stoul((*it)[2].str())));
+  if (!last) return std::nullopt;
+  auto source = std::make_shared<torch::jit::Source>(std::string(" "), last->first, last->second);
+  return torch::jit::SourceRange(source, 0, 1);
+}
 
 namespace serde = torch::_export;
 using torch::jit::Graph;
@@ -585,6 +598,11 @@ class Loader {
                       " outputs where its schema has " + std::to_string(schema.returns().size()));
     }
 
+    auto trace = node.get_metadata().find("stack_trace");
+    if (trace != node.get_metadata().end())
+      if (auto range = innermostFrame(trace->second))
+        for (Node* n : made) n->setSourceRange(*range);
+
     auto stack = node.get_metadata().find("nn_module_stack");
     if (stack != node.get_metadata().end()) {
       const auto frames = parseModuleStack(stack->second);
@@ -756,7 +774,8 @@ TorchExportModel loadTorchExport(const std::string& path) {
   } catch (const UserError&) {
     throw;
   } catch (const c10::Error& e) {
-    throw UserError(path + ": cannot read the torch.export archive: " + firstLine(e.what_without_backtrace()));
+    throw UserError(path + ": cannot read the torch.export archive: " + firstLine(e.what_without_backtrace()),
+                    e.what());
   }
 }
 

@@ -118,10 +118,10 @@ torch::jit::Module loadTorchScript(const std::string& path, ArchiveLoadStats* st
   } catch (const c10::Error& e) {
     std::string what = diagnoseNonTorchScript(path);
     if (what.empty()) what = "LibTorch: " + loadCause(e.what_without_backtrace());
-    throw UserError(path + ": cannot load: " + what);
+    throw UserError(path + ": cannot load: " + what, e.what());
   } catch (const std::exception& e) {
     // TorchScript's compile errors (unknown operators) are ErrorReports, not c10::Errors.
-    throw UserError(path + ": cannot load: " + loadCause(e.what()));
+    throw UserError(path + ": cannot load: " + loadCause(e.what()), e.what());
   }
 }
 

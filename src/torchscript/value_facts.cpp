@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/ir/constants.h>
 
 #include "modelexport/errors.h"
+#include "modelexport/libtorch_errors.h"
 #include "modelexport/op_facts.h"
 #include "modelexport/shape_only_run.h"
 
@@ -99,10 +100,9 @@ class Runner {
         for (const Value* out : node->outputs()) record(out, c10::IValue(std::string()), allStatic(node));
         return;
       }
-      std::string msg = e.what();
-      if (auto* ce = dynamic_cast<const c10::Error*>(&e)) msg = ce->what_without_backtrace();
       throw UserError("the model failed on the example inputs at " +
-                      std::string(node->kind().toQualString()) + ": " + firstLine(msg));
+                          std::string(node->kind().toQualString()) + ": " + libTorchCause(e),
+                      libTorchText(e));
     }
     if (varyDataDependentSizes_ && opFactsOrNone(node).has(OpFacts::kDataDependentSize) && !allStatic(node))
       for (size_t i = stack.size() - node->outputs().size(); i < stack.size(); ++i) stack[i] = otherRowCount(stack[i]);
