@@ -13,6 +13,12 @@ namespace {
 
 using nlohmann::json;
 
+// A vocab id must be an integer: nlohmann's conversion of a float beyond int64 is undefined.
+int64_t vocabId(const json& id, const fs::path& file, const std::string& token) {
+  if (!id.is_number_integer()) throw UserError(file.string() + ": the id of '" + token + "' is not an integer");
+  return id.get<int64_t>();
+}
+
 json readJsonIfPresent(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return json::object();
@@ -115,11 +121,12 @@ std::optional<DirectoryTokenizer> readDirectoryTokenizer(const std::string& dire
     } else {
       if (!model.contains("vocab") || !model["vocab"].is_object())
         throw UserError((dir / "tokenizer.json").string() + ": the WordPiece model has no vocab");
-      for (const auto& [token, id] : model["vocab"].items()) vocab.emplace(token, id.get<int64_t>());
+      for (const auto& [token, id] : model["vocab"].items()) vocab.emplace(token, vocabId(id, dir / "tokenizer.json", token));
       tokenizer.files = "tokenizer.json";
       if (auto unk = tokenText(model.value("unk_token", json()))) settings.unkToken = *unk;
       settings.continuationPrefix = model.value("continuing_subword_prefix", settings.continuationPrefix);
-      settings.maxCharsPerWord = model.value("max_input_chars_per_word", settings.maxCharsPerWord);
+      if (model.contains("max_input_chars_per_word") && model["max_input_chars_per_word"].is_number_unsigned())
+        settings.maxCharsPerWord = model["max_input_chars_per_word"].get<size_t>();
     }
     if (auto lower = setting(sources, "do_lower_case")) settings.lowercase = lower->get<bool>();
     if (auto strip = setting(sources, "strip_accents")) settings.stripAccents = strip->get<bool>() ? 1 : 0;
@@ -144,7 +151,7 @@ std::optional<DirectoryTokenizer> readDirectoryTokenizer(const std::string& dire
   } else if (fastType == "BPE") {
     if (!model.contains("vocab") || !model["vocab"].is_object() || !model.contains("merges"))
       throw UserError((dir / "tokenizer.json").string() + ": the BPE model has no vocab or merges");
-    for (const auto& [token, id] : model["vocab"].items()) vocab.emplace(token, id.get<int64_t>());
+    for (const auto& [token, id] : model["vocab"].items()) vocab.emplace(token, vocabId(id, dir / "tokenizer.json", token));
     // Merges are saved as "a b" strings or, by newer tokenizers, as ["a", "b"] pairs.
     for (const auto& merge : model["merges"]) {
       if (merge.is_array() && merge.size() == 2) {
