@@ -250,7 +250,7 @@ class Restamper {
     auto path = modulePath_.find(p.tag);
     MetadataEntries entries = {
         {"hierarchy_path", p.tag},
-        {"hierarchy_tags", nlohmann::json(p.tags).dump()},
+        {"hierarchy_tags", nlohmann::json(p.tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
         {"hierarchy_count", std::to_string(p.tags.size())},
         {"hierarchy_method", p.hierarchyMethod.empty() ? "project" : p.hierarchyMethod},
         {"hierarchy_module", path == modulePath_.end() ? "" : path->second},

@@ -62,7 +62,7 @@ Command addAnalyzeCommand(CLI::App& app) {
     }
     nlohmann::json report = buildAnalysisReport(model, hierarchy, o->filterTag, o->onnxPath, o->excludeTag);
     std::string text;
-    if (o->format == "json") text = report.dump(2) + "\n";
+    if (o->format == "json") text = report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     else if (o->format == "csv") text = renderAnalysisCsv(report);
     else if (o->format == "names") text = renderAnalysisNames(report);
     else if (o->format == "detailed") text = renderAnalysisDetailed(report);

@@ -46,7 +46,7 @@ Command addProfileCommand(CLI::App& app) {
     options.profileLabel = o->profilePath;
     const nlohmann::json report = buildProfileReport(model, hierarchy, profile, options);
     std::string text;
-    if (o->format == "json") text = report.dump(2) + "\n";
+    if (o->format == "json") text = report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     else if (o->format == "csv") text = renderProfileCsv(report);
     else text = renderProfileText(report);
     if (o->outputFile.empty()) {

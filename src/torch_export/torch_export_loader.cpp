@@ -4,6 +4,7 @@
 #include <functional>
 #include <regex>
 #include <set>
+#include <variant>
 
 #include <caffe2/serialize/inline_container.h>
 #include <nlohmann/json.hpp>
@@ -776,6 +777,11 @@ TorchExportModel loadTorchExport(const std::string& path) {
   } catch (const c10::Error& e) {
     throw UserError(path + ": cannot read the torch.export archive: " + firstLine(e.what_without_backtrace()),
                     e.what());
+  } catch (const std::bad_variant_access&) {
+    // LibTorch's serde types hold unions; a field of another kind than the schema's ends here.
+    throw UserError(path + ": the program JSON is malformed: a field has another kind than the schema gives");
+  } catch (const nlohmann::json::exception& e) {
+    throw UserError(path + ": the program JSON is malformed: " + firstLine(e.what()));
   }
 }
 
