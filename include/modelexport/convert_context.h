@@ -114,7 +114,6 @@ class ConvertContext {
   std::string nameHint(const torch::jit::Value* v) const;
 
   [[noreturn]] void unsupported(const std::string& why) const;
-  OnnxGraphBuilder& builder() { return builder_; }
 
  private:
   OnnxGraphBuilder& builder_;

@@ -538,6 +538,9 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   // Min/Max take integers from opset 12; on bools they are and/or.
   r.add("aten::minimum", [](ConvertContext& c) { binary(c, "Min", "And", 12); }, dataBlind());
   r.add("aten::maximum", [](ConvertContext& c) { binary(c, "Max", "Or", 12); }, dataBlind());
+  // min(a, b) / max(a, b) of two ints known only at run time (a count kept by nms).
+  r.add("prim::min.int", [](ConvertContext& c) { binary(c, "Min", "And", 12); });
+  r.add("prim::max.int", [](ConvertContext& c) { binary(c, "Max", "Or", 12); });
   r.add("aten::eq", [](ConvertContext& c) { compare(c, Comparison::Eq); });
   r.add("aten::ne", [](ConvertContext& c) { compare(c, Comparison::Ne); });
   r.add("aten::lt", [](ConvertContext& c) { compare(c, Comparison::Lt); });

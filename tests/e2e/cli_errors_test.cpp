@@ -127,7 +127,7 @@ TEST(CommandLine, UnknownCommandIsNamedWithTheKnownOnes) {
   EXPECT_EQ(run.exitCode, 109);
   EXPECT_EQ(run.err,
             "modelexport: error: 'frobnicate' is not a command (commands: export, analyze, validate, compare, "
-            "import-onnx; modelexport --help says more)\n");
+            "import-onnx, profile, restamp; modelexport --help says more)\n");
   EXPECT_EQ(runModelexportSplit("--version").exitCode, 0);
 }
 

@@ -12,6 +12,7 @@
 #include <torch/script.h>
 
 #include "e2e_support.h"
+#include "modelexport/node_metadata.h"
 #include "modelexport/reference_io.h"
 #include "modelexport/torchvision_ops.h"
 
@@ -88,7 +89,7 @@ class DetectionModels : public ::testing::Test {
     const onnx::ModelProto model = loadModel(out);
     for (const auto& node : model.graph().node()) {
       bool stamped = false;
-      for (const auto& p : node.metadata_props()) stamped = stamped || (p.key() == "hierarchy_path" && !p.value().empty());
+      for (const auto& [key, value] : getNodeMetadata(node)) stamped = stamped || (key == "hierarchy_path" && !value.empty());
       EXPECT_TRUE(stamped) << name << ": node " << node.name() << " (" << node.op_type() << ") has no hierarchy_path";
     }
     for (int k = 0; k < entry(name).at("sets").get<int>(); ++k) {

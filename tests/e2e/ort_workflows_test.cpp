@@ -238,8 +238,9 @@ TEST_P(RestampTest, EveryNodeStampedCheckerPassesSameOutputs) {
     originalTagOfName[original.graph().node(i).name()] = before.nodes[static_cast<size_t>(i)].tag;
   for (int i = 0; i < result.graph().node_size(); ++i) {
     auto it = originalTagOfName.find(result.graph().node(i).name());
-    if (it != originalTagOfName.end() && h.nodes[static_cast<size_t>(i)].tags.size() == 1)
+    if (it != originalTagOfName.end() && h.nodes[static_cast<size_t>(i)].tags.size() == 1) {
       EXPECT_EQ(h.nodes[static_cast<size_t>(i)].tag, it->second) << result.graph().node(i).name();
+    }
   }
   CommandResult valid = runModelexportSplit("validate " + shellQuote(restamped) + " --check-consistency");
   EXPECT_EQ(valid.exitCode, c.fixture == "gpt2_tiny" && c.opset == 14 && c.tool != "onnxscript" ? 1 : 0)

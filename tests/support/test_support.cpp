@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
+#include <torch/csrc/jit/frontend/resolver.h>
+#include <torch/csrc/jit/frontend/sugared_value.h>
 #include <torch/script.h>
 
 #include "modelexport/exporter.h"
@@ -58,6 +60,24 @@ ProcessResult runModelexport(const std::string& arguments) {
   return runCommand(shellQuote(MODELEXPORT_EXE) + " " + arguments);
 }
 
+namespace {
+
+// Module::define's own resolver knows only `torch` (aten); test sources also call
+// torchvision's operators as `torchvision.nms(...)`, as a traced detection model does.
+struct TestResolver : torch::jit::Resolver {
+  std::shared_ptr<torch::jit::SugaredValue> resolveValue(const std::string& name, torch::jit::GraphFunction&,
+                                                         const torch::jit::SourceRange&) override {
+    if (name == "torch") return std::make_shared<torch::jit::BuiltinModule>("aten");
+    if (name == "torchvision") return std::make_shared<torch::jit::BuiltinModule>("torchvision");
+    return nullptr;
+  }
+  c10::TypePtr resolveType(const std::string&, const torch::jit::SourceRange&) override { return nullptr; }
+};
+
+std::shared_ptr<torch::jit::Resolver> testResolver() { return std::make_shared<TestResolver>(); }
+
+}  // namespace
+
 std::string fixturePath(const std::string& name) {
   return std::string(MODELEXPORT_FIXTURE_DIR) + "/" + name + ".pt";
 }
@@ -71,7 +91,7 @@ onnx::ModelProto expectOpMatches(const std::string& testName, const std::string&
   {
     torch::jit::Module module("OpModel");
     for (const auto& [name, tensor] : parameters) module.register_parameter(name, tensor, false);
-    module.define(forwardSource);
+    module.define(forwardSource, testResolver());
     module.save(ptPath);
   }
   ExportOptions exportOptions;
@@ -120,7 +140,7 @@ std::string exportError(const std::string& testName, const std::string& forwardS
   const std::string dir = freshWorkDir("ops/" + testName);
   {
     torch::jit::Module module("OpModel");
-    module.define(forwardSource);
+    module.define(forwardSource, testResolver());
     module.save(dir + "/model.pt");
   }
   ExportOptions options;
@@ -143,5 +163,10 @@ InputSpec longInput(std::vector<int64_t> shape, int64_t limit) {
   return InputSpec{"", at::kLong, std::move(shape), limit};
 }
 InputSpec boolInput(std::vector<int64_t> shape) { return InputSpec{"", at::kBool, std::move(shape), 0}; }
+
+at::Tensor randomTensor(std::vector<int64_t> shape, uint64_t seed) {
+  auto generator = at::detail::createCPUGenerator(seed);
+  return at::randn(shape, generator);
+}
 
 }  // namespace modelexport::testing

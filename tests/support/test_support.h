@@ -35,6 +35,12 @@ ProcessResult runModelexport(const std::string& arguments);
 
 std::string fixturePath(const std::string& name);  // "bert_tiny" -> .../fixtures/bert_tiny.pt
 
+// A reproducible random tensor (standard normal, from `seed`).
+at::Tensor randomTensor(std::vector<int64_t> shape, uint64_t seed);
+
+// "name_14": a test's name for one opset (its files go to a directory of that name).
+inline std::string opsetTag(const std::string& name, int opset) { return name + "_" + std::to_string(opset); }
+
 struct OpTestOptions {
   int opset = 14;
   double tolerance = 1e-4;

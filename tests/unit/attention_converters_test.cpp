@@ -9,11 +9,6 @@
 namespace modelexport::testing {
 namespace {
 
-at::Tensor randomTensor(std::vector<int64_t> shape, uint64_t seed) {
-  auto generator = at::detail::createCPUGenerator(seed);
-  return at::randn(shape, generator);
-}
-
 // Embedding 8, 2 heads: packed q/k/v weight [24, 8], output projection [8, 8].
 TestParameters attentionParameters() {
   return {{"qkv_weight", randomTensor({24, 8}, 11) * 0.5}, {"qkv_bias", randomTensor({24}, 12) * 0.1},

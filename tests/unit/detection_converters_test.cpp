@@ -16,7 +16,7 @@ namespace {
 
 class DetectionConverters : public ::testing::Test {
  protected:
-  // Module::define resolves torch.ops.torchvision.* only once they are registered.
+  // Module::define resolves torchvision.* only once they are registered.
   static void SetUpTestSuite() { ensureTorchvisionOperators(); }
 };
 
@@ -76,7 +76,7 @@ TEST_F(DetectionConverters, NmsKernelKeepsByDecreasingScore) {
 
 TEST_F(DetectionConverters, NmsKeepsADataDependentNumberOfBoxes) {
   const std::string source = std::string("def forward(self, x):\n") + kBoxesFromInput +
-                             "  keep = torch.ops.torchvision.nms(boxes, scores, 0.45)\n"
+                             "  keep = torchvision.nms(boxes, scores, 0.45)\n"
                              "  return keep, boxes[keep], scores[keep]\n";
   for (int opset : {11, 17}) {
     const std::string name = "tv_nms_" + std::to_string(opset);
@@ -93,7 +93,7 @@ TEST_F(DetectionConverters, NmsKeepsADataDependentNumberOfBoxes) {
 TEST_F(DetectionConverters, TopKOverTheKeptCount) {
   // k = min(kept, 5) is known only at run time; the slice after it too.
   const std::string source = std::string("def forward(self, x):\n") + kBoxesFromInput +
-                             "  keep = torch.ops.torchvision.nms(boxes, scores, 0.3)\n"
+                             "  keep = torchvision.nms(boxes, scores, 0.3)\n"
                              "  k = min(keep.size(0), 25)\n"
                              "  top, order = torch.topk(scores[keep], k)\n"
                              "  return boxes[keep[order]], top\n";
@@ -110,13 +110,13 @@ const char* kRoisFromInput =
 
 TEST_F(DetectionConverters, RoiAlign) {
   const std::string aligned = std::string("def forward(self, f, r):\n") + kRoisFromInput +
-                              "  return (torch.ops.torchvision.roi_align(f, rois, 0.5, 3, 3, 2, True),\n"
-                              "          torch.ops.torchvision.roi_align(f, rois, 0.25, 2, 4, 0, True))\n";
+                              "  return (torchvision.roi_align(f, rois, 0.5, 3, 3, 2, True),\n"
+                              "          torchvision.roi_align(f, rois, 0.25, 2, 4, 0, True))\n";
   expectOpMatches("tv_roi_align_aligned", aligned, {floatInput({2, 3, 16, 16}), floatInput({7, 6})},
                   opts(16, 1e-5, {"RoiAlign"}));
   expectMatchesOnOtherInputs("tv_roi_align_aligned", {floatInput({2, 3, 16, 16}), floatInput({7, 6})}, {2.0, 0.5});
   const std::string legacy = std::string("def forward(self, f, r):\n") + kRoisFromInput +
-                             "  return torch.ops.torchvision.roi_align(f, rois, 0.5, 2, 3, -1, False)\n";
+                             "  return torchvision.roi_align(f, rois, 0.5, 2, 3, -1, False)\n";
   for (int opset : {11, 16})
     expectOpMatches("tv_roi_align_" + std::to_string(opset), legacy, {floatInput({2, 4, 16, 16}), floatInput({5, 6})},
                     opts(opset, 1e-5, {"RoiAlign"}));
@@ -126,7 +126,7 @@ TEST_F(DetectionConverters, RoiAlignAlignedNeedsOpset16) {
   const std::string error =
       exportError("tv_roi_align_opset15",
                   std::string("def forward(self, f, r):\n") + kRoisFromInput +
-                      "  return torch.ops.torchvision.roi_align(f, rois, 0.5, 3, 3, 2, True)\n",
+                      "  return torchvision.roi_align(f, rois, 0.5, 3, 3, 2, True)\n",
                   {floatInput({2, 3, 16, 16}), floatInput({7, 6})}, 15);
   EXPECT_NE(error.find("torchvision::roi_align"), std::string::npos) << error;
   EXPECT_NE(error.find("opset 16"), std::string::npos) << error;
@@ -134,7 +134,7 @@ TEST_F(DetectionConverters, RoiAlignAlignedNeedsOpset16) {
 
 TEST_F(DetectionConverters, RoiPool) {
   const std::string source = std::string("def forward(self, f, r):\n") + kRoisFromInput +
-                             "  out, argmax = torch.ops.torchvision.roi_pool(f, rois, 0.5, 3, 2)\n"
+                             "  out, argmax = torchvision.roi_pool(f, rois, 0.5, 3, 2)\n"
                              "  return out\n";
   expectOpMatches("tv_roi_pool", source, {floatInput({2, 3, 16, 16}), floatInput({6, 6})},
                   opts(11, 1e-6, {"MaxRoiPool"}));
@@ -143,7 +143,7 @@ TEST_F(DetectionConverters, RoiPool) {
 
 TEST_F(DetectionConverters, PsRoiAlign) {
   const std::string source = std::string("def forward(self, f, r):\n") + kRoisFromInput +
-                             "  out, mapping = torch.ops.torchvision.ps_roi_align(f, rois, 0.5, 2, 3, 2)\n"
+                             "  out, mapping = torchvision.ps_roi_align(f, rois, 0.5, 2, 3, 2)\n"
                              "  return out\n";
   expectOpMatches("tv_ps_roi_align", source, {floatInput({2, 12, 16, 16}), floatInput({6, 6})},
                   opts(16, 1e-5, {"RoiAlign", "Gather"}));
@@ -153,7 +153,7 @@ TEST_F(DetectionConverters, PsRoiAlign) {
 TEST_F(DetectionConverters, PsRoiPoolHasNoOnnxForm) {
   const std::string error = exportError("tv_ps_roi_pool",
                                         std::string("def forward(self, f, r):\n") + kRoisFromInput +
-                                            "  out, mapping = torch.ops.torchvision.ps_roi_pool(f, rois, 0.5, 2, 2)\n"
+                                            "  out, mapping = torchvision.ps_roi_pool(f, rois, 0.5, 2, 2)\n"
                                             "  return out\n",
                                         {floatInput({2, 8, 16, 16}), floatInput({6, 6})}, 16);
   EXPECT_NE(error.find("torchvision::ps_roi_pool"), std::string::npos) << error;
@@ -167,7 +167,7 @@ TEST_F(DetectionConverters, DeformConvKernelWithoutOffsetsIsAConvolution) {
   at::Tensor offset = at::zeros({2, 2 * 2 * 9, 5, 4});
   at::Tensor mask = at::ones({2, 2 * 9, 5, 4});
   at::Tensor ours = torchvisionDeformConv2d(x, w, offset, mask, bias, 2, 2, 1, 1, 1, 1, 2, 2, true);
-  at::Tensor conv = at::conv2d(x, w, bias, {2, 2}, {1, 1}, {1, 1}, 2);
+  at::Tensor conv = at::conv2d(x, w, bias, at::IntArrayRef{2, 2}, at::IntArrayRef{1, 1}, at::IntArrayRef{1, 1}, 2);
   EXPECT_TRUE(at::allclose(ours, conv, 1e-5, 1e-5)) << (ours - conv).abs().max();
   // dy = 1 at every tap reads one row lower: with padding 1, output row y reads input rows
   // y .. y + 2, i.e. a convolution without padding over the input with two zero rows
@@ -176,7 +176,7 @@ TEST_F(DetectionConverters, DeformConvKernelWithoutOffsetsIsAConvolution) {
   for (int64_t c = 0; c < 2 * 2 * 9; c += 2) down.select(1, c).fill_(1.0);
   at::Tensor padded = at::constant_pad_nd(x, {1, 1, 0, 2});
   at::Tensor shifted = torchvisionDeformConv2d(x, w, down, mask, bias, 1, 1, 1, 1, 1, 1, 2, 2, false);
-  at::Tensor expected = at::conv2d(padded, w, bias, {1, 1}, {0, 0}, {1, 1}, 2);
+  at::Tensor expected = at::conv2d(padded, w, bias, at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1}, 2);
   EXPECT_TRUE(at::allclose(shifted, expected, 1e-5, 1e-5)) << (shifted - expected).abs().max();
 }
 
@@ -184,7 +184,7 @@ TEST_F(DetectionConverters, DeformConvNamesTheOpsetItNeeds) {
   const std::string error =
       exportError("tv_deform_conv2d",
                   "def forward(self, x, w, o, m, b):\n"
-                  "  return torch.ops.torchvision.deform_conv2d(x, w, o, m, b, 1, 1, 1, 1, 1, 1, 1, 1, True)\n",
+                  "  return torchvision.deform_conv2d(x, w, o, m, b, 1, 1, 1, 1, 1, 1, 1, 1, True)\n",
                   {floatInput({1, 2, 6, 6}), floatInput({3, 2, 3, 3}), floatInput({1, 18, 6, 6}),
                    floatInput({1, 9, 6, 6}), floatInput({3})},
                   17);

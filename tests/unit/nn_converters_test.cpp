@@ -10,24 +10,16 @@
 namespace modelexport::testing {
 namespace {
 
-// A reproducible random parameter.
-at::Tensor randomTensor(std::vector<int64_t> shape, uint64_t seed) {
-  auto generator = at::detail::createCPUGenerator(seed);
-  return at::randn(shape, generator);
-}
-
 // Positive values, e.g. running variances.
 at::Tensor positiveTensor(std::vector<int64_t> shape, uint64_t seed) {
   return randomTensor(std::move(shape), seed).abs() + 0.5;
 }
 
-std::string tag(const std::string& name, int opset) { return name + "_" + std::to_string(opset); }
-
 TEST(NnConverters, Linear2dIsGemm) {
   for (int opset : {11, 17}) {
     const OpTestOptions options{opset, 1e-5, {"Gemm"}};
     const TestParameters parameters = {{"weight", randomTensor({5, 4}, 1)}, {"bias", randomTensor({5}, 2)}};
-    expectOpMatches(tag("linear_2d", opset),
+    expectOpMatches(opsetTag("linear_2d", opset),
                     "def forward(self, x):\n"
                     "  return torch.linear(x, self.weight, self.bias), torch.linear(x, self.weight)\n",
                     {floatInput({3, 4})}, options, parameters);
@@ -113,7 +105,7 @@ TEST(NnConverters, LayerNormDecomposedAndNative) {
   for (int opset : {11, 14, 17}) {
     const OpTestOptions options{opset, 1e-4, {opset >= 17 ? "LayerNormalization" : "ReduceMean"}};
     const TestParameters parameters = {{"weight", randomTensor({4}, 6)}, {"bias", randomTensor({4}, 7)}};
-    expectOpMatches(tag("layer_norm", opset), source, {floatInput({2, 3, 4})}, options, parameters);
+    expectOpMatches(opsetTag("layer_norm", opset), source, {floatInput({2, 3, 4})}, options, parameters);
   }
 }
 
@@ -129,7 +121,7 @@ TEST(NnConverters, RmsNorm) {
       "          torch.rms_norm(x.double() * 1e-7, [3, 4], None, None))\n";
   for (int opset : {11, 14, 17}) {
     const TestParameters parameters = {{"weight", randomTensor({4}, 16)}, {"weight2", randomTensor({3, 4}, 17)}};
-    expectOpMatches(tag("rms_norm", opset), source, {floatInput({2, 3, 4})}, opts(opset, 1e-5, {"ReduceMean", "Sqrt"}),
+    expectOpMatches(opsetTag("rms_norm", opset), source, {floatInput({2, 3, 4})}, opts(opset, 1e-5, {"ReduceMean", "Sqrt"}),
                     parameters);
   }
 }
@@ -144,7 +136,7 @@ TEST(NnConverters, RmsNormHalf) {
 
 TEST(NnConverters, SoftmaxOnEveryDim) {
   for (int opset : {11, 13, 17})
-    expectOpMatches(tag("softmax", opset),
+    expectOpMatches(opsetTag("softmax", opset),
                     "def forward(self, x):\n"
                     "  return (torch.softmax(x, 1), torch.log_softmax(x, 0), torch.softmax(x, -1),\n"
                     "         torch.log_softmax(x, -1), torch.softmax(x, 1, 7))\n",
@@ -157,7 +149,7 @@ TEST(NnConverters, ConvStridePaddingDilationGroups) {
     const TestParameters parameters = {{"w1", randomTensor({4, 2, 3}, 8)},    {"b1", randomTensor({4}, 9)},
                           {"w2", randomTensor({6, 2, 3, 2}, 10)}, {"b2", randomTensor({6}, 11)},
                           {"w3", randomTensor({2, 3, 2, 2, 3}, 12)}};
-    expectOpMatches(tag("conv", opset),
+    expectOpMatches(opsetTag("conv", opset),
                     "def forward(self, x1, x2, x3):\n"
                     "  return (torch.conv1d(x1, self.w1, self.b1, [2], [1], [2], 2),\n"
                     "         torch.conv2d(x2, self.w2, self.b2, [2, 1], [1, 0], [1, 2], 2),\n"
@@ -185,7 +177,7 @@ TEST(NnConverters, ConvTranspose) {
     const OpTestOptions options{opset, 1e-4, {"ConvTranspose"}};
     const TestParameters parameters = {{"w2", randomTensor({4, 3, 3, 3}, 16)}, {"b2", randomTensor({6}, 17)},
                           {"w1", randomTensor({2, 3, 4}, 18)}, {"w3", randomTensor({2, 2, 2, 2, 2}, 19)}};
-    expectOpMatches(tag("conv_transpose", opset),
+    expectOpMatches(opsetTag("conv_transpose", opset),
                     "def forward(self, x2, x1, x3):\n"
                     "  return (torch.conv_transpose2d(x2, self.w2, self.b2, [2, 2], [1, 1], [1, 0], 2, [1, 1]),\n"
                     "         torch.conv_transpose2d(x2, self.w2, None, 1, 0, 0, 2, 2),\n"
@@ -214,7 +206,7 @@ TEST(NnConverters, BatchNorm) {
     const OpTestOptions options{opset, 1e-4, {"BatchNormalization"}};
     const TestParameters parameters = {{"weight", randomTensor({3}, 23)}, {"bias", randomTensor({3}, 24)},
                           {"mean", randomTensor({3}, 25)},   {"var", positiveTensor({3}, 26)}};
-    expectOpMatches(tag("batch_norm", opset),
+    expectOpMatches(opsetTag("batch_norm", opset),
                     "def forward(self, x, y):\n"
                     "  return (torch.batch_norm(x, self.weight, self.bias, self.mean, self.var, False, 0.1, 1e-5, False),\n"
                     "         torch.batch_norm(x, None, None, self.mean, self.var, False, 0.1, 1e-3, False),\n"
@@ -236,7 +228,7 @@ TEST(NnConverters, BatchNormWithBatchStatistics) {
 
 TEST(NnConverters, MaxPool) {
   for (int opset : {11, 13, 17})
-    expectOpMatches(tag("max_pool", opset),
+    expectOpMatches(opsetTag("max_pool", opset),
                     "def forward(self, x, y, z):\n"
                     "  return (torch.max_pool2d(x, [3, 3], [2, 2]),\n"
                     "         torch.max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], True),\n"
@@ -258,7 +250,7 @@ TEST(NnConverters, MaxPoolWithIndicesValuesOnly) {
 
 TEST(NnConverters, AvgPool) {
   for (int opset : {11, 17})
-    expectOpMatches(tag("avg_pool", opset),
+    expectOpMatches(opsetTag("avg_pool", opset),
                     "def forward(self, x, y):\n"
                     "  return (torch.avg_pool2d(x, [3, 3], [2, 2], [1, 1], False, True),\n"
                     "         torch.avg_pool2d(x, [3, 3], [2, 2], [1, 1], False, False),\n"
@@ -287,7 +279,7 @@ TEST(NnConverters, GroupNorm) {
   for (int opset : {11, 17}) {
     const OpTestOptions options{opset, 1e-4, {"ReduceMean"}};
     const TestParameters parameters = {{"weight", randomTensor({6}, 29)}, {"bias", randomTensor({6}, 30)}};
-    expectOpMatches(tag("group_norm", opset),
+    expectOpMatches(opsetTag("group_norm", opset),
                     "def forward(self, x, y):\n"
                     "  return (torch.group_norm(x, 3, self.weight, self.bias, 1e-5, False),\n"
                     "         torch.group_norm(x, 2), torch.group_norm(y, 6, self.weight, None, 1e-3, False))\n",
@@ -320,7 +312,7 @@ TEST(NnConverters, UpsampleNearestAndBilinear) {
   // factor, not in/out, except for nearest in a dim whose size stays or doubles), and
   // align_corners both ways.
   for (int opset : {11, 13, 17})
-    expectOpMatches(tag("upsample", opset),
+    expectOpMatches(opsetTag("upsample", opset),
                     "def forward(self, x):\n"
                     "  return (torch.upsample_nearest2d(x, [10, 9], None),\n"
                     "         torch.upsample_nearest2d(x, None, [2.0, 1.5]),\n"

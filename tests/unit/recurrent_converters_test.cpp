@@ -9,10 +9,8 @@
 namespace modelexport::testing {
 namespace {
 
-at::Tensor randomTensor(std::vector<int64_t> shape, uint64_t seed) {
-  auto generator = at::detail::createCPUGenerator(seed);
-  return at::randn(shape, generator) * 0.4;
-}
+// Weights small enough that the gates do not saturate.
+at::Tensor smallWeight(std::vector<int64_t> shape, uint64_t seed) { return randomTensor(std::move(shape), seed) * 0.4; }
 
 // The parameters of a recurrent layer stack and the TorchScript list that passes them,
 // in PyTorch's order: layer by layer, forward before reverse, w_ih, w_hh, b_ih, b_hh.
@@ -31,11 +29,11 @@ StackParameters stackParameters(int64_t gates, int64_t inputSize, int64_t hidden
     for (int64_t d = 0; d < directions; ++d) {
       const std::string suffix = "_l" + std::to_string(layer) + (d == 1 ? "_reverse" : "");
       const int64_t in = layer == 0 ? inputSize : hidden * directions;
-      std::vector<std::pair<std::string, at::Tensor>> group{{"weight_ih" + suffix, randomTensor({gates * hidden, in}, seed++)},
-                                                            {"weight_hh" + suffix, randomTensor({gates * hidden, hidden}, seed++)}};
+      std::vector<std::pair<std::string, at::Tensor>> group{{"weight_ih" + suffix, smallWeight({gates * hidden, in}, seed++)},
+                                                            {"weight_hh" + suffix, smallWeight({gates * hidden, hidden}, seed++)}};
       if (biases) {
-        group.push_back({"bias_ih" + suffix, randomTensor({gates * hidden}, seed++)});
-        group.push_back({"bias_hh" + suffix, randomTensor({gates * hidden}, seed++)});
+        group.push_back({"bias_ih" + suffix, smallWeight({gates * hidden}, seed++)});
+        group.push_back({"bias_hh" + suffix, smallWeight({gates * hidden}, seed++)});
       }
       for (auto& [name, tensor] : group) {
         out.list += (out.list.size() > 1 ? ", self." : "self.") + name;

@@ -14,8 +14,6 @@ namespace {
 
 const int kOpsets[] = {11, 13, 14, 17};
 
-std::string tag(const std::string& name, int opset) { return name + "_" + std::to_string(opset); }
-
 TEST(ShapeConverters, ViewReshapeUnflatten) {
   expectOpMatches("view_reshape",
                   "def forward(self, x, y):\n"
@@ -45,7 +43,7 @@ TEST(ShapeConverters, PermuteTransposeSwapMovedim) {
 
 TEST(ShapeConverters, UnsqueezeSqueeze) {
   for (int opset : kOpsets)
-    expectOpMatches(tag("squeeze", opset),
+    expectOpMatches(opsetTag("squeeze", opset),
                     "def forward(self, x):\n"
                     "  return (torch.unsqueeze(x, 0), torch.unsqueeze(x, -1), x.unsqueeze(2), torch.squeeze(x),\n"
                     "         torch.squeeze(x, 1), torch.squeeze(x, -1), torch.squeeze(x, 0))\n",
@@ -67,7 +65,7 @@ TEST(ShapeConverters, CatConcatStack) {
                   "         torch.stack([a, b], -1))\n",
                   {floatInput({2, 3}), floatInput({2, 3}), longInput({2, 3}, 9)}, {14, 0, {"Concat"}});
   for (int opset : {11, 13})
-    expectOpMatches(tag("stack", opset),
+    expectOpMatches(opsetTag("stack", opset),
                     "def forward(self, a, b):\n"
                     "  return torch.stack([a, b], 1)\n",
                     {floatInput({2, 3}), floatInput({2, 3})}, {opset, 0, {"Unsqueeze", "Concat"}});
@@ -99,7 +97,7 @@ TEST(ShapeConverters, NarrowSelect) {
 
 TEST(ShapeConverters, SplitChunkUnbind) {
   for (int opset : kOpsets)
-    expectOpMatches(tag("split", opset),
+    expectOpMatches(opsetTag("split", opset),
                     "def forward(self, x):\n"
                     "  a, b, c = torch.split(x, 2, 1)\n"
                     "  d, e = torch.split(x, [1, 4], 1)\n"
@@ -131,7 +129,7 @@ TEST(ShapeConverters, RepeatInterleave) {
 
 TEST(ShapeConverters, ConstantPad) {
   for (int opset : {11, 17})
-    expectOpMatches(tag("constant_pad", opset),
+    expectOpMatches(opsetTag("constant_pad", opset),
                     "def forward(self, x, i):\n"
                     "  return (torch.constant_pad_nd(x, [1, 2]), torch.constant_pad_nd(x, [1, 0, 0, 2], 1.5),\n"
                     "         torch.constant_pad_nd(x, [0, 1, 2, 0, 1, 1], -2.0),\n"
@@ -156,7 +154,7 @@ TEST(ShapeConverters, Roll) {
 
 TEST(ShapeConverters, TrilTriu) {
   for (int opset : {13, 14})
-    expectOpMatches(tag("tril_triu", opset),
+    expectOpMatches(opsetTag("tril_triu", opset),
                     "def forward(self, x, m, i):\n"
                     "  return (torch.tril(x), torch.triu(x), torch.tril(x, 1), torch.triu(x, -1), torch.triu(m, 2),\n"
                     "         torch.tril(i, -1))\n",
