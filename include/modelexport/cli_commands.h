@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 namespace modelexport::cli {
 
@@ -24,6 +25,13 @@ constexpr const char* kExportDescription = "Export a TorchScript (.pt) or torch.
 
 // Parses argv and runs the chosen command: errors become one line and exit code 1.
 int runCommandLine(CLI::App& app, std::vector<Command>& commands, int argc, char** argv);
+
+// A report as indented JSON; bytes that are not UTF-8 (a name in a hostile file) print
+// as U+FFFD rather than failing.
+std::string jsonReportText(const nlohmann::json& report);
+
+// Prints `text`, or writes it atomically to `outputFile` and says so (analyze, profile).
+void printOrWriteReport(const std::string& text, const std::string& outputFile, const std::string& format);
 
 // export lives in a shared library with LibTorch (export_engine.h), the others do not
 // need LibTorch at all.

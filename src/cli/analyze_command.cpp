@@ -62,17 +62,12 @@ Command addAnalyzeCommand(CLI::App& app) {
     }
     nlohmann::json report = buildAnalysisReport(model, hierarchy, o->filterTag, o->onnxPath, o->excludeTag);
     std::string text;
-    if (o->format == "json") text = report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (o->format == "json") text = jsonReportText(report);
     else if (o->format == "csv") text = renderAnalysisCsv(report);
     else if (o->format == "names") text = renderAnalysisNames(report);
     else if (o->format == "detailed") text = renderAnalysisDetailed(report);
     else text = renderAnalysisSummary(report);
-    if (o->outputFile.empty()) {
-      std::cout << text;
-    } else {
-      writeFileAtomically(o->outputFile, text);
-      std::cout << "wrote " << o->format << " report to " << o->outputFile << "\n";
-    }
+    printOrWriteReport(text, o->outputFile, o->format);
     return 0;
   }};
 }

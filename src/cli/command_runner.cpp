@@ -2,6 +2,7 @@
 
 #include "modelexport/cli_commands.h"
 #include "modelexport/errors.h"
+#include "modelexport/temporary_file.h"
 
 namespace modelexport::cli {
 
@@ -59,6 +60,19 @@ int runCommandLine(CLI::App& app, std::vector<Command>& commands, int argc, char
     return 1;
   }
   return 1;
+}
+
+std::string jsonReportText(const nlohmann::json& report) {
+  return report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void printOrWriteReport(const std::string& text, const std::string& outputFile, const std::string& format) {
+  if (outputFile.empty()) {
+    std::cout << text;
+    return;
+  }
+  writeFileAtomically(outputFile, text);
+  std::cout << "wrote " << format << " report to " << outputFile << "\n";
 }
 
 }  // namespace modelexport::cli

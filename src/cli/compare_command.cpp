@@ -18,7 +18,7 @@ Command addCompareCommand(CLI::App& app) {
     nlohmann::json report = compareModels(a, b, (*paths)[0], (*paths)[1]);
     std::cout << renderComparisonSummary(report);
     if (!outputFile->empty()) {
-      writeFileAtomically(*outputFile, report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      writeFileAtomically(*outputFile, jsonReportText(report));
       std::cout << "\nfull report: " << *outputFile << "\n";
     }
     return 0;

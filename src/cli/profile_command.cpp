@@ -46,15 +46,10 @@ Command addProfileCommand(CLI::App& app) {
     options.profileLabel = o->profilePath;
     const nlohmann::json report = buildProfileReport(model, hierarchy, profile, options);
     std::string text;
-    if (o->format == "json") text = report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (o->format == "json") text = jsonReportText(report);
     else if (o->format == "csv") text = renderProfileCsv(report);
     else text = renderProfileText(report);
-    if (o->outputFile.empty()) {
-      std::cout << text;
-    } else {
-      writeFileAtomically(o->outputFile, text);
-      std::cout << "wrote " << o->format << " report to " << o->outputFile << "\n";
-    }
+    printOrWriteReport(text, o->outputFile, o->format);
     return 0;
   }};
 }

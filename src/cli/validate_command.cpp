@@ -62,7 +62,7 @@ int runValidate(const ValidateOptions& o) {
       const std::string sidecar = sidecarPath(target, "_hierarchy.json");
       if (o.output.empty())
         std::filesystem::copy_file(sidecar, sidecar + ".bak", std::filesystem::copy_options::overwrite_existing);
-      writeFileAtomically(sidecar, refreshSidecarNodes(targetSidecar, model.graph()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      writeFileAtomically(sidecar, jsonReportText(refreshSidecarNodes(targetSidecar, model.graph())));
     }
     repairJson = {{"written", target}, {"backup", o.output.empty() ? nlohmann::json(o.onnxPath + ".bak") : nlohmann::json(nullptr)},
                   {"changes", changes}};
@@ -77,7 +77,7 @@ int runValidate(const ValidateOptions& o) {
   if (o.format == "json") {
     nlohmann::json json = report.toJson();
     if (o.repair) json["repair"] = repairJson;
-    std::cout << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << jsonReportText(json);
   } else {
     std::cout << report.toText();
   }

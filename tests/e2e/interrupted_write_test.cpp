@@ -84,6 +84,11 @@ class InterruptedWriteTest : public ::testing::TestWithParam<int> {
   // Runs the export, stops it when its temporary file appears and sends the signal.
   // Returns false when the export finished before it could be stopped (then retried).
   bool interruptOnce(int signalNumber) {
+    // A previous output that must survive the interrupted export untouched (written again
+    // for each attempt: an attempt the export outran has replaced it).
+    for (const auto& name : temporaryFilesIn(dir_)) fs::remove(dir_ + "/" + name);
+    std::ofstream(output_) << kPrevious;
+    std::ofstream(output_ + ".data") << kPrevious;
     const int watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     EXPECT_GE(watch, 0) << std::strerror(errno);
     inotify_add_watch(watch, dir_.c_str(), IN_CREATE);
@@ -110,17 +115,15 @@ class InterruptedWriteTest : public ::testing::TestWithParam<int> {
     return true;
   }
 
+  static constexpr const char* kPrevious = "previous export\n";
   std::string dir_, output_;
 };
 
 TEST_P(InterruptedWriteTest, KilledExportLeavesNoTemporaryFileAndKeepsThePreviousOutput) {
-  // A previous output that must survive the interrupted export untouched.
-  const std::string previous = "previous export\n";
-  std::ofstream(output_) << previous;
-  std::ofstream(output_ + ".data") << previous;
+  const std::string previous = kPrevious;
   bool interrupted = false;
-  for (int attempt = 0; attempt < 5 && !interrupted; ++attempt) interrupted = interruptOnce(GetParam());
-  ASSERT_TRUE(interrupted) << "could not stop the export mid-write in 5 attempts";
+  for (int attempt = 0; attempt < 10 && !interrupted; ++attempt) interrupted = interruptOnce(GetParam());
+  ASSERT_TRUE(interrupted) << "could not stop the export mid-write in 10 attempts";
   EXPECT_EQ(temporaryFilesIn(dir_), std::vector<std::string>{}) << "temporary files left in " << dir_;
   EXPECT_EQ(readFile(output_), previous);
   EXPECT_EQ(readFile(output_ + ".data"), previous);
