@@ -11,6 +11,17 @@
 
 namespace modelexport {
 
+// Holds SIGINT, SIGTERM and SIGHUP back while it lives, so files that belong together
+// (a model and its external data) are renamed into place both or neither; a signal that
+// came meanwhile takes effect when it ends. One at a time (not nested).
+class SignalsHeld {
+ public:
+  SignalsHeld();
+  ~SignalsHeld();
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+};
+
 // `.NAME.tmpNNNN` in `tempDir`, or next to `target` when `tempDir` is empty.
 std::filesystem::path temporaryPathFor(const std::filesystem::path& target,
                                        const std::filesystem::path& tempDir = {});

@@ -26,6 +26,12 @@ std::atomic<char*> pendingPaths[kSlots];
 constexpr int kCaughtSignals[] = {SIGINT, SIGTERM, SIGHUP};
 struct sigaction previousActions[3];
 
+// Set while files that belong together are renamed into place. The handler may run on
+// any of LibTorch's threads, so a per-thread signal mask would not hold it back: it
+// leaves the signal here instead, and SignalsHeld acts on it once the renames are done.
+std::atomic<bool> committing{false};
+std::atomic<int> deferredSignal{0};
+
 void removePendingAndReraise(int signal) {
   for (auto& slot : pendingPaths) {
     if (char* path = slot.load()) unlink(path);
@@ -37,6 +43,14 @@ void removePendingAndReraise(int signal) {
   raise(signal);
 }
 
+void onCaughtSignal(int signal) {
+  if (committing.load()) {
+    deferredSignal.store(signal);
+    return;
+  }
+  removePendingAndReraise(signal);
+}
+
 void installHandlersOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -46,7 +60,7 @@ void installHandlersOnce() {
       // A signal the parent ignores (nohup, a backgrounded shell job) stays ignored.
       if (current.sa_handler == SIG_IGN) continue;
       struct sigaction ours {};
-      ours.sa_handler = removePendingAndReraise;
+      ours.sa_handler = onCaughtSignal;
       sigemptyset(&ours.sa_mask);
       for (int s : kCaughtSignals) sigaddset(&ours.sa_mask, s);
       sigaction(kCaughtSignals[i], &ours, &previousActions[i]);
@@ -67,6 +81,13 @@ int registerPending(const fs::path& path) {
 }
 
 }  // namespace
+
+SignalsHeld::SignalsHeld() { committing.store(true); }
+
+SignalsHeld::~SignalsHeld() {
+  committing.store(false);
+  if (const int signal = deferredSignal.exchange(0)) removePendingAndReraise(signal);
+}
 
 fs::path temporaryPathFor(const fs::path& target, const fs::path& tempDir) {
   const fs::path dir = !tempDir.empty() ? tempDir

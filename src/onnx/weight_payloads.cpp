@@ -186,8 +186,20 @@ WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayload
     out.close();
     if (!out) throw UserError(written.dataPath + ": cannot write: disk full or I/O error");
   }
-  writeModelAtomically(model, path, tempDir);
+  std::string modelBytes;
+  if (!model.SerializeToString(&modelBytes))
+    throw UserError(path + ": cannot serialize the model (over 2 GB needs external data)");
+  TemporaryFile modelTemp(temporaryPathFor(target, tempDir));
+  {
+    std::ofstream out(modelTemp.path(), std::ios::binary | std::ios::trunc);
+    out.write(modelBytes.data(), static_cast<std::streamsize>(modelBytes.size()));
+    out.close();
+    if (!out) throw UserError(path + ": cannot write: disk full or I/O error");
+  }
+  // The model names offsets in this .data: the two replace the previous pair together.
+  SignalsHeld held;
   dataTemp.moveTo(fs::path(written.dataPath));
+  modelTemp.moveTo(target);
   return written;
 }
 
