@@ -26,6 +26,8 @@ nlohmann::json buildAnalysisReport(const onnx::ModelProto& model, const ModelHie
 
 std::string renderAnalysisSummary(const nlohmann::json& report);
 std::string renderAnalysisDetailed(const nlohmann::json& report);
+// A CSV field: quoted (quotes doubled) when it holds a comma, quote or newline.
+std::string csvField(const std::string& text);
 std::string renderAnalysisCsv(const nlohmann::json& report);
 // The selected nodes' names, one per line (unnamed nodes cannot be named and are skipped).
 std::string renderAnalysisNames(const nlohmann::json& report);

@@ -139,13 +139,15 @@ std::string renderAnalysisDetailed(const nlohmann::json& report) {
   return out.str();
 }
 
+std::string csvField(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 std::string renderAnalysisCsv(const nlohmann::json& report) {
-  auto field = [](const std::string& text) {
-    if (text.find_first_of(",\"\n") == std::string::npos) return text;
-    std::string out = "\"";
-    for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-  };
+  const auto field = csvField;
   auto str = [](const nlohmann::json& v) { return v.is_null() ? std::string() : v.get<std::string>(); };
   std::ostringstream out;
   out << "index,name,op_type,hierarchy_path,hierarchy_method,hierarchy_module,hierarchy_tags,inputs,outputs\n";

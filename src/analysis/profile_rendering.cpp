@@ -2,6 +2,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "modelexport/model_analysis.h"
 #include "modelexport/runtime_profile.h"
 
 namespace modelexport {
@@ -97,12 +98,7 @@ std::string renderProfileText(const nlohmann::json& report) {
 }
 
 std::string renderProfileCsv(const nlohmann::json& report) {
-  auto field = [](const std::string& text) {
-    if (text.find_first_of(",\"\n") == std::string::npos) return text;
-    std::string out = "\"";
-    for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-  };
+  const auto field = csvField;
   std::ostringstream out;
   out << "tag,path,depth,own_us,total_us,own_share,total_share,own_calls,total_calls\n";
   for (const auto& m : report["modules"])
