@@ -29,6 +29,10 @@ class UnproducedInput : public UnsupportedForm {
   using UnsupportedForm::UnsupportedForm;
 };
 
+// The ONNX opsets the converters write (--opset-version); checked once, before any work.
+constexpr int kMinOpset = 11;
+constexpr int kMaxOpset = 17;
+
 class ConvertContext {
  public:
   ConvertContext(OnnxGraphBuilder& builder, const ValueFacts& facts, int opset);
@@ -45,12 +49,11 @@ class ConvertContext {
   // --- facts ---
   const ValueFact& fact(const torch::jit::Value* v) const { return facts_.of(v); }
   bool isStatic(const torch::jit::Value* v) const;
-  bool isNone(const torch::jit::Value* v) const;
   // An argument by its schema name: overloads of one op put the same argument at
   // different positions. nullptr when the overload has no such argument.
   const torch::jit::Value* arg(const char* name) const;
   // Whether an optional argument is given: present (the overload has it, the node
-  // passes it) and not None.
+  // passes it) and not None. The one check converters use for optional arguments.
   bool given(const torch::jit::Value* v) const { return v && !isNone(v); }
   bool given(size_t i) const { return i < node_->inputs().size() && !isNone(in(i)); }
   bool given(const char* name) const { return given(arg(name)); }
@@ -116,6 +119,9 @@ class ConvertContext {
   [[noreturn]] void unsupported(const std::string& why) const;
 
  private:
+  // None by type, or a value that ran as None (an Optional that is None here).
+  bool isNone(const torch::jit::Value* v) const;
+
   OnnxGraphBuilder& builder_;
   const ValueFacts& facts_;
   int opset_;

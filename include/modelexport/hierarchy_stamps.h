@@ -17,6 +17,10 @@ struct HierarchyStamp {
   std::vector<std::string> scopeClasses;
 };
 
+// The hierarchy_* keys and `namespace` of one node: what validate --repair writes.
+MetadataEntries hierarchyEntries(const std::string& path, const std::vector<std::string>& tags,
+                                 const std::string& method, const std::string& module);
+// Those plus PyTorch 2.x's scope keys: what the export writes.
 MetadataEntries stampEntries(const HierarchyStamp& stamp);
 
 // Prefix match segment by segment: "/M/L.1" matches "/M/L.1/X", not "/M/L.10".

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "modelexport/errors.h"
+#include "modelexport/hierarchy_sidecar.h"
 #include "modelexport/hierarchy_stamps.h"
 #include "modelexport/model_validation.h"
 
@@ -29,22 +30,11 @@ std::string nodeLabel(const onnx::NodeProto& node, size_t i) {
   return node.name().empty() ? "#" + std::to_string(i) + " (" + node.op_type() + ")" : node.name();
 }
 
-// ONNX strings need not be UTF-8; bytes that are not come out as U+FFFD rather than
-// failing the dump.
-std::string tagsJson(const std::vector<std::string>& tags) {
-  return nlohmann::json(tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 void writeStamps(onnx::NodeProto& node, const NodeHierarchy& h) {
   MetadataEntries entries;
   for (auto& [key, value] : getNodeMetadata(node))
     if (!isHierarchyKey(key) && key != "namespace") entries.emplace_back(key, value);
-  MetadataEntries stamps = {{"hierarchy_path", h.tag},
-                            {"hierarchy_tags", tagsJson(h.tags)},
-                            {"hierarchy_count", std::to_string(h.tags.size())},
-                            {"hierarchy_method", h.method},
-                            {"hierarchy_module", h.module},
-                            {"namespace", h.tag.size() > 1 ? h.tag.substr(1) : h.tag}};
+  MetadataEntries stamps = hierarchyEntries(h.tag, h.tags, h.method, h.module);
   stamps.insert(stamps.end(), entries.begin(), entries.end());
   setNodeMetadata(node, stamps);
 }
@@ -225,13 +215,7 @@ nlohmann::json refreshSidecarNodes(nlohmann::json sidecar, const onnx::GraphProt
   nlohmann::json nodes = nlohmann::json::array();
   for (int i = 0; i < graph.node_size(); ++i) {
     const auto& h = hierarchy.nodes.at(static_cast<size_t>(i));
-    nodes.push_back({{"name", graph.node(i).name()},
-                     {"op_type", graph.node(i).op_type()},
-                     {"hierarchy_path", h.tag},
-                     {"hierarchy_tags", h.tags},
-                     {"hierarchy_count", h.tags.size()},
-                     {"hierarchy_method", h.method},
-                     {"hierarchy_module", h.module}});
+    nodes.push_back(sidecarNodeEntry(graph.node(i), h.tag, h.tags, h.method, h.module));
   }
   sidecar["nodes"] = nodes;
   return sidecar;

@@ -248,14 +248,8 @@ class Restamper {
 
   MetadataEntries newStampEntries(const PlannedStamp& p) const {
     auto path = modulePath_.find(p.tag);
-    MetadataEntries entries = {
-        {"hierarchy_path", p.tag},
-        {"hierarchy_tags", nlohmann::json(p.tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
-        {"hierarchy_count", std::to_string(p.tags.size())},
-        {"hierarchy_method", p.hierarchyMethod.empty() ? "project" : p.hierarchyMethod},
-        {"hierarchy_module", path == modulePath_.end() ? "" : path->second},
-        {"namespace", p.tag.size() > 1 ? p.tag.substr(1) : p.tag},
-    };
+    MetadataEntries entries = hierarchyEntries(p.tag, p.tags, p.hierarchyMethod.empty() ? "project" : p.hierarchyMethod,
+                                               path == modulePath_.end() ? "" : path->second);
     // PyTorch 2.x's scope keys describe the module, not the node: any reference node of
     // the module has them.
     if (auto same = refNodeOfTag_.find(p.tag); same != refNodeOfTag_.end())

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "modelexport/cli_commands.h"
+#include "modelexport/convert_context.h"
 #include "modelexport/errors.h"
 #include "modelexport/example_inputs.h"
 #include "modelexport/exporter.h"
@@ -79,7 +80,9 @@ Command addExportCommand(CLI::App& app) {
       ->take_all();
   auto dynamicBatch = std::make_shared<bool>(false);
   cmd->add_flag("--dynamic-batch", *dynamicBatch, "Dim 0 of every input is symbolic ('batch')");
-  cmd->add_option("--opset-version", options->opset, "ONNX opset (11-17)")->capture_default_str();
+  cmd->add_option("--opset-version", options->opset,
+                  "ONNX opset (" + std::to_string(kMinOpset) + "-" + std::to_string(kMaxOpset) + ")")
+      ->capture_default_str();
   cmd->add_option("--strategy", options->strategy, "Tagging strategy: htp or usage_based")->capture_default_str();
   cmd->add_option("--temp-dir", options->tempDir, "Directory for temporary files");
   cmd->add_flag("-v,--verbose", options->verbose, "Print each stage with its time");

@@ -113,7 +113,7 @@ void registerDetectionConverters(ConverterRegistry& r) {
   });
   r.add("torchvision::deform_conv2d", [](ConvertContext& c) {
     c.unsupported("ONNX expresses deformable convolution only from opset 19 (DeformConv); this exporter writes "
-                  "opsets 11 to 17");
+                  "opsets " + std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset));
   });
 }
 

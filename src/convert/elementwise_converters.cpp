@@ -12,8 +12,6 @@ using torch::jit::Value;
 
 constexpr int kFloatOnly = std::numeric_limits<int>::max();
 
-size_t inputCount(const ConvertContext& ctx) { return ctx.node()->inputs().size(); }
-
 double doubleArg(const ConvertContext& ctx, size_t i, double fallback) {
   return ctx.given(i) ? ctx.toDouble(ctx.in(i)) : fallback;
 }
@@ -177,7 +175,7 @@ void rounding(ConvertContext& ctx, const std::string& opType) {
 
 void round(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  int64_t decimals = inputCount(ctx) > 1 ? ctx.toInt(ctx.in(1)) : 0;
+  int64_t decimals = ctx.given(1) ? ctx.toInt(ctx.in(1)) : 0;
   if (!at::isFloatingType(type)) {
     identity(ctx);
     return;
@@ -250,7 +248,7 @@ void gelu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   std::string x = ctx.inputAs(ctx.in(0), type);
   std::string approximate = "none";
-  if (inputCount(ctx) > 1) approximate = ctx.staticValue(ctx.in(1)).toStringRef();
+  if (ctx.given(1)) approximate = ctx.staticValue(ctx.in(1)).toStringRef();
   if (approximate == "tanh") {
     // 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
     std::string cube = ctx.op("Mul", {x, ctx.op("Mul", {x, x})});
@@ -398,7 +396,7 @@ void prelu(ConvertContext& ctx) {
 void glu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t rank = ctx.rank(ctx.in(0));
-  const int64_t dim = ConvertContext::normDim(inputCount(ctx) > 1 ? ctx.toInt(ctx.in(1)) : -1, rank);
+  const int64_t dim = ConvertContext::normDim(ctx.given(1) ? ctx.toInt(ctx.in(1)) : -1, rank);
   const int64_t half = ctx.sizes(ctx.in(0)).at(static_cast<size_t>(dim)) / 2;
   std::string x = ctx.inputAs(ctx.in(0), type);
   std::string axes = ctx.constInts({dim});

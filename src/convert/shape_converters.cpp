@@ -62,7 +62,7 @@ void transpose(ConvertContext& ctx) {
   const int64_t rank = ctx.rank(ctx.in(0));
   std::vector<int64_t> perm;
   for (int64_t d = 0; d < rank; ++d) perm.push_back(d);
-  if (ctx.node()->inputs().size() >= 3) {
+  if (ctx.given(2)) {  // transpose.int, not aten::t
     std::swap(perm[ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank)],
               perm[ConvertContext::normDim(ctx.toInt(ctx.in(2)), rank)]);
   } else if (rank == 2) {  // aten::t
@@ -169,7 +169,7 @@ void sliceOp(ConvertContext& ctx) {
   const int64_t rank = ctx.rank(ctx.in(0));
   const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank);
   if ((ctx.given(ctx.in(2)) && !ctx.isStatic(ctx.in(2))) || (ctx.given(ctx.in(3)) && !ctx.isStatic(ctx.in(3)))) {
-    const int64_t step = ctx.node()->inputs().size() > 4 ? ctx.toInt(ctx.in(4)) : 1;
+    const int64_t step = ctx.given(4) ? ctx.toInt(ctx.in(4)) : 1;
     ctx.setOutput(ctx.op("Slice", {ctx.inputAs(ctx.in(0), type), sliceBound(ctx, ctx.in(2), 0),
                                    sliceBound(ctx, ctx.in(3), std::numeric_limits<int64_t>::max()),
                                    ctx.constInts({dim}), ctx.constInts({step})}),
@@ -178,7 +178,7 @@ void sliceOp(ConvertContext& ctx) {
   }
   const int64_t start = optionalInt(ctx, ctx.in(2), 0);
   const int64_t end = optionalInt(ctx, ctx.in(3), std::numeric_limits<int64_t>::max());
-  const int64_t step = ctx.node()->inputs().size() > 4 ? ctx.toInt(ctx.in(4)) : 1;
+  const int64_t step = ctx.given(4) ? ctx.toInt(ctx.in(4)) : 1;
   ctx.setOutput(slice(ctx, ctx.inputAs(ctx.in(0), type), dim, start, end, step), type);
 }
 
@@ -299,7 +299,7 @@ void flip(ConvertContext& ctx) {
 
 void trilu(ConvertContext& ctx, bool upper) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t k = ctx.node()->inputs().size() > 1 ? ctx.toInt(ctx.in(1)) : 0;
+  const int64_t k = ctx.given(1) ? ctx.toInt(ctx.in(1)) : 0;
   std::string x = ctx.inputAs(ctx.in(0), type);
   if (ctx.opset() >= 14) {
     ctx.setOutput(ctx.op("Trilu", {x, ctx.scalar(static_cast<double>(k), at::kLong)}, {attr::i("upper", upper)}), type);
@@ -332,7 +332,7 @@ void tile(ConvertContext& ctx) {
 void roll(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   auto shifts = ctx.toInts(ctx.in(1));
-  auto dims = ctx.node()->inputs().size() > 2 ? ctx.toInts(ctx.in(2)) : std::vector<int64_t>{};
+  auto dims = ctx.given(2) ? ctx.toInts(ctx.in(2)) : std::vector<int64_t>{};
   std::string x = ctx.inputAs(ctx.in(0), type);
   const bool flat = dims.empty();
   std::vector<int64_t> shape;

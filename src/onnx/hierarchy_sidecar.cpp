@@ -10,6 +10,18 @@ std::string sidecarPath(const std::string& onnxPath, const std::string& suffix) 
   return (p.parent_path() / (p.stem().string() + suffix)).string();
 }
 
+nlohmann::json sidecarNodeEntry(const onnx::NodeProto& node, const std::string& path,
+                                const std::vector<std::string>& tags, const std::string& method,
+                                const std::string& module) {
+  return {{"name", node.name()},
+          {"op_type", node.op_type()},
+          {"hierarchy_path", path},
+          {"hierarchy_tags", tags},
+          {"hierarchy_count", tags.size()},
+          {"hierarchy_method", method},
+          {"hierarchy_module", module}};
+}
+
 nlohmann::json buildHierarchySidecar(const ModuleTree& tree, const onnx::GraphProto& graph,
                                      const std::vector<HierarchyStamp>& stamps,
                                      const nlohmann::json& statistics) {
@@ -37,13 +49,7 @@ nlohmann::json buildHierarchySidecar(const ModuleTree& tree, const onnx::GraphPr
   nlohmann::json nodes = nlohmann::json::array();
   for (int i = 0; i < graph.node_size(); ++i) {
     const auto& stamp = stamps.at(static_cast<size_t>(i));
-    nodes.push_back({{"name", graph.node(i).name()},
-                     {"op_type", graph.node(i).op_type()},
-                     {"hierarchy_path", stamp.path},
-                     {"hierarchy_tags", stamp.tags},
-                     {"hierarchy_count", stamp.tags.size()},
-                     {"hierarchy_method", stamp.method},
-                     {"hierarchy_module", stamp.module}});
+    nodes.push_back(sidecarNodeEntry(graph.node(i), stamp.path, stamp.tags, stamp.method, stamp.module));
   }
   return {{"format", "modelexport-hierarchy"},
           {"version", 1},

@@ -26,18 +26,26 @@ std::string pythonListRepr(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-MetadataEntries stampEntries(const HierarchyStamp& stamp) {
-  const std::string ns = stamp.path.size() > 1 ? stamp.path.substr(1) : stamp.path;
+MetadataEntries hierarchyEntries(const std::string& path, const std::vector<std::string>& tags,
+                                 const std::string& method, const std::string& module) {
+  // ONNX strings need not be UTF-8; bytes that are not come out as U+FFFD rather than
+  // failing the dump.
+  const std::string tagsJson = nlohmann::json(tags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return {
-      {"hierarchy_path", stamp.path},
-      {"hierarchy_tags", nlohmann::json(stamp.tags).dump()},
-      {"hierarchy_count", std::to_string(stamp.tags.size())},
-      {"hierarchy_method", stamp.method},
-      {"hierarchy_module", stamp.module},
-      {"namespace", ns},
-      {"pkg.torch.onnx.name_scopes", pythonListRepr(stamp.scopeModules)},
-      {"pkg.torch.onnx.class_hierarchy", pythonListRepr(stamp.scopeClasses)},
+      {"hierarchy_path", path},
+      {"hierarchy_tags", tagsJson},
+      {"hierarchy_count", std::to_string(tags.size())},
+      {"hierarchy_method", method},
+      {"hierarchy_module", module},
+      {"namespace", path.size() > 1 ? path.substr(1) : path},
   };
+}
+
+MetadataEntries stampEntries(const HierarchyStamp& stamp) {
+  MetadataEntries entries = hierarchyEntries(stamp.path, stamp.tags, stamp.method, stamp.module);
+  entries.emplace_back("pkg.torch.onnx.name_scopes", pythonListRepr(stamp.scopeModules));
+  entries.emplace_back("pkg.torch.onnx.class_hierarchy", pythonListRepr(stamp.scopeClasses));
+  return entries;
 }
 
 }  // namespace modelexport

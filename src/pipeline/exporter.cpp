@@ -10,6 +10,7 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
+#include "modelexport/convert_context.h"
 #include "modelexport/errors.h"
 #include "modelexport/example_inputs.h"
 #include "modelexport/graph_converter.h"
@@ -190,8 +191,9 @@ namespace {
 // Options that are wrong, an output over an input, a directory that cannot be written:
 // all refused before any work.
 void checkBeforeWork(const ExportOptions& options) {
-  if (options.opset < 11 || options.opset > 17)
-    throw UserError("--opset-version " + std::to_string(options.opset) + " is not supported (11 to 17)");
+  if (options.opset < kMinOpset || options.opset > kMaxOpset)
+    throw UserError("--opset-version " + std::to_string(options.opset) + " is not supported (" +
+                    std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset) + ")");
   if (options.strategy != "htp" && options.strategy != "usage_based")
     throw UserError("--strategy '" + options.strategy + "' is unknown (htp, usage_based)");
   std::filesystem::path out(options.outputPath);
