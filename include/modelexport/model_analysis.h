@@ -2,6 +2,8 @@
 // analyze: model facts, module tree with node counts, op histogram, stamp coverage, per
 // node stamps. The JSON report is the data; the text and CSV forms are rendered from it
 // (schema: docs/ANALYZE_JSON.md).
+#include <functional>
+#include <ostream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +33,12 @@ std::string csvField(const std::string& text);
 std::string renderAnalysisCsv(const nlohmann::json& report);
 // The selected nodes' names, one per line (unnamed nodes cannot be named and are skipped).
 std::string renderAnalysisNames(const nlohmann::json& report);
+
+// Draws a report's "modules" (depth first, each with "tag" and "depth") as a tree, one
+// line per module: branch lines, the tag's last segment (the whole tag at the top), two
+// spaces and what figures() says of it. Shared by analyze's and profile's text forms.
+void writeModuleTree(std::ostream& out, const nlohmann::json& modules,
+                     const std::function<std::string(const nlohmann::json& module)>& figures);
 
 // Element type name of an ONNX TensorProto data type ("float32", "int64").
 std::string onnxDataTypeName(int dataType);

@@ -16,11 +16,6 @@ std::string shapeText(const nlohmann::json& shape) {
   return out + "]";
 }
 
-std::string lastSegment(const std::string& tag) {
-  auto pos = tag.rfind('/');
-  return pos == std::string::npos || pos + 1 == tag.size() ? tag : tag.substr(pos + 1);
-}
-
 std::string joined(const nlohmann::json& items, const char* sep) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i].get<std::string>();
@@ -73,6 +68,34 @@ void writeModelFacts(std::ostream& out, const nlohmann::json& report) {
 
 }  // namespace
 
+void writeModuleTree(std::ostream& out, const nlohmann::json& modules,
+                     const std::function<std::string(const nlohmann::json& module)>& figures) {
+  if (modules.empty()) return;
+  int minDepth = modules[0]["depth"].get<int>();
+  for (const auto& m : modules) minDepth = std::min(minDepth, m["depth"].get<int>());
+  std::vector<bool> openLevels;  // whether the ancestor at each level has later siblings
+  for (size_t i = 0; i < modules.size(); ++i) {
+    const int d = modules[i]["depth"].get<int>() - minDepth;
+    bool last = true;  // no later sibling: the next module at this depth or above is not one
+    for (size_t j = i + 1; j < modules.size(); ++j) {
+      const int dj = modules[j]["depth"].get<int>() - minDepth;
+      if (dj <= d) {
+        last = dj < d;
+        break;
+      }
+    }
+    openLevels.resize(static_cast<size_t>(d) + 1);
+    openLevels[d] = !last;
+    std::string prefix;
+    for (int k = 1; k < d; ++k) prefix += openLevels[k] ? "│   " : "    ";
+    if (d > 0) prefix += last ? "└── " : "├── ";
+    const std::string tag = modules[i]["tag"].get<std::string>();
+    const auto slash = tag.rfind('/');
+    const bool whole = d == 0 || slash == std::string::npos || slash + 1 == tag.size();
+    out << prefix << (whole ? tag : tag.substr(slash + 1)) << "  " << figures(modules[i]) << "\n";
+  }
+}
+
 std::string renderAnalysisSummary(const nlohmann::json& report) {
   std::ostringstream out;
   writeModelFacts(out, report);
@@ -85,29 +108,11 @@ std::string renderAnalysisSummary(const nlohmann::json& report) {
   const auto& modules = h["modules"];
   if (!modules.empty()) {
     out << "\nModule tree (own / total nodes):\n";
-    int minDepth = modules[0]["depth"].get<int>();
-    for (const auto& m : modules) minDepth = std::min(minDepth, m["depth"].get<int>());
-    std::vector<bool> openLevels;  // whether the ancestor at each level has later siblings
-    for (size_t i = 0; i < modules.size(); ++i) {
-      int d = modules[i]["depth"].get<int>() - minDepth;
-      bool last = true;
-      for (size_t j = i + 1; j < modules.size(); ++j) {
-        int dj = modules[j]["depth"].get<int>() - minDepth;
-        if (dj < d) break;
-        if (dj == d) {
-          last = false;
-          break;
-        }
-      }
-      openLevels.resize(static_cast<size_t>(d) + 1);
-      openLevels[d] = !last;
-      std::string prefix;
-      for (int k = 1; k < d; ++k) prefix += openLevels[k] ? "│   " : "    ";
-      if (d > 0) prefix += last ? "└── " : "├── ";
-      const std::string tag = modules[i]["tag"].get<std::string>();
-      out << prefix << (d == 0 ? tag : lastSegment(tag)) << "  (" << modules[i]["own_nodes"] << " / "
-          << modules[i]["total_nodes"] << ")\n";
-    }
+    writeModuleTree(out, modules, [](const nlohmann::json& m) {
+      std::ostringstream figures;
+      figures << "(" << m["own_nodes"] << " / " << m["total_nodes"] << ")";
+      return figures.str();
+    });
   }
   out << "\nOp types (" << h["nodes_selected"] << " nodes):\n";
   std::vector<std::pair<long long, std::string>> ops;

@@ -8,11 +8,6 @@
 namespace modelexport {
 namespace {
 
-std::string lastSegment(const std::string& tag) {
-  auto pos = tag.rfind('/');
-  return pos == std::string::npos || pos + 1 == tag.size() ? tag : tag.substr(pos + 1);
-}
-
 std::string fixed(double value, int digits) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(digits) << value;
@@ -54,30 +49,10 @@ std::string renderProfileText(const nlohmann::json& report) {
   const auto& modules = report["modules"];
   if (!modules.empty()) {
     out << "\nModule tree (own / total us per run, share of the run, kernel calls per run):\n";
-    int minDepth = modules[0]["depth"].get<int>();
-    for (const auto& m : modules) minDepth = std::min(minDepth, m["depth"].get<int>());
-    std::vector<bool> openLevels;
-    for (size_t i = 0; i < modules.size(); ++i) {
-      const int d = modules[i]["depth"].get<int>() - minDepth;
-      bool last = true;
-      for (size_t j = i + 1; j < modules.size(); ++j) {
-        const int dj = modules[j]["depth"].get<int>() - minDepth;
-        if (dj <= d) {
-          last = dj < d;
-          break;
-        }
-      }
-      openLevels.resize(static_cast<size_t>(d) + 1);
-      openLevels[d] = !last;
-      std::string prefix;
-      for (int k = 1; k < d; ++k) prefix += openLevels[k] ? "│   " : "    ";
-      if (d > 0) prefix += last ? "└── " : "├── ";
-      const auto& m = modules[i];
-      const std::string tag = m["tag"].get<std::string>();
-      out << prefix << (d == 0 ? tag : lastSegment(tag)) << "  (" << fixed(m["own_us"].get<double>(), 1) << " / "
-          << fixed(m["total_us"].get<double>(), 1) << " us, " << percent(m["total_share"].get<double>()) << ", "
-          << calls(m["total_calls"].get<double>()) << " calls)\n";
-    }
+    writeModuleTree(out, modules, [](const nlohmann::json& m) {
+      return "(" + fixed(m["own_us"].get<double>(), 1) + " / " + fixed(m["total_us"].get<double>(), 1) + " us, " +
+             percent(m["total_share"].get<double>()) + ", " + calls(m["total_calls"].get<double>()) + " calls)";
+    });
   }
   out << "\nSlowest modules (own time):\n";
   for (const auto& m : report["top_modules"])
