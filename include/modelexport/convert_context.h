@@ -179,5 +179,14 @@ void registerAttentionConverters(ConverterRegistry& registry);
 void registerDetectionConverters(ConverterRegistry& registry);
 void registerRecurrentConverters(ConverterRegistry& registry);
 void registerSamplingConverters(ConverterRegistry& registry);
+void registerQuantizedConverters(ConverterRegistry& registry);
+
+// A quantized LibTorch dtype is carried in ONNX as float, its dequantized values
+// (quantized_converters.cpp); other dtypes as they are.
+at::ScalarType carriedType(at::ScalarType type);
+// After a converter of a float op that LibTorch ran on a quantized tensor (pooling,
+// flatten, relu): its quantized results are rounded to their recorded scale and zero
+// point, as LibTorch's quantized kernels round. Quantized ops round their own.
+void requantizeResults(ConvertContext& ctx);
 
 }  // namespace modelexport

@@ -24,6 +24,10 @@ struct ValueFact {
   c10::IValue value;  // set for static values and for every non-tensor value
   // Dims that change with the dynamic axes (--dynamic-axes): symbolic in the file.
   std::vector<int64_t> dynamicDims;
+  // A per-tensor quantized tensor's scale and zero point (0 scale: not one). Its ONNX
+  // tensor is float, the dequantized values (quantized_converters.cpp).
+  double qScale = 0;
+  int64_t qZeroPoint = 0;
 };
 
 class ValueFacts {

@@ -82,7 +82,7 @@ at::Tensor ConvertContext::toTensor(const Value* v) const {
 
 at::ScalarType ConvertContext::dtype(const Value* v) const {
   const ValueFact& f = fact(v);
-  if (f.isTensor) return f.dtype;
+  if (f.isTensor) return carriedType(f.dtype);
   if (f.value.isDouble()) return at::kFloat;
   if (f.value.isInt()) return at::kLong;
   if (f.value.isBool()) return at::kBool;
@@ -358,6 +358,7 @@ const ConverterRegistry& defaultConverters() {
     registerDetectionConverters(r);
     registerRecurrentConverters(r);
     registerSamplingConverters(r);
+    registerQuantizedConverters(r);
     return r;
   }();
   return registry;

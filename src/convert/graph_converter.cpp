@@ -105,6 +105,7 @@ class GraphWalker {
     ctx_.setNode(node);
     try {
       (*converter)(ctx_);
+      requantizeResults(ctx_);
       if (inPlace) ctx_.bind(node->input(0), ctx_.input(node->output()));
     } catch (const UnproducedInput& e) {
       note(kind, node, e.what(), false);

@@ -47,10 +47,14 @@ void foldModuleAttributes(torch::jit::Graph& graph, const torch::jit::Module& mo
       const std::string name = node->s(c10::attr::name);
       c10::IValue value = it->second.object.toObject()->getAttr(name);
       std::string path = it->second.path.empty() ? name : it->second.path + "." + name;
-      if (value.isObject()) {
+      if (value.isObject() && value.toObjectRef().type()->is_module()) {
         owners[node->output()] = AttrOwner{value, path};
         continue;
       }
+      // A TorchBind object (a quantized layer's packed weights) becomes a constant too;
+      // constants may hold objects only without a strong reference to their compilation unit.
+      const bool packed = value.isObject();
+      if (packed) value = value.toObject()->copy_to_weak_compilation_ref();
       if (value.isTensor()) value = value.toTensor().detach();
       torch::jit::WithInsertPoint guard(node);
       c10::optional<Value*> constant =
@@ -61,7 +65,7 @@ void foldModuleAttributes(torch::jit::Graph& graph, const torch::jit::Module& mo
       const c10::TypePtr valueType = (*constant)->type();
       (*constant)->copyMetadata(node->output());
       (*constant)->setType(valueType);
-      if (value.isTensor()) prepared.parameterPaths[*constant] = path;
+      if (value.isTensor() || packed) prepared.parameterPaths[*constant] = path;
       node->output()->replaceAllUsesWith(*constant);
       toDestroy.push_back(node);
     }

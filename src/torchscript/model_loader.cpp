@@ -1,5 +1,6 @@
 #include "modelexport/model_loader.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <regex>
 #include <vector>
 
+#include <ATen/Context.h>
 #include <torch/version.h>
 
 #include "modelexport/errors.h"
@@ -48,6 +50,25 @@ bool fileContains(const std::string& path, const std::string& needle) {
   return false;
 }
 
+std::string quantizedEngineNames() {
+  std::string names;
+  for (at::QEngine engine : at::globalContext().supportedQEngines())
+    if (engine != at::kNoQEngine) names += (names.empty() ? "" : ", ") + c10::toString(engine);
+  return names.empty() ? "no engine built in" : "engines: " + names;
+}
+
+// Quantized models (torch.ao) prepack their weights for the current quantized engine
+// while they load, and run with it: the one Python picks, x86 (fbgemm with oneDNN
+// dispatch), else fbgemm, else qnnpack, so the run rounds as the model's author saw.
+void selectQuantizedEngine() {
+  const auto& supported = at::globalContext().supportedQEngines();
+  for (at::QEngine engine : {at::kX86, at::kFBGEMM, at::kQNNPACK})
+    if (std::find(supported.begin(), supported.end(), engine) != supported.end()) {
+      if (at::globalContext().qEngine() != engine) at::globalContext().setQEngine(engine);
+      return;
+    }
+}
+
 // What LibTorch's load error says, in one line: an operator or class it does not know
 // (a newer torch's, or a library's such as torchvision), else its first line.
 std::string loadCause(const std::string& text) {
@@ -61,6 +82,10 @@ std::string loadCause(const std::string& text) {
                                   "and deform_conv2d)"
                                 : "");
   }
+  // Packed quantized weights are prepacked for the quantized engine while they load.
+  if (std::regex_search(text, m, std::regex(R"(Didn't find engine for operation (quantized::[A-Za-z0-9_]+))")))
+    return "its quantized weights need a quantized engine for " + m[1].str() + ", and this LibTorch has none (" +
+           quantizedEngineNames() + ")";
   if (std::regex_search(text, m, std::regex(R"(Unknown type name '([^']+)')")))
     return "uses the class " + m[1].str() + ", which this binary does not know";
   return firstLine(text);
@@ -104,6 +129,7 @@ torch::jit::Module loadTorchScript(const std::string& path, ArchiveLoadStats* st
   if (!startsWith(head, "PK\x03\x04", 4))
     throw UserError(path + ": cannot load: " + diagnoseNonTorchScript(path));
   ensureTorchvisionOperators();  // detection models call torchvision's operators
+  selectQuantizedEngine();
   try {
     std::unique_ptr<MappedArchive> archive;
     try {

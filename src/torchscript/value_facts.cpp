@@ -43,6 +43,10 @@ class Runner {
       fact.isTensor = true;
       fact.dtype = t.scalar_type();
       fact.sizes = t.sizes().vec();
+      if (t.is_quantized() && t.qscheme() == at::kPerTensorAffine) {
+        fact.qScale = t.q_scale();
+        fact.qZeroPoint = t.q_zero_point();
+      }
       if (isStatic) fact.value = value;
     } else {
       fact.value = value;

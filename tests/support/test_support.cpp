@@ -63,12 +63,14 @@ ProcessResult runModelexport(const std::string& arguments) {
 namespace {
 
 // Module::define's own resolver knows only `torch` (aten); test sources also call
-// torchvision's operators as `torchvision.nms(...)`, as a traced detection model does.
+// torchvision's operators as `torchvision.nms(...)`, as a traced detection model does,
+// and quantized ops as `quantized.conv2d(...)`.
 struct TestResolver : torch::jit::Resolver {
   std::shared_ptr<torch::jit::SugaredValue> resolveValue(const std::string& name, torch::jit::GraphFunction&,
                                                          const torch::jit::SourceRange&) override {
     if (name == "torch") return std::make_shared<torch::jit::BuiltinModule>("aten");
     if (name == "torchvision") return std::make_shared<torch::jit::BuiltinModule>("torchvision");
+    if (name == "quantized") return std::make_shared<torch::jit::BuiltinModule>("quantized");  // torch.ops.quantized
     return nullptr;
   }
   c10::TypePtr resolveType(const std::string&, const torch::jit::SourceRange&) override { return nullptr; }

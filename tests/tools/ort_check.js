@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Run an ONNX model in onnxruntime (CPU) and compare its outputs with expected ones.
 //
-// Usage: node tests/tools/ort_check.js MODEL.onnx IO_DIR [--tol 1e-4] [--verbose]
+// Usage: node tests/tools/ort_check.js MODEL.onnx IO_DIR [--tol 1e-4] [--abs] [--verbose]
 //
 // IO_DIR/io.json:
 //   {"inputs":  [{"name": "input_ids", "dtype": "int64", "shape": [1, 128], "file": "input_0.bin"}],
@@ -14,7 +14,8 @@
 // outputs: graph output i <-> io.json outputs[i] (names may differ; count, dtype and
 // shape must match). Metric: max |a - b| / (1 + |b|) over all elements of all float
 // outputs (a = onnxruntime, b = expected; NaN matches NaN only, an infinity matches the
-// same infinity only); integer and bool outputs must be exactly equal.
+// same infinity only); with --abs, max |a - b| (max_abs_err: within one quantization step
+// of a quantized model's output); integer and bool outputs must be exactly equal.
 //
 // Prints one line on stdout:
 //   ort_check: OK max_rel_err=1.2e-07 outputs=2
@@ -63,6 +64,7 @@ function parseArgs(argv) {
   const positional = [];
   let tol = 1e-4;
   let verbose = false;
+  let abs = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--tol' || a.startsWith('--tol=')) {
@@ -71,10 +73,12 @@ function parseArgs(argv) {
       if (v === undefined || !Number.isFinite(tol) || tol < 0) {
         throw unusable(`--tol needs a non-negative number, got ${v}`);
       }
+    } else if (a === '--abs') {
+      abs = true;
     } else if (a === '--verbose' || a === '-v') {
       verbose = true;
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: node ort_check.js MODEL.onnx IO_DIR [--tol 1e-4] [--verbose]\n');
+      process.stdout.write('usage: node ort_check.js MODEL.onnx IO_DIR [--tol 1e-4] [--abs] [--verbose]\n');
       process.exit(0);
     } else if (a.startsWith('--')) {
       throw unusable(`unknown option ${a}`);
@@ -83,9 +87,9 @@ function parseArgs(argv) {
     }
   }
   if (positional.length !== 2) {
-    throw unusable('usage: node ort_check.js MODEL.onnx IO_DIR [--tol 1e-4] [--verbose]');
+    throw unusable('usage: node ort_check.js MODEL.onnx IO_DIR [--tol 1e-4] [--abs] [--verbose]');
   }
-  return { model: positional[0], ioDir: positional[1], tol, verbose };
+  return { model: positional[0], ioDir: positional[1], tol, abs, verbose };
 }
 
 function elementCount(shape) {
@@ -162,7 +166,7 @@ function unravel(index, shape) {
 }
 
 // Compare one output; returns {err, worst} for floats or {mismatches, first} for exact types.
-function compareOutput(actual, expected, dtype) {
+function compareOutput(actual, expected, dtype, abs) {
   if (FLOAT_DTYPES.has(dtype)) {
     const a = floatView(actual, dtype);
     const b = floatView(expected, dtype);
@@ -177,7 +181,7 @@ function compareOutput(actual, expected, dtype) {
       if (!Number.isFinite(x) || !Number.isFinite(y)) {
         e = Infinity;
       } else {
-        e = Math.abs(x - y) / (1 + Math.abs(y));
+        e = abs ? Math.abs(x - y) : Math.abs(x - y) / (1 + Math.abs(y));
       }
       if (e > err || worst < 0) {
         err = e;
@@ -278,14 +282,15 @@ async function run(opts) {
       problems.push(`${label}: shape ${JSON.stringify(dims)}, expected ${JSON.stringify(entry.shape)}`);
       return;
     }
-    const c = compareOutput(t.data, data, entry.dtype);
+    const c = compareOutput(t.data, data, entry.dtype, opts.abs);
+    const metric = opts.abs ? 'max_abs_err' : 'max_rel_err';
     if (FLOAT_DTYPES.has(entry.dtype)) {
       if (opts.verbose) {
-        process.stderr.write(`ort_check: ${label} ${entry.dtype}${JSON.stringify(dims)} max_rel_err=${fmtErr(c.err)}\n`);
+        process.stderr.write(`ort_check: ${label} ${entry.dtype}${JSON.stringify(dims)} ${metric}=${fmtErr(c.err)}\n`);
       }
       maxErr = Math.max(maxErr, c.err);
       if (!(c.err <= opts.tol)) {
-        problems.push(`${label}: max_rel_err=${fmtErr(c.err)} > tol=${fmt(opts.tol)} at ` +
+        problems.push(`${label}: ${metric}=${fmtErr(c.err)} > tol=${fmt(opts.tol)} at ` +
                       `[${unravel(c.worst, dims).join(',')}] got ${fmt(c.a[c.worst])} ` +
                       `expected ${fmt(c.b[c.worst])}`);
       }
@@ -303,7 +308,7 @@ async function run(opts) {
   if (problems.length) {
     throw fail(problems.join('; '));
   }
-  return `ort_check: OK max_rel_err=${fmtErr(maxErr)} outputs=${outputNames.length}`;
+  return `ort_check: OK ${opts.abs ? 'max_abs_err' : 'max_rel_err'}=${fmtErr(maxErr)} outputs=${outputNames.length}`;
 }
 
 async function main() {

@@ -1,0 +1,306 @@
+// Quantized models (torch.ao eager mode and FX, after convert) as QDQ: a quantized
+// TorchScript value is carried in ONNX as its dequantized float tensor, the output of a
+// QuantizeLinear -> DequantizeLinear pair with the scale and zero point LibTorch gave it
+// (ValueFact::qScale). Each quantized op computes in float on those values (convolution
+// and Linear on their int8 weights through a DequantizeLinear) and rounds its result
+// with its own output scale, as LibTorch's kernels requantize. A float op LibTorch runs
+// on a quantized tensor (pooling, flatten, relu) is rounded after it the same way
+// (requantizeResults). quantized::linear_dynamic quantizes its input with the scale it
+// computes from the input's range at run time, as fbgemm does, and multiplies integers
+// (MatMulInteger).
+#include <ATen/native/quantized/PackedParams.h>
+
+#include "modelexport/convert_context.h"
+#include "modelexport/converter_helpers.h"
+
+namespace modelexport {
+namespace {
+
+// The ONNX integer type of a quantized dtype's values (the zero point's type).
+at::ScalarType storageType(ConvertContext& ctx, at::ScalarType quantized) {
+  if (quantized == at::kQUInt8) return at::kByte;
+  if (quantized == at::kQInt8) return at::kChar;
+  ctx.unsupported(std::string("a quantized tensor of dtype ") + c10::toString(quantized) +
+                  " (QuantizeLinear writes 8-bit integers)");
+}
+
+// The float tensor `x` rounded to the grid of `v`'s quantization: Q then DQ.
+std::string roundToGrid(ConvertContext& ctx, const std::string& x, const torch::jit::Value* v) {
+  const ValueFact& f = ctx.fact(v);
+  if (!f.isTensor || f.qScale <= 0) ctx.unsupported("a quantized result that is not per-tensor affine");
+  const std::string scale = ctx.scalar(f.qScale, at::kFloat);
+  const std::string zeroPoint = ctx.scalar(static_cast<double>(f.qZeroPoint), storageType(ctx, f.dtype));
+  return ctx.op("DequantizeLinear", {ctx.op("QuantizeLinear", {x, scale, zeroPoint}), scale, zeroPoint});
+}
+
+void bindRounded(ConvertContext& ctx, const std::string& x) { ctx.setOutput(roundToGrid(ctx, x, ctx.out()), at::kFloat); }
+
+// A packed-parameter path ("conv._packed_params", "fc._packed_params._packed_params")
+// as the module's path, for initializer names.
+std::string weightHint(ConvertContext& ctx, const torch::jit::Value* packed) {
+  std::string hint = ctx.nameHint(packed);
+  const std::string suffix = "._packed_params";
+  while (hint.size() > suffix.size() && hint.compare(hint.size() - suffix.size(), suffix.size(), suffix) == 0)
+    hint.resize(hint.size() - suffix.size());
+  return hint;
+}
+
+// A quantized weight as DequantizeLinear over its int8 values: per tensor, or per channel
+// along `axis` (opset 13's axis attribute; before it, the weight is written dequantized).
+std::string dequantizedWeight(ConvertContext& ctx, const at::Tensor& weight, int64_t axis, const std::string& hint) {
+  if (weight.qscheme() == at::kPerTensorAffine) {
+    const std::string values = ctx.constant(weight.int_repr().contiguous(), hint + ".weight_quantized");
+    return ctx.op("DequantizeLinear", {values, ctx.scalar(weight.q_scale(), at::kFloat),
+                                       ctx.scalar(static_cast<double>(weight.q_zero_point()), at::kChar)});
+  }
+  if (weight.qscheme() != at::kPerChannelAffine)
+    ctx.unsupported(std::string("weights quantized with scheme ") + c10::toString(weight.qscheme()));
+  if (ctx.opset() < 13) return ctx.constant(weight.dequantize().contiguous(), hint + ".weight");
+  if (weight.q_per_channel_axis() != 0) ctx.unsupported("per-channel weights quantized along a dim other than 0");
+  const std::string values = ctx.constant(weight.int_repr().contiguous(), hint + ".weight_quantized");
+  const std::string scales = ctx.constant(weight.q_per_channel_scales().to(at::kFloat), hint + ".weight_scale");
+  const std::string zeroPoints =
+      ctx.constant(weight.q_per_channel_zero_points().to(at::kChar), hint + ".weight_zero_point");
+  return ctx.op("DequantizeLinear", {values, scales, zeroPoints}, {attr::i("axis", axis)});
+}
+
+// quantize_per_tensor(x, scale, zero_point, dtype), with numbers or (FX) 0-d tensors: the
+// recorded result's scale and zero point are the arguments.
+// The .dynamic overload picks its scale from the data (not known at export time) and
+// .tensors makes a list: neither has a converter.
+void quantizePerTensor(ConvertContext& ctx) {
+  const std::string overload = ctx.node()->schema().overload_name();
+  if (!overload.empty() && overload != "tensor_qparams")
+    ctx.unsupported("the " + overload + " overload (only a given scale and zero point convert)");
+  bindRounded(ctx, ctx.inputAs(ctx.in(0), at::kFloat));
+}
+
+// The carried tensor is already the dequantized float.
+void dequantize(ConvertContext& ctx) { ctx.setOutput(ctx.input(ctx.in(0)), at::kFloat); }
+
+const c10::IValue& packedParams(ConvertContext& ctx, const torch::jit::Value* v) {
+  if (!ctx.isStatic(v)) ctx.unsupported("packed weights that are not known at export time");
+  const c10::IValue& packed = ctx.staticValue(v);
+  if (!packed.isObject()) ctx.unsupported("packed weights that are not a packed-parameter object");
+  return packed;
+}
+
+// quantized::conv2d(qx, packed, output_scale, output_zero_point) and conv2d_relu: the
+// packed object holds the int8 weight [C_out, C_in / groups, kH, kW] (per channel along
+// dim 0 with the x86/fbgemm qconfigs), the float bias and the convolution's geometry.
+void conv2dWith(ConvertContext& ctx, bool relu) {
+  auto params = packedParams(ctx, ctx.in(1)).toCustomClass<ConvPackedParamsBase<2>>();
+  if (params->transpose()) ctx.unsupported("a transposed quantized convolution");
+  auto [weight, bias] = params->unpack();
+  const std::string hint = weightHint(ctx, ctx.in(1));
+  std::vector<std::string> inputs{ctx.input(ctx.in(0)), dequantizedWeight(ctx, weight, 0, hint)};
+  if (bias && bias->defined()) inputs.push_back(ctx.constant(bias->to(at::kFloat).contiguous(), hint + ".bias"));
+  const auto padding = params->padding().vec();
+  std::vector<int64_t> pads = padding;
+  pads.insert(pads.end(), padding.begin(), padding.end());
+  std::string y = ctx.op("Conv", inputs,
+                         {attr::ints("kernel_shape", {weight.size(2), weight.size(3)}),
+                          attr::ints("strides", params->stride().vec()), attr::ints("pads", pads),
+                          attr::ints("dilations", params->dilation().vec()), attr::i("group", params->groups())});
+  if (relu) y = ctx.op("Relu", {y});
+  bindRounded(ctx, y);
+}
+
+// y = x @ W^T + b: the int8 weight [out, in] is stored transposed, [in, out], so its
+// per-channel scales run along axis 1 and MatMul takes it as it is.
+std::string linearOnWeights(ConvertContext& ctx, const std::string& x, const torch::jit::Value* packedValue) {
+  auto params = packedParams(ctx, packedValue).toCustomClass<LinearPackedParamsBase>();
+  auto [weight, bias] = params->unpack();
+  const std::string hint = weightHint(ctx, packedValue);
+  std::string w;
+  if (weight.qscheme() == at::kPerChannelAffine && ctx.opset() >= 13) {
+    if (weight.q_per_channel_axis() != 0) ctx.unsupported("per-channel weights quantized along a dim other than 0");
+    const at::Tensor values = weight.int_repr().t().contiguous();
+    w = ctx.op("DequantizeLinear",
+               {ctx.constant(values, hint + ".weight_quantized"),
+                ctx.constant(weight.q_per_channel_scales().to(at::kFloat), hint + ".weight_scale"),
+                ctx.constant(weight.q_per_channel_zero_points().to(at::kChar), hint + ".weight_zero_point")},
+               {attr::i("axis", 1)});
+  } else if (weight.qscheme() == at::kPerTensorAffine) {
+    w = ctx.op("DequantizeLinear", {ctx.constant(weight.int_repr().t().contiguous(), hint + ".weight_quantized"),
+                                    ctx.scalar(weight.q_scale(), at::kFloat),
+                                    ctx.scalar(static_cast<double>(weight.q_zero_point()), at::kChar)});
+  } else if (weight.qscheme() == at::kPerChannelAffine) {
+    w = ctx.constant(weight.dequantize().t().contiguous(), hint + ".weight");  // no axis before opset 13
+  } else {
+    ctx.unsupported(std::string("weights quantized with scheme ") + c10::toString(weight.qscheme()));
+  }
+  std::string y = ctx.op("MatMul", {x, w});
+  if (bias && bias->defined()) y = ctx.op("Add", {y, ctx.constant(bias->to(at::kFloat).contiguous(), hint + ".bias")});
+  return y;
+}
+
+// quantized::linear(X, packed, Y_scale, Y_zero_point) and linear_relu.
+void linearWith(ConvertContext& ctx, bool relu) {
+  std::string y = linearOnWeights(ctx, ctx.input(ctx.in(0)), ctx.in(1));
+  if (relu) y = ctx.op("Relu", {y});
+  bindRounded(ctx, y);
+}
+
+// quantized::linear_dynamic(X float, packed, reduce_range): fbgemm quantizes X to uint8
+// with the range of its values (widened to hold 0) over [0, 127] with reduce_range, else
+// [0, 255]: scale = (max - min) / qmax (0.1 when that is 0), zero point = round(-min /
+// scale); then an integer product with the int8 weight, scaled back to float. The same
+// in the graph: the scale computed from the input, the levels rounded in float
+// arithmetic, MatMulInteger, then x_scale * w_scale and the bias. Not a Q/DQ pair and a
+// float MatMul on a DequantizeLinear weight: onnxruntime fuses those into DynamicQuantize-
+// MatMul or MatMulNBits, which quantize the input again with a range of their own.
+void linearDynamicWith(ConvertContext& ctx, bool relu) {
+  const bool reduceRange = ctx.given("reduce_range") && ctx.toBool(ctx.arg("reduce_range"));
+  const double qmax = reduceRange ? 127 : 255;
+  const std::string x = ctx.inputAs(ctx.in(0), at::kFloat);
+  const std::string zero = ctx.scalar(0, at::kFloat);
+  const std::string low = ctx.op("Min", {reduce(ctx, "ReduceMin", x, {}, false), zero});
+  const std::string high = ctx.op("Max", {reduce(ctx, "ReduceMax", x, {}, false), zero});
+  const std::string range = ctx.op("Div", {ctx.op("Sub", {high, low}), ctx.scalar(qmax, at::kFloat)});
+  const std::string scale =
+      ctx.op("Where", {ctx.op("Equal", {range, zero}), ctx.scalar(0.1, at::kFloat), range});
+  const std::string zeroPoint = ctx.op(
+      "Clip", {ctx.op("Round", {ctx.op("Neg", {ctx.op("Div", {low, scale})})}), zero, ctx.scalar(qmax, at::kFloat)});
+  const std::string levels = ctx.op("Clip", {ctx.op("Add", {ctx.op("Round", {ctx.op("Div", {x, scale})}), zeroPoint}),
+                                             zero, ctx.scalar(255, at::kFloat)});
+
+  auto params = packedParams(ctx, ctx.in(1)).toCustomClass<LinearPackedParamsBase>();
+  auto [weight, bias] = params->unpack();
+  const std::string hint = weightHint(ctx, ctx.in(1));
+  at::Tensor weightScale, weightZeroPoint;
+  if (weight.qscheme() == at::kPerTensorAffine) {
+    weightScale = at::scalar_tensor(weight.q_scale(), at::kFloat);
+    weightZeroPoint = at::scalar_tensor(weight.q_zero_point(), at::kChar);
+  } else if (weight.qscheme() == at::kPerChannelAffine && weight.q_per_channel_axis() == 0) {
+    weightScale = weight.q_per_channel_scales().to(at::kFloat);  // one per output column
+    weightZeroPoint = weight.q_per_channel_zero_points().to(at::kChar);
+  } else {
+    ctx.unsupported(std::string("weights quantized with scheme ") + c10::toString(weight.qscheme()));
+  }
+  const std::string product = ctx.op(
+      "MatMulInteger", {ctx.cast(levels, at::kByte), ctx.constant(weight.int_repr().t().contiguous(), hint + ".weight_quantized"),
+                        ctx.cast(zeroPoint, at::kByte), ctx.constant(weightZeroPoint, hint + ".weight_zero_point")});
+  std::string y = ctx.op("Mul", {ctx.cast(product, at::kFloat),
+                                 ctx.op("Mul", {scale, ctx.constant(weightScale, hint + ".weight_scale")})});
+  if (bias && bias->defined()) y = ctx.op("Add", {y, ctx.constant(bias->to(at::kFloat).contiguous(), hint + ".bias")});
+  if (relu) y = ctx.op("Relu", {y});
+  ctx.setOutput(y, at::kFloat);
+}
+
+// quantized::add/mul(qa, qb, scale, zero_point) and their _relu forms: float arithmetic
+// on the dequantized operands, rounded to the output's scale.
+void binaryWith(ConvertContext& ctx, const char* opType, bool relu) {
+  if (!ctx.node()->schema().overload_name().empty())
+    ctx.unsupported("the " + ctx.node()->schema().overload_name() + " overload (only two quantized tensors convert)");
+  std::string y = ctx.op(opType, {ctx.input(ctx.in(0)), ctx.input(ctx.in(1))});
+  if (relu) y = ctx.op("Relu", {y});
+  bindRounded(ctx, y);
+}
+
+// quantized::cat(qx[], dim, scale?, zero_point?): without a scale the result keeps the
+// first input's, which the recorded result has either way.
+void cat(ConvertContext& ctx) {
+  const int64_t rank = ctx.rank(ctx.out());
+  bindRounded(ctx, ctx.op("Concat", ctx.inputList(ctx.in(0)),
+                          {attr::i("axis", ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank))}));
+}
+
+// quantized::hardswish(x, output_scale, output_zero_point): HardSwish from opset 14, as
+// x * hardsigmoid(x) (ONNX's HardSigmoid with alpha 1/6, beta 1/2) before.
+void hardswish(ConvertContext& ctx) {
+  const std::string x = ctx.input(ctx.in(0));
+  if (ctx.opset() >= 14) {
+    bindRounded(ctx, ctx.op("HardSwish", {x}));
+    return;
+  }
+  const std::string gate = ctx.op("HardSigmoid", {x}, {attr::f("alpha", 1.0f / 6.0f), attr::f("beta", 0.5f)});
+  bindRounded(ctx, ctx.op("Mul", {x, gate}));
+}
+
+// quantized::layer_norm(x, normalized_shape, weight?, bias?, eps, output_scale,
+// output_zero_point): normalized over the last dims, in float (the quantized kernel
+// normalizes dequantized values too).
+void layerNorm(ConvertContext& ctx) {
+  const std::string x = ctx.input(ctx.in(0));
+  const int64_t dims = static_cast<int64_t>(ctx.toInts(ctx.in(1)).size());
+  std::vector<int64_t> axes;
+  for (int64_t d = -dims; d < 0; ++d) axes.push_back(d);
+  const std::string centered = ctx.op("Sub", {x, reduce(ctx, "ReduceMean", x, axes, true)});
+  const std::string variance = reduce(ctx, "ReduceMean", ctx.op("Mul", {centered, centered}), axes, true);
+  const std::string eps = ctx.scalar(ctx.toDouble(ctx.in(4)), at::kFloat);
+  std::string y = ctx.op("Div", {centered, ctx.op("Sqrt", {ctx.op("Add", {variance, eps})})});
+  if (ctx.given(2)) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in(2), at::kFloat)});
+  if (ctx.given(3)) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(3), at::kFloat)});
+  bindRounded(ctx, y);
+}
+
+// quantized::batch_norm2d(qx, weight?, bias?, mean, var, eps, output_scale,
+// output_zero_point): eval-mode BatchNormalization with the running statistics.
+void batchNorm2d(ConvertContext& ctx) {
+  const int64_t channels = ctx.dim(ctx.in(0), 1);
+  const std::string weight = ctx.given(1) ? ctx.inputAs(ctx.in(1), at::kFloat)
+                                          : ctx.constant(at::ones({channels}, at::kFloat), "bn_weight");
+  const std::string bias = ctx.given(2) ? ctx.inputAs(ctx.in(2), at::kFloat)
+                                        : ctx.constant(at::zeros({channels}, at::kFloat), "bn_bias");
+  bindRounded(ctx, ctx.op("BatchNormalization",
+                          {ctx.input(ctx.in(0)), weight, bias, ctx.inputAs(ctx.in(3), at::kFloat),
+                           ctx.inputAs(ctx.in(4), at::kFloat)},
+                          {attr::f("epsilon", static_cast<float>(ctx.toDouble(ctx.in(5))))}));
+}
+
+// quantized::relu6(qx, inplace): the output keeps the input's scale and zero point.
+void relu6(ConvertContext& ctx) {
+  const std::string x = ctx.input(ctx.in(0));
+  bindRounded(ctx, ctx.op("Clip", {x, ctx.scalar(0, at::kFloat), ctx.scalar(6, at::kFloat)}));
+}
+
+bool roundsItsOwnResult(const torch::jit::Node* node) {
+  const std::string kind = node->kind().toQualString();
+  return kind.rfind("quantized::", 0) == 0 || kind.rfind("aten::quantize_per_", 0) == 0;
+}
+
+}  // namespace
+
+at::ScalarType carriedType(at::ScalarType type) { return c10::isQIntType(type) ? at::kFloat : type; }
+
+void requantizeResults(ConvertContext& ctx) {
+  if (roundsItsOwnResult(ctx.node())) return;
+  for (size_t i = 0; i < ctx.node()->outputs().size(); ++i) {
+    const torch::jit::Value* out = ctx.out(i);
+    const ValueFact& f = ctx.fact(out);
+    if (!f.isTensor || !c10::isQIntType(f.dtype) || !ctx.isBound(out)) continue;
+    ctx.bind(out, roundToGrid(ctx, ctx.input(out), out));
+  }
+}
+
+void registerQuantizedConverters(ConverterRegistry& r) {
+  // Both overloads: (x, scale: float, zero_point: int, dtype) and FX's tensor_qparams.
+  r.add("aten::quantize_per_tensor", quantizePerTensor);
+  r.add("aten::dequantize.self", dequantize);
+  // Both overloads: .new (geometry in the packed object) and the legacy one that also
+  // passes stride, padding, dilation and groups (the same as the packed object's).
+  r.add("quantized::conv2d", [](ConvertContext& c) { conv2dWith(c, false); });
+  r.add("quantized::conv2d_relu", [](ConvertContext& c) { conv2dWith(c, true); });
+  r.add("quantized::linear", [](ConvertContext& c) { linearWith(c, false); });
+  r.add("quantized::linear_relu", [](ConvertContext& c) { linearWith(c, true); });
+  r.add("quantized::linear_dynamic", [](ConvertContext& c) { linearDynamicWith(c, false); });
+  r.add("quantized::linear_relu_dynamic", [](ConvertContext& c) { linearDynamicWith(c, true); });
+  // Only the (qa, qb, scale, zero_point) overloads; .out and Scalar forms have no converter.
+  r.add("quantized::add", [](ConvertContext& c) { binaryWith(c, "Add", false); });
+  r.add("quantized::add_relu", [](ConvertContext& c) { binaryWith(c, "Add", true); });
+  r.add("quantized::mul", [](ConvertContext& c) { binaryWith(c, "Mul", false); });
+  r.add("quantized::mul_relu", [](ConvertContext& c) { binaryWith(c, "Mul", true); });
+  r.add("quantized::cat", cat);
+  r.add("quantized::hardswish", hardswish);
+  r.add("quantized::layer_norm", layerNorm);
+  r.add("quantized::batch_norm2d", batchNorm2d);
+  r.add("quantized::relu6", relu6);
+  r.add("aten::quantized_lstm", [](ConvertContext& c) {
+    c.unsupported("an LSTM quantized dynamically (quantize_dynamic with nn.LSTM) quantizes its gates' inputs at run "
+                  "time inside each step, which ONNX LSTM cannot express; quantize only nn.Linear, or export the "
+                  "float LSTM");
+  });
+}
+
+}  // namespace modelexport

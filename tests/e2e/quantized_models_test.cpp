@@ -1,0 +1,175 @@
+// End-to-end: quantized models made with torch 2.13's torch.ao (x86 engine; eager mode
+// with fused conv-bn-relu and FloatFunctional, FX prepare_fx/convert_fx, quantize_dynamic),
+// traced and saved (tests/tools/make_quantized_models.py, cached in the build tree). The
+// binary loads them, the QDQ export is checker-valid and fully stamped, and onnxruntime's
+// outputs on input sets other than the export's are within one quantization step (the
+// output's scale) of PyTorch's quantized model; a dynamically quantized model's float
+// output matches to float rounding. A dynamically quantized LSTM is refused with the op,
+// its module and the reason.
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <regex>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "e2e_support.h"
+#include "modelexport/node_metadata.h"
+
+namespace modelexport::e2e {
+namespace {
+
+class QuantizedModels : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::string(MODELEXPORT_FIXTURE_DIR) + "/quantized";
+    auto made = runSplit(shellQuote(MODELEXPORT_VENV_PYTHON) + " " +
+                         shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/make_quantized_models.py") +
+                         " " + shellQuote(dir_));
+    log_ = made.out + made.err;
+    ok_ = made.exitCode == 0;
+    if (ok_) manifest_ = readJson(dir_ + "/models.json");
+  }
+
+  const nlohmann::json& entry(const std::string& name) { return manifest_.at(name); }
+
+  CommandResult exportModel(const std::string& name, const std::string& out, int opset) {
+    return runModelexportSplit("export " + shellQuote(dir_ + "/" + name + ".pt") + " " + shellQuote(out) +
+                               " --input-spec " + entry(name).at("input_spec").get<std::string>() +
+                               " --opset-version " + std::to_string(opset));
+  }
+
+  // Exports, checks and runs the model; returns the ONNX op types it holds.
+  std::multiset<std::string> expectWithinOneStep(const std::string& name, int opset = 14) {
+    EXPECT_TRUE(ok_) << log_;
+    if (!ok_) return {};
+    const std::string out = freshWorkDir("e2e/quantized/" + name + "_" + std::to_string(opset)) + "/" + name + ".onnx";
+    auto run = exportModel(name, out, opset);
+    EXPECT_EQ(run.exitCode, 0) << run.out << run.err;
+    if (run.exitCode != 0) return {};
+    std::smatch counts;
+    EXPECT_TRUE(std::regex_search(run.out, counts, std::regex(R"((\d+) nodes, (\d+) stamped \(100%\))"))) << run.out;
+    std::cout << name << " opset " << opset << ": " << run.out;
+    auto check = pythonOnnxCheck(out);
+    EXPECT_EQ(check.exitCode, 0) << check.output;
+    const onnx::ModelProto model = loadModel(out);
+    std::multiset<std::string> ops;
+    for (const auto& node : model.graph().node()) {
+      ops.insert(node.op_type());
+      bool stamped = false;
+      for (const auto& [key, value] : getNodeMetadata(node)) stamped = stamped || (key == "hierarchy_path" && !value.empty());
+      EXPECT_TRUE(stamped) << name << ": node " << node.name() << " (" << node.op_type() << ") has no hierarchy_path";
+    }
+    const double step = entry(name).at("step").get<double>();
+    for (int k = 0; k < entry(name).at("sets").get<int>(); ++k) {
+      const std::string io = dir_ + "/" + name + "/io_" + std::to_string(k);
+      // One step, plus float rounding of the step itself; float outputs (dynamic
+      // quantization): relative 1e-4.
+      int code = -1;
+      std::string verdict;
+      if (step > 0) {
+        std::ostringstream tol;
+        tol << std::setprecision(17) << step * (1 + 1e-5);
+        auto r = runSplit(std::string(MODELEXPORT_NODE) + " " +
+                          shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/ort_check.js") + " " +
+                          shellQuote(out) + " " + shellQuote(io) + " --abs --tol " + tol.str());
+        code = r.exitCode;
+        verdict = r.out;
+      } else {
+        auto r = ortCheck(out, io, 1e-4);
+        code = r.exitCode;
+        verdict = r.output;
+      }
+      EXPECT_EQ(code, 0) << name << " on input set " << k << " (step " << step << "): " << verdict;
+      std::cout << name << " set " << k << " (step " << step << "): " << verdict;
+    }
+    return ops;
+  }
+
+  bool callsOp(const std::string& name, const std::string& op) {
+    for (const auto& o : entry(name).at("ops"))
+      if (o.get<std::string>() == op) return true;
+    return false;
+  }
+
+  static std::string dir_, log_;
+  static bool ok_;
+  static nlohmann::json manifest_;
+};
+
+std::string QuantizedModels::dir_;
+std::string QuantizedModels::log_;
+bool QuantizedModels::ok_ = false;
+nlohmann::json QuantizedModels::manifest_;
+
+// quantize_per_tensor, quantized::conv2d (1x1, depthwise groups, strided), conv2d_relu
+// (fused conv-bn-relu), add (inverted residuals), mul (squeeze-excite), cat, hardswish,
+// add_relu, linear, dequantize; float ops on quantized tensors between them:
+// adaptive_avg_pool2d, relu, hardsigmoid, max_pool2d, flatten.
+TEST_F(QuantizedModels, EagerMobileNetLike) {
+  ASSERT_TRUE(ok_) << log_;
+  for (const char* op : {"aten::quantize_per_tensor", "aten::dequantize", "quantized::conv2d", "quantized::conv2d_relu",
+                         "quantized::add", "quantized::add_relu", "quantized::mul", "quantized::cat",
+                         "quantized::hardswish", "quantized::linear"})
+    EXPECT_TRUE(callsOp("q_eager_mobilenet", op)) << op;
+  auto ops = expectWithinOneStep("q_eager_mobilenet");
+  EXPECT_GE(ops.count("Conv"), 16u);
+  EXPECT_GT(ops.count("QuantizeLinear"), 20u);
+  // Per-channel int8 weights: a DequantizeLinear of each conv's and the Linear's.
+  EXPECT_GT(ops.count("DequantizeLinear"), ops.count("QuantizeLinear"));
+}
+
+// Opset 11: no per-channel DequantizeLinear (axis is opset 13's), so per-channel weights
+// are written dequantized; activations stay QDQ. No HardSwish before 14.
+TEST_F(QuantizedModels, EagerMobileNetLikeAtOpset11) {
+  auto ops = expectWithinOneStep("q_eager_mobilenet", 11);
+  EXPECT_EQ(ops.count("HardSwish"), 0u);
+  EXPECT_GT(ops.count("QuantizeLinear"), 20u);
+}
+
+// FX: quantize_per_tensor.tensor_qparams (scale and zero point as buffers),
+// quantized::conv2d_relu, conv2d, linear_relu, linear, add, relu and max pooling on a
+// quantized tensor, dequantize.
+TEST_F(QuantizedModels, FxSmallCnn) {
+  ASSERT_TRUE(ok_) << log_;
+  for (const char* op : {"quantized::conv2d_relu", "quantized::linear_relu", "quantized::add"})
+    EXPECT_TRUE(callsOp("q_fx_cnn", op)) << op;
+  auto ops = expectWithinOneStep("q_fx_cnn");
+  EXPECT_EQ(ops.count("Conv"), 2u);
+  EXPECT_EQ(ops.count("MatMul"), 2u);
+}
+
+// FX: a transformer-ish stack: quantized::linear, float gelu between dequantize and
+// quantize, quantized::add, quantized::layer_norm.
+TEST_F(QuantizedModels, FxLinearStack) {
+  ASSERT_TRUE(ok_) << log_;
+  EXPECT_TRUE(callsOp("q_fx_linear_stack", "quantized::layer_norm"));
+  auto ops = expectWithinOneStep("q_fx_linear_stack");
+  EXPECT_EQ(ops.count("MatMul"), 5u);
+}
+
+// quantize_dynamic: quantized::linear_dynamic quantizes its input at run time; the
+// export computes the same scale and zero point from the input's range in the graph and
+// multiplies the integer levels (MatMulInteger).
+TEST_F(QuantizedModels, DynamicLinearStack) {
+  ASSERT_TRUE(ok_) << log_;
+  EXPECT_TRUE(callsOp("q_dynamic_linear_stack", "quantized::linear_dynamic"));
+  auto ops = expectWithinOneStep("q_dynamic_linear_stack");
+  EXPECT_EQ(ops.count("MatMulInteger"), 5u);
+  EXPECT_EQ(ops.count("ReduceMin"), 5u);
+}
+
+TEST_F(QuantizedModels, DynamicLstmLoadsButIsRefused) {
+  ASSERT_TRUE(ok_) << log_;
+  EXPECT_TRUE(callsOp("q_dynamic_lstm", "aten::quantized_lstm"));
+  const std::string out = freshWorkDir("e2e/quantized/q_dynamic_lstm") + "/q_dynamic_lstm.onnx";
+  auto run = exportModel("q_dynamic_lstm", out, 14);
+  EXPECT_EQ(run.exitCode, 1) << run.out << run.err;
+  for (const char* text : {"aten::quantized_lstm", "/LstmTagger/LSTM", "quantize only nn.Linear"})
+    EXPECT_NE(run.err.find(text), std::string::npos) << run.err << "\nshould say " << text;
+  EXPECT_EQ(run.err.find("cannot load"), std::string::npos) << run.err;
+}
+
+}  // namespace
+}  // namespace modelexport::e2e
