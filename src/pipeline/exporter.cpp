@@ -340,7 +340,7 @@ ModelDescription describeModel(const LoadedModel& loaded, const ExampleRun& exam
   for (size_t i = 0; i < converted.outputs.size(); ++i) {
     const torch::jit::Value* value = loaded.prepared.graph->outputs()[i];
     const auto& fact = example.run.facts.of(value);
-    GraphValue output{converted.outputs[i], fact.isTensor ? fact.dtype : at::kFloat, fact.sizes, {}};
+    GraphValue output{converted.outputs[i], fact.isTensor ? carriedType(fact.dtype) : at::kFloat, fact.sizes, {}};
     for (int64_t dim : fact.dynamicDims) {
       const int64_t alt = example.altRun.facts.of(value).sizes.at(static_cast<size_t>(dim));
       auto known = labelBySizes.find({fact.sizes[static_cast<size_t>(dim)], alt});

@@ -13,7 +13,8 @@ namespace {
 
 nlohmann::json writeTensor(const std::filesystem::path& dir, const std::string& file,
                            const std::string& name, const at::Tensor& tensor) {
-  at::Tensor dense = tensor.contiguous();
+  // A quantized output is written dequantized, as the ONNX file carries it.
+  at::Tensor dense = tensor.is_quantized() ? tensor.dequantize().contiguous() : tensor.contiguous();
   writeFileAtomically((dir / file).string(), [&](std::ostream& out) {
     out.write(static_cast<const char*>(dense.data_ptr()),
               static_cast<std::streamsize>(dense.numel() * dense.element_size()));

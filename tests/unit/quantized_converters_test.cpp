@@ -48,6 +48,15 @@ TEST(QuantizedConverters, QuantizePerTensorAndDequantize) {
                     opts(opset, 0.05, {"QuantizeLinear", "DequantizeLinear"}));
 }
 
+TEST(QuantizedConverters, QuantizedGraphOutputIsFloat) {
+  // A model that returns a quantized tensor: the ONNX output is its dequantized float.
+  auto model = expectOpMatches("q_quantized_output",
+                               std::string("def forward(self, x):\n") + kQuantizeX + "  return torch.relu(qx)\n",
+                               {floatInput({2, 5})}, opts(14, 0.05, {"QuantizeLinear"}));
+  ASSERT_EQ(model.graph().output_size(), 1);
+  EXPECT_EQ(model.graph().output(0).type().tensor_type().elem_type(), onnx::TensorProto::FLOAT);
+}
+
 TEST(QuantizedConverters, QuantizePerTensorWithTensorQparams) {
   // FX's form: aten::quantize_per_tensor.tensor_qparams, scale and zero point as tensors.
   expectOpMatches("q_quantize_tensor_qparams",
