@@ -122,6 +122,10 @@ class Tests:
         self.expect("within tol OK", model, io_near, 0, "ort_check: OK")
         self.expect("--tol 0 FAIL", model, io_near, 1, "ort_check: FAIL", "--tol", "0")
         self.expect("--tol=1 OK", model, io_bad, 0, "ort_check: OK", "--tol=1")
+        # --abs: max |a - b| (the 0.5 off at [1, 2]), as quantized models are checked.
+        self.expect("--abs --tol 0.45 FAIL", model, io_bad, 1, "ort_check: FAIL", "--abs", "--tol", "0.45",
+                    contains="max_abs_err=")
+        self.expect("--abs --tol 0.51 OK", model, io_bad, 0, "ort_check: OK max_abs_err=5.", "--abs", "--tol", "0.51")
 
         io_wrong_name = self.path("io_wrong_input")
         write_io(io_wrong_name, [("z", x)], [("y", y)])
