@@ -69,8 +69,11 @@ class Runner {
   void runNode(Node* node) {
     switch (node->kind()) {
       case c10::prim::Constant: {
-        record(node->output(), *constantValue(node->output()), true);
-        facts_.set(node->output()).fromParameter = parameters_.count(node->output()) != 0;
+        const c10::IValue value = *constantValue(node->output());
+        record(node->output(), value, true);
+        // Packed quantized weights (objects) are read by their converters at export time;
+        // the lists holding them (an LSTM's cell params) need no nodes of their own.
+        facts_.set(node->output()).fromParameter = parameters_.count(node->output()) != 0 && !value.isObject();
         return;
       }
       case c10::prim::If: {

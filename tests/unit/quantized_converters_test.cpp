@@ -7,7 +7,9 @@
 // |a - b| / (1 + |b|) is at most |a - b|). The e2e test (quantized_models_test.cpp)
 // covers the same ops in traced torch.ao models and aten::quantized_lstm's refusal.
 #include <gtest/gtest.h>
+#include <torch/csrc/jit/ir/irparser.h>
 
+#include "modelexport/shape_only_run.h"
 #include "test_support.h"
 
 namespace modelexport::testing {
@@ -192,6 +194,30 @@ TEST(QuantizedConverters, FloatOpsOnQuantizedTensorsAreRounded) {
                              "  y = torch.flatten(torch.max_pool2d(torch.relu(qx), [2, 2]), 1)\n"
                              "  return y.dequantize()\n";
   expectOpMatches("q_float_ops", source, {floatInput({1, 2, 6, 6})}, opts(14, 0.05, {"MaxPool", "QuantizeLinear"}));
+}
+
+TEST(QuantizedConverters, ShapeOnlyRunComputesQuantizedTensors) {
+  // A stand-in would carry no scale of its own (and zeros cannot be made quantized): the
+  // shape-only run leaves ops on quantized tensors to LibTorch. quantized::* ops declare
+  // no facts, so their inputs count as needed.
+  auto graph = std::make_shared<torch::jit::Graph>();
+  torch::jit::parseIR(R"IR(
+graph(%x : Tensor, %w : Tensor):
+  %none : NoneType = prim::Constant()
+  %r : Tensor = aten::relu(%x)
+  %l : Tensor = aten::linear(%x, %w, %none)
+  return (%r, %l)
+)IR",
+                      graph.get());
+  std::vector<const torch::jit::Node*> ops;
+  for (const torch::jit::Node* node : graph->nodes())
+    if (node->kind() != c10::prim::Constant) ops.push_back(node);
+  ASSERT_EQ(ops.size(), 2u);
+  const at::Tensor q = at::quantize_per_tensor(at::randn({2, 4}), 0.1, 10, at::kQUInt8);
+  EXPECT_FALSE(resultHasInputSizeAndDtype(ops[0], {q}));
+  EXPECT_TRUE(resultHasInputSizeAndDtype(ops[0], {at::randn({2, 4})}));
+  EXPECT_FALSE(outputSizesWithoutComputing(ops[1], {q, at::quantize_per_tensor(at::randn({3, 4}), 0.1, 0, at::kQInt8),
+                                                    c10::IValue()}));
 }
 
 }  // namespace
