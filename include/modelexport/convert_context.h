@@ -154,6 +154,9 @@ class ConverterRegistry {
   // `aten::add.Tensor`, then `aten::add`).
   const ConverterFn* findOutOfPlace(const torch::jit::Node* node) const;
   const OpFacts* facts(const torch::jit::Node* node) const;
+  // The key whose converter find(node) (or, with outOfPlace, findOutOfPlace) returns;
+  // "" when there is none.
+  std::string converterKey(const torch::jit::Node* node, bool outOfPlace = false) const;
   // Every key that has a converter.
   std::vector<std::string> kinds() const;
 
@@ -164,6 +167,7 @@ class ConverterRegistry {
   };
   const Entry* entry(const std::string& kind, const std::string& overload) const;
   const ConverterFn* converter(const std::string& kind, const std::string& overload) const;
+  std::string keyOf(const std::string& kind, const std::string& overload) const;
   std::unordered_map<std::string, Entry> table_;
 };
 

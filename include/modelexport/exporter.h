@@ -52,6 +52,7 @@ struct ExportSummary {
   std::string externalDataPath;  // set when weights went to ONNX external data
   std::string graphmlPath;       // set when the GraphML was written
   std::string graphmlError;      // set when it was asked for and failed (the ONNX file stays)
+  std::vector<std::string> convertedKeys;  // op table keys whose converters ran (ConvertedGraph)
 };
 
 ExportSummary exportModel(const ExportOptions& options, std::ostream& log);

@@ -14,6 +14,9 @@ namespace modelexport {
 struct ConvertedGraph {
   std::vector<std::string> inputs;   // ONNX names of the graph inputs
   std::vector<std::string> outputs;  // ONNX names of the graph outputs
+  // The op table keys whose converters ran without refusing (the tests' coverage check
+  // reads them), sorted.
+  std::vector<std::string> convertedKeys;
 };
 
 // Throws UserError listing every unsupported op kind with its count and the tag of its

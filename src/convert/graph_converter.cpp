@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "modelexport/errors.h"
@@ -46,6 +47,7 @@ class GraphWalker {
   }
 
   std::map<std::string, UnsupportedUse> unsupported;
+  std::set<std::string> convertedKeys;
 
  private:
   // Folded into the file as constants: known at export time and not computed from
@@ -107,6 +109,7 @@ class GraphWalker {
       (*converter)(ctx_);
       requantizeResults(ctx_);
       if (inPlace) ctx_.bind(node->input(0), ctx_.input(node->output()));
+      convertedKeys.insert(registry_.converterKey(node, inPlace));
     } catch (const UnproducedInput& e) {
       note(kind, node, e.what(), false);
     } catch (const UnsupportedForm& e) {
@@ -320,6 +323,7 @@ ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& fac
     taken.insert(wanted);
     result.outputs.push_back(wanted);
   }
+  result.convertedKeys.assign(walker.convertedKeys.begin(), walker.convertedKeys.end());
   return result;
 }
 

@@ -429,6 +429,7 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
 
   OnnxGraphBuilder builder;
   const ConvertedGraph converted = convertToOnnx(loaded, example, tags, options, builder);
+  summary.convertedKeys = converted.convertedKeys;
   clock.done("convert", std::to_string(builder.nodes().size()) + " nodes");
 
   AssembledModel assembled = assembleModel(builder, loaded.tree, describeModel(loaded, example, converted, options));

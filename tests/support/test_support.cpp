@@ -2,7 +2,11 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
@@ -84,33 +88,52 @@ std::string fixturePath(const std::string& name) {
   return std::string(MODELEXPORT_FIXTURE_DIR) + "/" + name + ".pt";
 }
 
+namespace {
+// Exports modelPath into dir (model.onnx, io/) and runs expectOpMatches' checks.
+onnx::ModelProto exportAndCheck(const std::string& testName, const std::string& modelPath, const std::string& dir,
+                                const std::vector<InputSpec>& inputs, const OpTestOptions& options);
+}  // namespace
+
 onnx::ModelProto expectOpMatches(const std::string& testName, const std::string& forwardSource,
                                  const std::vector<InputSpec>& inputs, const OpTestOptions& options,
                                  const TestParameters& parameters) {
   const std::string dir = freshWorkDir("ops/" + testName);
   const std::string ptPath = dir + "/model.pt";
-  const std::string onnxPath = dir + "/model.onnx";
   {
     torch::jit::Module module("OpModel");
     for (const auto& [name, tensor] : parameters) module.register_parameter(name, tensor, false);
     module.define(forwardSource, testResolver());
     module.save(ptPath);
   }
+  return exportAndCheck(testName, ptPath, dir, inputs, options);
+}
+
+onnx::ModelProto expectFileMatches(const std::string& testName, const std::string& modelPath,
+                                   const std::vector<InputSpec>& inputs, const OpTestOptions& options) {
+  return exportAndCheck(testName, modelPath, freshWorkDir("ops/" + testName), inputs, options);
+}
+
+namespace {
+onnx::ModelProto exportAndCheck(const std::string& testName, const std::string& modelPath, const std::string& dir,
+                                const std::vector<InputSpec>& inputs, const OpTestOptions& options) {
+  const std::string onnxPath = dir + "/model.onnx";
   ExportOptions exportOptions;
-  exportOptions.modelPath = ptPath;
+  exportOptions.modelPath = modelPath;
   exportOptions.outputPath = onnxPath;
   exportOptions.inputSpecs = inputs;
   exportOptions.opset = options.opset;
   exportOptions.dumpIoDir = dir + "/io";
   if (options.otherBatch > 0) exportOptions.dynamicAxes = {{"*", {{0, "batch"}}}};
   std::ostringstream log;
+  ExportSummary summary;
   try {
-    exportModel(exportOptions, log);
+    summary = exportModel(exportOptions, log);
   } catch (const std::exception& e) {
     ADD_FAILURE() << testName << ": export failed: " << e.what();
     return {};
   }
   onnx::ModelProto model = readModel(onnxPath);
+  expectGolden(testName, model, summary.convertedKeys);
   for (const auto& op : options.expectedOps) {
     bool found = false;
     for (const auto& node : model.graph().node()) found = found || node.op_type() == op;
@@ -123,7 +146,7 @@ onnx::ModelProto expectOpMatches(const std::string& testName, const std::string&
     std::vector<InputSpec> batched = inputs;
     for (auto& spec : batched) spec.shape.at(0) = options.otherBatch;
     std::vector<c10::IValue> values = makeExampleInputs(batched);
-    torch::jit::Module module = torch::jit::load(ptPath);
+    torch::jit::Module module = torch::jit::load(modelPath);
     torch::NoGradGuard noGrad;
     std::vector<at::Tensor> outputs = flattenOutputs(module.forward(values));
     std::vector<std::string> inputNames, outputNames;
@@ -136,6 +159,7 @@ onnx::ModelProto expectOpMatches(const std::string& testName, const std::string&
   }
   return model;
 }
+}  // namespace
 
 std::string exportError(const std::string& testName, const std::string& forwardSource,
                         const std::vector<InputSpec>& inputs, const OpTestOptions& testOptions) {
@@ -158,6 +182,111 @@ std::string exportError(const std::string& testName, const std::string& forwardS
     return e.what();
   }
   return "";
+}
+
+namespace {
+
+std::string floatText(float f) {
+  std::ostringstream out;
+  out << std::setprecision(9) << f;
+  return out.str();
+}
+
+template <typename List, typename Format>
+std::string listText(const List& items, Format format) {
+  std::string out = "[";
+  for (int i = 0; i < items.size(); ++i) out += (i ? "," : "") + format(items.Get(i));
+  return out + "]";
+}
+
+std::string attributeText(const onnx::AttributeProto& a) {
+  switch (a.type()) {
+    case onnx::AttributeProto::INT: return std::to_string(a.i());
+    case onnx::AttributeProto::FLOAT: return floatText(a.f());
+    case onnx::AttributeProto::STRING: return "'" + a.s() + "'";
+    case onnx::AttributeProto::INTS: return listText(a.ints(), [](int64_t v) { return std::to_string(v); });
+    case onnx::AttributeProto::FLOATS: return listText(a.floats(), floatText);
+    case onnx::AttributeProto::TENSOR:  // the type and shape, not the values
+      return onnx::TensorProto_DataType_Name(a.t().data_type()) +
+             listText(a.t().dims(), [](int64_t v) { return std::to_string(v); });
+    default: return onnx::AttributeProto_AttributeType_Name(a.type());
+  }
+}
+
+void appendOps(std::ostringstream& out, const onnx::GraphProto& graph, size_t depth) {
+  const std::string indent(2 * depth, ' ');
+  for (const auto& node : graph.node()) {
+    out << indent << (node.domain().empty() ? "" : node.domain() + ".") << node.op_type();
+    for (const auto& a : node.attribute())
+      if (a.type() != onnx::AttributeProto::GRAPH) out << " " << a.name() << "=" << attributeText(a);
+    out << "\n";
+    for (const auto& a : node.attribute()) {
+      if (a.type() != onnx::AttributeProto::GRAPH) continue;
+      out << indent << "  " << a.name() << ":\n";
+      appendOps(out, a.g(), depth + 2);
+    }
+  }
+}
+
+std::string currentTestName() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return info ? std::string(info->test_suite_name()) + "." + info->name() : "?";
+}
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+std::string goldenDir() { return std::string(MODELEXPORT_SOURCE_DIR) + "/tests/golden"; }
+
+std::string opSequenceGolden(const onnx::ModelProto& model, const std::vector<std::string>& convertedKeys) {
+  std::ostringstream out;
+  out << kGoldenTestLine << currentTestName() << "\n" << kGoldenConvertedLine;
+  for (const auto& key : convertedKeys) out << " " << key;
+  out << "\n";
+  appendOps(out, model.graph(), 0);
+  return out.str();
+}
+
+void expectGolden(const std::string& name, const onnx::ModelProto& model,
+                  const std::vector<std::string>& convertedKeys, const std::string& dir) {
+  std::string file = name;
+  for (char& c : file)
+    if (c == '/') c = '_';
+  const std::string path = dir + "/" + file + ".txt";
+  const std::string actual = opSequenceGolden(model, convertedKeys);
+  const char* update = std::getenv("MODELEXPORT_UPDATE_GOLDENS");
+  if (update && std::string(update) == "1") {
+    fs::create_directories(dir);
+    std::ofstream(path, std::ios::binary) << actual;
+    return;
+  }
+  if (!fs::exists(path)) {
+    ADD_FAILURE() << name << ": no golden " << path << "; run the test with MODELEXPORT_UPDATE_GOLDENS=1 to write it, "
+                  << "then review and commit it. It would be:\n" << actual;
+    return;
+  }
+  const std::string expected = readText(path);
+  if (expected == actual) return;
+  std::istringstream e(expected), a(actual);
+  std::string el, al;
+  int line = 0;
+  while (true) {
+    ++line;
+    const bool moreE = static_cast<bool>(std::getline(e, el)), moreA = static_cast<bool>(std::getline(a, al));
+    if (!moreE) el = "(end of file)";
+    if (!moreA) al = "(end of file)";
+    if (!moreE && !moreA) break;
+    if (moreE != moreA || el != al) break;
+  }
+  ADD_FAILURE() << name << ": the emitted ONNX ops differ from " << path << " at line " << line << ":\n  golden: "
+                << el << "\n  now:    " << al << "\nIf the change is intended, run the test with "
+                << "MODELEXPORT_UPDATE_GOLDENS=1 and commit the golden. Now:\n" << actual;
 }
 
 InputSpec floatInput(std::vector<int64_t> shape) { return InputSpec{"", at::kFloat, std::move(shape), 0}; }

@@ -72,6 +72,10 @@ using TestParameters = std::vector<std::pair<std::string, at::Tensor>>;
 onnx::ModelProto expectOpMatches(const std::string& testName, const std::string& forwardSource,
                                  const std::vector<InputSpec>& inputs,
                                  const OpTestOptions& options = {}, const TestParameters& parameters = {});
+// The same checks for a model file made elsewhere (a trace or a torch.export archive
+// written by Python, for op forms Module::define cannot write).
+onnx::ModelProto expectFileMatches(const std::string& testName, const std::string& modelPath,
+                                   const std::vector<InputSpec>& inputs, const OpTestOptions& options);
 
 // The export error for a model that must not export (opset and dynamic batch from
 // `options`), or "" when it exported.
@@ -81,6 +85,19 @@ inline std::string exportError(const std::string& testName, const std::string& f
                                const std::vector<InputSpec>& inputs, int opset) {
   return exportError(testName, forwardSource, inputs, opts(opset, 0, {}));
 }
+
+// Golden of a converter test: the ONNX op sequence an export emitted (op types in
+// order with their attributes, subgraphs indented), headed by the test that made it and
+// the op table keys whose converters ran. Compared with tests/golden/<name>.txt, so a
+// change in what a converter emits shows in review even when the numbers still match.
+// MODELEXPORT_UPDATE_GOLDENS=1 writes the file instead; a missing golden fails.
+std::string opSequenceGolden(const onnx::ModelProto& model, const std::vector<std::string>& convertedKeys);
+std::string goldenDir();  // tests/golden in the source tree
+void expectGolden(const std::string& name, const onnx::ModelProto& model,
+                  const std::vector<std::string>& convertedKeys, const std::string& dir = goldenDir());
+// The golden header's lines: "# test: Suite.Name" and "# converted: key key ...".
+inline constexpr const char* kGoldenTestLine = "# test: ";
+inline constexpr const char* kGoldenConvertedLine = "# converted:";
 
 InputSpec floatInput(std::vector<int64_t> shape);
 InputSpec longInput(std::vector<int64_t> shape, int64_t limit);

@@ -38,13 +38,15 @@ onnx::ModelProto exportAndRunOn(const std::string& name, torch::jit::Module modu
   options.namedInputs = {input};
   options.dumpIoDir = dir + "/io_example";
   std::ostringstream log;
+  ExportSummary summary;
   try {
-    exportModel(options, log);
+    summary = exportModel(options, log);
   } catch (const std::exception& e) {
     ADD_FAILURE() << name << ": export failed: " << e.what();
     return {};
   }
   onnx::ModelProto model = readModel(options.outputPath);
+  expectGolden("control_flow_" + name, model, summary.convertedKeys);
   EXPECT_EQ(ortCheck(options.outputPath, options.dumpIoDir, 1e-5).exitCode, 0);
   for (size_t k = 0; k < others.size(); ++k) {
     const std::string io = dir + "/io_" + std::to_string(k);

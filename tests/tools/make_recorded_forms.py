@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Writes models whose op forms Module::define cannot write, for the converter tests of
+tests/unit/recorded_forms_converters_test.cpp.
+
+    make_recorded_forms.py OUT_DIR
+
+- aliases.pt2: torch.export keeps ATen's alias ops (clip, concat, fix, true_divide,
+  rsub, moveaxis, swapaxes, swapdims), which TorchScript's compiler renames to their
+  canonical ops when a .pt file is loaded.
+- size_as_tensor.pt: a trace records a size used as a tensor as prim::NumToTensor.
+"""
+import os
+import sys
+
+import torch
+
+
+class Aliases(torch.nn.Module):
+    def forward(self, x, y):
+        return (torch.clip(x, -0.5, 0.5), torch.concat([x, y], 1), torch.fix(x * 3.0),
+                torch.true_divide(x, y.abs() + 1.0), torch.rsub(x, y, alpha=2.0),
+                torch.moveaxis(x, 0, 1), torch.swapaxes(x, 0, 1), torch.swapdims(x, 1, 0))
+
+
+class SizeAsTensor(torch.nn.Module):
+    def forward(self, x):
+        return x * x.size(0) + x.size(1)
+
+
+def main(argv):
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    out = argv[0]
+    os.makedirs(out, exist_ok=True)
+    with torch.no_grad():
+        pair = (torch.randn(2, 3), torch.randn(2, 3))
+        torch.export.save(torch.export.export(Aliases().eval(), pair), os.path.join(out, "aliases.pt2"))
+        torch.jit.trace(SizeAsTensor().eval(), (torch.randn(2, 3),)).save(os.path.join(out, "size_as_tensor.pt"))
+    print("make_recorded_forms: wrote %s" % out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
