@@ -299,6 +299,17 @@ void nonzeroPerDim(ConvertContext& ctx) {
   ctx.bindList(ctx.out(), parts);
 }
 
+// masked_select(x, mask): the elements of x and mask broadcast together where mask is
+// true, flattened in row-major order, as Compress without an axis selects them. Where
+// broadcasts x to the common shape; the mask is expanded to it and flattened.
+void maskedSelect(ConvertContext& ctx) {
+  const std::string mask = ctx.inputAs(ctx.in(1), at::kBool);
+  const std::string values = ctx.op("Where", {mask, ctx.input(ctx.in(0)), ctx.input(ctx.in(0))});
+  const std::string fullMask = ctx.op("Expand", {mask, ctx.op("Shape", {values})});
+  const std::string flatMask = ctx.op("Reshape", {fullMask, ctx.constInts({-1})});
+  ctx.setOutput(ctx.op("Compress", {values, flatMask}), ctx.dtype(ctx.in(0)));
+}
+
 // full / full_like / new_full reach a converter only when the fill value comes from
 // data (otherwise they are folded): the value expanded to the recorded shape.
 // full/zeros/ones and their _like and new_ forms. Static outputs fold before this; a
@@ -328,13 +339,11 @@ void registerIndexConverters(ConverterRegistry& r) {
   r.add("aten::gather", gather, indexAt(2));
   r.add("aten::scatter", [](ConvertContext& c) { scatter(c, false); });
   r.add("aten::scatter_add", [](ConvertContext& c) { scatter(c, true); });
-  r.add("aten::masked_select", [](ConvertContext& c) {
-    c.unsupported("masked_select's output shape depends on the data");
-  });
+  r.add("aten::masked_select", maskedSelect, dataDependentSize());
   r.add("aten::arange", arange);
   r.add("aten::one_hot", oneHot);
   r.add("aten::einsum", einsum);
-  r.add("aten::nonzero", nonzero);
+  r.add("aten::nonzero", nonzero, dataDependentSize());
   r.add("aten::nonzero_numpy", nonzeroPerDim);
   // The elementwise family owns where(cond, a, b); the one-argument form is nonzero's.
   const ConverterFn* threeArgWhere = r.find("aten::where");

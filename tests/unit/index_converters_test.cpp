@@ -111,11 +111,12 @@ TEST(IndexConverters, ScatterAdd) {
   EXPECT_NE(error.find("opset 16"), std::string::npos) << error;
 }
 
-TEST(IndexConverters, MaskedSelectIsUnsupported) {
-  const std::string error = exportError("masked_select", "def forward(self, x):\n  return torch.masked_select(x, x > 0)\n",
-                                        {floatInput({3, 4})}, 14);
-  EXPECT_NE(error.find("aten::masked_select"), std::string::npos) << error;
-  EXPECT_NE(error.find("depends on the data"), std::string::npos) << error;
+// The selected count depends on the data: the ONNX output's dim stays unknown.
+TEST(IndexConverters, MaskedSelectWithABroadcastMask) {
+  expectOpMatches("masked_select",
+                  "def forward(self, x, y):\n"
+                  "  return torch.masked_select(x, x > 0.0), torch.masked_select(x, y > 0.0)\n",
+                  {floatInput({3, 4}), floatInput({4})}, opts(14, 1e-6, {"Compress"}));
 }
 
 TEST(IndexConverters, ArangeWithComputedBounds) {
