@@ -16,6 +16,8 @@ import zipfile
 
 import torch
 
+from out_dir_argument import out_dir_argument
+
 
 def rewrite(source, target, old, new):
     """A copy of a TorchScript archive with `old` replaced by `new` in its code."""
@@ -28,11 +30,7 @@ def rewrite(source, target, old, new):
 
 
 def main(argv):
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    out = argv[0]
-    os.makedirs(out, exist_ok=True)
+    out = out_dir_argument(argv, __doc__)
     torch.manual_seed(0)
     state = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU()).state_dict()
     torch.save(state, os.path.join(out, "state_dict.pt"))

@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools"))
 from make_io import write_io_dir  # noqa: E402
+from out_dir_argument import out_dir_argument  # noqa: E402
 import zoo_models  # noqa: E402
 
 
@@ -152,11 +153,7 @@ def kept_count(model, inputs):
 
 
 def main(argv):
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    out = argv[0]
-    os.makedirs(out, exist_ok=True)
+    out = out_dir_argument(argv, __doc__)
     manifest = {}
     for name, (model, shapes, opset, error) in models().items():
         torch.manual_seed(0)

@@ -20,6 +20,8 @@ import sys
 import zipfile
 
 import torch
+
+from out_dir_argument import out_dir_argument
 from torch import nn
 
 
@@ -66,11 +68,7 @@ def rewrite(source, target, edit):
 
 
 def main(argv):
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    out = argv[0]
-    os.makedirs(out, exist_ok=True)
+    out = out_dir_argument(argv, __doc__)
     torch.manual_seed(0)
     model = Blocks().eval()
     x = torch.randn(2, 5, 6)

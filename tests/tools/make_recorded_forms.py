@@ -14,6 +14,8 @@ import sys
 
 import torch
 
+from out_dir_argument import out_dir_argument
+
 
 class Aliases(torch.nn.Module):
     def forward(self, x, y):
@@ -28,11 +30,7 @@ class SizeAsTensor(torch.nn.Module):
 
 
 def main(argv):
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    out = argv[0]
-    os.makedirs(out, exist_ok=True)
+    out = out_dir_argument(argv, __doc__)
     with torch.no_grad():
         pair = (torch.randn(2, 3), torch.randn(2, 3))
         torch.export.save(torch.export.export(Aliases().eval(), pair), os.path.join(out, "aliases.pt2"))
