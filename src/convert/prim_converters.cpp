@@ -71,6 +71,14 @@ void passThrough(ConvertContext& ctx) {
   ctx.setOutput(ctx.input(ctx.in(0)), ctx.dtype(ctx.in(0)));
 }
 
+// dropout(x, p, train) in eval mode is removed before conversion; in training mode
+// LibTorch zeroes random elements, which an ONNX file for inference does not do.
+void evalDropout(ConvertContext& ctx) {
+  if (ctx.toBool(ctx.in(2)) && ctx.toDouble(ctx.in(1)) > 0.0)
+    ctx.unsupported("dropout in training mode (train=True): export the model after model.eval()");
+  passThrough(ctx);
+}
+
 }  // namespace
 
 void registerPrimConverters(ConverterRegistry& registry) {
@@ -91,9 +99,6 @@ void registerPrimConverters(ConverterRegistry& registry) {
       {"aten::clone", {}},
       {"aten::detach", keepsSize() | view()},
       {"aten::alias", view()},
-      {"aten::dropout", keepsSize()},
-      {"aten::feature_dropout", keepsSize()},
-      {"aten::alpha_dropout", {}},
       {"aten::lift_fresh", {}},
       {"aten::to", dataBlind() | auxiliary()},
       {"aten::_to_copy", {}},
@@ -104,6 +109,9 @@ void registerPrimConverters(ConverterRegistry& registry) {
       {"aten::scalar_tensor", {}},
       {"prim::unchecked_cast", {}}};
   for (const auto& [kind, facts] : passing) registry.add(kind, passThrough, facts);
+  registry.add("aten::dropout", evalDropout, keepsSize());
+  registry.add("aten::feature_dropout", evalDropout, keepsSize());
+  registry.add("aten::alpha_dropout", evalDropout);
   // Handled by the converter walk itself (graph_converter.cpp), or always known at
   // export time: facts only, no converter.
   registry.declare("prim::Constant", auxiliary());

@@ -27,6 +27,17 @@ TEST(PrimConverters, IdentitiesInTheMiddleOfTheGraph) {
                   {floatInput({3, 4})}, {14, 1e-5, {"Relu"}});
 }
 
+// LibTorch zeroes random elements in training mode: no inference graph matches that.
+TEST(PrimConverters, DropoutInTrainingModeIsRefused) {
+  for (const char* op : {"dropout", "feature_dropout", "alpha_dropout"}) {
+    const std::string error = exportError(std::string("train_") + op,
+                                          std::string("def forward(self, x):\n  return torch.") + op + "(x, 0.5, True)\n",
+                                          {floatInput({3, 4})}, 14);
+    EXPECT_NE(error.find(std::string("aten::") + op), std::string::npos) << error;
+    EXPECT_NE(error.find("model.eval()"), std::string::npos) << error;
+  }
+}
+
 TEST(PrimConverters, IdentityOfAGraphInputAsOutput) {
   expectOpMatches("identity_io",
                   "def forward(self, x, y):\n"
