@@ -36,6 +36,8 @@ class MappedArchive {
   struct State;
 
  private:
+  // Throws std::runtime_error naming a *.pkl record whose stated lengths run past its end.
+  void checkPickles() const;
   std::shared_ptr<State> state_;
 };
 

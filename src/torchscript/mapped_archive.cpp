@@ -1,4 +1,5 @@
 #include "modelexport/mapped_archive.h"
+#include "modelexport/pickle_lengths.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include <c10/core/CPUAllocator.h>
+#include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
 
 namespace modelexport {
@@ -293,6 +295,7 @@ MappedArchive::MappedArchive(const std::string& path) : state_(std::make_shared<
 MappedArchive::~MappedArchive() = default;
 
 torch::jit::Module MappedArchive::load() {
+  checkPickles();
   const LendingAllocator& allocator = lendingAllocator();
   const bool lending = allocator.installed() && state_->lendable > 0;
   struct LenderScope {
@@ -304,6 +307,18 @@ torch::jit::Module MappedArchive::load() {
   } scope{allocator, lending};
   if (lending) allocator.setLender(state_.get());
   return torch::jit::load(std::make_shared<MappedReadAdapter>(state_), torch::kCPU);
+}
+
+// The pickles as LibTorch's reader sees them (stored or compressed), before its
+// unpickler allocates the lengths they state.
+void MappedArchive::checkPickles() const {
+  caffe2::serialize::PyTorchStreamReader reader(std::make_shared<MappedReadAdapter>(state_));
+  for (const std::string& name : reader.getAllRecords()) {
+    if (name.size() <= 4 || name.compare(name.size() - 4, 4, ".pkl") != 0) continue;
+    const auto [bytes, size] = reader.getRecord(name);
+    if (auto error = pickleLengthError(static_cast<const unsigned char*>(bytes.get()), size))
+      throw std::runtime_error("record " + name + " is damaged: " + *error);
+  }
 }
 
 ArchiveLoadStats MappedArchive::stats() const { return {state_->mappedBytes.load(), state_->copiedBytes.load()}; }

@@ -189,6 +189,20 @@ TEST(MappedArchive, ReadsAZip64Directory) {
   EXPECT_EQ(archive.stats().mappedBytes, plain.stats().mappedBytes);
 }
 
+// A fuzz finding: a mutated data.pkl stated a 4 GB string, which LibTorch's unpickler
+// allocated (and zeroed) before finding the file too short.
+TEST(MappedArchive, APickleStatingMoreBytesThanItHasIsRefusedBeforeTheUnpickler) {
+  MappedArchive archive(std::string(MODELEXPORT_SOURCE_DIR) +
+                        "/tests/fuzz/inputs/zip_directory/finding_pickle_string_past_end.pt");
+  try {
+    archive.load();
+    ADD_FAILURE() << "loaded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("record data.pkl is damaged: a value of 4227858433 bytes"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(MappedArchive, UnreadableFileThrows) {
   EXPECT_THROW(MappedArchive(freshWorkDir("mapped_archive_missing") + "/nope.pt"), std::system_error);
 }
