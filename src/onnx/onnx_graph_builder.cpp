@@ -36,6 +36,7 @@ uint64_t sampledHash(const at::Tensor& t, uint64_t seed) {
 // Same bytes, whatever the strides; views are compared a few MiB at a time.
 bool sameBytes(const at::Tensor& a, const at::Tensor& b) {
   const size_t bytes = a.numel() * a.element_size();
+  if (bytes == 0) return true;  // an empty tensor's data pointer may be null
   if (a.is_contiguous() && b.is_contiguous()) return std::memcmp(a.data_ptr(), b.data_ptr(), bytes) == 0;
   if (a.dim() == 0) return std::memcmp(a.data_ptr(), b.data_ptr(), a.element_size()) == 0;
   const int64_t rows = a.size(0);
@@ -100,7 +101,7 @@ std::string OnnxGraphBuilder::addInitializer(const at::Tensor& tensor, const std
     if (payload != payloads_.byName.end()) {
       if (isPayload && sameBytes(payload->second, dense)) return existing.name();
     } else if (!isPayload && existing.raw_data().size() == bytes &&
-               std::memcmp(existing.raw_data().data(), dense.data_ptr(), bytes) == 0) {
+               (bytes == 0 || std::memcmp(existing.raw_data().data(), dense.data_ptr(), bytes) == 0)) {
       return existing.name();
     }
   }

@@ -57,7 +57,7 @@ at::Tensor fromTensorProto(const onnx::TensorProto& proto) {
   const size_t bytes = t.numel() * t.element_size();
   if (proto.has_raw_data()) {
     if (proto.raw_data().size() != bytes) throw UserError("initializer " + proto.name() + " has the wrong byte size");
-    std::memcpy(t.data_ptr(), proto.raw_data().data(), bytes);
+    if (bytes > 0) std::memcpy(t.data_ptr(), proto.raw_data().data(), bytes);
     return t;
   }
   switch (proto.data_type()) {

@@ -35,7 +35,8 @@ class TorchExportTest : public ::testing::Test {
   // (hierarchy_path, op_type, hierarchy_module) of every node, counted.
   static std::map<std::tuple<std::string, std::string, std::string>, int> stampsOf(const std::string& sidecar) {
     std::map<std::tuple<std::string, std::string, std::string>, int> counts;
-    for (const auto& node : readJson(sidecar)["nodes"])
+    const auto doc = readJson(sidecar);  // a range over a temporary's member would dangle
+    for (const auto& node : doc["nodes"])
       counts[{node.value("hierarchy_path", ""), node.value("op_type", ""), node.value("hierarchy_module", "")}]++;
     return counts;
   }
