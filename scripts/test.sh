@@ -5,7 +5,7 @@
 #
 # --sanitize: the same suite built with AddressSanitizer and UBSan
 # (-DMODELEXPORT_SANITIZE=ON) in build-sanitize/ (or $SANITIZE_BUILD_DIR); a report from
-# either stops the test that hit it. Not part of CI: the build alone takes ~20 minutes.
+# either stops the test that hit it. Not part of CI: the build alone takes ~30 minutes.
 #
 # Needs ./scripts/setup.sh to have run once. The first run also generates the
 # TorchScript fixtures (ctest's generate_fixtures test, cached in build/fixtures).
