@@ -314,7 +314,11 @@ torch::jit::Module MappedArchive::load() {
 void MappedArchive::checkPickles() const {
   caffe2::serialize::PyTorchStreamReader reader(std::make_shared<MappedReadAdapter>(state_));
   for (const std::string& name : reader.getAllRecords()) {
-    if (name.size() <= 4 || name.compare(name.size() - 4, 4, ".pkl") != 0) continue;
+    // data.pkl, constants.pkl, and the source ranges of code/*.py.debug_pkl, which
+    // LibTorch unpickles when an error message shows a source line.
+    const bool pickle = (name.size() > 4 && name.compare(name.size() - 4, 4, ".pkl") == 0) ||
+                        (name.size() > 10 && name.compare(name.size() - 10, 10, ".debug_pkl") == 0);
+    if (!pickle) continue;
     const auto [bytes, size] = reader.getRecord(name);
     if (auto error = pickleLengthError(static_cast<const unsigned char*>(bytes.get()), size))
       throw std::runtime_error("record " + name + " is damaged: " + *error);

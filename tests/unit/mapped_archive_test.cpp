@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 
+#include <caffe2/serialize/inline_container.h>
 #include <torch/script.h>
 
 #include "modelexport/mapped_archive.h"
@@ -201,6 +202,42 @@ TEST(MappedArchive, APickleStatingMoreBytesThanItHasIsRefusedBeforeTheUnpickler)
     EXPECT_NE(std::string(e.what()).find("record data.pkl is damaged: a value of 4227858433 bytes"), std::string::npos)
         << e.what();
   }
+}
+
+// The source-range pickles (code/*.py.debug_pkl) are unpickled when an error shows a
+// source line: a stated length past their end is refused before the load as well.
+TEST(MappedArchive, ADebugPickleStatingMoreBytesThanItHasIsRefused) {
+  const std::string dir = freshWorkDir("mapped_archive_debug_pkl");
+  const std::string good = saveModule(dir);
+  const std::string damaged = dir + "/damaged.pt";
+  std::string replaced;
+  {
+    caffe2::serialize::PyTorchStreamReader reader(good);
+    caffe2::serialize::PyTorchStreamWriter writer(damaged);
+    for (const std::string& name : reader.getAllRecords()) {
+      if (name == "version" || name == ".data/version" || name == "byteorder" || name == ".data/serialization_id")
+        continue;  // the writer writes these itself
+      auto [bytes, size] = reader.getRecord(name);
+      std::string data(static_cast<const char*>(bytes.get()), size);
+      if (replaced.empty() && name.size() > 10 && name.compare(name.size() - 10, 10, ".debug_pkl") == 0) {
+        data = std::string("\x80\x02X\x00\x00\x00\x40", 7) + "short.";  // a 1 GiB string
+        replaced = name;
+      }
+      writer.writeRecord(name, data.data(), data.size());
+    }
+    writer.writeEndOfFile();
+  }
+  ASSERT_FALSE(replaced.empty()) << "no debug_pkl record in " << good;
+  MappedArchive archive(damaged);
+  try {
+    archive.load();
+    ADD_FAILURE() << "loaded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("record " + replaced + " is damaged: a value of 1073741824 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(MappedArchive(good).load());
 }
 
 TEST(MappedArchive, UnreadableFileThrows) {
