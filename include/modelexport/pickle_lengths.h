@@ -9,7 +9,9 @@
 namespace modelexport {
 
 // Walks the opcodes of a pickle (protocols 0-5) and describes the first argument whose
-// stated length runs past the end of `size` bytes, or one cut off by the end; nothing
+// stated length runs past the end of `size` bytes, one cut off by the end, or a memo
+// index (LONG_BINPUT) larger than such a pickle can use (the unpickler sizes its memo
+// table by it: 27 GB for one fuzzed index); nothing
 // when every argument fits, or when the walk reaches STOP or an opcode it does not know
 // (the unpickler then reports what it finds).
 std::optional<std::string> pickleLengthError(const unsigned char* data, uint64_t size);

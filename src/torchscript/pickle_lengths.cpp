@@ -38,6 +38,12 @@ std::optional<OpcodeArg> argumentOf(unsigned char op) {
   }
 }
 
+uint64_t littleEndian(const unsigned char* p, unsigned width) {
+  uint64_t value = 0;
+  for (unsigned i = 0; i < width; ++i) value |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return value;
+}
+
 std::string at(uint64_t offset) { return " at byte " + std::to_string(offset); }
 
 }  // namespace
@@ -55,6 +61,11 @@ std::optional<std::string> pickleLengthError(const unsigned char* data, uint64_t
       case Arg::None: break;
       case Arg::Fixed:
         if (arg->width > left) return "the pickle ends inside an opcode's argument" + at(opcodeAt);
+        // LONG_BINPUT: the unpickler grows its memo table to the index; a pickle of n
+        // bytes stores fewer than n values.
+        if (op == 'r' && littleEndian(data + pos, 4) > size)
+          return "a memo index of " + std::to_string(littleEndian(data + pos, 4)) + at(opcodeAt) +
+                 " exceeds what a pickle of " + std::to_string(size) + " bytes can hold";
         pos += arg->width;
         break;
       case Arg::Line:
@@ -67,8 +78,7 @@ std::optional<std::string> pickleLengthError(const unsigned char* data, uint64_t
         break;
       case Arg::Counted: {
         if (arg->width > left) return "the pickle ends inside a length" + at(opcodeAt);
-        uint64_t count = 0;
-        for (unsigned i = 0; i < arg->width; ++i) count |= static_cast<uint64_t>(data[pos + i]) << (8 * i);
+        const uint64_t count = littleEndian(data + pos, arg->width);
         pos += arg->width;
         // BINSTRING and LONG4 take a signed 4-byte count.
         if ((op == 'T' || op == 0x8b) && (count & 0x80000000u))

@@ -190,17 +190,22 @@ TEST(MappedArchive, ReadsAZip64Directory) {
   EXPECT_EQ(archive.stats().mappedBytes, plain.stats().mappedBytes);
 }
 
-// A fuzz finding: a mutated data.pkl stated a 4 GB string, which LibTorch's unpickler
-// allocated (and zeroed) before finding the file too short.
-TEST(MappedArchive, APickleStatingMoreBytesThanItHasIsRefusedBeforeTheUnpickler) {
-  MappedArchive archive(std::string(MODELEXPORT_SOURCE_DIR) +
-                        "/tests/fuzz/inputs/zip_directory/finding_pickle_string_past_end.pt");
-  try {
-    archive.load();
-    ADD_FAILURE() << "loaded";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("record data.pkl is damaged: a value of 4227858433 bytes"), std::string::npos)
-        << e.what();
+// Fuzz findings: a mutated data.pkl stated a 4 GB string, which LibTorch's unpickler
+// allocated (and zeroed) before finding the file too short; a debug_pkl's memo index
+// made it size its memo table at 27 GB.
+TEST(MappedArchive, PicklesStatingMoreThanTheyHoldAreRefusedBeforeTheUnpickler) {
+  const std::pair<const char*, const char*> findings[] = {
+      {"finding_pickle_string_past_end.pt", "record data.pkl is damaged: a value of 4227858433 bytes"},
+      {"finding_pickle_memo_index_huge.pt",
+       "record code/__torch__.py.debug_pkl is damaged: a memo index of 1701867617 at byte 1019"}};
+  for (const auto& [file, expected] : findings) {
+    MappedArchive archive(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/fuzz/inputs/zip_directory/" + file);
+    try {
+      archive.load();
+      ADD_FAILURE() << file << " loaded";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << file << ": " << e.what();
+    }
   }
 }
 

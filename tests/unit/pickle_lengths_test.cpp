@@ -38,6 +38,14 @@ TEST(PickleLengths, CutOffArgumentsAndNegativeCounts) {
   EXPECT_TRUE(check(std::string("T\xff\xff\xff\xff", 5)).has_value());  // BINSTRING's count is signed
 }
 
+// A fuzz finding: LONG_BINPUT 0x65707062 made the unpickler allocate a 27 GB memo table.
+TEST(PickleLengths, AMemoIndexBeyondThePicklesSizeIsNamed) {
+  const auto error = check(std::string("\x80\x02N", 3) + std::string("r\x62\x70\x70\x65", 5) + ".");
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->find("a memo index of 1701867618 at byte 3"), std::string::npos) << *error;
+  EXPECT_EQ(check(std::string("\x80\x02N", 3) + std::string("r\x02\x00\x00\x00", 5) + "."), std::nullopt);
+}
+
 TEST(PickleLengths, UnknownOpcodesAreLeftToTheUnpickler) {
   EXPECT_EQ(check(std::string("\xff", 1) + std::string("X\xf0\xff\xff\xff", 5)), std::nullopt);
   EXPECT_EQ(check(""), std::nullopt);
