@@ -148,15 +148,13 @@ class ConverterRegistry {
   // Facts only (an op converted specially, or only its out-of-place form).
   void declare(const std::string& key, const OpFacts& facts);
   const ConverterFn* find(const std::string& key) const;
-  // The converter for this node, by overload then kind.
-  const ConverterFn* find(const torch::jit::Node* node) const;
+  // The converter for this node, by overload then kind; `key`, when given, is set to the
+  // key it was found under (the tests' coverage check collects them).
+  const ConverterFn* find(const torch::jit::Node* node, std::string* key = nullptr) const;
   // The converter of the out-of-place form of an in-place node (`aten::add_.Tensor` ->
   // `aten::add.Tensor`, then `aten::add`).
-  const ConverterFn* findOutOfPlace(const torch::jit::Node* node) const;
+  const ConverterFn* findOutOfPlace(const torch::jit::Node* node, std::string* key = nullptr) const;
   const OpFacts* facts(const torch::jit::Node* node) const;
-  // The key whose converter find(node) (or, with outOfPlace, findOutOfPlace) returns;
-  // "" when there is none.
-  std::string converterKey(const torch::jit::Node* node, bool outOfPlace = false) const;
   // Every key that has a converter.
   std::vector<std::string> kinds() const;
 
@@ -166,8 +164,7 @@ class ConverterRegistry {
     OpFacts facts;
   };
   const Entry* entry(const std::string& kind, const std::string& overload) const;
-  const ConverterFn* converter(const std::string& kind, const std::string& overload) const;
-  std::string keyOf(const std::string& kind, const std::string& overload) const;
+  const ConverterFn* converter(const std::string& kind, const std::string& overload, std::string* key) const;
   std::unordered_map<std::string, Entry> table_;
 };
 

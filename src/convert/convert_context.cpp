@@ -317,29 +317,27 @@ const ConverterRegistry::Entry* ConverterRegistry::entry(const std::string& kind
   return it == table_.end() ? nullptr : &it->second;
 }
 
-std::string ConverterRegistry::keyOf(const std::string& kind, const std::string& overload) const {
-  if (!overload.empty() && find(kind + "." + overload)) return kind + "." + overload;
-  return find(kind) ? kind : std::string();
+const ConverterFn* ConverterRegistry::converter(const std::string& kind, const std::string& overload,
+                                                 std::string* key) const {
+  if (!overload.empty()) {
+    const std::string withOverload = kind + "." + overload;
+    if (const ConverterFn* fn = find(withOverload)) {
+      if (key) *key = withOverload;
+      return fn;
+    }
+  }
+  const ConverterFn* fn = find(kind);
+  if (fn && key) *key = kind;
+  return fn;
 }
 
-const ConverterFn* ConverterRegistry::converter(const std::string& kind, const std::string& overload) const {
-  const std::string key = keyOf(kind, overload);
-  return key.empty() ? nullptr : find(key);
+const ConverterFn* ConverterRegistry::find(const torch::jit::Node* node, std::string* key) const {
+  return converter(node->kind().toQualString(), overloadOf(node), key);
 }
 
-const ConverterFn* ConverterRegistry::find(const torch::jit::Node* node) const {
-  return converter(node->kind().toQualString(), overloadOf(node));
-}
-
-const ConverterFn* ConverterRegistry::findOutOfPlace(const torch::jit::Node* node) const {
+const ConverterFn* ConverterRegistry::findOutOfPlace(const torch::jit::Node* node, std::string* key) const {
   const std::string kind = node->kind().toQualString();
-  return converter(kind.substr(0, kind.size() - 1), overloadOf(node));
-}
-
-std::string ConverterRegistry::converterKey(const torch::jit::Node* node, bool outOfPlace) const {
-  std::string kind = node->kind().toQualString();
-  if (outOfPlace) kind.pop_back();
-  return keyOf(kind, overloadOf(node));
+  return converter(kind.substr(0, kind.size() - 1), overloadOf(node), key);
 }
 
 const OpFacts* ConverterRegistry::facts(const torch::jit::Node* node) const {

@@ -95,11 +95,12 @@ class GraphWalker {
       return;
     }
     const std::string kind = node->kind().toQualString();
-    const ConverterFn* converter = registry_.find(node);
+    std::string key;
+    const ConverterFn* converter = registry_.find(node, &key);
     // In-place ops left by LibTorch's mutation removal (aliasing kept them): converted as
     // their out-of-place form, then the mutated input names the result from here on.
     const bool inPlace = !converter && isInPlaceKind(kind) && node->outputs().size() == 1;
-    if (inPlace) converter = registry_.findOutOfPlace(node);
+    if (inPlace) converter = registry_.findOutOfPlace(node, &key);
     if (!converter) {
       note(kind, node, "");
       return;
@@ -109,7 +110,7 @@ class GraphWalker {
       (*converter)(ctx_);
       requantizeResults(ctx_);
       if (inPlace) ctx_.bind(node->input(0), ctx_.input(node->output()));
-      convertedKeys.insert(registry_.converterKey(node, inPlace));
+      convertedKeys.insert(key);
     } catch (const UnproducedInput& e) {
       note(kind, node, e.what(), false);
     } catch (const UnsupportedForm& e) {
