@@ -46,22 +46,24 @@ std::string weightHint(ConvertContext& ctx, const torch::jit::Value* packed) {
 }
 
 // A quantized weight as DequantizeLinear over its int8 values: per tensor, or per channel
-// along `axis` (opset 13's axis attribute; before it, the weight is written dequantized).
-std::string dequantizedWeight(ConvertContext& ctx, const at::Tensor& weight, int64_t axis, const std::string& hint) {
+// along dim 0 (opset 13's axis attribute; before it, the weight is written dequantized).
+// `transposed` writes it as [in, out] for MatMul, its channels then along axis 1.
+std::string dequantizedWeight(ConvertContext& ctx, const at::Tensor& weight, bool transposed, const std::string& hint) {
+  const auto laidOut = [transposed](const at::Tensor& t) { return (transposed ? t.t() : t).contiguous(); };
   if (weight.qscheme() == at::kPerTensorAffine) {
-    const std::string values = ctx.constant(weight.int_repr().contiguous(), hint + ".weight_quantized");
+    const std::string values = ctx.constant(laidOut(weight.int_repr()), hint + ".weight_quantized");
     return ctx.op("DequantizeLinear", {values, ctx.scalar(weight.q_scale(), at::kFloat),
                                        ctx.scalar(static_cast<double>(weight.q_zero_point()), at::kChar)});
   }
   if (weight.qscheme() != at::kPerChannelAffine)
     ctx.unsupported(std::string("weights quantized with scheme ") + c10::toString(weight.qscheme()));
-  if (ctx.opset() < 13) return ctx.constant(weight.dequantize().contiguous(), hint + ".weight");
+  if (ctx.opset() < 13) return ctx.constant(laidOut(weight.dequantize()), hint + ".weight");
   if (weight.q_per_channel_axis() != 0) ctx.unsupported("per-channel weights quantized along a dim other than 0");
-  const std::string values = ctx.constant(weight.int_repr().contiguous(), hint + ".weight_quantized");
+  const std::string values = ctx.constant(laidOut(weight.int_repr()), hint + ".weight_quantized");
   const std::string scales = ctx.constant(weight.q_per_channel_scales().to(at::kFloat), hint + ".weight_scale");
   const std::string zeroPoints =
       ctx.constant(weight.q_per_channel_zero_points().to(at::kChar), hint + ".weight_zero_point");
-  return ctx.op("DequantizeLinear", {values, scales, zeroPoints}, {attr::i("axis", axis)});
+  return ctx.op("DequantizeLinear", {values, scales, zeroPoints}, {attr::i("axis", transposed ? 1 : 0)});
 }
 
 // quantize_per_tensor(x, scale, zero_point, dtype), with numbers or (FX) 0-d tensors: the
@@ -93,7 +95,7 @@ void conv2dWith(ConvertContext& ctx, bool relu) {
   if (params->transpose()) ctx.unsupported("a transposed quantized convolution");
   auto [weight, bias] = params->unpack();
   const std::string hint = weightHint(ctx, ctx.in(1));
-  std::vector<std::string> inputs{ctx.input(ctx.in(0)), dequantizedWeight(ctx, weight, 0, hint)};
+  std::vector<std::string> inputs{ctx.input(ctx.in(0)), dequantizedWeight(ctx, weight, false, hint)};
   if (bias && bias->defined()) inputs.push_back(ctx.constant(bias->to(at::kFloat).contiguous(), hint + ".bias"));
   const auto padding = params->padding().vec();
   std::vector<int64_t> pads = padding;
@@ -112,24 +114,7 @@ std::string linearOnWeights(ConvertContext& ctx, const std::string& x, const tor
   auto params = packedParams(ctx, packedValue).toCustomClass<LinearPackedParamsBase>();
   auto [weight, bias] = params->unpack();
   const std::string hint = weightHint(ctx, packedValue);
-  std::string w;
-  if (weight.qscheme() == at::kPerChannelAffine && ctx.opset() >= 13) {
-    if (weight.q_per_channel_axis() != 0) ctx.unsupported("per-channel weights quantized along a dim other than 0");
-    const at::Tensor values = weight.int_repr().t().contiguous();
-    w = ctx.op("DequantizeLinear",
-               {ctx.constant(values, hint + ".weight_quantized"),
-                ctx.constant(weight.q_per_channel_scales().to(at::kFloat), hint + ".weight_scale"),
-                ctx.constant(weight.q_per_channel_zero_points().to(at::kChar), hint + ".weight_zero_point")},
-               {attr::i("axis", 1)});
-  } else if (weight.qscheme() == at::kPerTensorAffine) {
-    w = ctx.op("DequantizeLinear", {ctx.constant(weight.int_repr().t().contiguous(), hint + ".weight_quantized"),
-                                    ctx.scalar(weight.q_scale(), at::kFloat),
-                                    ctx.scalar(static_cast<double>(weight.q_zero_point()), at::kChar)});
-  } else if (weight.qscheme() == at::kPerChannelAffine) {
-    w = ctx.constant(weight.dequantize().t().contiguous(), hint + ".weight");  // no axis before opset 13
-  } else {
-    ctx.unsupported(std::string("weights quantized with scheme ") + c10::toString(weight.qscheme()));
-  }
+  const std::string w = dequantizedWeight(ctx, weight, true, hint);
   std::string y = ctx.op("MatMul", {x, w});
   if (bias && bias->defined()) y = ctx.op("Add", {y, ctx.constant(bias->to(at::kFloat).contiguous(), hint + ".bias")});
   return y;
