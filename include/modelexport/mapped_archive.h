@@ -36,7 +36,8 @@ class MappedArchive {
   struct State;
 
  private:
-  // Throws std::runtime_error naming a *.pkl record whose stated lengths run past its end.
+  // Throws std::runtime_error naming a pickle record (*.pkl, *.debug_pkl) that
+  // pickleLengthError finds damaged.
   void checkPickles() const;
   std::shared_ptr<State> state_;
 };

@@ -63,9 +63,9 @@ std::optional<std::string> pickleLengthError(const unsigned char* data, uint64_t
         if (arg->width > left) return "the pickle ends inside an opcode's argument" + at(opcodeAt);
         // LONG_BINPUT: the unpickler grows its memo table to the index; a pickle of n
         // bytes stores fewer than n values.
-        if (op == 'r' && littleEndian(data + pos, 4) > size)
-          return "a memo index of " + std::to_string(littleEndian(data + pos, 4)) + at(opcodeAt) +
-                 " exceeds what a pickle of " + std::to_string(size) + " bytes can hold";
+        if (const uint64_t index = op == 'r' ? littleEndian(data + pos, 4) : 0; index > size)
+          return "a memo index of " + std::to_string(index) + at(opcodeAt) + " exceeds what a pickle of " +
+                 std::to_string(size) + " bytes can hold";
         pos += arg->width;
         break;
       case Arg::Line:

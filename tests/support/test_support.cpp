@@ -89,31 +89,8 @@ std::string fixturePath(const std::string& name) {
 }
 
 namespace {
+
 // Exports modelPath into dir (model.onnx, io/) and runs expectOpMatches' checks.
-onnx::ModelProto exportAndCheck(const std::string& testName, const std::string& modelPath, const std::string& dir,
-                                const std::vector<InputSpec>& inputs, const OpTestOptions& options);
-}  // namespace
-
-onnx::ModelProto expectOpMatches(const std::string& testName, const std::string& forwardSource,
-                                 const std::vector<InputSpec>& inputs, const OpTestOptions& options,
-                                 const TestParameters& parameters) {
-  const std::string dir = freshWorkDir("ops/" + testName);
-  const std::string ptPath = dir + "/model.pt";
-  {
-    torch::jit::Module module("OpModel");
-    for (const auto& [name, tensor] : parameters) module.register_parameter(name, tensor, false);
-    module.define(forwardSource, testResolver());
-    module.save(ptPath);
-  }
-  return exportAndCheck(testName, ptPath, dir, inputs, options);
-}
-
-onnx::ModelProto expectFileMatches(const std::string& testName, const std::string& modelPath,
-                                   const std::vector<InputSpec>& inputs, const OpTestOptions& options) {
-  return exportAndCheck(testName, modelPath, freshWorkDir("ops/" + testName), inputs, options);
-}
-
-namespace {
 onnx::ModelProto exportAndCheck(const std::string& testName, const std::string& modelPath, const std::string& dir,
                                 const std::vector<InputSpec>& inputs, const OpTestOptions& options) {
   const std::string onnxPath = dir + "/model.onnx";
@@ -160,6 +137,26 @@ onnx::ModelProto exportAndCheck(const std::string& testName, const std::string& 
   return model;
 }
 }  // namespace
+
+onnx::ModelProto expectOpMatches(const std::string& testName, const std::string& forwardSource,
+                                 const std::vector<InputSpec>& inputs, const OpTestOptions& options,
+                                 const TestParameters& parameters) {
+  const std::string dir = freshWorkDir("ops/" + testName);
+  const std::string ptPath = dir + "/model.pt";
+  {
+    torch::jit::Module module("OpModel");
+    for (const auto& [name, tensor] : parameters) module.register_parameter(name, tensor, false);
+    module.define(forwardSource, testResolver());
+    module.save(ptPath);
+  }
+  return exportAndCheck(testName, ptPath, dir, inputs, options);
+}
+
+onnx::ModelProto expectFileMatches(const std::string& testName, const std::string& modelPath,
+                                   const std::vector<InputSpec>& inputs, const OpTestOptions& options) {
+  return exportAndCheck(testName, modelPath, freshWorkDir("ops/" + testName), inputs, options);
+}
+
 
 std::string exportError(const std::string& testName, const std::string& forwardSource,
                         const std::vector<InputSpec>& inputs, const OpTestOptions& testOptions) {
