@@ -1,0 +1,221 @@
+"""torch.export side shared by the front end and the API: export, read the program's
+symbolic input dims and output names, and save the archive the binary reads.
+
+Imports torch at module level: only imported once an export is under way."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from typing import Any, Callable, Iterable, Mapping
+
+import torch
+from torch.export import ExportedProgram
+
+from ._errors import FrontendError
+
+INPUTS_FILE = "modelexport/inputs.json"
+PROGRAM_FILE = "modelexport/program.json"
+
+# dtypes the binary's inputs.json reader accepts (parseInputSpecs), by torch dtype.
+_DTYPE_NAMES = {
+    torch.float32: "float32",
+    torch.float16: "float16",
+    torch.int64: "int64",
+    torch.int32: "int32",
+    torch.bool: "bool",
+}
+
+
+def export(
+    module: torch.nn.Module,
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    dynamic_shapes: Any,
+) -> ExportedProgram:
+    """torch.export.export (non-strict) then run_decompositions({}).
+
+    run_decompositions lowers the higher-order regions torch.export leaves in the graph
+    (vmap and autocast regions of transformers' mask builders, flat_apply), which
+    torch.export.save cannot serialize and the binary does not read; with an empty
+    table it keeps every ATen op that has a converter as it is."""
+    program = torch.export.export(module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes, strict=False)
+    return program.run_decompositions({})
+
+
+def failure_line(error: BaseException, module: torch.nn.Module | None = None) -> str:
+    """One line for a failed torch.export: the error's first line (torch puts the cause
+    there; later lines are hints and stack dumps) and the innermost module of `module`
+    whose forward was running when it was raised."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else type(error).__name__
+    if len(text) > 400:
+        text = text[:400] + "..."
+    where = ""
+    if module is not None:
+        names = {id(m): name for name, m in module.named_modules()}
+        for frame, _ in reversed(list(traceback.walk_tb(error.__traceback__))):
+            owner = frame.f_locals.get("self")
+            if isinstance(owner, torch.nn.Module) and id(owner) in names:
+                path = names[id(owner)] or "(root)"
+                where = f" (in module {path}, {type(owner).__name__})"
+                break
+    return f"torch.export failed: {type(error).__name__}: {text}{where}"
+
+
+def user_inputs(program: ExportedProgram) -> list[tuple[str, Any]]:
+    """(name, example value) of each user input, in the program's order."""
+    vals = {n.name: n.meta.get("val") for n in program.graph.nodes if n.op == "placeholder"}
+    return [(name, vals.get(name)) for name in program.graph_signature.user_inputs]
+
+
+def symbolic_dims(program: ExportedProgram) -> dict[str, dict[int, str]]:
+    """For each user input, which dims stayed symbolic and their symbol ("s0"); the same
+    symbol in two inputs is one dim."""
+    dims: dict[str, dict[int, str]] = {}
+    for name, val in user_inputs(program):
+        if not isinstance(val, torch.Tensor):
+            continue
+        for d, size in enumerate(val.shape):
+            # A SymInt whose expression is a number was specialised: it is static.
+            if isinstance(size, torch.SymInt) and not size.node.expr.is_number:
+                dims.setdefault(name, {})[d] = str(size.node.expr)
+    return dims
+
+
+def name_dims(
+    dims: Mapping[str, Mapping[int, str]],
+    name_of: Callable[[str, int], str | None],
+) -> dict[str, dict[str, str]]:
+    """dynamic_axes {input: {"dim": name}}: each symbol named once, by name_of(input, dim)
+    at its first occurrence; a name already given to another symbol, or no name, falls
+    back to <input>_dim<d> (two different symbols must never share a name)."""
+    by_symbol: dict[str, str] = {}
+    taken: set[str] = set()
+    axes: dict[str, dict[str, str]] = {}
+    for inp, per_dim in dims.items():
+        for d, symbol in per_dim.items():
+            if symbol not in by_symbol:
+                name = name_of(inp, d)
+                if not name or name in taken:
+                    name = f"{inp}_dim{d}"
+                by_symbol[symbol] = name
+                taken.add(name)
+            axes.setdefault(inp, {})[str(d)] = by_symbol[symbol]
+    return axes
+
+
+def _children(spec: Any) -> list[Any]:
+    return list(spec.children() if callable(getattr(spec, "children", None)) else spec.children_specs)
+
+
+def _leaf_names(spec: Any, prefix: str) -> Iterable[str]:
+    if spec.is_leaf():
+        yield prefix
+        return
+    children = _children(spec)
+    context = spec.context
+    # dict, OrderedDict and ModelOutput keep their keys as the context; a namedtuple
+    # keeps its class; lists and tuples have none.
+    if isinstance(context, (list, tuple)) and len(context) == len(children) and all(isinstance(k, str) for k in context):
+        keys = list(context)
+    elif isinstance(context, type) and hasattr(context, "_fields"):
+        keys = list(context._fields)
+    else:
+        keys = [str(i) for i in range(len(children))]
+    for key, child in zip(keys, children):
+        yield from _leaf_names(child, f"{prefix}.{key}" if prefix else key)
+
+
+def output_names(program: ExportedProgram) -> list[str]:
+    """Names of the program's outputs from its output tree: the keys of a dict or
+    ModelOutput (last_hidden_state, logits, ...), key.i inside nested tuples; a tuple,
+    list or single tensor gives output_0, output_1, ..."""
+    spec = program.call_spec.out_spec
+    if spec is None:
+        return []
+    top = spec.context
+    keyed = isinstance(top, (list, tuple)) and top and all(isinstance(k, str) for k in top)
+    if keyed or (isinstance(top, type) and hasattr(top, "_fields")):
+        names = list(_leaf_names(spec, ""))
+    else:
+        names = [f"output_{i}" for i in range(spec.num_leaves)]
+    # A leaf that is no tensor (None, a constant) has no ONNX output: keep the names of
+    # the tensor outputs only.
+    sig = torch.export.graph_signature
+    user = [s for s in program.graph_signature.output_specs if s.kind == sig.OutputKind.USER_OUTPUT]
+    return [name for name, out in zip(names, user) if isinstance(out.arg, sig.TensorArgument)]
+
+
+def module_root(program: ExportedProgram) -> str | None:
+    """Class name of the root frame of nn_module_stack (what the binary's tree starts
+    from), taken from the first node that has one."""
+    for node in program.graph.nodes:
+        stack = node.meta.get("nn_module_stack")
+        if not stack:
+            continue
+        for path, cls in stack.values():
+            if path == "":
+                return str(cls).rsplit(".", 1)[-1]
+    return None
+
+
+def input_records(inputs: Iterable[tuple[str, torch.Tensor]]) -> list[dict[str, Any]]:
+    """inputs.json entries: name, dtype, shape and the flat row-major values."""
+    records = []
+    for name, value in inputs:
+        t = value.detach().cpu()
+        if t.dtype not in _DTYPE_NAMES:
+            t = t.to(torch.float32 if t.is_floating_point() else torch.int64)
+        records.append(
+            {"name": name, "dtype": _DTYPE_NAMES[t.dtype], "shape": list(t.shape), "values": t.reshape(-1).tolist()}
+        )
+    return records
+
+
+class _ProgramLast(dict):  # type: ignore[type-arg]
+    """extra_files for torch.export.save whose program.json is made when the save
+    reaches it: torch writes the program and its weights before the extra files, so the
+    save's own time (timings.save) is known by then."""
+
+    def __init__(self, inputs: str, info: dict[str, Any], started: float) -> None:
+        super().__init__({INPUTS_FILE: inputs, PROGRAM_FILE: ""})
+        self._info, self._started = info, started
+
+    def items(self):  # type: ignore[override]
+        self._info.setdefault("timings", {})["save"] = time.perf_counter() - self._started
+        return {INPUTS_FILE: self[INPUTS_FILE], PROGRAM_FILE: json.dumps(self._info, indent=1)}.items()
+
+
+def save(program: ExportedProgram, output: str, inputs: list[dict[str, Any]], info: dict[str, Any]) -> None:
+    """torch.export.save with extra/modelexport/inputs.json and program.json, written to a
+    temporary file next to `output` and renamed over it, so a reader never sees half an
+    archive. Sets info["timings"]["save"]."""
+    started = time.perf_counter()
+    directory = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(directory):
+        raise FrontendError(f"cannot write {output}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".modelexport-", suffix=".pt2", dir=directory)
+    os.close(fd)
+    try:
+        torch.export.save(program, tmp, extra_files=_ProgramLast(json.dumps({"inputs": inputs}), info, started))
+        os.replace(tmp, output)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def versions() -> dict[str, str]:
+    found = {"torch": torch.__version__, "python": sys.version.split()[0]}
+    try:
+        import transformers
+
+        found["transformers"] = transformers.__version__
+    except ImportError:
+        pass
+    return found

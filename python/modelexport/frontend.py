@@ -1,0 +1,168 @@
+"""python -m modelexport.frontend: a Hugging Face model (repo id in the local cache, or a
+save_pretrained / snapshot directory) to a torch.export archive for the modelexport
+binary, which runs this when it is given such a name.
+
+    python -m modelexport.frontend --model NAME_OR_DIR --output PROGRAM.pt2
+        [--task TASK] [--input-text TEXT] [--input-shape 1,128] [--verbose]
+
+The archive carries extra/modelexport/inputs.json (the example inputs at the user's
+batch) and extra/modelexport/program.json (dim names, output names, source, versions,
+timings). Any failure ends stderr with one line `modelexport-frontend: error: ...` and
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+from ._errors import FrontendError
+
+PROG = "modelexport-frontend"
+
+
+def _log(verbose: bool, message: str) -> None:
+    if verbose:
+        print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+def _import_libraries() -> None:
+    """torch and transformers, or say which is missing and how to choose another Python."""
+    for module in ("torch", "transformers"):
+        try:
+            __import__(module)
+        except ImportError as e:
+            raise FrontendError(
+                f"the Python at {sys.executable} cannot import {module} ({e}); install torch and transformers "
+                f"there, or point --python or MODELEXPORT_PYTHON to an interpreter that has them"
+            ) from e
+
+
+def _shape(text: str) -> list[int]:
+    try:
+        dims = [int(d) for d in text.replace("x", ",").split(",") if d.strip()]
+    except ValueError:
+        dims = []
+    if not dims or any(d < 1 for d in dims):
+        raise argparse.ArgumentTypeError(f"expected positive dims joined by commas, e.g. 1,128; got {text!r}")
+    return dims
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, help="Hugging Face repo id (local cache) or model directory")
+    p.add_argument("--output", required=True, help="torch.export archive (.pt2) to write, atomically")
+    p.add_argument("--task", help="pipeline task choosing the Auto class (default: config.architectures)")
+    p.add_argument("--input-text", help='text for the tokenizer (default "Hello world")')
+    p.add_argument("--input-shape", type=_shape, help="B,L: batch B, text padded/truncated to L tokens")
+    p.add_argument("--verbose", action="store_true", help="print progress and stage timings to stderr")
+    return p.parse_args(argv)
+
+
+def _trace_batch(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Batch 1 repeated to 2: torch.export specialises a dim traced at size 1."""
+    import torch
+
+    return {k: torch.cat([v, v]) if v.dim() > 0 and v.shape[0] == 1 else v for k, v in inputs.items()}
+
+
+def _export(model: Any, inputs: dict[str, Any], verbose: bool) -> Any:
+    """Named, shared Dims first, so the ids and the mask keep one sequence symbol; when
+    torch.export refuses them it suggests fixes (a max from the position table, a
+    specialised dim), applied for up to two retries; then Dim.AUTO everywhere, letting
+    torch.export decide what stays dynamic."""
+    from torch.export.dynamic_shapes import refine_dynamic_shapes_from_suggested_fixes
+
+    from . import _hf, _program
+
+    shapes = _hf.dynamic_shapes(inputs, named=True)
+    for attempt in range(3):
+        try:
+            return _program.export(model, (), inputs, shapes)
+        except Exception as e:  # torch.export raises many kinds
+            _log(verbose, f"named dims, attempt {attempt + 1}: {_program.failure_line(e, model)}")
+            message = str(getattr(e, "msg", e))  # UserError.msg: without the draft_export advice after it
+            if "Suggested fixes:" not in message:
+                break
+            try:
+                shapes = refine_dynamic_shapes_from_suggested_fixes(message, shapes)
+            except Exception:
+                break  # fixes it cannot apply
+    try:
+        return _program.export(model, (), inputs, _hf.dynamic_shapes(inputs, named=False))
+    except Exception as e:
+        raise FrontendError(_program.failure_line(e, model)) from e
+
+
+def run(args: argparse.Namespace) -> None:
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    _import_libraries()
+    from . import _hf, _program
+
+    timings["import"] = time.perf_counter() - start
+    _log(args.verbose, f"imported torch and transformers in {timings['import']:.2f} s")
+
+    t = time.perf_counter()
+    source = _hf.resolve(args.model, args.task)
+    _log(args.verbose, f"{args.model}: {source.cls.__name__} from {source.resolved}")
+    model = _hf.load(source)
+    timings["load"] = time.perf_counter() - t
+    _log(args.verbose, f"loaded {source.cls.__name__} in {timings['load']:.2f} s")
+
+    t = time.perf_counter()
+    example = _hf.example_inputs(source, model, args.input_text, args.input_shape)
+    timings["inputs"] = time.perf_counter() - t
+    _log(args.verbose, "inputs: " + "; ".join(example.described))
+
+    t = time.perf_counter()
+    traced = _trace_batch(example.inputs)
+    program = _export(model, traced, args.verbose)
+    timings["export"] = time.perf_counter() - t
+    _log(args.verbose, f"exported in {timings['export']:.2f} s")
+
+    root = _program.module_root(program)
+    if root is not None and root != source.cls.__name__:
+        raise FrontendError(f"internal: the program's root module is {root}, not {source.cls.__name__}")
+    roles = {name: _hf.dim_roles(name, value.dim()) for name, value in example.inputs.items()}
+    info = {
+        "dynamic_axes": _program.name_dims(_program.symbolic_dims(program), lambda i, d: roles.get(i, {}).get(d)),
+        "output_names": _program.output_names(program),
+        "source": {
+            "model": args.model,
+            "resolved": source.resolved,
+            "class": source.cls.__name__,
+            "task": source.task,
+            "inputs_from": "; ".join(example.described),
+        },
+        "versions": _program.versions(),
+        "timings": timings,
+    }
+    _program.save(program, args.output, _program.input_records(example.inputs.items()), info)
+    _log(args.verbose, f"wrote {args.output} in {timings['save']:.2f} s; dims {info['dynamic_axes']}, outputs {info['output_names']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)  # usage errors: argparse prints "modelexport-frontend: error: ..." and exits 2
+    try:
+        run(args)
+    except FrontendError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: error: interrupted", file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug or an unforeseen library error: the trace, then the one line
+        traceback.print_exc()
+        first = next((line.strip() for line in str(e).splitlines() if line.strip()), "")
+        print(f"{PROG}: error: {type(e).__name__}: {first}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
