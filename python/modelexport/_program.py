@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -49,13 +50,18 @@ def export(
 
 def failure_line(error: BaseException, module: torch.nn.Module | None = None) -> str:
     """One line for a failed torch.export: the error's first line (torch puts the cause
-    there; later lines are hints and stack dumps) and the innermost module of `module`
-    whose forward was running when it was raised."""
+    there; its last lines are generic advice about draft_export and logging), the
+    innermost module of `module` whose forward was running when it was raised, and the
+    source line torch names."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     text = lines[0] if lines else type(error).__name__
     if len(text) > 400:
         text = text[:400] + "..."
     where = ""
+    # torch names the user code line that raised: "The following call raised this
+    # error:\n  File "x.py", line 12, in forward".
+    call = re.search(r'raised this error:\s*File "([^"]+)", line (\d+)', str(error))
+    at = f" at {os.path.basename(call[1])}:{call[2]}" if call else ""
     if module is not None:
         names = {id(m): name for name, m in module.named_modules()}
         for frame, _ in reversed(list(traceback.walk_tb(error.__traceback__))):
@@ -64,7 +70,7 @@ def failure_line(error: BaseException, module: torch.nn.Module | None = None) ->
                 path = names[id(owner)] or "(root)"
                 where = f" (in module {path}, {type(owner).__name__})"
                 break
-    return f"torch.export failed: {type(error).__name__}: {text}{where}"
+    return f"torch.export failed: {type(error).__name__}: {text}{where or ''}{at}"
 
 
 def user_inputs(program: ExportedProgram) -> list[tuple[str, Any]]:

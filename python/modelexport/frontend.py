@@ -40,11 +40,18 @@ def _import_libraries() -> None:
                 f"the Python at {sys.executable} cannot import {module} ({e}); install torch and transformers "
                 f"there, or point --python or MODELEXPORT_PYTHON to an interpreter that has them"
             ) from e
+    import torch
+
+    if not hasattr(getattr(torch, "export", None), "Dim") or not hasattr(torch.export.Dim, "AUTO"):
+        raise FrontendError(
+            f"torch {torch.__version__} at {sys.executable} is too old: the front end needs torch >= 2.6 "
+            f"(torch.export with Dim.AUTO); upgrade it, or point --python or MODELEXPORT_PYTHON to another interpreter"
+        )
 
 
 def _shape(text: str) -> list[int]:
     try:
-        dims = [int(d) for d in text.replace("x", ",").split(",") if d.strip()]
+        dims = [int(d) for d in text.split(",")]
     except ValueError:
         dims = []
     if not dims or any(d < 1 for d in dims):

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Tests of python -m modelexport.frontend on tiny offline models (BERT, GPT-2, ViT, T5,
+Wav2Vec2) and of its one-line errors.
+
+    .venv/bin/python tests/python_frontend/test_frontend.py [NAME_SUBSTRING ...]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from unittest import mock
+
+from support import (
+    check, extra, last_line, load_program, main, model_dir, module_roots, run_frontend,
+    run_frontend_process, test, work_dir,
+)
+
+PREFIX = "modelexport-frontend: error: "
+
+
+def export(model: str, *options: str) -> tuple[str, dict, dict]:
+    """Run the front end on a tiny model; (archive, program.json, inputs.json)."""
+    out = os.path.join(work_dir(), f"{model}-{abs(hash(options))}.pt2")
+    status, err = run_frontend("--model", model_dir(model), "--output", out, *options)
+    check(status == 0, f"front end failed ({status}): {last_line(err)}")
+    return out, extra(out, "modelexport/program.json"), extra(out, "modelexport/inputs.json")
+
+
+def inputs_by_name(inputs: dict) -> dict[str, dict]:
+    return {i["name"]: i for i in inputs["inputs"]}
+
+
+@test
+def test_import_does_not_load_torch() -> None:
+    import subprocess
+
+    code = "import sys, modelexport; print(sorted(m for m in ('torch', 'transformers', 'numpy') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "..", "python")))
+    check(done.stdout.strip() == "[]", f"import modelexport loaded {done.stdout.strip()} {done.stderr}")
+
+
+@test
+def test_bert_default_inputs() -> None:
+    archive, program, inputs = export("bert")
+    axes = {"0": "batch_size", "1": "sequence_length"}
+    check(program["dynamic_axes"] == {"input_ids": axes, "attention_mask": axes, "token_type_ids": axes},
+          f"dynamic_axes {program['dynamic_axes']}")
+    check(program["output_names"] == ["last_hidden_state", "pooler_output"], f"outputs {program['output_names']}")
+    src = program["source"]
+    check(src["class"] == "BertModel" and src["task"] == "feature-extraction", f"source {src}")
+    check(src["resolved"] == os.path.abspath(model_dir("bert")), f"resolved {src['resolved']}")
+    check("BertTokenizerFast on 'Hello world' (4 tokens)" in src["inputs_from"], src["inputs_from"])
+    check(set(program["timings"]) == {"import", "load", "inputs", "export", "save"}, f"timings {program['timings']}")
+    check(set(program["versions"]) == {"torch", "transformers", "python"}, f"versions {program['versions']}")
+    # The user's batch (1) is what the binary runs; [CLS] hello world [SEP].
+    by = inputs_by_name(inputs)
+    check([i["name"] for i in inputs["inputs"]] == ["input_ids", "attention_mask", "token_type_ids"], "input order")
+    check(by["input_ids"]["shape"] == [1, 4] and by["input_ids"]["dtype"] == "int64", f"{by['input_ids']}")
+    check(by["attention_mask"]["values"] == [1, 1, 1, 1], f"{by['attention_mask']}")
+
+    ep = load_program(archive)
+    check(module_roots(ep) == {":BertModel"}, f"root frames {module_roots(ep)}")
+    stacks = [n.meta["nn_module_stack"] for n in ep.graph.nodes if n.meta.get("nn_module_stack")]
+    paths = {path for s in stacks for path, _ in s.values()}
+    check("encoder.layer.0.attention.self.query" in paths, "module paths keep the model's own names")
+    # One symbol per named dim, shared by the three inputs; the sequence bounded by the
+    # position table (64), which torch.export's suggested fix added.
+    shapes = {n.name: n.meta["val"].shape for n in ep.graph.nodes if n.name in ("input_ids", "attention_mask")}
+    check(str(shapes["input_ids"][1]) == str(shapes["attention_mask"][1]), f"shapes {shapes}")
+    seq = [r for s, r in ep.range_constraints.items() if str(s) == str(shapes["input_ids"][1])][0]
+    check(int(seq.upper) == 64, f"sequence range {seq}")
+
+
+@test
+def test_bert_input_shape_and_text() -> None:
+    _, program, inputs = export("bert", "--input-shape", "3,10", "--input-text", "the lazy dog")
+    by = inputs_by_name(inputs)
+    check(by["input_ids"]["shape"] == [3, 10], f"{by['input_ids']['shape']}")
+    mask = by["attention_mask"]["values"][:10]
+    check(mask == [1] * 5 + [0] * 5, f"padded mask {mask}")
+    check(by["input_ids"]["values"][5:10] == [0] * 5, "padded with [PAD] (0)")
+    check("'the lazy dog' (5 tokens)" in program["source"]["inputs_from"], program["source"]["inputs_from"])
+    check(program["dynamic_axes"]["input_ids"] == {"0": "batch_size", "1": "sequence_length"}, f"{program['dynamic_axes']}")
+
+
+@test
+def test_gpt2_lm_head_padded_with_eos() -> None:
+    archive, program, inputs = export("gpt2", "--input-shape", "1,8")
+    check(program["output_names"] == ["logits"], f"outputs {program['output_names']}")
+    check(program["source"]["class"] == "GPT2LMHeadModel" and program["source"]["task"] == "text-generation", f"{program['source']}")
+    axes = {"0": "batch_size", "1": "sequence_length"}
+    check(program["dynamic_axes"] == {"input_ids": axes, "attention_mask": axes}, f"{program['dynamic_axes']}")
+    by = inputs_by_name(inputs)
+    check(sorted(by) == ["attention_mask", "input_ids"], "GPT-2 takes no token_type_ids from its tokenizer")
+    check(by["input_ids"]["shape"] == [1, 8] and 0 in by["attention_mask"]["values"], "padded to 8")
+    ep = load_program(archive)
+    check(module_roots(ep) == {":GPT2LMHeadModel"}, f"root frames {module_roots(ep)}")
+    # No higher-order op is left for the binary (vmap/autocast regions lowered).
+    left = {str(n.target) for n in ep.graph.nodes if n.op == "call_function" and "higher_order" in str(n.target)}
+    check(not left, f"higher-order ops left: {left}")
+
+
+@test
+def test_vit_image_processor() -> None:
+    archive, program, inputs = export("vit")
+    check(program["output_names"] == ["logits"], f"outputs {program['output_names']}")
+    # ViT pins height and width to its position table: only the batch stays dynamic.
+    check(program["dynamic_axes"] == {"pixel_values": {"0": "batch_size"}}, f"{program['dynamic_axes']}")
+    px = inputs_by_name(inputs)["pixel_values"]
+    check(px["shape"] == [1, 3, 32, 32] and px["dtype"] == "float32", f"{px['shape']}")
+    # A gradient normalized with mean = std = 0.5: red runs from -1 (left) to 1 (right).
+    check(abs(px["values"][0] + 1) < 1e-6 and abs(px["values"][31] - 1) < 1e-6, f"{px['values'][:32]}")
+    check("ViTImageProcessor on a 32x32 synthetic gradient image" in program["source"]["inputs_from"], program["source"]["inputs_from"])
+    check(module_roots(load_program(archive)) == {":ViTForImageClassification"}, "root frame")
+
+
+@test
+def test_vit_without_image_processor_backend() -> None:
+    """Without Pillow the processor cannot be built: its settings give the same pixels."""
+    import torch
+    from transformers import AutoImageProcessor
+
+    from modelexport import _hf
+
+    source = _hf.resolve(model_dir("vit"), None)
+    with_proc = _hf.Example(inputs={})
+    _hf._vision(source, None, ["pixel_values"], with_proc)
+    without = _hf.Example(inputs={})
+    with mock.patch.object(AutoImageProcessor, "from_pretrained", side_effect=ImportError("needs PIL")):
+        _hf._vision(source, [2], ["pixel_values"], without)
+    a, b = with_proc.inputs["pixel_values"], without.inputs["pixel_values"]
+    check(b.shape == (2, 3, 32, 32), f"{b.shape}")
+    check(torch.allclose(a[0], b[1], atol=1e-6), "same pixels as the processor")
+    check("settings of ViTImageProcessor" in without.described[0], without.described[0])
+
+
+@test
+def test_t5_decoder_inputs() -> None:
+    archive, program, inputs = export("t5")
+    by = inputs_by_name(inputs)
+    check([i["name"] for i in inputs["inputs"]] == ["input_ids", "attention_mask", "decoder_input_ids"], f"{list(by)}")
+    check(by["decoder_input_ids"]["values"][0] == 0 and by["decoder_input_ids"]["shape"] == [1, 4], f"{by['decoder_input_ids']}")
+    check(program["dynamic_axes"]["decoder_input_ids"] == {"0": "batch_size", "1": "decoder_sequence_length"}, f"{program['dynamic_axes']}")
+    check(program["output_names"] == ["logits", "encoder_last_hidden_state"], f"{program['output_names']}")
+    check(module_roots(load_program(archive)) == {":T5ForConditionalGeneration"}, "root frame")
+
+
+@test
+def test_wav2vec2_audio() -> None:
+    _, program, inputs = export("wav2vec2")
+    by = inputs_by_name(inputs)
+    check(by["input_values"]["shape"] == [1, 16000] and by["input_values"]["dtype"] == "float32", f"{by['input_values']['shape']}")
+    axes = {"0": "batch_size", "1": "sequence_length"}
+    check(program["dynamic_axes"]["input_values"] == axes, f"{program['dynamic_axes']}")
+    check(program["source"]["task"] == "automatic-speech-recognition", f"{program['source']}")
+
+
+@test
+def test_task_picks_auto_class() -> None:
+    _, program, _ = export("gpt2", "--task", "feature-extraction")
+    check(program["source"]["class"] == "GPT2Model", f"{program['source']}")
+    check(program["output_names"] == ["last_hidden_state"], f"{program['output_names']}")
+
+
+@test
+def test_errors_are_one_line() -> None:
+    out = os.path.join(work_dir(), "never.pt2")
+    cases = [
+        (["--model", "/no/such/dir"], "no such directory"),
+        (["--model", "nobody-here/no-model"], "is not in the Hugging Face cache ("),
+        (["--model", model_dir("bert"), "--task", "automatic-speech-recognition"], "has no AutoModelForSpeechSeq2Seq/AutoModelForCTC class"),
+        (["--model", model_dir("bert"), "--task", "dance"], "unknown task 'dance'"),
+        (["--model", model_dir("vit"), "--input-text", "hi"], "--input-text given but ViTForImageClassification.forward takes no input_ids"),
+        (["--model", model_dir("bert"), "--input-shape", "1,x"], "argument --input-shape"),
+    ]
+    unknown = os.path.join(work_dir(), "unknown-arch")
+    os.makedirs(unknown, exist_ok=True)
+    with open(os.path.join(unknown, "config.json"), "w") as f:
+        f.write('{"model_type": "bert", "architectures": ["BertForTimeTravel"]}')
+    cases.append((["--model", unknown], "architecture BertForTimeTravel is not in transformers"))
+    strange = os.path.join(work_dir(), "unknown-type")
+    os.makedirs(strange, exist_ok=True)
+    with open(os.path.join(strange, "config.json"), "w") as f:
+        f.write('{"model_type": "frobnicator"}')
+    cases.append((["--model", strange], "does not know model type 'frobnicator'"))
+    for args, expected in cases:
+        status, err = run_frontend(*args, "--output", out)
+        line = last_line(err)
+        check(status == 2, f"{args}: status {status}")
+        check(line.startswith(PREFIX) and expected in line, f"{args}: last line {line!r}")
+    check(not os.path.exists(out), "no archive written on failure")
+
+
+@test
+def test_error_without_transformers() -> None:
+    """A Python without transformers: one line naming the module and --python."""
+    shadow = os.path.join(work_dir(), "shadow")
+    os.makedirs(shadow, exist_ok=True)
+    with open(os.path.join(shadow, "transformers.py"), "w") as f:
+        f.write("raise ImportError('No module named transformers (shadowed for the test)')\n")
+    done = run_frontend_process("--model", model_dir("bert"), "--output", os.path.join(work_dir(), "x.pt2"),
+                                env={"PYTHONPATH": os.pathsep.join([shadow, os.path.join(os.path.dirname(__file__), "..", "..", "python")])})
+    line = last_line(done.stderr)
+    check(done.returncode == 2, f"status {done.returncode}: {done.stderr[-500:]}")
+    check(line.startswith(PREFIX) and "cannot import transformers" in line and "MODELEXPORT_PYTHON" in line, line)
+
+
+@test
+def test_export_failure_names_the_module() -> None:
+    import torch
+
+    from modelexport import _program
+
+    class Inner(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.sum() > 0:  # data-dependent: torch.export cannot trace it
+                return x * 2
+            return x
+
+    class Outer(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.block = Inner()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.block(x + 1)
+
+    model = Outer()
+    try:
+        _program.export(model, (torch.ones(2, 3),), {}, None)
+    except Exception as e:
+        line = _program.failure_line(e, model)
+    else:
+        raise AssertionError("export should fail")
+    check(line.startswith("torch.export failed: ") and "(in module block, Inner)" in line and "\n" not in line, line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
