@@ -45,7 +45,27 @@ def export(
     torch.export.save cannot serialize and the binary does not read; with an empty
     table it keeps every ATen op that has a converter as it is."""
     program = torch.export.export(module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes, strict=False)
-    return program.run_decompositions({})
+    program = program.run_decompositions({})
+    _drop_empty_module_stacks(program)
+    return program
+
+
+# torch's node-metadata hook (torch/_export/passes/_node_metadata_hook.py) gives a node a
+# pass creates from a placeholder (the sym_size of an input's dynamic dim) the stack
+# {_EMPTY_KEY: (_EMPTY_KEY, _EMPTY_KEY)}, which a reader of nn_module_stack would take for a
+# module of that name under the root. Such nodes belong to no module: drop the entry.
+_EMPTY_KEY = "_empty_nn_module_stack_from_metadata_hook"
+
+
+def _drop_empty_module_stacks(program: ExportedProgram) -> None:
+    for node in program.graph.nodes:
+        stack = node.meta.get("nn_module_stack")
+        if stack and _EMPTY_KEY in stack:
+            rest = {k: v for k, v in stack.items() if k != _EMPTY_KEY}
+            if rest:
+                node.meta["nn_module_stack"] = rest
+            else:
+                del node.meta["nn_module_stack"]
 
 
 def failure_line(error: BaseException, module: torch.nn.Module | None = None) -> str:

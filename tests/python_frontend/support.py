@@ -88,14 +88,14 @@ def load_program(archive: str) -> Any:
 
 
 def module_roots(program: Any) -> set[str]:
-    """Class names of the root ('' path) frame of every node's nn_module_stack, and the
-    paths of frames that are no module of the model."""
+    """'path:Class' of the first frame of every node's nn_module_stack (all ':RootClass'
+    when the tree is right; torch's empty-stack marker would show up here too)."""
     roots = set()
     for node in program.graph.nodes:
         stack = node.meta.get("nn_module_stack")
         if not stack:
             continue
-        frames = [f for k, f in stack.items() if not k.startswith("_empty_nn_module_stack")]
+        frames = list(stack.values())
         if frames:
             path, cls = frames[0]
             roots.add(f"{path}:{str(cls).rsplit('.', 1)[-1]}")
