@@ -1,20 +1,48 @@
-# LibTorch 2.13 comes from PyPI's torch==2.13.0 wheel in the repository's virtual
-# environment (scripts/setup.sh makes .venv); everything else from Debian's packages.
-set(MODELEXPORT_VENV_PYTHON "${PROJECT_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
-    "Python of the virtual environment that holds torch==2.13.0 (its LibTorch is linked)")
+# LibTorch 2.13 comes from PyPI's torch==2.13.0 wheel in a Python environment: the
+# repository's .venv (scripts/setup.sh makes it), or under `pip install .` the
+# environment being installed into (scikit-build-core passes its interpreter as
+# Python_EXECUTABLE); everything else from Debian's packages.
+if(SKBUILD AND Python_EXECUTABLE AND NOT DEFINED CACHE{MODELEXPORT_VENV_PYTHON})
+  set(default_python "${Python_EXECUTABLE}")
+else()
+  set(default_python "${PROJECT_SOURCE_DIR}/.venv/bin/python")
+endif()
+set(MODELEXPORT_VENV_PYTHON "${default_python}" CACHE FILEPATH
+    "Python of the environment that holds torch==2.13.0 (its LibTorch is linked)")
 if(NOT EXISTS "${MODELEXPORT_VENV_PYTHON}")
   message(FATAL_ERROR "${MODELEXPORT_VENV_PYTHON} is missing: run ./scripts/setup.sh first")
 endif()
+# -E -s: pip's isolated build environment hides the target environment's packages
+# through PYTHONPATH; the interpreter itself still sees them without it.
 execute_process(
-  COMMAND "${MODELEXPORT_VENV_PYTHON}" -c "import torch, os; print(torch.utils.cmake_prefix_path); print(os.path.dirname(torch.__file__))"
+  COMMAND "${MODELEXPORT_VENV_PYTHON}" -E -s -c
+    "import os, sys, torch; print(torch.utils.cmake_prefix_path); print(os.path.dirname(torch.__file__)); print(torch.__version__); print('python%d.%d' % sys.version_info[:2])"
   OUTPUT_VARIABLE torch_paths RESULT_VARIABLE torch_status OUTPUT_STRIP_TRAILING_WHITESPACE)
 if(NOT torch_status EQUAL 0)
-  message(FATAL_ERROR "${MODELEXPORT_VENV_PYTHON} cannot import torch: run ./scripts/setup.sh")
+  message(FATAL_ERROR "${MODELEXPORT_VENV_PYTHON} cannot import torch: install torch==2.13.0 into that environment "
+                      "(or run ./scripts/setup.sh)")
 endif()
 string(REPLACE "\n" ";" torch_paths "${torch_paths}")
 list(GET torch_paths 0 torch_cmake_prefix)
 list(GET torch_paths 1 MODELEXPORT_TORCH_DIR)
+list(GET torch_paths 2 MODELEXPORT_TORCH_VERSION)
+list(GET torch_paths 3 MODELEXPORT_PYTHON_LIBDIR_NAME)
 list(APPEND CMAKE_PREFIX_PATH "${torch_cmake_prefix}")
+
+# `pip install .` into another environment with this build directory (-C build-dir):
+# the binary is kept, so that environment's torch must be the version it was built
+# against; the engine then loads that environment's copy ($ORIGIN-relative RPATH).
+if(SKBUILD AND Python_EXECUTABLE AND NOT Python_EXECUTABLE STREQUAL MODELEXPORT_VENV_PYTHON)
+  execute_process(COMMAND "${Python_EXECUTABLE}" -E -s -c "import torch; print(torch.__version__)"
+    OUTPUT_VARIABLE target_torch RESULT_VARIABLE target_status OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT target_status EQUAL 0)
+    message(FATAL_ERROR "${Python_EXECUTABLE} cannot import torch: install torch==${MODELEXPORT_TORCH_VERSION} first")
+  endif()
+  if(NOT target_torch STREQUAL MODELEXPORT_TORCH_VERSION)
+    message(FATAL_ERROR "${CMAKE_BINARY_DIR} was built against torch ${MODELEXPORT_TORCH_VERSION}, the environment "
+                        "of ${Python_EXECUTABLE} has ${target_torch}: build in a fresh directory (no -C build-dir)")
+  endif()
+endif()
 
 # Debian's protobuf first: Caffe2's config otherwise defines protobuf::libprotobuf as an
 # empty stand-in, and libonnx would be linked without it.

@@ -31,6 +31,7 @@ struct ExportOptions {
   std::string dumpIoDir;        // write example inputs and LibTorch's outputs here
   bool withGraphml = false;     // also write the hierarchical GraphML (docs/GRAPHML.md)
   bool noHierarchyStamps = false;  // leave metadata_props off the ONNX nodes
+  bool withReport = false;      // also write <stem>_export_report.json (export_report.h)
 };
 
 // Every file an export with these options may write: the ONNX file, its sidecar, its
@@ -53,6 +54,9 @@ struct ExportSummary {
   std::string graphmlPath;       // set when the GraphML was written
   std::string graphmlError;      // set when it was asked for and failed (the ONNX file stays)
   std::vector<std::string> convertedKeys;  // op table keys whose converters ran (ConvertedGraph)
+  std::vector<InputSpec> exampleInputs;    // what the model ran on
+  std::vector<std::map<int64_t, std::string>> inputDims;  // per input: its symbolic dims
+  std::vector<std::string> inputNames, outputNames;        // of the ONNX graph
 };
 
 ExportSummary exportModel(const ExportOptions& options, std::ostream& log);

@@ -1,9 +1,12 @@
 #pragma once
 // From what the user typed (MODEL_NAME_OR_PATH, --input-text, --input-shape,
 // --input-spec) to the TorchScript file and the example inputs given by name.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "modelexport/named_inputs.h"
 #include "modelexport/tokenizer_files.h"
@@ -11,6 +14,7 @@
 namespace modelexport {
 
 constexpr const char* kEmbeddedInputsFile = "modelexport/inputs.json";
+constexpr const char* kEmbeddedProgramFile = "modelexport/program.json";
 constexpr const char* kDefaultInputText = "Hello world";
 
 struct InputRequest {
@@ -21,7 +25,7 @@ struct InputRequest {
 };
 
 struct ResolvedInputs {
-  std::string torchscriptPath;
+  std::string modelFile;  // the .pt or .pt2
   std::vector<int64_t> inputShape{1, 128};  // for inputs nothing names
   std::vector<NamedInput> namedInputs;
   std::string description;  // one line: where the example inputs come from
@@ -30,7 +34,17 @@ struct ResolvedInputs {
 
 // The example inputs a TorchScript archive carries (extra file modelexport/inputs.json):
 // {"inputs": [{"name", "dtype", "shape", "values"?}, ...]}; nullopt when it has none.
-std::optional<std::vector<NamedInput>> readEmbeddedInputs(const std::string& torchscriptPath);
+std::optional<std::vector<NamedInput>> readEmbeddedInputs(const std::string& modelPath);
+
+// What the Python front end (and modelexport.export) records in a .pt2 beside the
+// inputs (extra file modelexport/program.json): the dims' and outputs' names, where
+// the model and its inputs came from, versions and timings.
+struct EmbeddedProgramInfo {
+  std::map<std::string, std::map<int64_t, std::string>> dynamicAxes;  // input -> dim -> name
+  std::vector<std::string> outputNames;
+  nlohmann::json document;
+};
+std::optional<EmbeddedProgramInfo> readEmbeddedProgramInfo(const std::string& modelPath);
 
 // input_ids, attention_mask, token_type_ids and position_ids of `shape` (last dim: the
 // sequence; leading dims repeat it), all optional for the model.

@@ -1,4 +1,7 @@
 #include <cctype>
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -7,9 +10,12 @@
 #include "modelexport/convert_context.h"
 #include "modelexport/errors.h"
 #include "modelexport/example_inputs.h"
+#include "modelexport/export_report.h"
 #include "modelexport/exporter.h"
 #include "modelexport/input_resolution.h"
 #include "modelexport/input_spec_parser.h"
+#include "modelexport/python_front_end.h"
+#include "modelexport/temporary_file.h"
 
 namespace modelexport::cli {
 
@@ -46,13 +52,63 @@ std::map<std::string, std::map<int64_t, std::string>> parseDynamicAxes(const std
   return {{name, dims}};
 }
 
+namespace {
+
+// Options of the Python front end's way in (a transformers model by name or directory).
+struct FrontEndOptions {
+  std::string task, python;
+  bool taskGiven = false;
+};
+
+// A transformers model becomes a .pt2 by the front end; the text and shape it was
+// given are in that program's recorded inputs, so they are not applied a second time.
+InputRequest requestThroughFrontEnd(InputRequest request, const ModelLocation& location, const FrontEndOptions& front,
+                                    const ExportOptions& options, nlohmann::json& frontEndReport) {
+  FrontEndRequest frontEnd;
+  frontEnd.model = request.modelNameOrPath;
+  frontEnd.location = location;
+  if (front.taskGiven) frontEnd.task = front.task;
+  frontEnd.text = request.text;
+  frontEnd.shape = request.shape;
+  frontEnd.python = front.python;
+  frontEnd.cacheDir = options.tempDir;
+  frontEnd.verbose = options.verbose;
+  const FrontEndProgram program = programFromFrontEnd(frontEnd, std::cerr);
+  if (options.verbose && !program.reused)
+    std::cerr << "[frontend] " << std::fixed << std::setprecision(3) << program.seconds << " s  " << program.path << "\n";
+  frontEndReport = {{"python", program.python}, {"program", program.path}, {"reused", program.reused},
+                    {"seconds", program.seconds}};
+  request.modelNameOrPath = program.path;
+  request.text.reset();
+  request.shape.reset();
+  return request;
+}
+
+// --temp-dir is made when missing (the seed's `--temp-dir ./temp_exports`).
+void createTempDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (!std::filesystem::is_directory(dir, ec))
+    throw UserError(dir + ": cannot create the --temp-dir directory" + (ec ? ": " + ec.message() : std::string()));
+}
+
+// The names a program records (modelexport/program.json) unless the command line gives them.
+void applyProgramNames(const EmbeddedProgramInfo& info, ExportOptions& options) {
+  if (options.outputNames.empty()) options.outputNames = info.outputNames;
+  for (const auto& [input, dims] : info.dynamicAxes)
+    if (!options.dynamicAxes.count(input)) options.dynamicAxes[input] = dims;
+}
+
+}  // namespace
+
 Command addExportCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("export", kExportDescription);
   auto options = std::make_shared<ExportOptions>();
   auto shape = std::make_shared<std::string>("1,128");
   cmd->add_option("MODEL_NAME_OR_PATH", options->modelPath,
-                  "TorchScript .pt file, torch.export .pt2 archive, a directory holding a .pt (with config.json "
-                  "and tokenizer files), or a Hugging Face name found in the local cache (never downloaded)")
+                  "A Hugging Face repo id (from the local cache; downloaded as transformers does unless "
+                  "HF_HUB_OFFLINE is set), a transformers model directory (save_pretrained or a hub snapshot), "
+                  "a TorchScript .pt file, a torch.export .pt2 archive, or a directory holding one")
       ->required();
   cmd->add_option("OUTPUT_PATH", options->outputPath, "ONNX file to write")->required();
   auto* shapeOption = cmd->add_option("--input-shape", *shape,
@@ -96,9 +152,24 @@ Command addExportCommand(CLI::App& app) {
   cmd->add_flag("--no-hierarchy-attrs", options->noHierarchyStamps,
                 "Leave the stamps off the ONNX nodes (hierarchy stays in node names, the sidecar and the GraphML)")
       ->excludes(attrs);
+  auto front = std::make_shared<FrontEndOptions>();
+  auto* taskOption = cmd->add_option(
+      "--task", front->task,
+      "transformers models: the task whose model class to export (feature-extraction, text-generation, fill-mask, "
+      "text-classification, token-classification, question-answering, text2text-generation, image-classification, "
+      "semantic-segmentation, automatic-speech-recognition, ...); default: the config's architectures");
+  cmd->add_option("--python", front->python,
+                  "transformers models: the Python (with torch and transformers) that loads and traces the model "
+                  "(default: $MODELEXPORT_PYTHON, else the python beside this binary, else python3 on PATH)");
+  cmd->add_flag("--with-report", options->withReport,
+                "Also write <stem>_export_report.json: inputs and where they came from, module tree with node "
+                "counts, stamp coverage, stage and front end timings");
   cmd->add_option("--dump-io", options->dumpIoDir,
                   "Write the example inputs and LibTorch's outputs to this directory (io.json)");
-  return {cmd, [options, shape, shapeOption, text, textOption, specs, specOption, dynamicAxes, dynamicBatch]() {
+  return {cmd, [options, shape, shapeOption, text, textOption, specs, specOption, dynamicAxes, dynamicBatch, front,
+               taskOption]() {
+    const auto start = std::chrono::steady_clock::now();
+    front->taskGiven = taskOption->count() > 0;
     for (const auto& spec : *dynamicAxes)
       for (const auto& [name, dims] : parseDynamicAxes(spec)) options->dynamicAxes[name].insert(dims.begin(), dims.end());
     if (*dynamicBatch) options->dynamicAxes["*"][0] = "batch";
@@ -107,19 +178,42 @@ Command addExportCommand(CLI::App& app) {
     if (textOption->count()) request.text = *text;
     if (shapeOption->count()) request.shape = parseShape(*shape);
     if (specOption->count()) request.specs = parseInputSpecs(*specs);
+    ExportProvenance provenance;
+    provenance.model = options->modelPath;
+    const ModelLocation location = locateModel(options->modelPath);
+    if (!options->tempDir.empty()) createTempDir(options->tempDir);
+    if (location.needsFrontEnd) {
+      request = requestThroughFrontEnd(request, location, *front, *options, provenance.frontEnd);
+    } else if (front->taskGiven) {
+      throw UserError(options->modelPath + ": --task applies to transformers models (a repo id or a directory with "
+                      "config.json), not to a model file");
+    }
     ResolvedInputs resolved = resolveInputs(request);
-    options->modelPath = resolved.torchscriptPath;
+    options->modelPath = resolved.modelFile;
     options->inputFiles = resolved.readFiles;
     options->inputShape = resolved.inputShape;
-    options->inputShapeGiven = shapeOption->count() > 0;
+    options->inputShapeGiven = request.shape.has_value();
     options->namedInputs = resolved.namedInputs;
-    if (options->verbose) std::cerr << resolved.description << "\n";
+    if (auto info = readEmbeddedProgramInfo(resolved.modelFile)) {
+      applyProgramNames(*info, *options);
+      provenance.program = info->document;
+    }
+    provenance.inputsDescription = resolved.description;
+    if (provenance.program.contains("source") && provenance.program["source"].contains("inputs_from"))
+      provenance.inputsDescription = provenance.program["source"]["inputs_from"].get<std::string>();
+    if (options->verbose) std::cerr << provenance.inputsDescription << "\n";
     ExportSummary summary = exportModel(*options, std::cerr);
+    if (options->withReport) {
+      const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      writeFileAtomically(exportReportPath(options->outputPath),
+                          buildExportReport(*options, summary, provenance, total).dump(2) + "\n", options->tempDir);
+    }
     std::cout << "exported " << options->outputPath << ": " << summary.onnxNodes << " nodes, "
               << summary.stampedNodes << " stamped ("
               << (summary.onnxNodes ? 100.0 * summary.stampedNodes / summary.onnxNodes : 100.0)
               << "%), " << summary.modules << " modules; hierarchy in " << summary.sidecarPath << "\n";
     if (!summary.graphmlPath.empty()) std::cout << "graphml: " << summary.graphmlPath << "\n";
+    if (options->withReport) std::cout << "report: " << exportReportPath(options->outputPath) << "\n";
     if (!summary.graphmlError.empty()) {
       std::cerr << "modelexport: error: GraphML not written (the ONNX file was): " << summary.graphmlError << "\n";
       return kExitGraphmlFailed;

@@ -24,21 +24,25 @@ namespace {
   std::_Exit(code);
 }
 
-// The export engine sits next to the binary; LibTorch comes with it.
+// The export engine sits next to the binary in the build tree, in ../lib/modelexport
+// when installed (cmake --install, pip install); LibTorch comes with it.
 int runExport(int argc, char** argv) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::string library = (ec ? std::filesystem::path(argv[0]) : self).parent_path() /
-                              MODELEXPORT_EXPORT_ENGINE_LIBRARY;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  const fs::path own = (ec ? fs::path(argv[0]) : self).parent_path();
+  fs::path library = own / MODELEXPORT_EXPORT_ENGINE_LIBRARY;
+  const fs::path installed = own.parent_path() / "lib" / "modelexport" / MODELEXPORT_EXPORT_ENGINE_LIBRARY;
+  if (!fs::exists(library, ec) && fs::exists(installed, ec)) library = installed;
   void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
-    std::cerr << "modelexport: error: " << library << ": cannot load the export engine: " << dlerror() << "\n";
+    std::cerr << "modelexport: error: " << library.string() << ": cannot load the export engine: " << dlerror() << "\n";
     return 1;
   }
   using Entry = int (*)(int, char**);
   auto entry = reinterpret_cast<Entry>(dlsym(handle, MODELEXPORT_EXPORT_ENGINE_ENTRY));
   if (!entry) {
-    std::cerr << "modelexport: error: " << library << ": no " << MODELEXPORT_EXPORT_ENGINE_ENTRY << "\n";
+    std::cerr << "modelexport: error: " << library.string() << ": no " << MODELEXPORT_EXPORT_ENGINE_ENTRY << "\n";
     return 1;
   }
   return entry(argc, argv);

@@ -27,21 +27,27 @@ std::vector<InputSpec> specsOf(const std::vector<NamedInput>& inputs) {
   return specs;
 }
 
-}  // namespace
-
-std::optional<std::vector<NamedInput>> readEmbeddedInputs(const std::string& torchscriptPath) {
-  std::string text;
-  const std::string origin = torchscriptPath + ": " + kEmbeddedInputsFile;
+// The text of extra/NAME in a model archive; nullopt when it has none or is no archive
+// (loading reports that with a better message).
+std::optional<std::string> embeddedFile(const std::string& modelPath, const std::string& name) {
   try {
-    caffe2::serialize::PyTorchStreamReader reader(torchscriptPath);
-    const std::string record = std::string("extra/") + kEmbeddedInputsFile;
+    caffe2::serialize::PyTorchStreamReader reader(modelPath);
+    const std::string record = "extra/" + name;
     if (!reader.hasRecord(record)) return std::nullopt;
     auto [data, size] = reader.getRecord(record);
-    text.assign(static_cast<const char*>(data.get()), size);
+    return std::string(static_cast<const char*>(data.get()), size);
   } catch (const c10::Error&) {
-    return std::nullopt;  // not an archive: loading reports that with a better message
+    return std::nullopt;
   }
-  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+}
+
+}  // namespace
+
+std::optional<std::vector<NamedInput>> readEmbeddedInputs(const std::string& modelPath) {
+  const std::string origin = modelPath + ": " + kEmbeddedInputsFile;
+  const std::optional<std::string> text = embeddedFile(modelPath, kEmbeddedInputsFile);
+  if (!text) return std::nullopt;
+  const nlohmann::json doc = nlohmann::json::parse(*text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("inputs") || !doc["inputs"].is_array())
     throw UserError(origin + ": expected {\"inputs\": [{\"name\", \"dtype\", \"shape\", \"values\"?}, ...]}");
   std::vector<NamedInput> inputs;
@@ -71,6 +77,26 @@ std::optional<std::vector<NamedInput>> readEmbeddedInputs(const std::string& tor
   return inputs;
 }
 
+std::optional<EmbeddedProgramInfo> readEmbeddedProgramInfo(const std::string& modelPath) {
+  const std::optional<std::string> text = embeddedFile(modelPath, kEmbeddedProgramFile);
+  if (!text) return std::nullopt;
+  const std::string origin = modelPath + ": " + kEmbeddedProgramFile;
+  EmbeddedProgramInfo info;
+  info.document = nlohmann::json::parse(*text, nullptr, false);
+  const nlohmann::json& doc = info.document;
+  if (doc.is_discarded() || !doc.is_object())
+    throw UserError(origin + ": expected a JSON object with dynamic_axes and output_names");
+  try {
+    if (doc.contains("dynamic_axes"))
+      for (const auto& [input, dims] : doc["dynamic_axes"].items())
+        for (const auto& [dim, label] : dims.items()) info.dynamicAxes[input][std::stoll(dim)] = label.get<std::string>();
+    if (doc.contains("output_names")) info.outputNames = doc["output_names"].get<std::vector<std::string>>();
+  } catch (const std::exception&) {
+    throw UserError(origin + ": dynamic_axes must map input names to {dim: name} and output_names be a list of names");
+  }
+  return info;
+}
+
 std::vector<NamedInput> textInputs(const EncodedText& encoded, const std::vector<int64_t>& shape,
                                    const std::string& origin) {
   const int64_t length = static_cast<int64_t>(encoded.ids.size());
@@ -92,9 +118,11 @@ std::vector<NamedInput> textInputs(const EncodedText& encoded, const std::vector
 ResolvedInputs resolveInputs(const InputRequest& request) {
   const ModelLocation location = locateModel(request.modelNameOrPath);
   ResolvedInputs resolved;
-  resolved.torchscriptPath = location.torchscriptPath;
+  if (location.needsFrontEnd)
+    throw UserError(request.modelNameOrPath + ": a transformers model; the Python front end makes its program");
+  resolved.modelFile = location.modelFile;
   resolved.readFiles = tokenizerFilesIn(location.directory);
-  resolved.readFiles.insert(resolved.readFiles.begin(), location.torchscriptPath);
+  resolved.readFiles.insert(resolved.readFiles.begin(), location.modelFile);
   if (request.shape) resolved.inputShape = *request.shape;
 
   std::vector<NamedInput> specInputs;
@@ -109,7 +137,7 @@ ResolvedInputs resolveInputs(const InputRequest& request) {
 
   const bool noInputOption = !request.text && !request.shape && request.specs.empty();
   if (noInputOption) {
-    if (auto embedded = readEmbeddedInputs(location.torchscriptPath)) {
+    if (auto embedded = readEmbeddedInputs(location.modelFile)) {
       resolved.namedInputs = *embedded;
       resolved.description = std::string("inputs from ") + kEmbeddedInputsFile + ": " + formatInputSpecs(specsOf(*embedded));
       return resolved;
@@ -117,7 +145,9 @@ ResolvedInputs resolveInputs(const InputRequest& request) {
   }
 
   const auto tokenizer = loadDirectoryTokenizer(location.directory);
-  const bool useText = request.text || (tokenizer && request.specs.empty());
+  // A torch.export program records its inputs' shapes: a default text never overrides them.
+  const bool recordsShapes = isTorchExportArchiveFile(location.modelFile);
+  const bool useText = request.text || (tokenizer && request.specs.empty() && !recordsShapes);
   if (request.text && !tokenizer)
     throw UserError("--input-text needs the model's tokenizer, but " + location.directory +
                     " holds none of vocab.txt (WordPiece), vocab.json + merges.txt (BPE) or tokenizer.json; put the "

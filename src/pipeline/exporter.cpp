@@ -13,6 +13,7 @@
 #include "modelexport/convert_context.h"
 #include "modelexport/errors.h"
 #include "modelexport/example_inputs.h"
+#include "modelexport/export_report.h"
 #include "modelexport/graph_converter.h"
 #include "modelexport/graph_preparation.h"
 #include "modelexport/graphml_writer.h"
@@ -179,6 +180,7 @@ LoadedModel loadModel(const ExportOptions& options, StageClock& clock) {
 std::vector<std::string> exportOutputPaths(const ExportOptions& options) {
   std::vector<std::string> paths{options.outputPath, sidecarPath(options.outputPath, "_hierarchy.json"),
                                  externalDataPath(options.outputPath)};
+  if (options.withReport) paths.push_back(exportReportPath(options.outputPath));
   if (options.withGraphml) {
     const GraphmlPaths graphml = graphmlPathsFor(options.outputPath);
     paths.insert(paths.end(), {graphml.graphml, graphml.data, graphml.metadata});
@@ -421,6 +423,8 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   clock.done("prepare");
 
   ExampleRun example = runExample(loaded, options, clock);
+  summary.exampleInputs = example.specs;
+  summary.inputDims = example.inputAxes;
 
   const auto tags = options.strategy == "usage_based"
                         ? usageTags(*loaded.prepared.graph, loaded.tree, loaded.prepared.parameterPaths)
@@ -430,6 +434,8 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   OnnxGraphBuilder builder;
   const ConvertedGraph converted = convertToOnnx(loaded, example, tags, options, builder);
   summary.convertedKeys = converted.convertedKeys;
+  summary.inputNames = converted.inputs;
+  summary.outputNames = converted.outputs;
   clock.done("convert", std::to_string(builder.nodes().size()) + " nodes");
 
   AssembledModel assembled = assembleModel(builder, loaded.tree, describeModel(loaded, example, converted, options));

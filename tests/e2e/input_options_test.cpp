@@ -122,23 +122,26 @@ TEST(HuggingFaceCache, NameResolvesToTheSnapshotDirectory) {
   EXPECT_EQ(dumpedIds(dir + "/io", "input_ids"), (std::vector<int64_t>{2, 10, 11, 3}));
 }
 
-TEST(HuggingFaceCache, SnapshotWithoutTorchScriptSaysHowToMakeOne) {
-  const std::string dir = freshWorkDir("e2e/inputs/hf_cache_no_pt");
+// A snapshot with a config.json goes to the Python front end; one without weights fails
+// there, in one line that names the model, and nothing is written.
+TEST(HuggingFaceCache, SnapshotWithoutWeightsIsOneLineErrorFromTheFrontEnd) {
+  const std::string dir = freshWorkDir("e2e/inputs/hf_cache_no_weights");
   const std::string snapshot = dir + "/hf/hub/models--tiny-org--bert-tiny/snapshots/0123abcd";
   fs::create_directories(snapshot);
   fs::copy_file(kTokenizerData + "/wordpiece/vocab.txt", snapshot + "/vocab.txt");
-  std::ofstream(snapshot + "/config.json") << "{\"model_type\": \"bert\"}\n";
-  auto run = runSplit("HF_HUB_CACHE= HF_HOME=" + shellQuote(dir + "/hf") + " " + shellQuote(MODELEXPORT_EXE) +
-                      " export tiny-org/bert-tiny " + shellQuote(dir + "/m.onnx"));
+  std::ofstream(snapshot + "/config.json") << "{\"model_type\": \"bert\", \"architectures\": [\"BertModel\"]}\n";
+  const std::string env = "HF_HUB_OFFLINE=1 HF_HUB_CACHE= MODELEXPORT_CACHE=" + shellQuote(dir + "/cache") +
+                          " HF_HOME=" + shellQuote(dir + "/hf") + " ";
+  auto run = runSplit(env + shellQuote(MODELEXPORT_EXE) + " export tiny-org/bert-tiny " + shellQuote(dir + "/m.onnx"));
   EXPECT_EQ(run.exitCode, 1) << run.out << run.err;
-  EXPECT_NE(run.err.find("tiny-org/bert-tiny"), std::string::npos) << run.err;
-  EXPECT_NE(run.err.find("hf_to_torchscript.py"), std::string::npos) << run.err;
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  EXPECT_EQ(run.err.rfind("modelexport: error: tiny-org/bert-tiny: ", 0), 0u) << run.err;
   EXPECT_FALSE(fs::exists(dir + "/m.onnx"));
 
-  auto missing = runSplit("HF_HUB_CACHE= HF_HOME=" + shellQuote(dir + "/hf") + " " + shellQuote(MODELEXPORT_EXE) +
-                          " export other-org/none " + shellQuote(dir + "/m.onnx"));
+  auto missing = runSplit(env + shellQuote(MODELEXPORT_EXE) + " export other-org/none " + shellQuote(dir + "/m.onnx"));
   EXPECT_EQ(missing.exitCode, 1);
-  EXPECT_NE(missing.err.find("never downloads"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("HF_HUB_OFFLINE is set"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("models--other-org--none"), std::string::npos) << missing.err;
 }
 
 TEST(InputSpec, OverridesShapeAndIsCheckedInOnnxruntime) {

@@ -112,7 +112,7 @@ class ModelLocator : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = fs::path(testing::freshWorkDir(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    for (const char* name : {"HF_HOME", "HF_HUB_CACHE"}) {
+    for (const char* name : {"HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"}) {
       const char* value = std::getenv(name);
       saved_.emplace_back(name, value ? std::optional<std::string>(value) : std::nullopt);
       unsetenv(name);
@@ -147,18 +147,25 @@ TEST_F(ModelLocator, FileAndDirectory) {
   EXPECT_EQ(file.origin, "file");
   EXPECT_EQ(file.directory, (root_ / "model").string());
   auto dir = locateModel((root_ / "model").string());
-  EXPECT_EQ(dir.torchscriptPath, (root_ / "model" / "traced.pt").string());
+  EXPECT_EQ(dir.modelFile, (root_ / "model" / "traced.pt").string());
   EXPECT_EQ(dir.origin, "directory");
 
   saveTinyModule(root_ / "model" / "second.pt");
-  EXPECT_NE(errorOf([&] { locateModel((root_ / "model").string()); }).find("holds 2 TorchScript files (second.pt, traced.pt)"),
+  EXPECT_NE(errorOf([&] { locateModel((root_ / "model").string()); }).find("holds 2 model files (second.pt, traced.pt)"),
             std::string::npos);
   fs::create_directories(root_ / "weights_only");
   saveCheckpoint(root_ / "weights_only" / "pytorch_model.bin");
   std::string error = errorOf([&] { locateModel((root_ / "weights_only").string()); });
-  EXPECT_NE(error.find("no TorchScript file"), std::string::npos) << error;
+  EXPECT_NE(error.find("no config.json, no TorchScript or torch.export file"), std::string::npos) << error;
   EXPECT_NE(error.find("pytorch_model.bin"), std::string::npos) << error;
-  EXPECT_NE(error.find("torch.jit.trace"), std::string::npos) << error;
+  EXPECT_NE(error.find("save_pretrained"), std::string::npos) << error;
+  EXPECT_NE(error.find("torch.export.save"), std::string::npos) << error;
+  // With a config.json it is a transformers model directory: the front end exports it.
+  std::ofstream(root_ / "weights_only" / "config.json") << "{}";
+  const ModelLocation transformers = locateModel((root_ / "weights_only").string());
+  EXPECT_TRUE(transformers.needsFrontEnd);
+  EXPECT_TRUE(transformers.modelFile.empty());
+  EXPECT_EQ(transformers.directory, (root_ / "weights_only").string());
   EXPECT_NE(errorOf([&] { locateModel("./missing.pt"); }).find("no such file or directory"), std::string::npos);
 }
 
@@ -172,28 +179,40 @@ TEST_F(ModelLocator, HuggingFaceCacheName) {
   auto found = locateModel("tiny-org/tiny-bert");
   EXPECT_EQ(found.origin, "huggingface-cache");
   EXPECT_EQ(found.directory, (repo / "snapshots" / "0123abcd").string());
-  EXPECT_EQ(found.torchscriptPath, (repo / "snapshots" / "0123abcd" / "model.pt").string());
+  EXPECT_EQ(found.modelFile, (repo / "snapshots" / "0123abcd" / "model.pt").string());
 
   // HF_HUB_CACHE wins over HF_HOME.
   setenv("HF_HUB_CACHE", (root_ / "elsewhere").string().c_str(), 1);
+  setenv("HF_HUB_OFFLINE", "1", 1);
   EXPECT_EQ(huggingFaceHubCache(), (root_ / "elsewhere").string());
   EXPECT_NE(errorOf([] { locateModel("tiny-org/tiny-bert"); }).find("elsewhere/models--tiny-org--tiny-bert"),
             std::string::npos);
   unsetenv("HF_HUB_CACHE");
 }
 
-TEST_F(ModelLocator, CacheWithoutTorchScriptSaysHowToMakeOne) {
+TEST_F(ModelLocator, TransformersSnapshotsAndMissingModelsGoToTheFrontEnd) {
   fs::path repo = cacheRepo("models--gpt2", "c0ffee");
   saveCheckpoint(repo / "blobs" / "w1");
+  std::ofstream(repo / "blobs" / "c1") << "{}";
   addBlob(repo, "c0ffee", "pytorch_model.bin", "w1");
-  std::string error = errorOf([] { locateModel("gpt2"); });
-  EXPECT_NE(error.find("no TorchScript file"), std::string::npos) << error;
-  EXPECT_NE(error.find("tools/hf_to_torchscript.py gpt2 OUT_DIR"), std::string::npos) << error;
+  addBlob(repo, "c0ffee", "config.json", "c1");
+  const ModelLocation snapshot = locateModel("gpt2");
+  EXPECT_TRUE(snapshot.needsFrontEnd);
+  EXPECT_EQ(snapshot.origin, "huggingface-cache");
+  EXPECT_EQ(snapshot.directory, (repo / "snapshots" / "c0ffee").string());
 
-  error = errorOf([] { locateModel("someone/never-downloaded"); });
+  // Not in the cache: transformers downloads it, unless offline.
+  unsetenv("HF_HUB_OFFLINE");
+  unsetenv("TRANSFORMERS_OFFLINE");
+  const ModelLocation missing = locateModel("someone/never-downloaded");
+  EXPECT_TRUE(missing.needsFrontEnd);
+  EXPECT_EQ(missing.origin, "huggingface-hub");
+  EXPECT_TRUE(missing.directory.empty());
+  setenv("HF_HUB_OFFLINE", "1", 1);
+  const std::string error = errorOf([] { locateModel("someone/never-downloaded"); });
   EXPECT_NE(error.find("not in the Hugging Face cache"), std::string::npos) << error;
   EXPECT_NE(error.find("models--someone--never-downloaded"), std::string::npos) << error;
-  EXPECT_NE(error.find("never downloads"), std::string::npos) << error;
+  EXPECT_NE(error.find("HF_HUB_OFFLINE is set"), std::string::npos) << error;
 }
 
 }  // namespace
