@@ -1,6 +1,7 @@
 // Indexing and gathering (index, index_select, gather, scatter, index_put, one_hot,
 // nonzero), einsum, and tensor factories whose result depends on data (arange with
 // computed bounds, full with a computed fill value).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -26,8 +27,9 @@ std::string transposeIfNeeded(ConvertContext& ctx, const std::string& x, const s
 struct TensorIndex {
   int64_t dim;
   std::string name;
-  std::vector<int64_t> sizes;
+  std::vector<int64_t> sizes;  // empty when not known
   bool sizesKnown = true;
+  int64_t rank = 0;
 };
 
 // The tensor indices of aten::index / aten::index_put's Tensor?[] list. None skips a
@@ -60,7 +62,7 @@ std::vector<TensorIndex> tensorIndices(ConvertContext& ctx, const Value* list) {
       at::Tensor positions = tensor.to(at::kBool).nonzero();  // [count, mask rank]
       for (int64_t j = 0; j < positions.size(1); ++j) {
         at::Tensor column = positions.select(1, j).contiguous();
-        indices.push_back({dim + j, ctx.constant(column, "mask_index"), {column.size(0)}});
+        indices.push_back({dim + j, ctx.constant(column, "mask_index"), {column.size(0)}, true, 1});
       }
       dim += positions.size(1);
       continue;
@@ -68,9 +70,9 @@ std::vector<TensorIndex> tensorIndices(ConvertContext& ctx, const Value* list) {
     if (value) {
       const bool sizesKnown = !ctx.hasDynamicDims(value);
       indices.push_back({dim, ctx.inputAs(value, at::kLong), sizesKnown ? ctx.sizes(value) : std::vector<int64_t>{},
-                         sizesKnown});
+                         sizesKnown, ctx.rank(value)});
     } else {
-      indices.push_back({dim, ctx.constant(tensor.to(at::kLong), "index"), tensor.sizes().vec()});
+      indices.push_back({dim, ctx.constant(tensor.to(at::kLong), "index"), tensor.sizes().vec(), true, tensor.dim()});
     }
     ++dim;
   }
@@ -79,25 +81,29 @@ std::vector<TensorIndex> tensorIndices(ConvertContext& ctx, const Value* list) {
 }
 
 // Where the indexed dimensions go: LibTorch keeps the broadcast index shape in place of
-// adjacent indexed dimensions, and puts it first when they are separated.
+// adjacent indexed dimensions, and puts it first when they are separated. Indices whose
+// sizes follow dynamic axes (a causal-mask builder's arange over the batch and the
+// sequence) are broadcast at run time; only their ranks need to be known here.
 struct AdvancedLayout {
-  std::vector<int64_t> broadcast;   // common shape of the indices
+  std::vector<int64_t> broadcast;   // common shape of the indices (empty when not all known)
+  int64_t broadcastRank = 0;
+  bool broadcastKnown = true;
   std::vector<int64_t> dimsFirst;   // permutation of self: indexed dims, then the rest
-  std::vector<int64_t> restSizes;   // sizes of the dims that are not indexed
+  int64_t restCount = 0;            // how many dims of self are not indexed
   int64_t inPlaceAt = 0;            // where torch puts the index shape (0 = front)
 };
 
 AdvancedLayout advancedLayout(ConvertContext& ctx, const std::vector<TensorIndex>& indices, const Value* self) {
   AdvancedLayout layout;
-  const auto& shape = ctx.sizes(self);
-  const int64_t rank = static_cast<int64_t>(shape.size());
+  const int64_t rank = ctx.rank(self);
   for (const auto& index : indices) {
-    if (!index.sizesKnown) ctx.unsupported("several tensor indices, one of a size known only at run time");
-    layout.broadcast = layout.broadcast.empty() && &index == &indices.front()
-                           ? index.sizes
-                           : at::infer_size(layout.broadcast, index.sizes);
+    layout.broadcastKnown = layout.broadcastKnown && index.sizesKnown;
+    layout.broadcastRank = std::max(layout.broadcastRank, index.rank);
+    if (layout.broadcastKnown)
+      layout.broadcast = &index == &indices.front() ? index.sizes : at::infer_size(layout.broadcast, index.sizes);
     layout.dimsFirst.push_back(index.dim);
   }
+  if (!layout.broadcastKnown) layout.broadcast.clear();
   bool adjacent = true;
   for (size_t i = 1; i < indices.size(); ++i) adjacent = adjacent && indices[i].dim == indices[i - 1].dim + 1;
   layout.inPlaceAt = adjacent ? indices.front().dim : 0;
@@ -106,19 +112,27 @@ AdvancedLayout advancedLayout(ConvertContext& ctx, const std::vector<TensorIndex
     for (const auto& index : indices) indexed = indexed || index.dim == d;
     if (!indexed) {
       layout.dimsFirst.push_back(d);
-      layout.restSizes.push_back(shape[d]);
+      ++layout.restCount;
     }
   }
   return layout;
 }
 
 // The indices broadcast and stacked on a last axis: GatherND/ScatterND's [B..., k].
-std::string stackedIndices(ConvertContext& ctx, const std::vector<TensorIndex>& indices,
-                           const std::vector<int64_t>& broadcast) {
-  const int64_t last = static_cast<int64_t>(broadcast.size());
+std::string stackedIndices(ConvertContext& ctx, const std::vector<TensorIndex>& indices, const AdvancedLayout& layout) {
+  const int64_t last = layout.broadcastRank;
+  std::string broadcastShape;
+  if (layout.broadcastKnown) {
+    broadcastShape = ctx.constInts(layout.broadcast);
+  } else {  // the shape of their sum is the broadcast shape, whatever the sizes at run time
+    std::string sum = indices.front().name;
+    for (size_t i = 1; i < indices.size(); ++i) sum = ctx.op("Add", {sum, indices[i].name});
+    broadcastShape = ctx.op("Shape", {sum});
+  }
   std::vector<std::string> parts;
   for (const auto& index : indices) {
-    std::string name = index.sizes == broadcast ? index.name : ctx.op("Expand", {index.name, ctx.constInts(broadcast)});
+    const bool same = layout.broadcastKnown && index.sizes == layout.broadcast;
+    std::string name = same ? index.name : ctx.op("Expand", {index.name, broadcastShape});
     parts.push_back(unsqueeze(ctx, name, {last}));
   }
   return parts.size() == 1 ? parts[0] : ctx.op("Concat", parts, {attr::i("axis", last)});
@@ -150,10 +164,10 @@ void index(ConvertContext& ctx) {
   }
   const AdvancedLayout layout = advancedLayout(ctx, indices, ctx.in(0));
   std::string gathered = ctx.op("GatherND", {transposeIfNeeded(ctx, x, layout.dimsFirst),
-                                             stackedIndices(ctx, indices, layout.broadcast)});
+                                             stackedIndices(ctx, indices, layout)});
   // GatherND gives [B..., rest...]; torch wants [before..., B..., after...] for adjacent indices.
-  const int64_t broadcastRank = static_cast<int64_t>(layout.broadcast.size());
-  const int64_t outRank = broadcastRank + static_cast<int64_t>(layout.restSizes.size());
+  const int64_t broadcastRank = layout.broadcastRank;
+  const int64_t outRank = broadcastRank + layout.restCount;
   ctx.setOutput(transposeIfNeeded(ctx, gathered, inverse(blockToFront(outRank, layout.inPlaceAt, broadcastRank))),
                 type);
 }
@@ -167,9 +181,14 @@ void indexPut(ConvertContext& ctx) {
   if (accumulate && ctx.opset() < 16)
     ctx.unsupported("index_put with accumulate=True needs ScatterND reduction='add' (opset 16 or newer)");
   const AdvancedLayout layout = advancedLayout(ctx, indices, ctx.in(0));
-  const int64_t broadcastRank = static_cast<int64_t>(layout.broadcast.size());
+  if (!layout.broadcastKnown) ctx.unsupported("index_put with tensor indices whose sizes change with the dynamic axes");
+  const int64_t broadcastRank = layout.broadcastRank;
   // The values broadcast to the shape of x[indices] as torch lays it out...
-  std::vector<int64_t> torchShape = layout.restSizes;
+  std::vector<int64_t> torchShape;
+  for (int64_t d = 0; d < ctx.rank(ctx.in(0)); ++d)
+    if (std::find(layout.dimsFirst.begin(), layout.dimsFirst.begin() + static_cast<long>(indices.size()), d) ==
+        layout.dimsFirst.begin() + static_cast<long>(indices.size()))
+      torchShape.push_back(ctx.sizes(ctx.in(0))[static_cast<size_t>(d)]);
   torchShape.insert(torchShape.begin() + layout.inPlaceAt, layout.broadcast.begin(), layout.broadcast.end());
   std::string values = ctx.op("Expand", {ctx.inputAs(ctx.arg("values"), type), ctx.constInts(torchShape)});
   // ... then as ScatterND wants them: [B..., rest...].
@@ -178,7 +197,7 @@ void indexPut(ConvertContext& ctx) {
   std::vector<onnx::AttributeProto> attrs;
   if (accumulate) attrs.push_back(attr::s("reduction", "add"));
   std::string scattered = ctx.op("ScatterND", {transposeIfNeeded(ctx, x, layout.dimsFirst),
-                                               stackedIndices(ctx, indices, layout.broadcast), values},
+                                               stackedIndices(ctx, indices, layout), values},
                                  attrs);
   ctx.setOutput(transposeIfNeeded(ctx, scattered, inverse(layout.dimsFirst)), type);
 }

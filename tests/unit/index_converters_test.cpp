@@ -180,5 +180,17 @@ TEST(IndexConverters, FilledTensorsFollowADynamicBatch) {
                   {floatInput({2, 4})}, withDynamicBatch(opts(14, 1e-6, {"Expand", "Shape"}), 5));
 }
 
+// transformers' causal-mask builders index the padding mask with an arange over the
+// batch ([B, 1]) and one over the sequence ([S]): two tensor indices whose sizes follow
+// the dynamic axes are broadcast at run time (Shape of their sum).
+TEST(IndexConverters, TwoIndicesBroadcastAtRunTimeUnderADynamicBatch) {
+  expectOpMatches("index_two_dynamic_indices",
+                  "def forward(self, mask):\n"
+                  "  b = torch.arange(mask.size(0)).view(-1, 1)\n"
+                  "  s = torch.arange(mask.size(1))\n"
+                  "  return mask[b, s] * 2, mask[b, s.flip(0)]\n",
+                  {longInput({2, 5}, 9)}, withDynamicBatch(opts(14, 0, {"GatherND", "Shape"}), 3));
+}
+
 }  // namespace
 }  // namespace modelexport::testing
