@@ -5,11 +5,12 @@ Imported only after the front end has checked that torch and transformers import
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -323,6 +324,20 @@ def _audio(source: Source, shape: list[int] | None, params: list[str], out: Exam
     out.described.append(f"feature extractor {type(fe).__name__} on a {n / rate:g} s 440 Hz sine at {rate} Hz")
 
 
+def _decoder_text(source: Source, text: str | None) -> list[int]:
+    """Tokens of the text for a decoder whose encoder takes no text (Whisper); none
+    without a tokenizer unless --input-text asked for them."""
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(source.ref)
+    except (OSError, ValueError, ImportError, TypeError) as e:
+        if text is not None:
+            raise FrontendError(f"{source.name}: --input-text given but its tokenizer does not load ({_first_line(e)})") from e
+        return []
+    return list(tok(text if text is not None else "Hello world", add_special_tokens=False)["input_ids"])
+
+
 def _decoder_ids(config: PretrainedConfig, text_ids: list[int], batch: int) -> torch.Tensor:
     """The decoder start token, then the text's first tokens (start tokens without text)."""
     gen = getattr(config, "decoder_start_token_id", None)
@@ -338,15 +353,18 @@ def example_inputs(
     params = forward_params(model)
     out = Example(inputs={})
     text_ids: list[int] = []
+    seq2seq = "decoder_input_ids" in params and getattr(source.config, "is_encoder_decoder", False)
     if "input_ids" in params:
         text_ids = _text(source, text if text is not None else "Hello world", shape, params, out)
+    elif seq2seq:  # speech-to-text: the text, if any, is the decoder's
+        text_ids = _decoder_text(source, text)
     elif text is not None:
         raise FrontendError(f"--input-text given but {source.cls.__name__}.forward takes no input_ids")
     if "pixel_values" in params:
         _vision(source, shape, params, out)
     if "input_values" in params or "input_features" in params:
         _audio(source, shape, params, out)
-    if "decoder_input_ids" in params and getattr(source.config, "is_encoder_decoder", False):
+    if seq2seq:
         batch = shape[0] if shape else 1
         out.inputs["decoder_input_ids"] = _decoder_ids(source.config, text_ids, batch)
         out.described.append("decoder_input_ids: start token + 3")
@@ -400,3 +418,70 @@ def dynamic_shapes(inputs: dict[str, torch.Tensor], named: bool) -> dict[str, di
             else:
                 spec[name][d] = Dim.AUTO
     return spec
+
+
+# ---------------------------------------------------------------------------------------
+# What today's transformers (4.5x masking_utils) needs to export to a graph the binary can
+# convert. The one place that patches transformers, for the duration of the export only.
+# ---------------------------------------------------------------------------------------
+
+
+def _broadcast_sdpa_mask(
+    batch_size: int,
+    cache_position: torch.Tensor,
+    kv_length: int,
+    kv_offset: int = 0,
+    mask_function: Callable[..., torch.Tensor] | None = None,
+    attention_mask: torch.Tensor | None = None,
+    local_size: int | None = None,
+    allow_is_causal_skip: bool = True,
+    **kwargs: Any,
+) -> torch.Tensor | None:
+    """masking_utils.sdpa_mask without torch.vmap: the mask function is called once on
+    index tensors shaped to broadcast to [batch, 1, query, kv] (the causal and sliding
+    window functions are comparisons of indices), and the 2D padding mask is and-ed in
+    as a slice. transformers' version vmaps the function over scalar indices, which
+    exports as vmap regions and, for the padding mask, an aten::index whose indices
+    have the dynamic sizes; this gives the same boolean mask from comparisons, an
+    expand and a slice."""
+    from transformers import masking_utils as mu
+
+    q_length = cache_position.shape[0]
+    padding = mu.prepare_padding_mask(attention_mask, kv_length, kv_offset, _slice=False)
+    if allow_is_causal_skip and mu._ignore_causal_mask_sdpa(padding, q_length, kv_length, kv_offset, local_size):
+        return None  # never while exporting (transformers checks for that), kept for eager calls
+    device = cache_position.device
+    kv = (torch.arange(kv_length, device=device) + kv_offset).view(1, 1, 1, -1)
+    b = torch.arange(batch_size, device=device).view(-1, 1, 1, 1)
+    h = torch.zeros(1, 1, 1, 1, dtype=torch.long, device=device)
+    function = mask_function or mu.causal_mask_function
+    mask = function(b, h, cache_position.view(1, 1, -1, 1), kv).expand(batch_size, 1, q_length, kv_length)
+    if padding is not None:
+        mask = mask & padding[:, None, None, kv_offset : kv_offset + kv_length].to(torch.bool)
+    return mask
+
+
+@contextlib.contextmanager
+def export_patches() -> Iterator[None]:
+    """While exporting:
+    - the sdpa mask builder (also used by the eager one) is _broadcast_sdpa_mask;
+    - packed-sequence detection is off: without an attention mask, create_causal_mask
+      looks for packed sequences in position_ids (torch.diff + cumsum, then an index of
+      the result in the mask function); the front end passes no position_ids, so the
+      positions are an arange and never packed.
+    Both are restored afterwards. Without transformers' masking_utils (older versions)
+    nothing is patched."""
+    try:
+        from transformers import masking_utils as mu
+    except ImportError:
+        yield
+        return
+    mapping = mu.ALL_MASK_ATTENTION_FUNCTIONS._global_mapping
+    saved = (mu.sdpa_mask, mapping.get("sdpa"), mu.find_packed_sequence_indices)
+    mu.sdpa_mask = _broadcast_sdpa_mask
+    mapping["sdpa"] = _broadcast_sdpa_mask
+    mu.find_packed_sequence_indices = lambda position_ids: None
+    try:
+        yield
+    finally:
+        mu.sdpa_mask, mapping["sdpa"], mu.find_packed_sequence_indices = saved

@@ -128,7 +128,8 @@ def run(args: argparse.Namespace) -> None:
 
     t = time.perf_counter()
     traced = _trace_batch(example.inputs)
-    program = _export(model, traced, args.verbose)
+    with _hf.export_patches():
+        program = _export(model, traced, args.verbose)
     timings["export"] = time.perf_counter() - t
     _log(args.verbose, f"exported in {timings['export']:.2f} s")
 
