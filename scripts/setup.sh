@@ -13,6 +13,8 @@
 #      onnxruntime, onnxscript, transformers for the tests and tools.
 #   3. tests/node_modules: onnxruntime-node from tests/package-lock.json.
 #   4. cmake configure + build into build/ (the binary is build/modelexport).
+#   5. pip install . into .venv from that same build (no second compile): the
+#      `modelexport` command in .venv/bin, the Python package (front end, API).
 # Environment: MODELEXPORT_JOBS (default 2) build jobs; BUILD_DIR (default build).
 set -euo pipefail
 
@@ -115,4 +117,14 @@ fi
 say "building $BUILD_DIR with $JOBS jobs (the first build takes several minutes)"
 cmake --build "$BUILD_DIR" -j "$JOBS"
 [[ -x "$BUILD_DIR/modelexport" ]] || die "build finished but $BUILD_DIR/modelexport is missing"
-say "ready: $BUILD_DIR/modelexport ($("$BUILD_DIR/modelexport" --version))"
+
+# ---- 5. pip install . into .venv, from the build above ----------------------------------
+# scikit-build-core configures the same build directory again (with the tests kept on)
+# and finds nothing to compile; it only installs. Unix Makefiles: the generator build/
+# was made with.
+say "pip install . into $VENV (reusing $BUILD_DIR)"
+CMAKE_GENERATOR="Unix Makefiles" "$VENV/bin/python" -m pip install --disable-pip-version-check -q \
+  --no-build-isolation --no-deps -C build-dir="$BUILD_DIR" -C cmake.define.BUILD_TESTING=ON "$ROOT" \
+  || die "pip install . failed"
+[[ -x "$VENV/bin/modelexport" ]] || die "pip install . did not install $VENV/bin/modelexport"
+say "ready: $BUILD_DIR/modelexport and $VENV/bin/modelexport ($("$VENV/bin/modelexport" --version))"

@@ -202,7 +202,16 @@ Command addExportCommand(CLI::App& app) {
     if (provenance.program.contains("source") && provenance.program["source"].contains("inputs_from"))
       provenance.inputsDescription = provenance.program["source"]["inputs_from"].get<std::string>();
     if (options->verbose) std::cerr << provenance.inputsDescription << "\n";
-    ExportSummary summary = exportModel(*options, std::cerr);
+    ExportSummary summary;
+    try {
+      summary = exportModel(*options, std::cerr);
+    } catch (const UserError& e) {
+      // Errors name the file exported; through the front end that is a cached program,
+      // so they name the model as the user typed it.
+      const std::string what = e.what();
+      if (provenance.frontEnd.is_null() || what.rfind(options->modelPath + ": ", 0) != 0) throw;
+      throw UserError(provenance.model + ": " + what.substr(options->modelPath.size() + 2), e.detail());
+    }
     if (options->withReport) {
       const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       writeFileAtomically(exportReportPath(options->outputPath),

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# One transformers architecture through the front door: `modelexport export REPO OUT.onnx`
+# with no option, on the test cache (tests/tools/make_hf_cache.py) and offline; then
+# tests/tools/check_hf_export.py: the full ONNX checker, 100% stamped, and onnxruntime
+# against transformers' own model on inputs of another batch and length.
+#
+#   hf_export_by_name.sh SOURCE_DIR BINARY HF_CACHE REPO WORK_DIR VENV_PYTHON
+set -euo pipefail
+SRC="$1"; BINARY="$2"; CACHE="$3"; REPO="$4"; WORK="$5"; PY="$6"
+rm -rf "$WORK" && mkdir -p "$WORK"
+export HF_HUB_CACHE="$CACHE" HF_HUB_OFFLINE=1 MODELEXPORT_PYTHON="$PY" MODELEXPORT_CACHE="$WORK/program-cache"
+"$BINARY" export "$REPO" "$WORK/model.onnx"
+"$PY" "$SRC/tests/tools/check_hf_export.py" --cache "$CACHE" --repo "$REPO" --onnx "$WORK/model.onnx"
