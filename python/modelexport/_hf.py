@@ -196,8 +196,25 @@ def load(source: Source) -> torch.nn.Module:
             c.use_cache = False  # no past_key_values in the outputs or the graph
     config.return_dict = True
     attn = "sdpa" if getattr(source.cls, "_supports_sdpa", False) else "eager"
-    model = source.cls.from_pretrained(source.ref, config=config, attn_implementation=attn)
+    try:
+        model = source.cls.from_pretrained(source.ref, config=config, attn_implementation=attn)
+    except (OSError, ValueError, ImportError) as e:  # weights missing (offline), a backend missing, ...
+        raise FrontendError(f"{source.name}: cannot load {source.cls.__name__}: {_first_line(e)}") from e
+    _fold_parametrizations(model)
     return model.eval()
+
+
+def _fold_parametrizations(model: torch.nn.Module) -> None:
+    """Replace parametrized weights (weight_norm in Wav2Vec2's positional convolution,
+    ...) by their value: the same numbers, computed once here instead of in the graph
+    (as aten::_weight_norm, which ONNX has no op for), and the module keeps its own
+    class (Conv1d rather than ParametrizedConv1d)."""
+    from torch.nn.utils import parametrize
+
+    for module in list(model.modules()):
+        if parametrize.is_parametrized(module):
+            for name in list(module.parametrizations.keys()):
+                parametrize.remove_parametrizations(module, name, leave_parametrized=True)
 
 
 def forward_params(model: torch.nn.Module) -> list[str]:
