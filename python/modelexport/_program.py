@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from typing import Any, Callable, Iterable, Mapping
 
 import torch
@@ -44,8 +45,11 @@ def export(
     (vmap and autocast regions of transformers' mask builders, flat_apply), which
     torch.export.save cannot serialize and the binary does not read; with an empty
     table it keeps every ATen op that has a converter as it is."""
-    program = torch.export.export(module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes, strict=False)
-    program = program.run_decompositions({})
+    with warnings.catch_warnings():
+        # torch 2.13's own pytree code trips its LeafSpec deprecation on every export.
+        warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
+        program = torch.export.export(module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes, strict=False)
+        program = program.run_decompositions({})
     _drop_empty_module_stacks(program)
     return program
 

@@ -18,7 +18,6 @@ import os
 import sys
 import time
 import traceback
-import warnings
 from typing import Any
 
 from ._errors import FrontendError
@@ -157,8 +156,6 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)  # usage errors: argparse prints "modelexport-frontend: error: ..." and exits 2
-    # torch 2.13's own pytree code trips its LeafSpec deprecation on every export; not ours to fix.
-    warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)", category=FutureWarning)
     try:
         run(args)
     except FrontendError as e:

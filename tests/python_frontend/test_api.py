@@ -230,6 +230,20 @@ def test_end_to_end_with_the_binary() -> None:
           or "/BertModel/BertEncoder/BertLayer.0/BertAttention/BertSelfAttention/Linear.query" in tags, "query's tag")
     check(not [t for t in tags if "_empty_nn_module_stack" in t], "torch's empty-stack marker is no module")
 
+    import torch
+    from torch.export import Dim
+
+    out = os.path.join(work_dir(), "net-e2e.onnx")
+    batch, seq = Dim("batch"), Dim("tokens")
+    with mock.patch.dict(os.environ, {"MODELEXPORT_BINARY": binary}):
+        result = modelexport.export(tiny_module(), (torch.randn(2, 5, 4), torch.ones(2, 5)), output=out,
+                                    dynamic_shapes=({0: batch, 1: seq}, {0: batch, 1: seq}))
+    graph = onnx.load(out).graph
+    shapes = {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in [*graph.input, *graph.output]}
+    check(shapes == {"x": ["batch", "tokens", 4], "mask": ["batch", "tokens"], "hidden": ["batch", "tokens", 4],
+                     "scores": ["batch", "tokens", 2]}, f"{shapes}")
+    check("/Net/Block/Linear/MatMul" in [n.name for n in graph.node], f"{[n.name for n in graph.node]}")
+
 
 if __name__ == "__main__":
     sys.exit(main())
