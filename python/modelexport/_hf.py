@@ -10,7 +10,7 @@ import inspect
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -394,10 +394,13 @@ def example_inputs(
     return out
 
 
-def dim_roles(name: str, ndim: int) -> dict[int, str]:
+def dim_roles(name: str, ndim: int, names: Iterable[str] = ()) -> dict[int, str]:
     """Which dims of an input transformers treats as variable, with the names optimum
-    gives them."""
-    roles = {0: "batch_size"}
+    gives them. `names`: all the inputs; with both text and images (CLIP) the two
+    batches are separate dims, text_batch_size and image_batch_size."""
+    image = name in ("pixel_values", "pixel_mask")
+    both = {"input_ids", "pixel_values"} <= set(names)
+    roles = {0: ("image_batch_size" if image else "text_batch_size") if both else "batch_size"}
     if name.startswith("decoder_") and ndim >= 2:
         roles[1] = "decoder_sequence_length"
     elif name in _SEQUENCE_INPUTS and ndim >= 2:
@@ -411,9 +414,10 @@ def dim_roles(name: str, ndim: int) -> dict[int, str]:
     return roles
 
 
-# Names of the roles given one shared named Dim in the first attempt (their sizes must
-# be equal across inputs: a text model's ids and mask); the others get Dim.AUTO.
-_SHARED_ROLES = {"batch_size", "sequence_length", "decoder_sequence_length"}
+# Roles given one shared named Dim in the first attempt (their sizes must be equal across
+# inputs: a text model's ids and mask); the others get Dim.AUTO. When a model ties two of
+# them (an image batch to the text batch), torch.export's suggested fix makes them one.
+_SHARED_ROLES = {"batch_size", "text_batch_size", "image_batch_size", "sequence_length", "decoder_sequence_length"}
 
 
 def dynamic_shapes(inputs: dict[str, torch.Tensor], named: bool) -> dict[str, dict[int, Any]]:
@@ -427,7 +431,7 @@ def dynamic_shapes(inputs: dict[str, torch.Tensor], named: bool) -> dict[str, di
     spec: dict[str, dict[int, Any]] = {}
     for name, value in inputs.items():
         spec[name] = {}
-        for d, role in dim_roles(name, value.dim()).items():
+        for d, role in dim_roles(name, value.dim(), inputs).items():
             if value.shape[d] < 2:
                 continue
             if named and role in _SHARED_ROLES:

@@ -51,6 +51,7 @@ def export(
         program = torch.export.export(module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes, strict=False)
         program = program.run_decompositions({})
     _drop_empty_module_stacks(program)
+    plain_outputs(program)
     return program
 
 
@@ -159,6 +160,27 @@ def _leaf_names(spec: Any, prefix: str) -> Iterable[str]:
         keys = [str(i) for i in range(len(children))]
     for key, child in zip(keys, children):
         yield from _leaf_names(child, f"{prefix}.{key}" if prefix else key)
+
+
+def plain_outputs(program: ExportedProgram) -> None:
+    """Make the program's output tree of dicts where it has transformers ModelOutputs
+    (same keys, same order). A saved ModelOutput type can only be loaded again where its
+    transformers module is imported and registered; a dict loads anywhere (the binary
+    reads only the keys)."""
+    from torch.utils._pytree import TreeSpec
+
+    def plain(spec: Any) -> Any:
+        if spec.is_leaf():
+            return spec
+        children = [plain(c) for c in _children(spec)]
+        keyed = isinstance(spec.context, list) and all(isinstance(k, str) for k in spec.context)
+        if keyed and any(c.__name__ == "ModelOutput" for c in getattr(spec.type, "__mro__", ())):
+            return TreeSpec(dict, list(spec.context), children)
+        return TreeSpec(spec.type, spec.context, children)
+
+    signature = program.module_call_graph[0].signature
+    if signature.out_spec is not None:
+        signature.out_spec = plain(signature.out_spec)
 
 
 def output_names(program: ExportedProgram) -> list[str]:

@@ -77,13 +77,22 @@ def _trace_batch(inputs: dict[str, Any]) -> dict[str, Any]:
     return {k: torch.cat([v, v]) if v.dim() > 0 and v.shape[0] == 1 else v for k, v in inputs.items()}
 
 
+def _refine(message: str, shapes: dict[str, dict[int, Any]]) -> dict[str, dict[int, Any]]:
+    """torch's refine_dynamic_shapes_from_suggested_fixes on the named Dims only (torch
+    2.13's fails on a Dim.AUTO hint: it has no __name__); the hints are kept as they were."""
+    from torch.export import Dim
+    from torch.export.dynamic_shapes import refine_dynamic_shapes_from_suggested_fixes
+
+    named = {k: {d: v for d, v in dims.items() if isinstance(v, Dim)} for k, dims in shapes.items()}
+    refined = refine_dynamic_shapes_from_suggested_fixes(message, named)
+    return {k: {**{d: v for d, v in dims.items() if not isinstance(v, Dim)}, **refined[k]} for k, dims in shapes.items()}
+
+
 def _export(model: Any, inputs: dict[str, Any], verbose: bool) -> Any:
     """Named, shared Dims first, so the ids and the mask keep one sequence symbol; when
     torch.export refuses them it suggests fixes (a max from the position table, a
     specialised dim), applied for up to two retries; then Dim.AUTO everywhere, letting
     torch.export decide what stays dynamic."""
-    from torch.export.dynamic_shapes import refine_dynamic_shapes_from_suggested_fixes
-
     from . import _hf, _program
 
     shapes = _hf.dynamic_shapes(inputs, named=True)
@@ -96,9 +105,10 @@ def _export(model: Any, inputs: dict[str, Any], verbose: bool) -> Any:
             if "Suggested fixes:" not in message:
                 break
             try:
-                shapes = refine_dynamic_shapes_from_suggested_fixes(message, shapes)
-            except Exception:
-                break  # fixes it cannot apply
+                shapes = _refine(message, shapes)
+            except Exception as fix_error:
+                _log(verbose, f"cannot apply torch.export's suggested fixes: {fix_error!r}")
+                break
     try:
         return _program.export(model, (), inputs, _hf.dynamic_shapes(inputs, named=False))
     except Exception as e:
@@ -136,7 +146,7 @@ def run(args: argparse.Namespace) -> None:
     root = _program.module_root(program)
     if root is not None and root != source.cls.__name__:
         raise FrontendError(f"internal: the program's root module is {root}, not {source.cls.__name__}")
-    roles = {name: _hf.dim_roles(name, value.dim()) for name, value in example.inputs.items()}
+    roles = {name: _hf.dim_roles(name, value.dim(), example.inputs) for name, value in example.inputs.items()}
     info = {
         "dynamic_axes": _program.name_dims(_program.symbolic_dims(program), lambda i, d: roles.get(i, {}).get(d)),
         "output_names": _program.output_names(program),

@@ -82,7 +82,6 @@ def extra(archive: str, name: str) -> dict[str, Any]:
 
 def load_program(archive: str) -> Any:
     import torch
-    import transformers.modeling_outputs  # noqa: F401  registers ModelOutput pytree types for the out_spec
 
     return torch.export.load(archive)
 

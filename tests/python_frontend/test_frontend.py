@@ -109,7 +109,7 @@ def test_gpt2_lm_head_padded_with_eos() -> None:
     mask = (torch.arange(6) < torch.tensor([[6], [3], [4]])).long()
     with torch.no_grad():
         want = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
-        got = ep.module()(input_ids=ids, attention_mask=mask).logits
+        got = ep.module()(input_ids=ids, attention_mask=mask)["logits"]  # outputs saved as a dict
     check(torch.allclose(want, got, atol=1e-5), f"exported logits differ by {float((want - got).abs().max())}")
 
 
@@ -145,6 +145,25 @@ def test_vit_without_image_processor_backend() -> None:
     check(b.shape == (2, 3, 32, 32), f"{b.shape}")
     check(torch.allclose(a[0], b[1], atol=1e-6), "same pixels as the processor")
     check("settings of ViTImageProcessor" in without.described[0], without.described[0])
+
+
+@test
+def test_clip_text_and_image() -> None:
+    archive, program, inputs = export("clip")
+    check([i["name"] for i in inputs["inputs"]] == ["input_ids", "pixel_values", "attention_mask"], f"{inputs['inputs']}")
+    check("tokenizer" in program["source"]["inputs_from"] and "CLIPImageProcessor" in program["source"]["inputs_from"],
+          program["source"]["inputs_from"])
+    # Texts and images come in batches of their own sizes.
+    check(program["dynamic_axes"] == {"input_ids": {"0": "text_batch_size", "1": "sequence_length"},
+                                      "pixel_values": {"0": "image_batch_size"},
+                                      "attention_mask": {"0": "text_batch_size", "1": "sequence_length"}},
+          f"{program['dynamic_axes']}")
+    check(program["output_names"][:4] == ["logits_per_image", "logits_per_text", "text_embeds", "image_embeds"]
+          and "vision_model_output.pooler_output" in program["output_names"], f"{program['output_names']}")
+    import torch
+
+    ep = torch.export.load(archive)  # ModelOutputs saved as dicts: loads without transformers' types
+    check(module_roots(ep) == {":CLIPModel"}, f"{module_roots(ep)}")
 
 
 @test

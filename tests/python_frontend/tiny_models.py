@@ -138,8 +138,26 @@ def whisper(directory: str) -> None:
     WhisperFeatureExtractor(feature_size=16, sampling_rate=16000, chunk_length=1, n_fft=400, hop_length=160).save_pretrained(directory)
 
 
+def clip(directory: str) -> None:
+    from transformers import CLIPConfig, CLIPModel
+
+    n = _bpe_tokenizer(directory, eos_token="</s>", bos_token="<s>", pad_token="<pad>")
+    text = dict(vocab_size=n, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=2,
+                max_position_embeddings=32, bos_token_id=1, eos_token_id=0, pad_token_id=2)
+    vision = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=2, image_size=32, patch_size=8)
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).save_pretrained(directory)
+    settings = {
+        "image_processor_type": "CLIPImageProcessor", "do_resize": True, "size": {"shortest_edge": 32},
+        "do_center_crop": True, "crop_size": {"height": 32, "width": 32}, "do_rescale": True, "rescale_factor": 1 / 255,
+        "do_normalize": True, "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711], "do_convert_rgb": True, "resample": 3,
+    }
+    with open(os.path.join(directory, "preprocessor_config.json"), "w") as f:
+        json.dump(settings, f, indent=1)
+
+
 MODELS: dict[str, Callable[[str], None]] = {
-    "bert": bert, "gpt2": gpt2, "llama": llama, "t5": t5, "vit": vit, "wav2vec2": wav2vec2, "whisper": whisper,
+    "bert": bert, "gpt2": gpt2, "llama": llama, "t5": t5, "vit": vit, "wav2vec2": wav2vec2, "whisper": whisper, "clip": clip,
 }
 
 
