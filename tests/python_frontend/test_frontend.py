@@ -211,6 +211,31 @@ def test_wav2vec2_audio() -> None:
 
 
 @test
+def test_repo_id_from_the_hub_cache() -> None:
+    """A repo id is looked up in HF_HUB_CACHE (the hub's layout: refs/main -> snapshot)."""
+    import shutil
+
+    cache = os.path.join(work_dir(), "hub")
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = os.path.join(cache, "models--tiny-org--tiny-bert")
+    snapshot = os.path.join(repo, "snapshots", commit)
+    if not os.path.isdir(snapshot):
+        shutil.copytree(model_dir("bert"), snapshot)
+        os.makedirs(os.path.join(repo, "refs"))
+        with open(os.path.join(repo, "refs", "main"), "w") as f:
+            f.write(commit)
+    out = os.path.join(work_dir(), "repo-id.pt2")
+    env = {"HF_HUB_CACHE": cache, "HF_HUB_OFFLINE": "1"}
+    done = run_frontend_process("--model", "tiny-org/tiny-bert", "--output", out, env=env)
+    check(done.returncode == 0, f"status {done.returncode}: {last_line(done.stderr)}")
+    src = extra(out, "modelexport/program.json")["source"]
+    check(src["model"] == "tiny-org/tiny-bert" and src["resolved"] == snapshot and src["class"] == "BertModel", f"{src}")
+    done = run_frontend_process("--model", "tiny-org/missing", "--output", out, env=env)
+    line = last_line(done.stderr)
+    check(done.returncode == 2 and f"is not in the Hugging Face cache ({cache})" in line and "HF_HUB_OFFLINE" in line, line)
+
+
+@test
 def test_task_picks_auto_class() -> None:
     _, program, _ = export("gpt2", "--task", "feature-extraction")
     check(program["source"]["class"] == "GPT2Model", f"{program['source']}")
