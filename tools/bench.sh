@@ -33,6 +33,8 @@
 # recorded as such in the table; the bench goes on.
 # Writes a markdown report (default docs/PERFORMANCE.md) and prints it.
 #
+# --front-door: export by Hugging Face name against optimum-cli (tools/bench_front_door.sh):
+# first export, re-export with the program cached, medians; its own section of --out.
 # --hf: the torch 2.13 peers instead (tools/bench_hf.sh): the tools/hf_models.py models
 # and bigger configs (default: bert gpt2 llama bert_h512_l8 gpt2_h512_l8 llama_h512_l8,
 # see tools/torch2_onnx_reference.py), ours from their .pt and .pt2 (best of --runs)
@@ -53,6 +55,7 @@ TIMEOUT=3600
 MEM_LIMIT_GIB=""
 QUICK=0
 HF=0
+FRONT_DOOR=0
 OUT_FILE="$ROOT/docs/PERFORMANCE.md"
 ALL_MODELS=(bert_tiny resnet18 resnet50 gpt2_l2 gpt2_l6 gpt2_124m gpt2_l24 big_mlp)
 QUICK_SKIP=" gpt2_l24 big_mlp "
@@ -67,11 +70,13 @@ while (($#)); do
     --timeout) TIMEOUT="$2"; shift 2 ;;
     --mem-limit) MEM_LIMIT_GIB="$2"; shift 2 ;;
     --hf) HF=1; shift ;;
+    --front-door) FRONT_DOOR=1; shift ;;
     -h|--help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
     -*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     *) MODELS+=("$1"); shift ;;
   esac
 done
+if ((FRONT_DOOR)); then QUICK=0; MODELS=("${MODELS[@]+"${MODELS[@]}"}"); ((${#MODELS[@]})) || MODELS=(_front_door_default); fi
 if ((HF)); then ((${#MODELS[@]})) || MODELS=(bert gpt2 llama bert_h512_l8 gpt2_h512_l8 llama_h512_l8); fi
 ((${#MODELS[@]})) || MODELS=("${ALL_MODELS[@]}")
 if ((QUICK)); then
@@ -161,6 +166,12 @@ for a in e["cli_args"]:
     print(a)' "$MANIFEST" "$1"
 }
 
+if ((FRONT_DOOR)); then
+  [[ "${MODELS[*]}" == _front_door_default ]] && MODELS=()
+  # shellcheck source=tools/bench_front_door.sh
+  source "$ROOT/tools/bench_front_door.sh"
+  exit 0
+fi
 if ((HF)); then
   only="$BASELINE"
 else

@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
-# `pip install .` as a user does it: a fresh virtual environment, torch==2.13.0, then the
-# repository. The build directory of this set-up is reused (-C build-dir), so nothing is
-# compiled a second time: CMake is configured again with the new environment's
-# interpreter, checks that its torch is the version the build was made against, and
-# installs. Then, from another directory and without LD_LIBRARY_PATH or PYTHONPATH:
-# `modelexport --version`, an export by Hugging Face name, `import modelexport`, and
-# that the engine loaded the new environment's LibTorch.
+# What `pip install .` gives a user, in a fresh virtual environment: the wheel that
+# `pip install .` builds is made from this set-up's build directory with .venv's
+# scikit-build-core (the same one setup.sh's `pip install .` used, so nothing is compiled
+# again: a build from another environment would reconfigure and compile it all), then
+# installed into a fresh venv after torch==2.13.0. From another directory, without
+# LD_LIBRARY_PATH or PYTHONPATH: `modelexport --version`, an export by Hugging Face
+# name, `import modelexport` and export_pretrained, and that the engine loaded the new
+# environment's LibTorch ($ORIGIN-relative RPATH) and the front end came from its
+# site-packages.
 #
-#   install_test.sh SOURCE_DIR BUILD_DIR WORK_DIR HF_CACHE
+#   install_test.sh SOURCE_DIR BUILD_DIR WORK_DIR HF_CACHE VENV_PYTHON
 set -euo pipefail
-SRC="$1"; BUILD="$2"; WORK="$3"; HF_CACHE="$4"
+SRC="$1"; BUILD="$2"; WORK="$3"; HF_CACHE="$4"; BUILD_PYTHON="$5"
 BASE_PYTHON="$(command -v python3.11 || command -v python3)"
 rm -rf "$WORK" && mkdir -p "$WORK/elsewhere"
 step() { printf '\n$ %s\n' "$*"; "$@"; }
 
+CMAKE_GENERATOR="Unix Makefiles" step "$BUILD_PYTHON" -m pip wheel --disable-pip-version-check -q --no-build-isolation \
+  --no-deps -C build-dir="$BUILD" -C cmake.define.BUILD_TESTING=ON -w "$WORK/wheel" "$SRC"
 step "$BASE_PYTHON" -m venv "$WORK/venv"
 VENV="$WORK/venv"
 step "$VENV/bin/python" -m pip install --disable-pip-version-check -q torch==2.13.0
-CMAKE_GENERATOR="Unix Makefiles" step "$VENV/bin/python" -m pip install --disable-pip-version-check -q \
-  -C build-dir="$BUILD" -C cmake.define.BUILD_TESTING=ON "$SRC"
+step "$VENV/bin/python" -m pip install --disable-pip-version-check -q "$WORK"/wheel/modelexport-*.whl
 
 cd "$WORK/elsewhere"
 unset PYTHONPATH LD_LIBRARY_PATH MODELEXPORT_PYTHON MODELEXPORT_BINARY
@@ -26,7 +29,7 @@ export HF_HUB_CACHE="$HF_CACHE" HF_HUB_OFFLINE=1 MODELEXPORT_CACHE="$WORK/progra
 [[ -x "$VENV/bin/modelexport" ]] || { echo "FAIL: $VENV/bin/modelexport is missing"; exit 1; }
 step "$VENV/bin/modelexport" --version
 LD_DEBUG=libs "$VENV/bin/modelexport" export prajjwal1/bert-tiny bert.onnx 2>"$WORK/ld.log"
-grep -q "$VENV/lib/python3[.0-9]*/site-packages/torch/lib/libtorch_cpu.so" "$WORK/ld.log" \
+grep "calling init: .*/libtorch_cpu.so" "$WORK/ld.log" | grep -q "$VENV/" \
   || { echo "FAIL: the engine did not load the new environment's libtorch_cpu.so"; grep libtorch_cpu "$WORK/ld.log" | head -3; exit 1; }
 [[ -s bert.onnx && -s bert_hierarchy.json ]] || { echo "FAIL: the export wrote nothing"; exit 1; }
 step "$VENV/bin/python" -c "import modelexport, sys; print(modelexport.__file__); assert modelexport.__file__.startswith('$VENV'), 'not the installed package'"
