@@ -103,12 +103,16 @@ def resolve(name: str, task: str | None) -> Source:
     ref = os.path.abspath(os.path.expanduser(name)) if local else name
     try:
         config = AutoConfig.from_pretrained(ref)
-    except ValueError as e:  # an unknown model_type
-        kind = _read_model_type(ref) if local else None
-        raise FrontendError(
-            f"{name}: transformers {transformers.__version__} does not know model type {kind or '?'}"
-            f" ({_first_line(e)}); upgrade transformers (pip install -U transformers)"
-        ) from e
+    except ValueError as e:  # an unknown model_type, mostly
+        kind = _read_model_type(name, ref, local)
+        from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+        if kind is not None and kind not in CONFIG_MAPPING:
+            raise FrontendError(
+                f"{name}: transformers {transformers.__version__} does not know model type {kind!r}; "
+                f"upgrade transformers (pip install -U transformers)"
+            ) from e
+        raise FrontendError(f"{name}: cannot load its config: {_first_line(e)}") from e
     except OSError as e:
         raise FrontendError(f"{name}: cannot load its config: {_first_line(e)}") from e
 
@@ -123,14 +127,22 @@ def resolve(name: str, task: str | None) -> Source:
     return Source(name=name, ref=ref, resolved=resolved, config=config, cls=cls, task=task)
 
 
-def _read_model_type(directory: str) -> str | None:
+def _read_model_type(name: str, ref: str, local: bool) -> str | None:
+    """config.json's model_type, read as plain JSON."""
     import json
 
+    if local:
+        path: Any = os.path.join(ref, "config.json")
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        path = try_to_load_from_cache(name, "config.json")
     try:
-        with open(os.path.join(os.path.expanduser(directory), "config.json")) as f:
-            return repr(json.load(f).get("model_type"))
-    except (OSError, ValueError):
+        with open(path) as f:
+            kind = json.load(f).get("model_type")
+    except (OSError, TypeError, ValueError, AttributeError):
         return None
+    return kind if isinstance(kind, str) else None
 
 
 def _first_line(error: BaseException) -> str:
