@@ -43,8 +43,11 @@ def export(
 
     run_decompositions lowers the higher-order regions torch.export leaves in the graph
     (vmap and autocast regions of transformers' mask builders, flat_apply), which
-    torch.export.save cannot serialize and the binary does not read; with an empty
-    table it keeps every ATen op that has a converter as it is."""
+    torch.export.save cannot serialize and the binary does not read. With an empty
+    table no Core ATen decomposition runs: the graph is only functionalized (add_ ->
+    add) and the composite ops export does not keep take their functional form
+    (batch_norm -> _native_batch_norm_legit_no_training); linear, conv2d, layer_norm,
+    scaled_dot_product_attention ... stay as they are."""
     with warnings.catch_warnings():
         # torch 2.13's own pytree code trips its LeafSpec deprecation on every export.
         warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
