@@ -216,7 +216,9 @@ def test_end_to_end_with_the_binary() -> None:
     import onnx
 
     out = os.path.join(work_dir(), "bert-e2e.onnx")
-    with mock.patch.dict(os.environ, {"MODELEXPORT_BINARY": binary}):
+    # The front end runs in this Python (which has torch and transformers), whatever the
+    # binary would pick by itself.
+    with mock.patch.dict(os.environ, {"MODELEXPORT_BINARY": binary, "MODELEXPORT_PYTHON": sys.executable}):
         result = modelexport.export_pretrained(model_dir("bert"), out)
     check(result.nodes and result.stamped == result.nodes, f"{result.summary}")
     graph = onnx.load(out).graph
