@@ -81,14 +81,15 @@ void embedding(ConvertContext& ctx) {
 
 void layerNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t normalized = static_cast<int64_t>(ctx.toInts(ctx.in(1)).size());
+  // normalized_shape is the trailing sizes: the only ones needed, whatever the leading
+  // (batch, sequence) dims are at run time.
+  const std::vector<int64_t> normShape = ctx.toInts(ctx.in(1));
+  const int64_t normalized = static_cast<int64_t>(normShape.size());
   const double eps = ctx.toDouble(ctx.in(4));
   std::string x = ctx.inputAs(ctx.in(0), type);
   const int64_t rank = ctx.rank(ctx.in(0));
   if (ctx.opset() >= 17) {
     std::vector<std::string> ins{x};
-    const auto& shape = ctx.sizes(ctx.in(0));
-    std::vector<int64_t> normShape(shape.end() - normalized, shape.end());
     ins.push_back(ctx.given(2) ? ctx.inputAs(ctx.in(2), type) : ctx.constant(torch::ones(normShape, type), "ones"));
     if (ctx.given(3)) ins.push_back(ctx.inputAs(ctx.in(3), type));
     ctx.setOutput(ctx.op("LayerNormalization", ins,

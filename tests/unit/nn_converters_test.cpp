@@ -107,6 +107,10 @@ TEST(NnConverters, LayerNormDecomposedAndNative) {
     const TestParameters parameters = {{"weight", randomTensor({4}, 6)}, {"bias", randomTensor({4}, 7)}};
     expectOpMatches(opsetTag("layer_norm", opset), source, {floatInput({2, 3, 4})}, options, parameters);
   }
+  // LayerNormalization needs only normalized_shape: a dynamic batch stays dynamic.
+  const TestParameters parameters = {{"weight", randomTensor({4}, 6)}, {"bias", randomTensor({4}, 7)}};
+  expectOpMatches("layer_norm_17_dynamic_batch", source, {floatInput({2, 3, 4})},
+                  withDynamicBatch(opts(17, 1e-4, {"LayerNormalization"}), 5), parameters);
 }
 
 // rms_norm over 1 and 2 trailing dims, with and without weight, eps given and default
