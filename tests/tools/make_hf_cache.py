@@ -381,7 +381,10 @@ def bert(scratch: Path) -> tuple[Any, Any]:
     from transformers import BertConfig, BertTokenizerFast
 
     tok = wordpiece_tokenizer(BertTokenizerFast, scratch)
-    cfg = BertConfig(vocab_size=vocab_size_for(tok), pad_token_id=tok.pad_token_id, **text_sizes())
+    # 512 positions, as prajjwal1/bert-tiny has (this model is also laid out under that
+    # name): the seed README pads a text to 256 tokens.
+    cfg = BertConfig(vocab_size=vocab_size_for(tok), pad_token_id=tok.pad_token_id,
+                     **text_sizes(max_position_embeddings=512))
     return cfg, tok
 
 
