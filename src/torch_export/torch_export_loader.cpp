@@ -144,15 +144,43 @@ bool isPassThrough(const std::string& qualified) {
   return same.count(qualified) != 0;
 }
 
-// Python operators on SymInts (dynamic shapes) -> the TorchScript int ops.
-std::optional<OperatorName> symbolicIntOp(const std::string& target) {
-  static const std::map<std::string, OperatorName> ops = {
-      {"_operator.add", {"aten::add", "int"}},           {"_operator.sub", {"aten::sub", "int"}},
-      {"_operator.mul", {"aten::mul", "int"}},           {"_operator.floordiv", {"aten::floordiv", "int"}},
-      {"torch.ops.aten.sym_size.int", {"aten::size", "int"}}};
+// Python operators on SymInts, SymFloats and SymBools (dynamic shapes) -> the TorchScript
+// scalar ops of that name; the overload follows the arguments' kinds (scalarOverload).
+std::optional<std::string> symbolicOp(const std::string& target) {
+  static const std::map<std::string, std::string> ops = {
+      {"_operator.add", "aten::add"},       {"_operator.sub", "aten::sub"},
+      {"_operator.mul", "aten::mul"},       {"_operator.floordiv", "aten::floordiv"},
+      {"_operator.mod", "aten::remainder"}, {"_operator.truediv", "aten::div"},
+      {"_operator.pow", "aten::pow"},       {"_operator.neg", "aten::neg"},
+      {"_operator.eq", "aten::eq"},         {"_operator.ne", "aten::ne"},
+      {"_operator.lt", "aten::lt"},         {"_operator.le", "aten::le"},
+      {"_operator.gt", "aten::gt"},         {"_operator.ge", "aten::ge"},
+      {"torch.sym_max", "prim::max"},       {"torch.sym_min", "prim::min"},
+      {"torch.sym_not", "aten::__not__"},   {"torch.sym_float", "aten::Float"},
+      {"torch.sym_int", "aten::Int"},       {"math.trunc", "aten::Int"}};
   auto it = ops.find(target);
   if (it == ops.end()) return std::nullopt;
   return it->second;
+}
+
+// 'i', 'f' or 'b' for an int, float or bool argument or result, symbolic or not; 0 else.
+char scalarKind(const serde::Argument& arg) {
+  using Tag = serde::Argument::Tag;
+  switch (arg.tag()) {
+    case Tag::AS_INT: case Tag::AS_SYM_INT: return 'i';
+    case Tag::AS_FLOAT: case Tag::AS_SYM_FLOAT: return 'f';
+    case Tag::AS_BOOL: case Tag::AS_SYM_BOOL: return 'b';
+    default: return 0;
+  }
+}
+
+char scalarKind(const c10::TypePtr& type) {
+  switch (type->kind()) {
+    case c10::TypeKind::IntType: case c10::TypeKind::SymIntType: return 'i';
+    case c10::TypeKind::FloatType: case c10::TypeKind::SymFloatType: return 'f';
+    case c10::TypeKind::BoolType: case c10::TypeKind::SymBoolType: return 'b';
+    default: return 0;
+  }
 }
 
 bool isNumber(const serde::Argument& arg) {
@@ -467,6 +495,16 @@ class Loader {
         return constant(c10::Device(d.get_type() + (d.get_index() ? ":" + std::to_string(*d.get_index()) : "")));
       }
       case Tag::AS_SYM_INT: return symIntValue(arg.get_as_sym_int());
+      case Tag::AS_SYM_FLOAT: {
+        const auto& s = arg.get_as_sym_float();
+        if (s.tag() == serde::SymFloatArgument::Tag::AS_FLOAT) return constant(s.get_as_float().get());
+        return tensorNamed(s.get_as_name());
+      }
+      case Tag::AS_SYM_BOOL: {
+        const auto& s = arg.get_as_sym_bool();
+        if (s.tag() == serde::SymBoolArgument::Tag::AS_BOOL) return constant(s.get_as_bool());
+        return tensorNamed(s.get_as_name());
+      }
       case Tag::AS_SYM_INTS: {
         std::vector<Value*> items;
         bool allConstant = true;
@@ -511,10 +549,33 @@ class Loader {
     return named;
   }
 
+  // The overload of a Python operator on numbers for its arguments' kinds, and its
+  // result's where two differ only there (pow.int_to_int, pow.int): add.int for two ints,
+  // add.float_int for a float and an int.
+  static std::shared_ptr<torch::jit::Operator> scalarOverload(const std::string& qualified,
+                                                              const std::vector<const serde::Argument*>& args,
+                                                              const std::vector<serde::Argument>& outputs) {
+    std::shared_ptr<torch::jit::Operator> found;
+    for (const auto& op : torch::jit::getAllOperatorsFor(c10::Symbol::fromQualString(qualified))) {
+      const c10::FunctionSchema& schema = op->schema();
+      if (schema.arguments().size() != args.size() || schema.returns().size() != 1) continue;
+      bool fits = true;
+      for (size_t i = 0; i < args.size(); ++i)
+        fits = fits && scalarKind(*args[i]) != 0 && scalarKind(*args[i]) == scalarKind(schema.arguments()[i].type());
+      if (!fits) continue;
+      if (outputs.size() == 1 && scalarKind(outputs[0]) == scalarKind(schema.returns()[0].type())) return op;
+      if (!found) found = op;
+    }
+    return found;
+  }
+
   void addNode(const serde::Node& node) {
     const std::string& target = node.get_target();
-    std::optional<OperatorName> name = symbolicIntOp(target);
-    if (!name) name = atenName(target);
+    const std::optional<std::string> symbolic = symbolicOp(target);
+    std::optional<OperatorName> name;
+    if (symbolic) name = OperatorName{*symbolic, ""};
+    else if (target == "torch.ops.aten.sym_size.int") name = OperatorName{"aten::size", "int"};
+    else name = atenName(target);
     if (!name) {
       // vmap and autocast regions, cond/while_loop: what a program holds before
       // run_decompositions lowers it to ATen calls.
@@ -539,9 +600,9 @@ class Loader {
       return;
     }
 
-    // _operator.* calls name their arguments "a", "b"... by position: match by position.
-    const bool byPosition = target.rfind("_operator.", 0) == 0;
-    auto op = findOperator(*name, byPosition ? std::map<std::string, const serde::Argument*>{} : given);
+    // Python operators name their arguments "a", "b"... by position: match by position.
+    const bool byPosition = symbolic.has_value();
+    auto op = byPosition ? scalarOverload(name->qualified, positional, outputs) : findOperator(*name, given);
     if (!op) throw UserError(path_ + ": node '" + nodeName(node) + "' calls " + target + ", which LibTorch does not know");
     const c10::FunctionSchema& schema = op->schema();
     std::vector<Value*> inputs;
@@ -573,6 +634,11 @@ class Loader {
         values_[out.get_as_tensor().get_name()] = value;
       } else if (out.tag() == Tag::AS_SYM_INT && out.get_as_sym_int().tag() == serde::SymIntArgument::Tag::AS_NAME) {
         values_[out.get_as_sym_int().get_as_name()] = value;
+      } else if (out.tag() == Tag::AS_SYM_FLOAT &&
+                 out.get_as_sym_float().tag() == serde::SymFloatArgument::Tag::AS_NAME) {
+        values_[out.get_as_sym_float().get_as_name()] = value;
+      } else if (out.tag() == Tag::AS_SYM_BOOL && out.get_as_sym_bool().tag() == serde::SymBoolArgument::Tag::AS_NAME) {
+        values_[out.get_as_sym_bool().get_as_name()] = value;
       } else if (out.tag() == Tag::AS_TENSORS) {
         // One Tensor[] result: unpacked into its elements, as TorchScript's graphs have it.
         const auto& items = out.get_as_tensors();

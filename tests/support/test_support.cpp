@@ -12,11 +12,13 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/jit/frontend/resolver.h>
 #include <torch/csrc/jit/frontend/sugared_value.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
 #include "modelexport/exporter.h"
 #include "modelexport/model_writer.h"
 #include "modelexport/reference_io.h"
+#include "modelexport/torch_export_loader.h"
 
 namespace fs = std::filesystem;
 
@@ -123,9 +125,18 @@ onnx::ModelProto exportAndCheck(const std::string& testName, const std::string& 
     std::vector<InputSpec> batched = inputs;
     for (auto& spec : batched) spec.shape.at(0) = options.otherBatch;
     std::vector<c10::IValue> values = makeExampleInputs(batched);
-    torch::jit::Module module = torch::jit::load(modelPath);
     torch::NoGradGuard noGrad;
-    std::vector<at::Tensor> outputs = flattenOutputs(module.forward(values));
+    std::vector<at::Tensor> outputs;
+    if (isTorchExportArchive(modelPath)) {  // the program's graph, as the exporter runs it
+      TorchExportModel program = loadTorchExport(modelPath);
+      torch::jit::GraphExecutor executor(program.prepared.graph->copy(), "forward");
+      torch::jit::Stack stack(values.begin(), values.end());
+      executor.run(stack);
+      outputs = flattenOutputs(c10::ivalue::Tuple::create(std::move(stack)));
+    } else {
+      torch::jit::Module module = torch::jit::load(modelPath);
+      outputs = flattenOutputs(module.forward(values));
+    }
     std::vector<std::string> inputNames, outputNames;
     for (const auto& in : model.graph().input()) inputNames.push_back(in.name());
     for (const auto& out : model.graph().output()) outputNames.push_back(out.name());

@@ -8,6 +8,9 @@ tests/unit/recorded_forms_converters_test.cpp.
   rsub, moveaxis, swapaxes, swapdims), which TorchScript's compiler renames to their
   canonical ops when a .pt file is loaded.
 - size_as_tensor.pt: a trace records a size used as a tensor as prim::NumToTensor.
+- size_arithmetic.pt2: Python operators on a dynamic batch size (SymInt), which
+  torch.export records as _operator.* / torch.sym_* calls (mod, neg, floordiv, truediv,
+  pow, sym_max, sym_min, sym_float).
 """
 import os
 import sys
@@ -29,11 +32,24 @@ class SizeAsTensor(torch.nn.Module):
         return x * x.size(0) + x.size(1)
 
 
+class SizeArithmetic(torch.nn.Module):
+    # Each result differs between the batch the test exports at and that batch plus one,
+    # so none is taken for a constant.
+    def forward(self, x):
+        n = x.size(0)
+        return (x * (n % 3) + x * (-n) + (n + 1) // 2 + x * (n / 4) + n ** 2 + torch.sym_max(n, 3)
+                - torch.sym_min(n, 5), x.new_ones(()) * torch.sym_float(n) * 0.5)
+
+
 def main(argv):
     out = out_dir_argument(argv, __doc__)
     with torch.no_grad():
         pair = (torch.randn(2, 3), torch.randn(2, 3))
         torch.export.save(torch.export.export(Aliases().eval(), pair), os.path.join(out, "aliases.pt2"))
+        batch = torch.export.Dim("batch", min=2)
+        program = torch.export.export(SizeArithmetic().eval(), (torch.randn(4, 3),),
+                                      dynamic_shapes=({0: batch},)).run_decompositions({})
+        torch.export.save(program, os.path.join(out, "size_arithmetic.pt2"))
         torch.jit.trace(SizeAsTensor().eval(), (torch.randn(2, 3),)).save(os.path.join(out, "size_as_tensor.pt"))
     print("make_recorded_forms: wrote %s" % out)
     return 0

@@ -39,5 +39,12 @@ TEST_F(RecordedForms, TracedSizeAsTensorWithADynamicBatch) {
                     withDynamicBatch(opts(14, 1e-5, {"Shape", "Mul"}), 4));
 }
 
+// SymInt arithmetic on the dynamic batch (_operator.mod, neg, floordiv, truediv, pow;
+// torch.sym_max, sym_min, sym_float) stays computed from the input's Shape.
+TEST_F(RecordedForms, TorchExportSizeArithmeticWithADynamicBatch) {
+  expectFileMatches("torch_export_size_arithmetic", dir_ + "/size_arithmetic.pt2", {floatInput({4, 3})},
+                    withDynamicBatch(opts(14, 1e-5, {"Shape", "Mod", "Neg", "Pow", "Max", "Min"}), 7));
+}
+
 }  // namespace
 }  // namespace modelexport::testing
