@@ -71,6 +71,21 @@ void passThrough(ConvertContext& ctx) {
   ctx.setOutput(ctx.input(ctx.in(0)), ctx.dtype(ctx.in(0)));
 }
 
+// copy(self, src, non_blocking): the functional form of self.copy_(src) that torch.export
+// records: src broadcast to self's shape, in self's dtype.
+void copyInto(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const torch::jit::Value* self = ctx.in(0);
+  const torch::jit::Value* src = ctx.arg("src");
+  std::string x = ctx.inputAs(src, type);
+  const bool sameShape = !ctx.hasDynamicDims(self) && !ctx.hasDynamicDims(src) && ctx.sizes(self) == ctx.sizes(src);
+  if (!sameShape) {
+    std::string shape = ctx.hasDynamicDims(self) ? ctx.op("Shape", {ctx.input(self)}) : ctx.constInts(ctx.sizes(self));
+    x = ctx.op("Expand", {x, shape});
+  }
+  ctx.setOutput(x, type);
+}
+
 // dropout(x, p, train) in eval mode is removed before conversion; in training mode
 // LibTorch zeroes random elements, which an ONNX file for inference does not do.
 void evalDropout(ConvertContext& ctx) {
@@ -109,6 +124,7 @@ void registerPrimConverters(ConverterRegistry& registry) {
       {"aten::scalar_tensor", {}},
       {"prim::unchecked_cast", {}}};
   for (const auto& [kind, facts] : passing) registry.add(kind, passThrough, facts);
+  registry.add("aten::copy", copyInto, keepsSize());
   registry.add("aten::dropout", evalDropout, keepsSize());
   registry.add("aten::feature_dropout", evalDropout, keepsSize());
   registry.add("aten::alpha_dropout", evalDropout);

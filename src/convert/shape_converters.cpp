@@ -1,4 +1,5 @@
 // Shape and layout: reshape, transpose, squeeze, concat, split, slice, pad, tile.
+#include <algorithm>
 #include <limits>
 #include <numeric>
 
@@ -196,6 +197,96 @@ void select(ConvertContext& ctx) {
   std::string index = ctx.isStatic(ctx.in(2)) ? ctx.scalar(static_cast<double>(ctx.toInt(ctx.in(2))), at::kLong)
                                               : ctx.inputAs(ctx.in(2), at::kLong);
   ctx.setOutput(ctx.op("Gather", {ctx.inputAs(ctx.in(0), type), index}, {attr::i("axis", dim)}), type);
+}
+
+bool isDynamicDim(const ConvertContext& ctx, const Value* x, int64_t d) {
+  const auto& dynamic = ctx.fact(x).dynamicDims;
+  return std::find(dynamic.begin(), dynamic.end(), d) != dynamic.end();
+}
+
+// The size of dim `d` of x as a 0-d int64 tensor: a constant when fixed, else from Shape.
+std::string dimSize(ConvertContext& ctx, const Value* x, int64_t d) {
+  if (!isDynamicDim(ctx, x, d)) return ctx.scalar(static_cast<double>(ctx.dim(x, d)), at::kLong);
+  return ctx.op("Gather", {ctx.op("Shape", {ctx.input(x)}), ctx.scalar(static_cast<double>(d), at::kLong)},
+                {attr::i("axis", 0)});
+}
+
+// A start position as LibTorch takes it: a negative one counts from the end, and it is
+// clamped to [0, size]. 0-d int64; a constant when the start and that dim are fixed.
+std::string clampedStart(ConvertContext& ctx, const Value* start, const Value* self, int64_t dim) {
+  if (!ctx.given(start)) return ctx.scalar(0, at::kLong);
+  if (ctx.isStatic(start) && !isDynamicDim(ctx, self, dim)) {
+    const int64_t size = ctx.dim(self, dim);
+    int64_t s = ctx.toInt(start);
+    if (s < 0) s += size;
+    return ctx.scalar(static_cast<double>(std::clamp<int64_t>(s, 0, size)), at::kLong);
+  }
+  std::string s = ctx.inputAs(start, at::kLong), size = dimSize(ctx, self, dim), zero = ctx.scalar(0, at::kLong);
+  s = ctx.op("Where", {ctx.op("Less", {s, zero}), ctx.op("Add", {s, size}), s});
+  return ctx.op("Min", {ctx.op("Max", {s, zero}), size});
+}
+
+// self with src written along `dim` at positions start, start + step, ... (`count` of
+// them, a 0-d int64): ScatterElements with those positions broadcast to src's shape.
+std::string scatterAlong(ConvertContext& ctx, const Value* self, const std::string& src, const std::string& srcShape,
+                         int64_t dim, const std::string& start, const std::string& count, int64_t step,
+                         at::ScalarType type) {
+  std::string delta = ctx.scalar(static_cast<double>(step), at::kLong);
+  std::string limit = ctx.op("Add", {start, ctx.op("Mul", {count, delta})});
+  std::vector<int64_t> along(static_cast<size_t>(ctx.rank(self)), 1);
+  along[static_cast<size_t>(dim)] = -1;
+  std::string positions = ctx.op("Reshape", {ctx.op("Range", {start, limit, delta}), ctx.constInts(along)});
+  std::string indices = ctx.op("Expand", {positions, srcShape});
+  return ctx.op("ScatterElements", {ctx.inputAs(self, type), indices, src}, {attr::i("axis", dim)});
+}
+
+// slice_scatter(self, src, dim, start, end, step): src written into that slice of self.
+// A slice of the whole dim (start 0, no end, step 1) is src itself.
+void sliceScatter(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const Value* self = ctx.in(0);
+  const Value* srcValue = ctx.arg("src");
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(self));
+  const int64_t step = ctx.given("step") ? ctx.toInt(ctx.arg("step")) : 1;
+  const Value* start = ctx.arg("start");
+  const Value* end = ctx.arg("end");
+  const bool fromZero = !ctx.given(start) || (ctx.isStatic(start) && ctx.toInt(start) == 0);
+  const bool toEnd = !ctx.given(end) || (ctx.isStatic(end) && ctx.toInt(end) == std::numeric_limits<int64_t>::max());
+  std::string src = ctx.inputAs(srcValue, type);
+  if (fromZero && toEnd && step == 1) {
+    ctx.setOutput(src, type);
+    return;
+  }
+  std::string srcShape = ctx.hasDynamicDims(srcValue) ? ctx.op("Shape", {src}) : ctx.constInts(ctx.sizes(srcValue));
+  ctx.setOutput(scatterAlong(ctx, self, src, srcShape, dim, clampedStart(ctx, start, self, dim),
+                             dimSize(ctx, srcValue, dim), step, type),
+                type);
+}
+
+// select_scatter(self, src, dim, index): src (self's shape without dim) written at index.
+void selectScatter(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const Value* self = ctx.in(0);
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(self));
+  std::string src = unsqueeze(ctx, ctx.inputAs(ctx.arg("src"), type), {dim});
+  const Value* index = ctx.arg("index");
+  std::string position;
+  if (ctx.isStatic(index) && (ctx.toInt(index) >= 0 || !isDynamicDim(ctx, self, dim))) {
+    const int64_t i = ctx.toInt(index);
+    position = ctx.scalar(static_cast<double>(i < 0 ? i + ctx.dim(self, dim) : i), at::kLong);
+  } else {
+    std::string i = ctx.inputAs(index, at::kLong);
+    position = ctx.op("Where", {ctx.op("Less", {i, ctx.scalar(0, at::kLong)}), ctx.op("Add", {i, dimSize(ctx, self, dim)}), i});
+  }
+  std::string srcShape;
+  if (ctx.hasDynamicDims(self)) {
+    srcShape = ctx.op("Shape", {src});
+  } else {
+    std::vector<int64_t> sizes = ctx.sizes(self);
+    sizes[static_cast<size_t>(dim)] = 1;
+    srcShape = ctx.constInts(sizes);
+  }
+  ctx.setOutput(scatterAlong(ctx, self, src, srcShape, dim, position, ctx.scalar(1, at::kLong), 1, type), type);
 }
 
 // split / split_with_sizes / chunk / unbind: sizes come from the recorded outputs.
@@ -438,6 +529,8 @@ void registerShapeConverters(ConverterRegistry& r) {
   r.add("aten::slice", sliceOp, viewOf);
   r.add("aten::narrow", narrow, viewOf);
   r.add("aten::select", select, viewOf);
+  r.add("aten::slice_scatter", sliceScatter, keepsSize());
+  r.add("aten::select_scatter", selectScatter, keepsSize());
   r.add("aten::split", [](ConvertContext& c) { split(c, false); }, layout);
   r.add("aten::split_with_sizes", [](ConvertContext& c) { split(c, false); });
   r.add("aten::chunk", [](ConvertContext& c) { split(c, false); }, layout);

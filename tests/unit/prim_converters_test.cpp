@@ -112,5 +112,17 @@ TEST(PrimConverters, RunTimeSizeListsUnpackIndexAndFloorDivide) {
                   {floatInput({2, 3, 4})}, withDynamicBatch(opts(14, 1e-6, {"Gather"}), 5));
 }
 
+// copy(self, src), the functional self.copy_(src): src broadcast to self's shape and cast
+// to its dtype; the same shape passes src through; under a dynamic batch, self's Shape.
+TEST(PrimConverters, CopyBroadcastsAndCasts) {
+  const std::string source =
+      "def forward(self, x, i, y):\n"
+      "  return torch.copy(x, i), torch.copy(x, y), torch.copy(x, y[:, :1] * 2.0)\n";
+  expectOpMatches("copy", source, {floatInput({2, 3, 4}), longInput({2, 1, 4}, 9), floatInput({2, 3, 4})},
+                  opts(14, 0, {"Expand", "Cast"}));
+  expectOpMatches("copy_dynamic_batch", source, {floatInput({2, 3, 4}), longInput({2, 1, 4}, 9), floatInput({2, 3, 4})},
+                  withDynamicBatch(opts(14, 0, {"Expand", "Shape"}), 3));
+}
+
 }  // namespace
 }  // namespace modelexport::testing

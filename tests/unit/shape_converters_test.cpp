@@ -224,6 +224,32 @@ TEST(ShapeConverters, RollOverFixedDimsWithADynamicBatch) {
                   {floatInput({2, 4, 5})}, withDynamicBatch(opts(14, 1e-6, {"Concat"}), 3));
 }
 
+// slice_scatter: a strided slice, a negative start, the whole dim (src itself);
+// select_scatter at an index and at a negative one.
+TEST(ShapeConverters, SliceAndSelectScatter) {
+  expectOpMatches("slice_select_scatter",
+                  "def forward(self, x, a, b, c, s):\n"
+                  "  return (torch.slice_scatter(x, a, 1, 1, 5, 2), torch.slice_scatter(x, b, 0),\n"
+                  "          torch.slice_scatter(x, c, -1, -2), torch.select_scatter(x, s, 1, 2),\n"
+                  "          torch.select_scatter(x, s, 1, -1))\n",
+                  {floatInput({3, 6, 4}), floatInput({3, 2, 4}), floatInput({3, 6, 4}), floatInput({3, 6, 2}),
+                   floatInput({3, 4})},
+                  opts(14, 0, {"ScatterElements"}));
+}
+
+// The causal-mask builders' writes into a slice under a dynamic batch: positions from
+// the run-time sizes, a start computed from the batch, a negative select index.
+TEST(ShapeConverters, SliceAndSelectScatterWithADynamicBatch) {
+  expectOpMatches("slice_select_scatter_dynamic_batch",
+                  "def forward(self, x, a):\n"
+                  "  n = x.size(0)\n"
+                  "  return (torch.slice_scatter(x, a, 1, 1, 5, 2), torch.slice_scatter(x, x * 2.0, 0),\n"
+                  "          torch.slice_scatter(x, x[-1:] * 3.0, 0, n - 1), torch.slice_scatter(x, x[:, -2:] + 1.0, 1, -2),\n"
+                  "          torch.select_scatter(x, x[0] - 1.0, 0, n - 1), torch.select_scatter(x, x[:, 0] * 5.0, 1, -1))\n",
+                  {floatInput({2, 6, 4}), floatInput({2, 2, 4})},
+                  withDynamicBatch(opts(14, 0, {"ScatterElements", "Range"}), 3));
+}
+
 // squeeze() of every size-1 dim cannot know at export time whether a dynamic dim will be 1.
 TEST(ShapeConverters, SqueezeAllRefusesADynamicDim) {
   const std::string error = exportError("squeeze_all_dynamic", "def forward(self, x):\n  return x.squeeze()\n",
