@@ -127,4 +127,7 @@ CMAKE_GENERATOR="Unix Makefiles" "$VENV/bin/python" -m pip install --disable-pip
   --no-build-isolation --no-deps -C build-dir="$BUILD_DIR" -C cmake.define.BUILD_TESTING=ON "$ROOT" \
   || die "pip install . failed"
 [[ -x "$VENV/bin/modelexport" ]] || die "pip install . did not install $VENV/bin/modelexport"
+# Configured again without pip's staging directories: `cmake --install build` installs
+# the plain layout (nothing is compiled).
+cmake -S "$ROOT" -B "$BUILD_DIR" >/dev/null
 say "ready: $BUILD_DIR/modelexport and $VENV/bin/modelexport ($("$VENV/bin/modelexport" --version))"

@@ -7,7 +7,7 @@
 # LD_LIBRARY_PATH or PYTHONPATH: `modelexport --version`, an export by Hugging Face
 # name, `import modelexport` and export_pretrained, and that the engine loaded the new
 # environment's LibTorch ($ORIGIN-relative RPATH) and the front end came from its
-# site-packages.
+# site-packages. Last, `cmake --install build --prefix P` and P/bin/modelexport.
 #
 #   install_test.sh SOURCE_DIR BUILD_DIR WORK_DIR HF_CACHE VENV_PYTHON
 set -euo pipefail
@@ -18,6 +18,7 @@ step() { printf '\n$ %s\n' "$*"; "$@"; }
 
 CMAKE_GENERATOR="Unix Makefiles" step "$BUILD_PYTHON" -m pip wheel --disable-pip-version-check -q --no-build-isolation \
   --no-deps -C build-dir="$BUILD" -C cmake.define.BUILD_TESTING=ON -w "$WORK/wheel" "$SRC"
+cmake -S "$SRC" -B "$BUILD" >/dev/null  # back to the plain install layout (install rules only)
 step "$BASE_PYTHON" -m venv "$WORK/venv"
 VENV="$WORK/venv"
 step "$VENV/bin/python" -m pip install --disable-pip-version-check -q torch==2.13.0
@@ -39,4 +40,9 @@ result = modelexport.export_pretrained('prajjwal1/bert-tiny', 'api.onnx')
 print(result)
 "
 [[ -s api.onnx ]] || { echo "FAIL: export_pretrained wrote nothing"; exit 1; }
+# cmake --install: the same command, engine and front end under a prefix.
+step cmake --install "$BUILD" --prefix "$WORK/prefix"
+MODELEXPORT_PYTHON="$VENV/bin/python" step "$WORK/prefix/bin/modelexport" export prajjwal1/bert-tiny prefix.onnx \
+  --opset-version 17
+[[ -s prefix.onnx ]] || { echo "FAIL: the cmake --install binary wrote nothing"; exit 1; }
 echo "install test: passed"
