@@ -257,6 +257,24 @@ void batchNorm(ConvertContext& ctx) {
                 type);
 }
 
+// _native_batch_norm_legit_no_training(input, weight?, bias?, running_mean, running_var,
+// momentum, eps) -> (out, save_mean, save_invstd): eval-mode batch norm as torch.export
+// records it. The saved statistics, empty in this form, are bound only when read.
+void batchNormNoTraining(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  auto param = [&](const char* name, float fill) {
+    if (ctx.given(name)) return ctx.inputAs(ctx.arg(name), type);
+    return ctx.constant(torch::full({ctx.dim(ctx.in(0), 1)}, fill, torch::TensorOptions().dtype(type)), "bn_default");
+  };
+  ctx.setOutput(ctx.op("BatchNormalization",
+                       {ctx.inputAs(ctx.in(0), type), param("weight", 1.0f), param("bias", 0.0f),
+                        ctx.inputAs(ctx.arg("running_mean"), type), ctx.inputAs(ctx.arg("running_var"), type)},
+                       {attr::f("epsilon", static_cast<float>(ctx.toDouble(ctx.arg("eps"))))}),
+                type);
+  for (size_t i = 1; i < 3; ++i)
+    if (ctx.out(i)->hasUses()) ctx.setOutput(ctx.constant(torch::zeros({0}, ctx.dtype(ctx.out(i))), "empty"), i);
+}
+
 // instance_norm(x, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn)
 void instanceNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
@@ -283,15 +301,39 @@ void instanceNorm(ConvertContext& ctx) {
 // group_norm(x, num_groups, weight, bias, eps, cudnn): statistics per (sample, group).
 void groupNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const auto& shape = ctx.sizes(ctx.in(0));
   const int64_t groups = ctx.toInt(ctx.in(1));
   const double eps = ctx.toDouble(ctx.in(4));
+  if (ctx.hasDynamicDims(ctx.in(0))) {
+    // Sizes known at run time: [N, groups, rest] by Reshape's 0 (keep) and -1 (the rest),
+    // then back to x's Shape.
+    std::string x = ctx.inputAs(ctx.in(0), type);
+    std::string grouped = ctx.op("Reshape", {x, ctx.constInts({0, groups, -1})});
+    std::string y = ctx.op("Reshape", {normalizeOver(ctx, grouped, {2}, eps, type), ctx.op("Shape", {x})});
+    ctx.setOutput(channelAffine(ctx, y, 2, 3, ctx.rank(ctx.in(0)), type), type);
+    return;
+  }
+  const auto& shape = ctx.sizes(ctx.in(0));
   int64_t perGroup = 1;
   for (size_t d = 1; d < shape.size(); ++d) perGroup *= shape[d];
   perGroup /= groups;
   std::string grouped = ctx.op("Reshape", {ctx.inputAs(ctx.in(0), type), ctx.constInts({shape[0], groups, perGroup})});
   std::string y = ctx.op("Reshape", {normalizeOver(ctx, grouped, {2}, eps, type), ctx.constInts(shape)});
   ctx.setOutput(channelAffine(ctx, y, 2, 3, static_cast<int64_t>(shape.size()), type), type);
+}
+
+// _weight_norm(v, g, dim): v * (g / ||v||), the norm over every dim but `dim` (over all of
+// v for dim -1), kept for broadcasting; g has v's rank with size 1 outside `dim`.
+void weightNorm(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const Value* v = ctx.arg("v");
+  const int64_t rank = ctx.rank(v);
+  const int64_t dim = ctx.given("dim") ? ctx.toInt(ctx.arg("dim")) : 0;
+  std::vector<int64_t> axes;
+  for (int64_t d = 0; d < rank; ++d)
+    if (dim == -1 || d != ConvertContext::normDim(dim, rank)) axes.push_back(d);
+  std::string x = ctx.inputAs(v, type);
+  std::string norm = reduce(ctx, "ReduceL2", x, axes, true);
+  ctx.setOutput(ctx.op("Mul", {x, ctx.op("Div", {ctx.inputAs(ctx.arg("g"), type), norm})}), type);
 }
 
 // Begin/end pads that make ONNX's floor output-size rule give LibTorch's recorded output
@@ -457,6 +499,40 @@ std::optional<std::vector<double>> optionalDoubles(ConvertContext& ctx, const Va
   return std::vector<double>{v.toDouble()};
 }
 
+// upsample with sizes that follow the dynamic axes: Resize by the scale factors when
+// LibTorch maps coordinates by them, else to a `sizes` of x's leading dims (Shape) and
+// output_size, whose elements may be run-time ints.
+void upsampleToRunTimeSize(ConvertContext& ctx, const std::vector<double>& scales, bool useScales,
+                           const std::vector<onnx::AttributeProto>& attrs, at::ScalarType type) {
+  const std::string noTensor = ctx.opset() >= 13 ? "" : ctx.constant(torch::zeros({0}, at::kFloat), "empty");
+  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::vector<std::string> ins{x, noTensor};
+  if (useScales) {
+    std::vector<float> scaleValues{1.0f, 1.0f};
+    const auto& inDynamic = ctx.fact(ctx.in(0)).dynamicDims;
+    const auto& outDynamic = ctx.fact(ctx.out()).dynamicDims;
+    for (size_t d = 0; d < scales.size(); ++d) {
+      float scale = static_cast<float>(scales[d]);
+      const auto axis = static_cast<int64_t>(2 + d);
+      // As in the fixed-size case: nudged up where the float would lose an output element.
+      if (std::count(inDynamic.begin(), inDynamic.end(), axis) == 0 &&
+          std::count(outDynamic.begin(), outDynamic.end(), axis) == 0) {
+        const float inSize = static_cast<float>(ctx.dim(ctx.in(0), axis));
+        while (static_cast<int64_t>(inSize * scale) < ctx.dim(ctx.out(), axis))
+          scale = std::nextafter(scale, 2.0f * scale + 1.0f);
+      }
+      scaleValues.push_back(scale);
+    }
+    ins.push_back(ctx.constant(torch::tensor(scaleValues, at::kFloat), "scales"));
+  } else {
+    if (!ctx.given("output_size")) ctx.unsupported("upsample by scale factors with align_corners under dynamic axes");
+    std::string leading = ctx.op("Slice", {ctx.op("Shape", {x}), ctx.constInts({0}), ctx.constInts({2})});
+    ins.push_back(noTensor);
+    ins.push_back(ctx.op("Concat", {leading, ctx.intListInput(ctx.arg("output_size"))}, {attr::i("axis", 0)}));
+  }
+  ctx.setOutput(ctx.op("Resize", ins, attrs), type);
+}
+
 // upsample_{nearest,linear,bilinear,trilinear,bicubic}{1,2,3}d, as ONNX Resize. Both
 // schemas: the "vec" overload (input, output_size?, [align_corners,] scale_factors?) and
 // the per-dim one (self, output_size, [align_corners,] scales_d...).
@@ -493,6 +569,10 @@ void upsample(ConvertContext& ctx, const std::string& mode) {
     if (mode == "cubic") attrs.push_back(attr::f("cubic_coeff_a", -0.75f));
   }
   const bool useScales = !scales.empty() && !alignCorners;
+  if (ctx.hasDynamicDims(ctx.in(0)) || ctx.hasDynamicDims(ctx.out())) {
+    upsampleToRunTimeSize(ctx, scales, useScales, attrs, type);
+    return;
+  }
   std::vector<float> scaleValues{1.0f, 1.0f};
   const auto& inShape = ctx.sizes(ctx.in(0));
   const auto& outShape = ctx.sizes(ctx.out());
@@ -546,6 +626,8 @@ void registerNnConverters(ConverterRegistry& r) {
   for (const char* kind : {"aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d"})
     r.add(kind, [](ConvertContext& c) { convolution(c, false, true); }, sizedBy(SizeFormula::ConvTransposeNd));
   r.add("aten::batch_norm", batchNorm, keepsSize());
+  r.add("aten::_native_batch_norm_legit_no_training", batchNormNoTraining);
+  r.add("aten::_weight_norm", weightNorm);
   r.add("aten::instance_norm", instanceNorm, keepsSize());
   r.add("aten::group_norm", groupNorm, keepsSize());
   r.add("aten::pixel_shuffle", [](ConvertContext& c) { pixelShuffle(c, false); });

@@ -47,6 +47,20 @@ void flatten(ConvertContext& ctx) {
     ctx.setOutput(ctx.op("Flatten", {ctx.inputAs(ctx.in(0), type)}, {attr::i("axis", 1)}), type);
     return;
   }
+  if (ctx.hasDynamicDims(ctx.in(0)) && rank > 0) {
+    // Sizes known at run time: the dims before start kept (Reshape's 0), the flattened
+    // ones -1, those after end from x's Shape.
+    std::string x = ctx.inputAs(ctx.in(0), type);
+    std::vector<int64_t> head(static_cast<size_t>(start), 0);
+    head.push_back(-1);
+    std::string shape = ctx.constInts(head);
+    if (end + 1 < rank) {
+      std::string tail = ctx.op("Slice", {ctx.op("Shape", {x}), ctx.constInts({end + 1}), ctx.constInts({rank})});
+      shape = ctx.op("Concat", {shape, tail}, {attr::i("axis", 0)});
+    }
+    ctx.setOutput(ctx.op("Reshape", {x, shape}), type);
+    return;
+  }
   reshapeToOutput(ctx);
 }
 

@@ -333,5 +333,51 @@ TEST(NnConverters, UpsampleNearestAndBilinear) {
                     {floatInput({2, 3, 5, 4})}, {opset, 1e-4, {"Resize"}});
 }
 
+// torch.export's eval batch norm: three results, the saved statistics empty; with and
+// without weight and bias, at a fixed batch and under a dynamic one.
+TEST(NnConverters, NativeBatchNormNoTraining) {
+  const TestParameters parameters = {{"weight", randomTensor({3}, 35)}, {"bias", randomTensor({3}, 36)},
+                                     {"mean", randomTensor({3}, 37)},   {"var", positiveTensor({3}, 38)}};
+  const std::string source =
+      "def forward(self, x, y):\n"
+      "  a = torch._native_batch_norm_legit_no_training(x, self.weight, self.bias, self.mean, self.var, 0.1, 1e-5)\n"
+      "  b = torch._native_batch_norm_legit_no_training(y, None, None, self.mean, self.var, 0.1, 1e-3)\n"
+      "  return a[0], b[0]\n";
+  expectOpMatches("native_batch_norm_no_training", source, {floatInput({2, 3, 4, 5}), floatInput({2, 3, 6})},
+                  opts(14, 1e-4, {"BatchNormalization"}), parameters);
+  expectOpMatches("native_batch_norm_no_training_dynamic_batch", source,
+                  {floatInput({2, 3, 4, 5}), floatInput({2, 3, 6})},
+                  withDynamicBatch(opts(14, 1e-4, {"BatchNormalization"}), 3), parameters);
+}
+
+// _weight_norm over every dim but 0, but 1, and (dim -1) over all of v.
+TEST(NnConverters, WeightNorm) {
+  for (int opset : {11, 17})
+    expectOpMatches(opsetTag("weight_norm", opset),
+                    "def forward(self, v, g0, g1, g):\n"
+                    "  return torch._weight_norm(v, g0, 0), torch._weight_norm(v, g1, 1), torch._weight_norm(v, g, -1)\n",
+                    {floatInput({4, 3, 5}), floatInput({4, 1, 1}), floatInput({1, 3, 1}), floatInput({1})},
+                    opts(opset, 1e-5, {"ReduceL2"}));
+}
+
+// Sizes that follow a dynamic dim: group norm reshapes with 0 and -1 and back to x's
+// Shape; upsample to an output_size of run-time ints (Resize's sizes from Shape), by
+// scale factors, with aligned corners.
+TEST(NnConverters, GroupNormAndUpsampleWithADynamicBatch) {
+  const TestParameters parameters = {{"weight", randomTensor({6}, 39)}, {"bias", randomTensor({6}, 40)}};
+  for (int opset : {11, 14})
+    expectOpMatches(opsetTag("group_norm_upsample_dynamic_batch", opset),
+                    "def forward(self, x, y):\n"
+                    "  n = y.size(0)\n"
+                    "  return (torch.group_norm(x, 3, self.weight, self.bias, 1e-5, False), torch.group_norm(x, 2),\n"
+                    "          torch.upsample_bilinear2d(x, [n * 2, 7], False, None),\n"
+                    "          torch.upsample_bilinear2d(x, [n + 1, 3], True, None),\n"
+                    "          torch.upsample_nearest2d(x, [n * 3, 8], None),\n"
+                    "          torch.upsample_bilinear2d(x, None, False, [1.7, 2.0]),\n"
+                    "          torch.upsample_nearest2d(x, None, [2.0, 1.5]))\n",
+                    {floatInput({2, 6, 4, 5}), floatInput({2, 3})},
+                    withDynamicBatch(opts(opset, 1e-4, {"Resize", "Shape", "ReduceMean"}), 3), parameters);
+}
+
 }  // namespace
 }  // namespace modelexport::testing

@@ -250,6 +250,15 @@ TEST(ShapeConverters, SliceAndSelectScatterWithADynamicBatch) {
                   withDynamicBatch(opts(14, 0, {"ScatterElements", "Range"}), 3));
 }
 
+// flatten of trailing, middle and leading dims of a tensor whose batch is dynamic
+// (Reshape with 0 and -1, the dims after the run from Shape); 1..end stays Flatten.
+TEST(ShapeConverters, FlattenWithADynamicBatch) {
+  expectOpMatches("flatten_dynamic_batch",
+                  "def forward(self, x):\n"
+                  "  return torch.flatten(x, 2), torch.flatten(x, 1, 2), torch.flatten(x, 0, 1), torch.flatten(x, 1)\n",
+                  {floatInput({2, 3, 4, 5})}, withDynamicBatch(opts(14, 0, {"Reshape", "Flatten"}), 3));
+}
+
 // squeeze() of every size-1 dim cannot know at export time whether a dynamic dim will be 1.
 TEST(ShapeConverters, SqueezeAllRefusesADynamicDim) {
   const std::string error = exportError("squeeze_all_dynamic", "def forward(self, x):\n  return x.squeeze()\n",
