@@ -45,27 +45,6 @@ std::string weightHint(ConvertContext& ctx, const torch::jit::Value* packed) {
   return hint;
 }
 
-// A quantized weight as DequantizeLinear over its int8 values: per tensor, or per channel
-// along dim 0 (opset 13's axis attribute; before it, the weight is written dequantized).
-// `transposed` writes it as [in, out] for MatMul, its channels then along axis 1.
-std::string dequantizedWeight(ConvertContext& ctx, const at::Tensor& weight, bool transposed, const std::string& hint) {
-  const auto laidOut = [transposed](const at::Tensor& t) { return (transposed ? t.t() : t).contiguous(); };
-  if (weight.qscheme() == at::kPerTensorAffine) {
-    const std::string values = ctx.constant(laidOut(weight.int_repr()), hint + ".weight_quantized");
-    return ctx.op("DequantizeLinear", {values, ctx.scalar(weight.q_scale(), at::kFloat),
-                                       ctx.scalar(static_cast<double>(weight.q_zero_point()), at::kChar)});
-  }
-  if (weight.qscheme() != at::kPerChannelAffine)
-    ctx.unsupported(std::string("weights quantized with scheme ") + c10::toString(weight.qscheme()));
-  if (ctx.opset() < 13) return ctx.constant(laidOut(weight.dequantize()), hint + ".weight");
-  if (weight.q_per_channel_axis() != 0) ctx.unsupported("per-channel weights quantized along a dim other than 0");
-  const std::string values = ctx.constant(laidOut(weight.int_repr()), hint + ".weight_quantized");
-  const std::string scales = ctx.constant(weight.q_per_channel_scales().to(at::kFloat), hint + ".weight_scale");
-  const std::string zeroPoints =
-      ctx.constant(weight.q_per_channel_zero_points().to(at::kChar), hint + ".weight_zero_point");
-  return ctx.op("DequantizeLinear", {values, scales, zeroPoints}, {attr::i("axis", transposed ? 1 : 0)});
-}
-
 // quantize_per_tensor(x, scale, zero_point, dtype), with numbers or (FX) 0-d tensors: the
 // recorded result's scale and zero point are the arguments.
 // The .dynamic overload picks its scale from the data (not known at export time) and
@@ -87,44 +66,116 @@ const c10::IValue& packedParams(ConvertContext& ctx, const torch::jit::Value* v)
   return packed;
 }
 
+// The levels of a quantized input (uint8): its carried float quantized again with its own
+// scale and zero point, which gives back the integers LibTorch holds exactly.
+std::string levelsOf(ConvertContext& ctx, const torch::jit::Value* v) {
+  const ValueFact& f = ctx.fact(v);
+  if (!f.isTensor || f.qScale <= 0) ctx.unsupported("a quantized input that is not per-tensor affine");
+  if (f.dtype != at::kQUInt8)
+    ctx.unsupported(std::string("a quantized convolution or Linear on ") + c10::toString(f.dtype) +
+                    " activations (only quint8 converts)");
+  return ctx.op("QuantizeLinear", {ctx.input(v), ctx.scalar(f.qScale, at::kFloat),
+                                   ctx.scalar(static_cast<double>(f.qZeroPoint), at::kByte)});
+}
+
+// fbgemm's requantization of an int32 accumulator (ReQuantizeOutput with a float bias), in
+// float32 as it computes it: act_times_w_scale = x_scale * w_scale[c], raw = acc +
+// bias[c] / act_times_w_scale, level = zp + rint(raw * (act_times_w_scale / y_scale)),
+// clamped to [relu ? zp : 0, 255]. The constants are computed here in float as fbgemm does,
+// and the graph's Add/Mul/Round are float32 operations, so the levels are LibTorch's
+// exactly (float rounding of the sums and a Q/DQ pair on a float product are not:
+// they move a level by one near ties, and such steps grow over a deep network).
+// `channelShape` is the per-channel constants' shape ([C, 1, 1] for a convolution's NCHW
+// output, [C] for a Linear's last dim). The result is carried as the dequantized level.
+std::string requantizeAccumulator(ConvertContext& ctx, const std::string& acc, const torch::jit::Value* input,
+                                  const at::Tensor& weight, const c10::optional<at::Tensor>& bias, bool relu,
+                                  const std::vector<int64_t>& channelShape, const std::string& hint) {
+  const float xScale = static_cast<float>(ctx.fact(input).qScale);
+  const ValueFact& out = ctx.fact(ctx.out());
+  if (!out.isTensor || out.qScale <= 0 || out.dtype != at::kQUInt8)
+    ctx.unsupported("a quantized convolution or Linear result that is not per-tensor affine quint8");
+  const float yScale = static_cast<float>(out.qScale);
+  const int64_t channels = weight.size(0);
+  at::Tensor wScale = weight.qscheme() == at::kPerTensorAffine
+                          ? at::full({channels}, static_cast<float>(weight.q_scale()), at::kFloat)
+                          : weight.q_per_channel_scales().to(at::kFloat).contiguous();
+  at::Tensor multiplier = at::empty({channels}, at::kFloat), biasOverScale = at::empty({channels}, at::kFloat);
+  const bool hasBias = bias && bias->defined();
+  at::Tensor b = hasBias ? bias->to(at::kFloat).contiguous() : at::Tensor();
+  for (int64_t c = 0; c < channels; ++c) {
+    const float actTimesW = xScale * wScale.data_ptr<float>()[c];
+    multiplier.data_ptr<float>()[c] = actTimesW / yScale;
+    if (hasBias) biasOverScale.data_ptr<float>()[c] = b.data_ptr<float>()[c] / actTimesW;
+  }
+  std::string raw = ctx.cast(acc, at::kFloat);
+  if (hasBias) raw = ctx.op("Add", {raw, ctx.constant(biasOverScale.reshape(channelShape), hint + ".bias_over_scale")});
+  const std::string rounded =
+      ctx.op("Round", {ctx.op("Mul", {raw, ctx.constant(multiplier.reshape(channelShape), hint + ".multiplier")})});
+  const double zp = static_cast<double>(out.qZeroPoint);
+  const std::string level = ctx.op("Clip", {ctx.op("Add", {rounded, ctx.scalar(zp, at::kFloat)}),
+                                            ctx.scalar(relu ? zp : 0.0, at::kFloat), ctx.scalar(255, at::kFloat)});
+  return ctx.op("DequantizeLinear",
+                {ctx.cast(level, at::kByte), ctx.scalar(out.qScale, at::kFloat), ctx.scalar(zp, at::kByte)});
+}
+
+// The int8 weight's zero points for ConvInteger/MatMulInteger: none when all are 0 (the
+// symmetric qconfigs), else per tensor or per output channel.
+std::vector<std::string> weightZeroPoint(ConvertContext& ctx, const at::Tensor& weight, const std::string& hint) {
+  at::Tensor zps = weight.qscheme() == at::kPerTensorAffine
+                       ? at::scalar_tensor(weight.q_zero_point(), at::kChar)
+                       : weight.q_per_channel_zero_points().to(at::kChar).contiguous();
+  if (!zps.ne(0).any().item<bool>()) return {};
+  return {ctx.constant(zps, hint + ".weight_zero_point")};
+}
+
+void checkWeightScheme(ConvertContext& ctx, const at::Tensor& weight) {
+  if (weight.qscheme() == at::kPerChannelAffine && weight.q_per_channel_axis() != 0)
+    ctx.unsupported("per-channel weights quantized along a dim other than 0");
+  if (weight.qscheme() != at::kPerTensorAffine && weight.qscheme() != at::kPerChannelAffine)
+    ctx.unsupported(std::string("weights quantized with scheme ") + c10::toString(weight.qscheme()));
+}
+
 // quantized::conv2d(qx, packed, output_scale, output_zero_point) and conv2d_relu: the
 // packed object holds the int8 weight [C_out, C_in / groups, kH, kW] (per channel along
 // dim 0 with the x86/fbgemm qconfigs), the float bias and the convolution's geometry.
+// ConvInteger on the levels gives fbgemm's int32 accumulator, requantized as it does.
 void conv2dWith(ConvertContext& ctx, bool relu) {
   auto params = packedParams(ctx, ctx.in(1)).toCustomClass<ConvPackedParamsBase<2>>();
   if (params->transpose()) ctx.unsupported("a transposed quantized convolution");
   auto [weight, bias] = params->unpack();
+  checkWeightScheme(ctx, weight);
   const std::string hint = weightHint(ctx, ctx.in(1));
-  std::vector<std::string> inputs{ctx.input(ctx.in(0)), dequantizedWeight(ctx, weight, false, hint)};
-  if (bias && bias->defined()) inputs.push_back(ctx.constant(bias->to(at::kFloat).contiguous(), hint + ".bias"));
+  const ValueFact& in = ctx.fact(ctx.in(0));
+  std::vector<std::string> inputs{levelsOf(ctx, ctx.in(0)),
+                                  ctx.constant(weight.int_repr().contiguous(), hint + ".weight_quantized"),
+                                  ctx.scalar(static_cast<double>(in.qZeroPoint), at::kByte)};
+  for (const auto& zp : weightZeroPoint(ctx, weight, hint)) inputs.push_back(zp);
   const auto padding = params->padding().vec();
   std::vector<int64_t> pads = padding;
   pads.insert(pads.end(), padding.begin(), padding.end());
-  std::string y = ctx.op("Conv", inputs,
-                         {attr::ints("kernel_shape", {weight.size(2), weight.size(3)}),
-                          attr::ints("strides", params->stride().vec()), attr::ints("pads", pads),
-                          attr::ints("dilations", params->dilation().vec()), attr::i("group", params->groups())});
-  if (relu) y = ctx.op("Relu", {y});
-  bindRounded(ctx, y);
+  const std::string acc =
+      ctx.op("ConvInteger", inputs,
+             {attr::ints("kernel_shape", {weight.size(2), weight.size(3)}),
+              attr::ints("strides", params->stride().vec()), attr::ints("pads", pads),
+              attr::ints("dilations", params->dilation().vec()), attr::i("group", params->groups())});
+  ctx.setOutput(requantizeAccumulator(ctx, acc, ctx.in(0), weight, bias, relu, {weight.size(0), 1, 1}, hint),
+                at::kFloat);
 }
 
-// y = x @ W^T + b: the int8 weight [out, in] is stored transposed, [in, out], so its
-// per-channel scales run along axis 1 and MatMul takes it as it is.
-std::string linearOnWeights(ConvertContext& ctx, const std::string& x, const torch::jit::Value* packedValue) {
-  auto params = packedParams(ctx, packedValue).toCustomClass<LinearPackedParamsBase>();
-  auto [weight, bias] = params->unpack();
-  const std::string hint = weightHint(ctx, packedValue);
-  const std::string w = dequantizedWeight(ctx, weight, true, hint);
-  std::string y = ctx.op("MatMul", {x, w});
-  if (bias && bias->defined()) y = ctx.op("Add", {y, ctx.constant(bias->to(at::kFloat).contiguous(), hint + ".bias")});
-  return y;
-}
-
-// quantized::linear(X, packed, Y_scale, Y_zero_point) and linear_relu.
+// quantized::linear(X, packed, Y_scale, Y_zero_point) and linear_relu: MatMulInteger on
+// the levels and the int8 weight stored [in, out], requantized as fbgemm does.
 void linearWith(ConvertContext& ctx, bool relu) {
-  std::string y = linearOnWeights(ctx, ctx.input(ctx.in(0)), ctx.in(1));
-  if (relu) y = ctx.op("Relu", {y});
-  bindRounded(ctx, y);
+  auto params = packedParams(ctx, ctx.in(1)).toCustomClass<LinearPackedParamsBase>();
+  auto [weight, bias] = params->unpack();
+  checkWeightScheme(ctx, weight);
+  const std::string hint = weightHint(ctx, ctx.in(1));
+  const ValueFact& in = ctx.fact(ctx.in(0));
+  std::vector<std::string> inputs{levelsOf(ctx, ctx.in(0)),
+                                  ctx.constant(weight.int_repr().t().contiguous(), hint + ".weight_quantized"),
+                                  ctx.scalar(static_cast<double>(in.qZeroPoint), at::kByte)};
+  for (const auto& zp : weightZeroPoint(ctx, weight, hint)) inputs.push_back(zp);
+  const std::string acc = ctx.op("MatMulInteger", inputs);
+  ctx.setOutput(requantizeAccumulator(ctx, acc, ctx.in(0), weight, bias, relu, {weight.size(0)}, hint), at::kFloat);
 }
 
 // quantized::linear_dynamic(X float, packed, reduce_range): fbgemm quantizes X to uint8

@@ -123,6 +123,78 @@ class QuantMobileNetLike(nn.Module):
                 tq.fuse_modules(m, [["0", "1", "2"]] if len(m) == 3 else [["0", "1"]], inplace=True)
 
 
+class QuantizableBasicBlock(nn.Module):
+    """torchvision's quantizable ResNet BasicBlock: conv-bn-relu, conv-bn, an optional
+    conv-bn downsample, and the skip joined by FloatFunctional.add_relu."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.add_relu = FloatFunctional()
+
+    def forward(self, x):
+        identity = x
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        return self.add_relu.add_relu(out, identity)
+
+    def fuse(self):
+        tq.fuse_modules(self, [["conv1", "bn1", "relu"], ["conv2", "bn2"]], inplace=True)
+        if self.downsample is not None:
+            tq.fuse_modules(self.downsample, ["0", "1"], inplace=True)
+
+
+class QuantizableResNet18(nn.Module):
+    """torchvision.models.quantization.resnet18's structure (QuantStub, 7x7 stem conv-bn-relu,
+    max pooling, four stages of two BasicBlocks, adaptive average pooling, flatten, fc,
+    DeQuantStub) at a smaller width; torchvision's init (kaiming conv weights) with random
+    batch-norm statistics."""
+
+    def __init__(self, width=16, classes=10):
+        super().__init__()
+        self.quant = tq.QuantStub()
+        self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        stages, cin = [], width
+        for i, cout in enumerate([width, 2 * width, 4 * width, 8 * width]):
+            stages.append(nn.Sequential(QuantizableBasicBlock(cin, cout, 1 if i == 0 else 2),
+                                        QuantizableBasicBlock(cout, cout, 1)))
+            cin = cout
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(cin, classes)
+        self.dequant = tq.DeQuantStub()
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.uniform_(m.weight, 0.5, 1.5)
+                nn.init.uniform_(m.bias, -0.2, 0.2)
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(self.quant(x)))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.dequant(self.fc(torch.flatten(self.avgpool(x), 1)))
+
+    def fuse(self):
+        tq.fuse_modules(self, ["conv1", "bn1", "relu"], inplace=True)
+        for m in self.modules():
+            if isinstance(m, QuantizableBasicBlock):
+                m.fuse()
+
+
 class SmallCnn(nn.Module):
     """For FX quantization: conv-bn-relu (fused), a conv with a functional relu, a
     residual add, max pooling, Linear-ReLU (fused), Linear."""
@@ -188,6 +260,22 @@ def eager_mobilenet(shape):
     calibrate(model, shape)
     tq.convert(model, inplace=True)
     return model, model.classifier.scale
+
+
+def q_resnet18(shape):
+    """Eager mode as torchvision quantizes it: fuse, the x86 qconfig (per-channel weights),
+    prepare, calibrate, convert. Calibrated on inputs twice as wide as the test sets', so
+    that their levels stay in the range the observers saw (fbgemm sums pairs of uint8 x
+    int8 products in int16 without VNNI; levels past it saturate in PyTorch itself)."""
+    model = QuantizableResNet18().eval()
+    model.fuse()
+    model.qconfig = tq.get_default_qconfig(ENGINE)
+    tq.prepare(model, inplace=True)
+    with torch.no_grad():
+        for _ in range(8):
+            model(torch.randn(shape) * 2)
+    tq.convert(model, inplace=True)
+    return model, model.fc.scale
 
 
 def fx_model(float_model, shape):
@@ -265,6 +353,10 @@ def make(outdir):
     torch.manual_seed(4)
     lstm = tq.quantize_dynamic(LstmTagger().eval(), {nn.LSTM, nn.Linear}, dtype=torch.qint8)
     save(outdir, manifest, "q_dynamic_lstm", lstm, (2, 5, 8), 0.0)
+
+    torch.manual_seed(5)
+    resnet, step = q_resnet18((4, 3, 64, 64))
+    save(outdir, manifest, "q_resnet18", resnet, (1, 3, 64, 64), step)
 
     with open(os.path.join(outdir, "models.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)

@@ -139,14 +139,25 @@ TEST(QuantizedConverters, BatchNorm2d) {
 
 TEST(QuantizedConverters, Conv2d) {
   // quantized::conv2d (.new: geometry from the packed object; and the legacy overload
-  // passing it again), strided and padded per dim; per-channel int8 weights as a
-  // DequantizeLinear on axis 0 from opset 13, written dequantized at 11.
+  // passing it again), strided and padded per dim; per-channel int8 weights. ConvInteger
+  // on the levels and fbgemm's float requantization: LibTorch's levels exactly, at every
+  // opset.
   const std::string source = std::string("def forward(self, x):\n") + kQuantizeX + convWeights(2) +
                              "  packed = quantized.conv2d_prepack(w, b, [2, 1], [1, 0], [1, 1], 1)\n"
                              "  return (quantized.conv2d(qx, packed, 0.1, 64).dequantize(),\n"
                              "          quantized.conv2d(qx, packed, [2, 1], [1, 0], [1, 1], 1, 0.1, 64).dequantize())\n";
   for (int opset : {11, 14})
-    expectOpMatches(opsetTag("q_conv2d", opset), source, {floatInput({1, 2, 9, 8})}, opts(opset, 0.1, {"Conv"}));
+    expectOpMatches(opsetTag("q_conv2d", opset), source, {floatInput({1, 2, 9, 8})}, opts(opset, 1e-6, {"ConvInteger"}));
+}
+
+TEST(QuantizedConverters, Conv2dPerTensorWeightWithZeroPoint) {
+  // Per-tensor int8 weights with a zero point (ConvInteger's w_zero_point), no bias.
+  const std::string source = std::string("def forward(self, x):\n") + kQuantizeX +
+                             "  w = torch.quantize_per_tensor(torch.sin(torch.arange(144).float()).reshape([8, 2, 3, 3]) * 0.3, "
+                             "0.004, 3, 12)\n"
+                             "  packed = quantized.conv2d_prepack(w, None, [1, 1], [1, 1], [1, 1], 1)\n"
+                             "  return quantized.conv2d_relu(qx, packed, 0.07, 10).dequantize()\n";
+  expectOpMatches("q_conv2d_weight_zero_point", source, {floatInput({1, 2, 6, 6})}, opts(14, 1e-6, {"ConvInteger"}));
 }
 
 TEST(QuantizedConverters, Conv2dReluDepthwiseDilated) {
@@ -154,7 +165,7 @@ TEST(QuantizedConverters, Conv2dReluDepthwiseDilated) {
   const std::string source = std::string("def forward(self, x):\n") + kQuantizeX + convWeights(1) +
                              "  packed = quantized.conv2d_prepack(w, b, [1, 1], [2, 2], [2, 2], 8)\n"
                              "  return quantized.conv2d_relu(qx, packed, 0.05, 0).dequantize()\n";
-  expectOpMatches("q_conv2d_relu", source, {floatInput({1, 8, 7, 7})}, opts(14, 0.05, {"Conv", "Relu"}));
+  expectOpMatches("q_conv2d_relu", source, {floatInput({1, 8, 7, 7})}, opts(14, 1e-6, {"ConvInteger"}));
 }
 
 TEST(QuantizedConverters, LinearAndLinearRelu) {
@@ -168,7 +179,7 @@ TEST(QuantizedConverters, LinearAndLinearRelu) {
                                "  return (quantized.linear(qx, lp, 0.08, 70).dequantize(),\n"
                                "          quantized.linear_relu(qx, lp, 0.04, 0).dequantize())\n";
     const std::string name = weights == kLinearPerTensor ? "q_linear_per_tensor" : "q_linear_per_channel";
-    expectOpMatches(name, source, {floatInput({3, 2, 8})}, opts(14, 0.08, {"MatMul", "DequantizeLinear"}));
+    expectOpMatches(name, source, {floatInput({3, 2, 8})}, opts(14, 1e-6, {"MatMulInteger"}));
   }
 }
 
