@@ -127,8 +127,9 @@ def export(
 ) -> ExportResult:
     """Export an nn.Module to ONNX with its module hierarchy on every node.
 
-    torch.export.export(model, args, kwargs, dynamic_shapes=..., strict=False), then
-    run_decompositions({}); the program (with the example inputs and the dim names of
+    torch.export.export(model, args, kwargs, dynamic_shapes=..., strict=False) without
+    gradients, then run_decompositions({}) where needed (_program.lowering_needed); the
+    program (with the example inputs and the dim names of
     the Dims in `dynamic_shapes`) is saved to a temporary .pt2 that the binary exports.
     Options: opset / opset_version, strategy, with_graphml, with_report, verbose,
     external_data, hierarchy_attrs, no_hierarchy_attrs, output_names, temp_dir (also

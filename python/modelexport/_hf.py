@@ -429,16 +429,56 @@ def dim_roles(name: str, ndim: int, names: Iterable[str] = ()) -> dict[int, str]
 # Roles given one shared named Dim in the first attempt (their sizes must be equal across
 # inputs: a text model's ids and mask); the others get Dim.AUTO. When a model ties two of
 # them (an image batch to the text batch), torch.export's suggested fix makes them one.
-_SHARED_ROLES = {"batch_size", "text_batch_size", "image_batch_size", "sequence_length", "decoder_sequence_length"}
+_BATCH_ROLES = {"batch_size", "text_batch_size", "image_batch_size"}
+_SHARED_ROLES = _BATCH_ROLES | {"sequence_length", "decoder_sequence_length"}
+
+# Config fields that give the longest text a model takes, per role, first found wins
+# (the text config's; the decoder's for decoder_sequence_length). A model with a learned
+# position table guards the sequence to its size, and torch.export refuses a Dim that
+# does not say so ("Constraints violated (sequence_length)"): bounding the Dims up front
+# saves that failed attempt.
+_MAX_LENGTH_FIELDS = {
+    "sequence_length": ("max_position_embeddings", "n_positions", "max_sequence_length", "n_ctx", "seq_length"),
+    "decoder_sequence_length": ("max_target_positions", "max_position_embeddings", "n_positions"),
+}
 
 
-def dynamic_shapes(inputs: dict[str, torch.Tensor], named: bool) -> dict[str, dict[int, Any]]:
+def max_lengths(config: PretrainedConfig | None, inputs: Iterable[str] = ()) -> dict[str, int]:
+    """{role: longest size} for the text roles, from the config. Audio samples share the
+    sequence_length role but are not tokens: no bound when input_values is an input."""
+    if config is None:
+        return {}
+    found: dict[str, int] = {}
+    for role, fields in _MAX_LENGTH_FIELDS.items():
+        if role == "sequence_length" and "input_values" in inputs:
+            continue
+        try:
+            sub = config.get_text_config(decoder=True) if role.startswith("decoder_") else config.get_text_config()
+        except (AttributeError, TypeError, ValueError):
+            sub = config
+        for c in (sub, config):
+            value = next((getattr(c, f, None) for f in fields if isinstance(getattr(c, f, None), int)), None)
+            if value is not None and value > 0:
+                found[role] = value
+                break
+    return found
+
+
+def dynamic_shapes(
+    inputs: dict[str, torch.Tensor], named: bool, config: PretrainedConfig | None = None, batch_only: bool = False
+) -> dict[str, dict[int, Any]]:
     """dynamic_shapes for torch.export: named, shared Dims for batch and sequences
-    (named=True) so the ids and the mask keep one symbol, Dim.AUTO elsewhere; with
-    named=False Dim.AUTO everywhere and torch.export decides. A dim of size 0 or 1
-    stays static (torch.export would specialise it anyway)."""
+    (named=True) so the ids and the mask keep one symbol, the sequences bounded by the
+    config's longest text (max_lengths) when the example fits in it; Dim.AUTO elsewhere.
+    batch_only=True names the batches only; named=False gives Dim.AUTO everywhere and
+    torch.export decides. A named Dim's range starts at 0 (torch.export assumes >= 2
+    while tracing but keeps what the user gave, so a batch of 1 stays allowed where the
+    model allows it); a Dim.AUTO dim's range starts at 2. A dim of size 0 or 1 stays
+    static (torch.export would specialise it anyway)."""
     from torch.export import Dim
 
+    roles = (_BATCH_ROLES if batch_only else _SHARED_ROLES) if named else set()
+    bounds = max_lengths(config, inputs)
     shared: dict[str, Any] = {}
     spec: dict[str, dict[int, Any]] = {}
     for name, value in inputs.items():
@@ -446,11 +486,23 @@ def dynamic_shapes(inputs: dict[str, torch.Tensor], named: bool) -> dict[str, di
         for d, role in dim_roles(name, value.dim(), inputs).items():
             if value.shape[d] < 2:
                 continue
-            if named and role in _SHARED_ROLES:
-                spec[name][d] = shared.setdefault(role, Dim(role))
+            if role in roles:
+                if role not in shared:
+                    limit = bounds.get(role)
+                    fits = limit is not None and limit >= max(_sizes(inputs, role))
+                    shared[role] = Dim(role, max=limit) if fits else Dim(role)
+                spec[name][d] = shared[role]
             else:
                 spec[name][d] = Dim.AUTO
     return spec
+
+
+def _sizes(inputs: dict[str, torch.Tensor], role: str) -> list[int]:
+    """The inputs' sizes at the dims that have `role`."""
+    return [
+        int(value.shape[d]) for name, value in inputs.items()
+        for d, r in dim_roles(name, value.dim(), inputs).items() if r == role
+    ]
 
 
 # ---------------------------------------------------------------------------------------
@@ -494,6 +546,22 @@ def _broadcast_sdpa_mask(
     return mask
 
 
+def _autocast_patch() -> Callable[..., Any]:
+    """torch.autocast that is a no-op where it would change nothing: transformers'
+    rotary embeddings (and a few other modules) compute in float32 inside
+    `with torch.autocast(device_type=..., enabled=False)`, which torch.export records
+    as an autocast region (a higher-order operator that only run_decompositions
+    lowers). Turning autocast off where it is not on does nothing: a null context."""
+    real = torch.autocast
+
+    def autocast(device_type: str, dtype: Any = None, enabled: bool = True, cache_enabled: Any = None) -> Any:
+        if not enabled and not torch.is_autocast_enabled(device_type):
+            return contextlib.nullcontext()
+        return real(device_type, dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
+
+    return autocast
+
+
 @contextlib.contextmanager
 def export_patches() -> Iterator[None]:
     """While exporting:
@@ -501,20 +569,27 @@ def export_patches() -> Iterator[None]:
     - packed-sequence detection is off: without an attention mask, create_causal_mask
       looks for packed sequences in position_ids (torch.diff + cumsum, then an index of
       the result in the mask function); the front end passes no position_ids, so the
-      positions are an arange and never packed.
-    Both are restored afterwards. Without transformers' masking_utils (older versions)
-    nothing is patched."""
+      positions are an arange and never packed;
+    - torch.autocast(enabled=False) where autocast is off is a null context
+      (_autocast_patch), so the program holds no autocast region to lower.
+    All are restored afterwards. Without transformers' masking_utils (older versions)
+    only torch.autocast is patched."""
+    real_autocast = torch.autocast
+    torch.autocast = _autocast_patch()  # type: ignore[assignment,misc]
     try:
-        from transformers import masking_utils as mu
-    except ImportError:
-        yield
-        return
-    mapping = mu.ALL_MASK_ATTENTION_FUNCTIONS._global_mapping
-    saved = (mu.sdpa_mask, mapping.get("sdpa"), mu.find_packed_sequence_indices)
-    mu.sdpa_mask = _broadcast_sdpa_mask
-    mapping["sdpa"] = _broadcast_sdpa_mask
-    mu.find_packed_sequence_indices = lambda position_ids: None
-    try:
-        yield
+        try:
+            from transformers import masking_utils as mu
+        except ImportError:
+            yield
+            return
+        mapping = mu.ALL_MASK_ATTENTION_FUNCTIONS._global_mapping
+        saved = (mu.sdpa_mask, mapping.get("sdpa"), mu.find_packed_sequence_indices)
+        mu.sdpa_mask = _broadcast_sdpa_mask
+        mapping["sdpa"] = _broadcast_sdpa_mask
+        mu.find_packed_sequence_indices = lambda position_ids: None
+        try:
+            yield
+        finally:
+            mu.sdpa_mask, mapping["sdpa"], mu.find_packed_sequence_indices = saved
     finally:
-        mu.sdpa_mask, mapping["sdpa"], mu.find_packed_sequence_indices = saved
+        torch.autocast = real_autocast  # type: ignore[misc]

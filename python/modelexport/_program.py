@@ -38,24 +38,117 @@ def export(
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
     dynamic_shapes: Any,
+    log: Callable[[str], None] | None = None,
 ) -> ExportedProgram:
-    """torch.export.export (non-strict) then run_decompositions({}).
+    """torch.export.export (non-strict), then run_decompositions({}) when the program
+    needs it (lowering_needed; `log` is told why, or that it is not).
 
     run_decompositions lowers the higher-order regions torch.export leaves in the graph
-    (vmap and autocast regions of transformers' mask builders, flat_apply), which
-    torch.export.save cannot serialize and the binary does not read. With an empty
-    table no Core ATen decomposition runs: the graph is only functionalized (add_ ->
-    add) and the composite ops export does not keep take their functional form
-    (batch_norm -> _native_batch_norm_legit_no_training); linear, conv2d, layer_norm,
-    scaled_dot_product_attention ... stay as they are."""
+    (vmap and autocast regions of transformers' mask builders and rotary embeddings,
+    flat_apply), which torch.export.save cannot serialize and the binary does not read.
+    With an empty table no Core ATen decomposition runs: the graph is only
+    functionalized (add_ -> add) and the composite ops export does not keep take their
+    functional form (batch_norm -> _native_batch_norm_legit_no_training); linear,
+    conv2d, layer_norm, scaled_dot_product_attention ... stay as they are. It traces
+    the whole program again (0.5-2 s for a tiny transformers model, as long as the
+    export itself), so a program it would leave as the binary reads it anyway is kept
+    as it is."""
     with warnings.catch_warnings():
         # torch 2.13's own pytree code trips its LeafSpec deprecation on every export.
         warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
-        program = torch.export.export(module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes, strict=False)
-        program = program.run_decompositions({})
+        # Without gradients: a forward decorated with torch.no_grad() (transformers' rotary
+        # embeddings) would otherwise become a set_grad_enabled region to lower.
+        with torch.no_grad():
+            program = torch.export.export(module, tuple(args), dict(kwargs), dynamic_shapes=dynamic_shapes, strict=False)
+        reason = lowering_needed(program)
+        if log is not None:
+            log(f"run_decompositions: {reason}" if reason else "no run_decompositions needed")
+        if reason is not None:
+            program = program.run_decompositions({})
     _drop_empty_module_stacks(program)
     plain_outputs(program)
     return program
+
+
+# Calls on Python numbers (dynamic shapes) a program may keep without lowering: the
+# binary reads them as they are (not pow: DINOv2's interpolation of its position table
+# computes a float power of a size, which only the lowered form gives the binary as it
+# needs it).
+_SYMBOLIC_CALLS = {
+    "_operator.add", "_operator.sub", "_operator.mul", "_operator.floordiv", "_operator.mod",
+    "_operator.truediv", "_operator.neg", "_operator.eq", "_operator.ne",
+    "_operator.lt", "_operator.le", "_operator.gt", "_operator.ge", "_operator.getitem",
+    "torch.sym_max", "torch.sym_min", "torch.sym_not", "torch.sym_float", "torch.sym_int", "math.trunc",
+}
+
+# Composite (CompositeImplicitAutograd) operators a program may keep without lowering:
+# those run_decompositions({}) keeps as they are, and those it only rewrites into
+# another form of the same call the binary reads either way (dropout -> clone,
+# reshape -> view, to -> _to_copy, chunk -> split, contiguous -> clone). Any other
+# composite call (flatten, numpy_T, ...) is lowered first: the binary reads what
+# run_decompositions makes of it.
+_KEPT_COMPOSITES = {
+    "aten::linear", "aten::matmul", "aten::layer_norm", "aten::scaled_dot_product_attention",
+    "aten::conv1d", "aten::conv2d", "aten::__and__", "aten::type_as", "aten::sym_size",
+    "aten::dropout", "aten::reshape", "aten::to", "aten::contiguous", "aten::chunk",
+}
+
+
+def _call_name(target: Any) -> str:
+    return f"{getattr(target, '__module__', '')}.{getattr(target, '__name__', '')}"
+
+
+def _is_composite(op: Any) -> bool:
+    return torch._C._dispatch_has_kernel_for_dispatch_key(op.name(), "CompositeImplicitAutograd")
+
+
+def lowering_needed(program: ExportedProgram) -> str | None:
+    """Why the program needs run_decompositions({}), or None when what it holds reads
+    the same before and after:
+    - a call of anything but an operator (torch.ops.*.*) or a symbolic Python operator:
+      higher-order operators (autocast, vmap, cond, flat_apply,
+      torch._functorch.predispatch.*), which only the decompositions lower;
+    - a composite operator outside _KEPT_COMPOSITES;
+    - an in-place call (a mutable schema, add_) on an input, a parameter, a buffer or a
+      constant, on a view or a tensor a view was taken of, or on a tensor another node
+      reads afterwards: the functional graph says what these do without aliasing."""
+    graph = program.graph
+    order = {node: i for i, node in enumerate(graph.nodes)}
+    for node in graph.nodes:
+        if node.op == "get_attr":
+            return f"get_attr {node.target}"  # a higher-order operator's subgraph
+        if node.op != "call_function":
+            continue
+        target = node.target
+        if not isinstance(target, torch._ops.OpOverload):
+            if _call_name(target) in _SYMBOLIC_CALLS:
+                continue
+            return f"call of {target}"
+        if _is_composite(target) and target.name().split(".")[0] not in _KEPT_COMPOSITES:
+            return f"composite {target}"
+        schema = target._schema
+        if not schema.is_mutable:
+            continue
+        for i, argument in enumerate(schema.arguments):
+            if argument.alias_info is None or not argument.alias_info.is_write:
+                continue
+            value = node.args[i] if i < len(node.args) else node.kwargs.get(argument.name)
+            if not isinstance(value, torch.fx.Node):
+                return f"{target} on {value!r}"
+            if value.op != "call_function" or _is_view(value):
+                return f"{target} on {value.op} {value.name}"
+            for user in value.users:
+                if user is not node and (order[user] > order[node] or _is_view(user)):
+                    return f"{target} on {value.name}, which {user.name} reads too"
+    return None
+
+
+def _is_view(node: torch.fx.Node) -> bool:
+    """A call whose result aliases its arguments (view, slice, expand, transpose, ...)."""
+    target = node.target
+    if node.op != "call_function" or not isinstance(target, torch._ops.OpOverload):
+        return False
+    return any(r.alias_info is not None for r in target._schema.returns)
 
 
 # torch's node-metadata hook (torch/_export/passes/_node_metadata_hook.py) gives a node a
@@ -105,6 +198,33 @@ def user_inputs(program: ExportedProgram) -> list[tuple[str, Any]]:
     """(name, example value) of each user input, in the program's order."""
     vals = {n.name: n.meta.get("val") for n in program.graph.nodes if n.op == "placeholder"}
     return [(name, vals.get(name)) for name in program.graph_signature.user_inputs]
+
+
+def refused_sizes(program: ExportedProgram, inputs: Mapping[str, Any]) -> list[str]:
+    """The sizes of `inputs` (by name) the program's input dims do not take: a static
+    dim of another size, or a symbolic one outside its range ("input_ids dim 0: 1 not in
+    [2, inf]")."""
+    refused = []
+    for name, val in user_inputs(program):
+        value = inputs.get(name)
+        if not isinstance(val, torch.Tensor) or not isinstance(value, torch.Tensor) or value.dim() != val.dim():
+            continue
+        for d, size in enumerate(val.shape):
+            got = int(value.shape[d])
+            if isinstance(size, torch.SymInt) and not size.node.expr.is_number:
+                vr = program.range_constraints.get(size.node.expr)
+                if vr is not None and not (_bound(vr.lower, got) <= got <= _bound(vr.upper, got)):
+                    refused.append(f"{name} dim {d}: {got} not in [{vr.lower}, {vr.upper}]")
+            elif int(size) != got:
+                refused.append(f"{name} dim {d}: {got}, not {int(size)}")
+    return refused
+
+
+def _bound(bound: Any, default: int) -> int:
+    """A range's bound as an int; `default` for an infinite one (int_oo)."""
+    from torch.utils._sympy.numbers import int_oo
+
+    return default if bound in (int_oo, -int_oo) else int(bound)
 
 
 def symbolic_dims(program: ExportedProgram) -> dict[str, dict[int, str]]:

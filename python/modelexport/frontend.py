@@ -88,31 +88,53 @@ def _refine(message: str, shapes: dict[str, dict[int, Any]]) -> dict[str, dict[i
     return {k: {**{d: v for d, v in dims.items() if not isinstance(v, Dim)}, **refined[k]} for k, dims in shapes.items()}
 
 
-def _export(model: Any, inputs: dict[str, Any], verbose: bool) -> Any:
-    """Named, shared Dims first, so the ids and the mask keep one sequence symbol; when
-    torch.export refuses them it suggests fixes (a max from the position table, a
-    specialised dim), applied for up to two retries; then Dim.AUTO everywhere, letting
-    torch.export decide what stays dynamic."""
+def _export(model: Any, inputs: dict[str, Any], verbose: bool, config: Any = None) -> Any:
+    """Named, shared Dims first, so the ids and the mask keep one sequence symbol, the
+    sequences bounded by the config's longest text (what a position table allows); when
+    torch.export refuses them it suggests fixes (another max, a specialised dim), applied
+    for up to two retries; then named batches and Dim.AUTO elsewhere; then Dim.AUTO
+    everywhere, letting torch.export decide what stays dynamic (its batch then starts
+    at 2, the traced size: see _examples_for)."""
     from . import _hf, _program
 
-    shapes = _hf.dynamic_shapes(inputs, named=True)
+    def log(message: str) -> None:
+        _log(verbose, message)
+
+    shapes = _hf.dynamic_shapes(inputs, named=True, config=config)
     for attempt in range(3):
         try:
-            return _program.export(model, (), inputs, shapes)
+            return _program.export(model, (), inputs, shapes, log)
         except Exception as e:  # torch.export raises many kinds
-            _log(verbose, f"named dims, attempt {attempt + 1}: {_program.failure_line(e, model)}")
+            log(f"named dims, attempt {attempt + 1}: {_program.failure_line(e, model)}")
             message = str(getattr(e, "msg", e))  # UserError.msg: without the draft_export advice after it
             if "Suggested fixes:" not in message:
                 break
             try:
                 shapes = _refine(message, shapes)
             except Exception as fix_error:
-                _log(verbose, f"cannot apply torch.export's suggested fixes: {fix_error!r}")
+                log(f"cannot apply torch.export's suggested fixes: {fix_error!r}")
                 break
     try:
-        return _program.export(model, (), inputs, _hf.dynamic_shapes(inputs, named=False))
+        return _program.export(model, (), inputs, _hf.dynamic_shapes(inputs, named=True, batch_only=True), log)
+    except Exception as e:
+        log(f"named batches, Dim.AUTO elsewhere: {_program.failure_line(e, model)}")
+    try:
+        return _program.export(model, (), inputs, _hf.dynamic_shapes(inputs, named=False), log)
     except Exception as e:
         raise FrontendError(_program.failure_line(e, model)) from e
+
+
+def _examples_for(program: Any, example: dict[str, Any], traced: dict[str, Any], verbose: bool) -> dict[str, Any]:
+    """The example inputs inputs.json records: the user's (batch 1 by default) when the
+    program accepts their sizes, else the traced ones (batch 2), which it does (a
+    Dim.AUTO batch starts at 2)."""
+    from . import _program
+
+    refused = _program.refused_sizes(program, example)
+    if not refused:
+        return example
+    _log(verbose, f"the program does not take {refused}: inputs.json has the traced inputs")
+    return traced
 
 
 def run(args: argparse.Namespace) -> None:
@@ -139,13 +161,14 @@ def run(args: argparse.Namespace) -> None:
     t = time.perf_counter()
     traced = _trace_batch(example.inputs)
     with _hf.export_patches():
-        program = _export(model, traced, args.verbose)
+        program = _export(model, traced, args.verbose, source.config)
     timings["export"] = time.perf_counter() - t
     _log(args.verbose, f"exported in {timings['export']:.2f} s")
 
     root = _program.module_root(program)
     if root is not None and root != source.cls.__name__:
         raise FrontendError(f"internal: the program's root module is {root}, not {source.cls.__name__}")
+    recorded = _examples_for(program, example.inputs, traced, args.verbose)
     roles = {name: _hf.dim_roles(name, value.dim(), example.inputs) for name, value in example.inputs.items()}
     info = {
         "dynamic_axes": _program.name_dims(_program.symbolic_dims(program), lambda i, d: roles.get(i, {}).get(d)),
@@ -160,7 +183,7 @@ def run(args: argparse.Namespace) -> None:
         "versions": _program.versions(),
         "timings": timings,
     }
-    _program.save(program, args.output, _program.input_records(example.inputs.items()), info)
+    _program.save(program, args.output, _program.input_records(recorded.items()), info)
     _log(args.verbose, f"wrote {args.output} in {timings['save']:.2f} s; dims {info['dynamic_axes']}, outputs {info['output_names']}")
 
 
@@ -183,4 +206,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # The archive is written and renamed, the messages are out: leave without tearing
+    # the interpreter down, which with torch and transformers loaded takes longer than
+    # the rest of a small model's export after the imports (0.5-2 s).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -74,6 +74,21 @@ def test_bert_default_inputs() -> None:
 
 
 @test
+def test_first_attempt_exports_without_lowering() -> None:
+    """The sequence Dim is bounded by the config up front, so torch.export's first
+    attempt succeeds (BERT's position table refused an unbounded one); a program of
+    ATen calls the binary reads as they are is not lowered again (run_decompositions
+    traces the model a second time); ViT's flatten is."""
+    for model, lowered in (("bert", None), ("gpt2", None), ("vit", "composite aten.flatten.using_ints")):
+        out = os.path.join(work_dir(), f"first-{model}.pt2")
+        status, err = run_frontend("--model", model_dir(model), "--output", out, "--verbose")
+        check(status == 0, f"{model}: {last_line(err)}")
+        check("attempt" not in err, f"{model}: a failed attempt: {err}")
+        expected = f"run_decompositions: {lowered}" if lowered else "no run_decompositions needed"
+        check(expected in err, f"{model}: {err}")
+
+
+@test
 def test_bert_input_shape_and_text() -> None:
     _, program, inputs = export("bert", "--input-shape", "3,10", "--input-text", "the lazy dog")
     by = inputs_by_name(inputs)
@@ -283,6 +298,73 @@ def test_error_without_transformers() -> None:
     line = last_line(done.stderr)
     check(done.returncode == 2, f"status {done.returncode}: {done.stderr[-500:]}")
     check(line.startswith(PREFIX) and "cannot import transformers" in line and "MODELEXPORT_PYTHON" in line, line)
+
+
+@test
+def test_lowering_needed() -> None:
+    import torch
+    from torch.export import Dim
+
+    from modelexport import _program
+
+    class Plain(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.nn.Linear(6, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.fc(x)
+            y.add_(1)  # in place on a temporary nobody else reads: kept
+            return torch.relu(y)
+
+    class Flat(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.flatten(1)
+
+    class Shared(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = x * 2
+            z = y.view(-1)
+            y.add_(1)  # seen through the view z
+            return z + 0
+
+    class Autocast(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return x @ x.transpose(0, 1)
+
+    batch = {"x": {0: Dim("batch")}}
+    cases = [(Plain(), torch.ones(2, 6), None), (Flat(), torch.ones(2, 3, 4), "composite aten.flatten.using_ints"),
+             (Shared(), torch.ones(2, 3), "aten.add_.Tensor on mul"), (Autocast(), torch.ones(2, 2), "get_attr")]
+    for module, x, reason in cases:
+        with torch.no_grad():
+            raw = torch.export.export(module, (x,), dynamic_shapes=batch, strict=False)
+        got = _program.lowering_needed(raw)
+        check(got is None if reason is None else (got or "").startswith(reason), f"{type(module).__name__}: {got!r}")
+        program = _program.export(module, (x,), {}, batch)  # lowered where needed, and the same results
+        check(torch.equal(program.module()(x), module(x)), f"{type(module).__name__}: results differ")
+
+
+@test
+def test_auto_batch_keeps_traced_inputs() -> None:
+    """The Dim.AUTO fallback's batch starts at 2 (the traced size): inputs.json then gets
+    the traced inputs, which the program takes; named batches allow 1."""
+    import torch
+
+    from modelexport import _hf, _program, frontend
+
+    class M(torch.nn.Module):
+        def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+            return input_ids * 2
+
+    example = {"input_ids": torch.ones(1, 5, dtype=torch.long)}
+    traced = frontend._trace_batch(example)
+    auto = _program.export(M(), (), traced, _hf.dynamic_shapes(traced, named=False))
+    check(_program.refused_sizes(auto, example) == ["input_ids dim 0: 1 not in [2, int_oo]"], f"{_program.refused_sizes(auto, example)}")
+    check(frontend._examples_for(auto, example, traced, False) is traced, "traced inputs recorded")
+    named = _program.export(M(), (), traced, _hf.dynamic_shapes(traced, named=True, batch_only=True))
+    check(_program.refused_sizes(named, example) == [], f"{_program.refused_sizes(named, example)}")
+    check(frontend._examples_for(named, example, traced, False) is example, "the user's inputs recorded")
 
 
 @test
