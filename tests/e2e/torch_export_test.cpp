@@ -97,6 +97,43 @@ TEST_F(TorchExportTest, SymbolicBatchBecomesADimParamAndRunsAtAnotherBatch) {
   EXPECT_EQ(ort.exitCode, 0) << ort.output;
 }
 
+// modelexport/program.json (written by the Python front end and modelexport.export) names
+// the symbolic dims and the outputs; modelexport/inputs.json gives the example inputs.
+TEST_F(TorchExportTest, ProgramJsonNamesDimsAndOutputs) {
+  auto run = runModelexportSplit("export " + shellQuote(inputs_ + "/blocks_named.pt2") + " " +
+                                 shellQuote(out_ + "/n.onnx") + " --dump-io " + shellQuote(out_ + "/io") + " -v");
+  ASSERT_EQ(run.exitCode, 0) << run.err;
+  EXPECT_NE(run.err.find("a test's own example"), std::string::npos) << run.err;
+  const auto model = loadModel(out_ + "/n.onnx");
+  EXPECT_EQ(model.graph().input(0).type().tensor_type().shape().dim(0).dim_param(), "batch_size");
+  ASSERT_EQ(model.graph().output_size(), 2);
+  EXPECT_EQ(model.graph().output(0).name(), "features");
+  EXPECT_EQ(model.graph().output(1).name(), "mean");
+  EXPECT_EQ(model.graph().output(0).type().tensor_type().shape().dim(0).dim_param(), "batch_size");
+  auto ort = ortCheck(out_ + "/n.onnx", out_ + "/io");
+  EXPECT_EQ(ort.exitCode, 0) << ort.output;
+  // --output-names still wins over the recorded names.
+  auto renamed = runModelexportSplit("export " + shellQuote(inputs_ + "/blocks_named.pt2") + " " +
+                                     shellQuote(out_ + "/r.onnx") + " --output-names y,z");
+  ASSERT_EQ(renamed.exitCode, 0) << renamed.err;
+  EXPECT_EQ(loadModel(out_ + "/r.onnx").graph().output(0).name(), "y");
+}
+
+// A .pt2 in a directory that also holds a tokenizer: the program's recorded shapes stand,
+// no default text ("Hello world") replaces them.
+TEST_F(TorchExportTest, Pt2InAModelDirectoryKeepsItsRecordedInputs) {
+  const std::string dir = out_ + "/model_dir";
+  fs::create_directories(dir);
+  fs::copy_file(inputs_ + "/blocks_dynamic.pt2", dir + "/model.pt2");
+  fs::copy_file(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/data/tokenizers/wordpiece/vocab.txt", dir + "/vocab.txt");
+  auto run = runModelexportSplit("export " + shellQuote(dir) + " " + shellQuote(out_ + "/m.onnx"));
+  ASSERT_EQ(run.exitCode, 0) << run.err;
+  const auto model = loadModel(out_ + "/m.onnx");
+  ASSERT_EQ(model.graph().input_size(), 1);
+  EXPECT_EQ(model.graph().input(0).type().tensor_type().shape().dim(1).dim_value(), 5);
+  EXPECT_EQ(model.graph().input(0).type().tensor_type().shape().dim(2).dim_value(), 6);
+}
+
 // A dict return (Hugging Face ModelOutputs traced with strict=False): its values are the
 // outputs, named by their keys.
 TEST_F(TorchExportTest, TracedDictOutputsAreNamedByTheirKeys) {

@@ -79,6 +79,15 @@ def main(argv):
         batch = torch.export.Dim("batch")
         dynamic = torch.export.export(model, (x,), dynamic_shapes={"x": {0: batch}})
         torch.export.save(dynamic, os.path.join(out, "blocks_dynamic.pt2"))
+        # What the Python front end and modelexport.export record beside the program:
+        # the dims' and outputs' names, and the example inputs at batch 1.
+        named = {"dynamic_axes": {"x": {"0": "batch_size"}}, "output_names": ["features", "mean"],
+                 "source": {"inputs_from": "a test's own example"}}
+        inputs = {"inputs": [{"name": "x", "dtype": "float32", "shape": [1, 5, 6],
+                              "values": [round(0.1 * i, 1) for i in range(30)]}]}
+        torch.export.save(dynamic, os.path.join(out, "blocks_named.pt2"),
+                          extra_files={"modelexport/program.json": json.dumps(named),
+                                       "modelexport/inputs.json": json.dumps(inputs)})
 
     def future(name, data):
         if name.endswith(".json") and "/models/" in name:
