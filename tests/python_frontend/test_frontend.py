@@ -301,6 +301,41 @@ def test_error_without_transformers() -> None:
 
 
 @test
+def test_models_package_import_structure() -> None:
+    """_import_models_package hands transformers.models the import structure `import
+    transformers` computed, without its prefix: on this transformers it must be what
+    transformers.models computes itself (a fresh interpreter: nothing imported yet)."""
+    import subprocess
+
+    code = """
+import sys
+from modelexport import frontend
+frontend._import_libraries()
+from pathlib import Path
+import transformers
+from transformers.utils import import_utils
+models = Path(transformers.__file__).parent / "models"
+misses = import_utils.create_import_structure_from_path.cache_info().misses
+import_utils.define_import_structure.cache_clear()
+import_utils.create_import_structure_from_path.cache_clear()
+scanned = type(transformers.models)("transformers.models", str(models / "__init__.py"),
+                                    import_utils.define_import_structure(str(models / "__init__.py")))
+lazy = sys.modules["transformers.models"]
+same = (lazy._class_to_module == scanned._class_to_module and lazy._modules == scanned._modules
+        and sorted(lazy.__all__) == sorted(scanned.__all__) and lazy._object_missing_backend == scanned._object_missing_backend)
+print(transformers.__version__.startswith(frontend._SCAN_ONCE_VERSIONS), misses, same)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "..", "python")))
+    lines = done.stdout.split()
+    check(len(lines) == 3, f"{done.stdout} {done.stderr[-2000:]}")
+    applies, misses, same = lines[0] == "True", int(lines[1]), lines[2] == "True"
+    check(same, "transformers.models' import structure differs from its own scan")
+    if applies:  # one scan of the ~400 model directories, not two
+        check(misses < 600, f"{misses} directory scans")
+
+
+@test
 def test_lowering_needed() -> None:
     import torch
     from torch.export import Dim
