@@ -31,6 +31,9 @@ struct TorchExportModel {
   std::vector<InputSpec> inputs;
   // Symbolic input dims (dynamic_shapes): input name -> dim -> symbol ("s0").
   std::map<std::string, std::map<int64_t, std::string>> symbolicDims;
+  // Values the program declares symbolic: a tensor -> its dims given as expressions of
+  // the symbols; a SymInt, SymFloat or SymBool result -> no dims.
+  std::unordered_map<const torch::jit::Value*, std::vector<int64_t>> symbolicValues;
   std::string schemaVersion;  // "8.20"
   std::string torchVersion;   // of the torch that saved it, when recorded
   size_t weightBytes = 0;

@@ -38,6 +38,13 @@ class ValueFacts {
   // Compares with a run on inputs whose dynamic axes had other sizes: dims that differ
   // become dynamic, and values known at export time that differ stop being known.
   void markVarying(const ValueFacts& other);
+  // Values a torch.export program declares symbolic (value -> dims that are expressions
+  // of its symbols; none for a SymInt): those dims become dynamic and the values stop
+  // being known at export time, and so does everything computed from them (except by
+  // shape-only ops), even where the run with the axes one larger gave the same (a
+  // length after strided convolutions, n // 20).
+  void markSymbolic(const torch::jit::Graph& graph,
+                    const std::unordered_map<const torch::jit::Value*, std::vector<int64_t>>& symbolic);
 
  private:
   std::unordered_map<const torch::jit::Value*, ValueFact> facts_;

@@ -351,17 +351,40 @@ void repeat(ConvertContext& ctx) {
 
 // Pad with torch's pad list (last_begin, last_end, prev_begin, prev_end, ...); `valueInput`
 // is where the constant fill value is, if any.
+// Pad's pads (x1_begin, x2_begin, ..., x1_end, ...) from a pad list whose amounts are
+// run-time ints (window padding that follows the dynamic axes).
+std::string runTimePads(ConvertContext& ctx, int64_t rank) {
+  auto elements = ctx.listElements(ctx.in(1));
+  if (!elements) ctx.unsupported("pad amounts in a list computed at run time");
+  std::vector<std::string> pads(2 * static_cast<size_t>(rank), ctx.constInts({0}));
+  for (size_t k = 0; k + 1 < elements->size() && k / 2 < static_cast<size_t>(rank); k += 2) {
+    const auto d = static_cast<size_t>(rank - 1 - static_cast<int64_t>(k / 2));
+    for (size_t side = 0; side < 2; ++side) {
+      const Value* amount = (*elements)[k + side];
+      pads[d + side * static_cast<size_t>(rank)] = ctx.isStatic(amount) ? ctx.constInts({ctx.toInt(amount)})
+                                                   : unsqueeze(ctx, ctx.inputAs(amount, at::kLong), {0});
+    }
+  }
+  return ctx.op("Concat", pads, {attr::i("axis", 0)});
+}
+
 void padWith(ConvertContext& ctx, const std::string& onnxMode, size_t valueInput) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t rank = ctx.rank(ctx.in(0));
-  auto pad = ctx.toInts(ctx.in(1));  // (last_begin, last_end, prev_begin, prev_end, ...)
-  std::vector<int64_t> pads(2 * rank, 0);
-  for (size_t k = 0; k + 1 < pad.size() && k / 2 < static_cast<size_t>(rank); k += 2) {
-    const int64_t d = rank - 1 - static_cast<int64_t>(k / 2);
-    pads[d] = pad[k];
-    pads[d + rank] = pad[k + 1];
+  std::string padsInput;
+  if (ctx.isStatic(ctx.in(1))) {
+    auto pad = ctx.toInts(ctx.in(1));  // (last_begin, last_end, prev_begin, prev_end, ...)
+    std::vector<int64_t> pads(2 * rank, 0);
+    for (size_t k = 0; k + 1 < pad.size() && k / 2 < static_cast<size_t>(rank); k += 2) {
+      const int64_t d = rank - 1 - static_cast<int64_t>(k / 2);
+      pads[d] = pad[k];
+      pads[d + rank] = pad[k + 1];
+    }
+    padsInput = ctx.constInts(pads);
+  } else {
+    padsInput = runTimePads(ctx, rank);
   }
-  std::vector<std::string> inputs{ctx.inputAs(ctx.in(0), type), ctx.constInts(pads)};
+  std::vector<std::string> inputs{ctx.inputAs(ctx.in(0), type), padsInput};
   if (onnxMode == "constant") {
     inputs.push_back(ctx.scalar(ctx.given(valueInput) ? ctx.toDouble(ctx.in(valueInput)) : 0.0, type));
   }

@@ -120,6 +120,7 @@ struct LoadedModel {
   std::unordered_map<const torch::jit::Node*, int> nodeModules;  // torch.export: from nn_module_stack
   std::vector<InputSpec> recordedInputs;                         // torch.export: dtypes and shapes
   std::map<std::string, std::map<int64_t, std::string>> symbolicDims;
+  std::unordered_map<const torch::jit::Value*, std::vector<int64_t>> symbolicValues;  // torch.export
 
   // LibTorch's own outputs for `inputs`: the module's forward, or the program's graph.
   c10::IValue runReference(const std::vector<c10::IValue>& inputs) {
@@ -142,6 +143,7 @@ LoadedModel loadModel(const ExportOptions& options, StageClock& clock) {
     loaded.nodeModules = std::move(program.nodeModules);
     loaded.recordedInputs = std::move(program.inputs);
     loaded.symbolicDims = std::move(program.symbolicDims);
+    loaded.symbolicValues = std::move(program.symbolicValues);
     std::ostringstream detail;
     detail << "torch.export schema " << program.schemaVersion << ", " << loaded.tree.modules().size() << " modules, "
            << std::fixed << std::setprecision(1) << program.weightBytes / 1048576.0 << " MiB of weights";
@@ -299,6 +301,14 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
                     " the model fails: " + e.what());
   }
   example.run.facts.markVarying(example.altRun.facts);
+  // A program whose own symbolic dims are the dynamic axes says which values follow them,
+  // also those the run with the axes one larger cannot tell (n // 20 of n and n + 1).
+  std::set<std::pair<std::string, int64_t>> axes, symbolic;
+  for (size_t i = 0; i < specs.size(); ++i)
+    for (const auto& [dim, label] : example.inputAxes[i]) axes.emplace(specs[i].name, dim);
+  for (const auto& [name, dims] : loaded.symbolicDims)
+    for (const auto& [dim, symbol] : dims) symbolic.emplace(name, dim);
+  if (!symbolic.empty() && axes == symbolic) example.run.facts.markSymbolic(*prepared.graph, loaded.symbolicValues);
   clock.done("run-dynamic");
   return example;
 }

@@ -278,6 +278,7 @@ class Loader {
     addOutputs();
     torch::jit::EliminateDeadCode(result_.prepared.graph);
     buildModuleTree();
+    noteSymbolicValues();
     return std::move(result_);
   }
 
@@ -696,6 +697,34 @@ class Loader {
       used.insert(outputName);
       result_.prepared.outputNames.push_back(outputName);
     }
+  }
+
+  // Tensors with dims given as expressions of the symbols, and symbolic numbers, among
+  // the values that survived dead-code elimination.
+  void noteSymbolicValues() {
+    std::unordered_set<const Value*> alive(graph_->inputs().begin(), graph_->inputs().end());
+    for (const Node* n : graph_->nodes())
+      for (const Value* out : n->outputs()) alive.insert(out);
+    auto valueNamed = [&](const std::string& name) -> const Value* {
+      auto it = values_.find(name);
+      return it != values_.end() && alive.count(it->second) ? it->second : nullptr;
+    };
+    const auto& g = program_.get_graph_module().get_graph();
+    for (const auto& [name, meta] : g.get_tensor_values()) {
+      const Value* v = valueNamed(name);
+      if (!v) continue;
+      std::vector<int64_t> dims;
+      const auto& sizes = meta.get_sizes();
+      for (size_t d = 0; d < sizes.size(); ++d)
+        if (sizes[d].tag() != serde::SymInt::Tag::AS_INT) dims.push_back(static_cast<int64_t>(d));
+      if (!dims.empty()) result_.symbolicValues[v] = dims;
+    }
+    for (const auto& [name, value] : g.get_sym_int_values())
+      if (const Value* v = valueNamed(name); v && value.tag() == serde::SymInt::Tag::AS_EXPR) result_.symbolicValues[v];
+    for (const auto& [name, value] : g.get_sym_float_values())
+      if (const Value* v = valueNamed(name); v && value.tag() == serde::SymFloat::Tag::AS_EXPR) result_.symbolicValues[v];
+    for (const auto& [name, value] : g.get_sym_bool_values())
+      if (const Value* v = valueNamed(name); v && value.tag() == serde::SymBool::Tag::AS_EXPR) result_.symbolicValues[v];
   }
 
   void noteModule(const std::string& path, const std::string& type) {

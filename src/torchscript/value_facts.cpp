@@ -2,6 +2,9 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+#include <functional>
+
 #include <torch/csrc/jit/ir/constants.h>
 
 #include "modelexport/errors.h"
@@ -330,6 +333,38 @@ void ValueFacts::markVarying(const ValueFacts& other) {
     }
     if (fact.isStatic && !(alt.isStatic && sameValue(fact.value, alt.value))) fact.isStatic = false;
   }
+}
+
+void ValueFacts::markSymbolic(const torch::jit::Graph& graph,
+                              const std::unordered_map<const Value*, std::vector<int64_t>>& symbolic) {
+  for (const auto& [value, dims] : symbolic) {
+    auto it = facts_.find(value);
+    if (it == facts_.end()) continue;
+    ValueFact& fact = it->second;
+    for (int64_t d : dims)
+      if (std::find(fact.dynamicDims.begin(), fact.dynamicDims.end(), d) == fact.dynamicDims.end())
+        fact.dynamicDims.push_back(d);
+    std::sort(fact.dynamicDims.begin(), fact.dynamicDims.end());
+    fact.isStatic = false;
+  }
+  // As the run decides (Runner::runNode): static when shape-only (a fill value aside) or
+  // when every input is.
+  std::function<void(const torch::jit::Block*)> follow = [&](const torch::jit::Block* block) {
+    for (const Node* node : block->nodes()) {
+      for (const torch::jit::Block* inner : node->blocks()) follow(inner);
+      const std::string kind = node->kind().toQualString();
+      const bool fillFromData = (kind == "aten::full_like" && !of(node->input(1)).isStatic) ||
+                                (kind == "aten::new_full" && !of(node->input(2)).isStatic);
+      if (isShapeOnly(node) && !fillFromData) continue;
+      bool varying = false;
+      for (const Value* in : node->inputs()) varying = varying || (has(in) && !of(in).isStatic);
+      if (!varying) continue;
+      for (const Value* out : node->outputs())
+        if (auto it = facts_.find(out); it != facts_.end()) it->second.isStatic = false;
+      if (node->kind() == c10::aten::append) facts_[node->input(0)].isStatic = false;
+    }
+  };
+  follow(graph.block());
 }
 
 const ValueFact& ValueFacts::of(const torch::jit::Value* v) const {

@@ -10,7 +10,8 @@ tests/unit/recorded_forms_converters_test.cpp.
 - size_as_tensor.pt: a trace records a size used as a tensor as prim::NumToTensor.
 - size_arithmetic.pt2: Python operators on a dynamic batch size (SymInt), which
   torch.export records as _operator.* / torch.sym_* calls (mod, neg, floordiv, truediv,
-  pow, sym_max, sym_min, sym_float).
+  pow, sym_max, sym_min, sym_float), one of them (n // 3) equal at the batch exported
+  at and at that batch plus one.
 """
 import os
 import sys
@@ -33,12 +34,12 @@ class SizeAsTensor(torch.nn.Module):
 
 
 class SizeArithmetic(torch.nn.Module):
-    # Each result differs between the batch the test exports at and that batch plus one,
-    # so none is taken for a constant.
+    # n // 3 is the same at the batch the test exports at (4) and that batch plus one;
+    # the program's own symbols say it follows the batch all the same.
     def forward(self, x):
         n = x.size(0)
         return (x * (n % 3) + x * (-n) + (n + 1) // 2 + x * (n / 4) + n ** 2 + torch.sym_max(n, 3)
-                - torch.sym_min(n, 5), x.new_ones(()) * torch.sym_float(n) * 0.5)
+                - torch.sym_min(n, 5) + x * (n // 3), x.new_ones(()) * torch.sym_float(n) * 0.5)
 
 
 def main(argv):

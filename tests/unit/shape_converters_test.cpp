@@ -259,6 +259,16 @@ TEST(ShapeConverters, FlattenWithADynamicBatch) {
                   {floatInput({2, 3, 4, 5})}, withDynamicBatch(opts(14, 0, {"Reshape", "Flatten"}), 3));
 }
 
+// Swin's window padding: pad amounts computed from a dynamic size, at run time.
+TEST(ShapeConverters, PadByRunTimeAmountsWithADynamicBatch) {
+  expectOpMatches("pad_run_time_amounts_dynamic_batch",
+                  "def forward(self, x):\n"
+                  "  n = x.size(0)\n"
+                  "  return (torch.constant_pad_nd(x, [1, (4 - n % 4) % 4, 0, 0, n, 0], 0.5),\n"
+                  "          torch.pad(x, [n, 2], 'reflect'))\n",
+                  {floatInput({2, 3, 5})}, withDynamicBatch(opts(14, 0, {"Pad", "Concat"}), 3));
+}
+
 // squeeze() of every size-1 dim cannot know at export time whether a dynamic dim will be 1.
 TEST(ShapeConverters, SqueezeAllRefusesADynamicDim) {
   const std::string error = exportError("squeeze_all_dynamic", "def forward(self, x):\n  return x.squeeze()\n",
