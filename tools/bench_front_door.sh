@@ -68,7 +68,7 @@ run_median() {
   STATUS="$status"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a == 0) print "-"; else printf "%.1fx", b / a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a == 0) print "-"; else printf "%.2fx", b / a }'; }
 
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 rows=()
