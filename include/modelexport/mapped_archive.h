@@ -25,8 +25,10 @@ class MappedArchive {
   MappedArchive& operator=(const MappedArchive&) = delete;
 
   // torch::jit::load over the mapping. While it runs, LibTorch's CPU allocator hands
-  // out the mapped bytes of the record it is about to read, so the read is no copy.
-  // Writes to such a tensor stay private to the process (MAP_PRIVATE).
+  // out the mapped bytes of a record not read yet to an allocation of its size, so the
+  // read of that record is no copy. Writes to such a tensor stay private to the process
+  // (MAP_PRIVATE). Copies come from a second, read-only view of the file: an allocation
+  // that was lent a record but is no read of it may write into those bytes.
   torch::jit::Module load();
 
   ArchiveLoadStats stats() const;

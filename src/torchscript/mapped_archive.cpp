@@ -178,6 +178,11 @@ std::vector<StoredRecord> storedRecords(const unsigned char* file, uint64_t size
 
 struct MappedArchive::State {
   Mapping* mapping = nullptr;  // one holder is this state
+  // A second, read-only view of the file: what every copy is made from. The lent view
+  // cannot serve as the source: lending goes by size, so an allocation that is no
+  // record's read (onednn's weight reorder in a packed-params __setstate__, made through
+  // this allocator while the load runs) may get a record not read yet and write into it.
+  const unsigned char* source = nullptr;
   std::mutex mutex;
   // Offsets of the records not lent yet, by size; each list ends with the first in file
   // order (the order LibTorch reads them), so lending pops the back.
@@ -197,7 +202,10 @@ struct MappedArchive::State {
     return at::DataPtr(data, data, &releaseBuffer, at::Device(at::kCPU));
   }
   ~State() {
-    if (mapping) liveMappings().release(mapping->base);
+    if (mapping) {
+      if (source) munmap(const_cast<unsigned char*>(source), mapping->size);
+      liveMappings().release(mapping->base);
+    }
   }
 };
 
@@ -243,7 +251,8 @@ const LendingAllocator& lendingAllocator() {
   return *allocator;
 }
 
-// Reads from the mapping; a read into the record's own mapped bytes is already done.
+// Reads from the file's read-only view; a read into the record's own lent bytes is already
+// done.
 class MappedReadAdapter final : public caffe2::serialize::ReadAdapterInterface {
  public:
   explicit MappedReadAdapter(std::shared_ptr<MappedArchive::State> state) : state_(std::move(state)) {}
@@ -255,7 +264,7 @@ class MappedReadAdapter final : public caffe2::serialize::ReadAdapterInterface {
     if (static_cast<unsigned char*>(buf) == m.base + pos) {
       state_->mappedBytes += n;
     } else {
-      std::memcpy(buf, m.base + pos, n);
+      std::memcpy(buf, state_->source + pos, n);
       state_->copiedBytes += n;
     }
     return n;
@@ -277,14 +286,21 @@ MappedArchive::MappedArchive(const std::string& path) : state_(std::make_shared<
     throw std::system_error(err ? err : EINVAL, std::generic_category(), path);
   }
   void* base = ::mmap(nullptr, static_cast<size_t>(info.st_size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  const int err = errno;
+  int err = errno;
+  void* source = MAP_FAILED;
+  if (base != MAP_FAILED) {
+    source = ::mmap(nullptr, static_cast<size_t>(info.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    err = errno;
+    if (source == MAP_FAILED) ::munmap(base, static_cast<size_t>(info.st_size));
+  }
   ::close(fd);
-  if (base == MAP_FAILED) throw std::system_error(err, std::generic_category(), path);
+  if (base == MAP_FAILED || source == MAP_FAILED) throw std::system_error(err, std::generic_category(), path);
+  state_->source = static_cast<const unsigned char*>(source);
   state_->mapping = new Mapping();
   state_->mapping->base = static_cast<unsigned char*>(base);
   state_->mapping->size = static_cast<size_t>(info.st_size);
   liveMappings().add(state_->mapping);
-  const std::vector<StoredRecord> records = storedRecords(state_->mapping->base, state_->mapping->size);
+  const std::vector<StoredRecord> records = storedRecords(state_->source, state_->mapping->size);
   for (auto r = records.rbegin(); r != records.rend(); ++r) {  // last in file order first
     if (r->size < kMinLentBytes || r->offset % kLentAlignment != 0) continue;
     state_->unlent[r->size].push_back(r->offset);

@@ -101,6 +101,54 @@ TEST(MappedArchive, TensorsOutliveTheArchive) {
   EXPECT_EQ(after.sum().item<float>(), 4096.0f);
 }
 
+// A submodule whose __setstate__ allocates, while the load runs, a tensor the size of a
+// record LibTorch has not read yet (the later submodule's weight) and writes into it, as
+// a quantized module's packed weights do (onednn reorders them through LibTorch's CPU
+// allocator). Lending goes by size, so that allocation may get the record's mapped
+// bytes; the record must still load with its own values from the file.
+TEST(MappedArchive, AnAllocationOfARecordsSizeDuringTheLoadDoesNotChangeTheRecord) {
+  const std::string path = freshWorkDir("mapped_archive_setstate") + "/setstate.pt";
+  torch::manual_seed(11);
+  {
+    torch::jit::Module root("Root");
+    torch::jit::Module packer("Packer");
+    packer.register_parameter("w", torch::randn({1024}), false);
+    packer.register_attribute("scratch", c10::TensorType::get(), torch::zeros({1024}));
+    packer.define(R"(
+      def __getstate__(self) -> Tuple[Tensor, Tensor]:
+          return (self.w, self.w)
+
+      def __setstate__(self, state: Tuple[Tensor, Tensor]) -> None:
+          self.w = state[0]
+          self.scratch = torch.full([1024], 7.0)
+
+      def forward(self, x):
+          return x + self.w
+    )");
+    torch::jit::Module later("Later");
+    later.register_parameter("v", torch::randn({1024}), false);  // 4096 bytes, as scratch
+    later.register_parameter("u", torch::randn({1024}), false);
+    root.register_module("packer", packer);
+    root.register_module("later", later);
+    root.define(R"(
+      def forward(self, x):
+          return self.packer.forward(x) * self.later.v + self.later.u
+    )");
+    root.save(path);
+  }
+  torch::jit::Module reference = torch::jit::load(path);
+  MappedArchive archive(path);
+  torch::jit::Module loaded = archive.load();
+  for (const char* name : {"v", "u"}) {
+    const at::Tensor mine = loaded.attr("later").toModule().attr(name).toTensor();
+    const at::Tensor theirs = reference.attr("later").toModule().attr(name).toTensor();
+    EXPECT_TRUE(torch::equal(mine, theirs)) << name << ": " << mine.slice(0, 0, 4) << " vs " << theirs.slice(0, 0, 4);
+  }
+  EXPECT_TRUE(torch::equal(loaded.attr("packer").toModule().attr("w").toTensor(),
+                           reference.attr("packer").toModule().attr("w").toTensor()));
+  EXPECT_TRUE(torch::equal(loaded.attr("packer").toModule().attr("scratch").toTensor(), torch::full({1024}, 7.0)));
+}
+
 uint32_t get32(const std::string& b, size_t at) {
   uint32_t v = 0;
   for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<size_t>(i)]);
