@@ -13,6 +13,7 @@
 #include <torch/version.h>
 
 #include "modelexport/errors.h"
+#include "modelexport/libtorch_errors.h"
 #include "modelexport/mapped_archive.h"
 #include "modelexport/torchvision_ops.h"
 
@@ -88,6 +89,15 @@ std::string loadCause(const std::string& text) {
            quantizedEngineNames() + ")";
   if (std::regex_search(text, m, std::regex(R"(Unknown type name '([^']+)')")))
     return "uses the class " + m[1].str() + ", which this binary does not know";
+  // Code the file runs while it loads (a module's __setstate__, which restores packed
+  // quantized weights by calling their prepack op) failed: the op and its own message.
+  if (auto failure = interpreterFailure(text)) {
+    const bool restoring = std::find(failure->functions.begin(), failure->functions.end(), "__setstate__") !=
+                           failure->functions.end();
+    std::string where = restoring ? " while restoring a module's state (__setstate__)" : " while loading";
+    if (!failure->op.empty()) return failure->op + " failed" + where + ": " + failure->message;
+    return "the file's code failed" + where + ": " + failure->message;
+  }
   return firstLine(text);
 }
 
