@@ -49,11 +49,31 @@ std::string weightHint(ConvertContext& ctx, const torch::jit::Value* packed) {
 // recorded result's scale and zero point are the arguments.
 // The .dynamic overload picks its scale from the data (not known at export time) and
 // .tensors makes a list: neither has a converter.
+// The levels are LibTorch's: it rounds (half to even) the float32 fma(x, 1 / scale,
+// zero_point), the float reciprocal of the scale and the zero point added before the
+// rounding, then saturates. Here: the exact product and sum in double (a float32 product
+// fits in a double's 53 bits), rounded to float32 once as the fma does, then QuantizeLinear
+// with scale 1 and zero point 0 for the rounding and saturation. A QuantizeLinear with the
+// scale and zero point divides by the scale and adds the zero point after rounding: a
+// level differs by one where x / scale is near a half (for an odd zero point at every
+// exact half), about one element of a 224x224 image, and such steps grow over a deep
+// network (a torch 1.13 quantized MobileNetV2: 5 output steps off).
 void quantizePerTensor(ConvertContext& ctx) {
   const std::string overload = ctx.node()->schema().overload_name();
   if (!overload.empty() && overload != "tensor_qparams")
     ctx.unsupported("the " + overload + " overload (only a given scale and zero point convert)");
-  bindRounded(ctx, ctx.inputAs(ctx.in(0), at::kFloat));
+  const ValueFact& f = ctx.fact(ctx.out());
+  if (!f.isTensor || f.qScale <= 0) ctx.unsupported("a quantized result that is not per-tensor affine");
+  const at::ScalarType storage = storageType(ctx, f.dtype);
+  const double zp = static_cast<double>(f.qZeroPoint);
+  const std::string shifted =
+      ctx.op("Add", {ctx.op("Mul", {ctx.inputAs(ctx.in(0), at::kDouble),
+                                    ctx.scalar(1.0f / static_cast<float>(f.qScale), at::kDouble)}),
+                     ctx.scalar(zp, at::kDouble)});
+  const std::string level =
+      ctx.op("QuantizeLinear", {ctx.cast(shifted, at::kFloat), ctx.scalar(1.0, at::kFloat), ctx.scalar(0, storage)});
+  ctx.setOutput(ctx.op("DequantizeLinear", {level, ctx.scalar(f.qScale, at::kFloat), ctx.scalar(zp, storage)}),
+                at::kFloat);
 }
 
 // The carried tensor is already the dequantized float.

@@ -50,6 +50,23 @@ TEST(QuantizedConverters, QuantizePerTensorAndDequantize) {
                     opts(opset, 0.05, {"QuantizeLinear", "DequantizeLinear"}));
 }
 
+TEST(QuantizedConverters, QuantizePerTensorRoundsAsLibTorchNearHalves) {
+  // Values whose x / 0.05 and float32 x * (1 / 0.05) round to different integers, with odd
+  // zero points (added before LibTorch rounds): the levels must be LibTorch's exactly
+  // (QuantizeLinear with the scale gave 14 of 14 one level off).
+  const std::string source =
+      "def forward(self, x):\n"
+      "  v = x * 0.0 + torch.tensor([-2.9749999046325684, -2.4749999046325684, -1.9749999046325684, "
+      "-1.6250001192092896, -1.1749999523162842, -0.9749999642372131, -0.7749999761581421, 0.7749999761581421, "
+      "0.9749999642372131, 1.1749999523162842, 1.6250001192092896, 1.9749999046325684, 2.4749999046325684, "
+      "2.9749999046325684]).repeat(8)\n"
+      "  a = torch.quantize_per_tensor(v, 0.05, 3, 13)\n"
+      "  b = torch.quantize_per_tensor(v, 0.05, -3, 12)\n"
+      "  c = torch.quantize_per_tensor(v, 0.05, 128, 13)\n"
+      "  return a.dequantize(), b.dequantize(), c.dequantize()\n";
+  expectOpMatches("q_quantize_near_halves", source, {floatInput({112})}, opts(14, 1e-6, {"QuantizeLinear"}));
+}
+
 TEST(QuantizedConverters, QuantizedGraphOutputIsFloat) {
   // A model that returns a quantized tensor: the ONNX output is its dequantized float.
   auto model = expectOpMatches("q_quantized_output",
