@@ -281,8 +281,11 @@ FrontEndProgram programFromFrontEnd(const FrontEndRequest& request, std::ostream
   const auto start = std::chrono::steady_clock::now();
   const ChildResult child = runChild(argv, childEnvironment(), request.verbose, log);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0 || !isTorchExportArchiveFile(staged.path().string()))
-    throw UserError(request.model + ": " + (child.status == 0 ? "the Python front end wrote no program" : failureOf(child, python)));
+  if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0 || !isTorchExportArchiveFile(staged.path().string())) {
+    const std::string why = child.status == 0 ? "the Python front end wrote no program" : failureOf(child, python);
+    // The front end's own errors mostly begin with the model's name already.
+    throw UserError(why.rfind(request.model + ": ", 0) == 0 ? why : request.model + ": " + why);
+  }
 
   if (modelDir.empty()) modelDir = modelDirectory(request);  // downloaded by now
   const fs::path target =
