@@ -854,7 +854,10 @@ std::vector<std::pair<std::string, std::string>> parseModuleStack(const std::str
     if (end == std::string::npos) end = stack.size();
     const std::string frame = stack.substr(start, end - start);
     const auto first = frame.find(','), last = frame.rfind(',');
-    if (first != std::string::npos && last != first)
+    // torch's node-metadata hook gives a node a pass makes from an input (the sym_size of
+    // a dynamic dim) this marker as its only frame: no module, not one of that name.
+    const bool marker = frame.rfind("_empty_nn_module_stack_from_metadata_hook,", 0) == 0;
+    if (first != std::string::npos && last != first && !marker)
       frames.emplace_back(attributePath(frame.substr(first + 1, last - first - 1)), frame.substr(last + 1));
     start = end + 1;
   }

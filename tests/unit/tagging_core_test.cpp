@@ -7,6 +7,7 @@
 #include "modelexport/hierarchy_tags.h"
 #include "modelexport/module_tree.h"
 #include "modelexport/tag_projection.h"
+#include "modelexport/torch_export_loader.h"
 #include "modelexport/torchscript_module_tree.h"
 
 namespace modelexport {
@@ -249,6 +250,17 @@ TEST(NodeNames, TagSlashOpTypeUniqueWithSuffixes) {
   EXPECT_EQ(nodes[2].proto.name(), "/Net/Encoder/Layer.0/Mul");
   EXPECT_EQ(nodes[3].proto.name(), "/Net/Encoder/Layer.1/Add");
   EXPECT_EQ(nodes[4].proto.name(), "/Net/Encoder/Layer.0/Add_2");
+}
+
+// A .pt2's nn_module_stack frames, outermost first; torch's metadata-hook marker (a node
+// made by a pass from an input) is no module.
+TEST(ModuleStack, FramesAndTheMetadataHookMarker) {
+  const auto frames = parseModuleStack("L__self__,,__main__.M;L__self___layers_0,layers.0,__main__.Block");
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1], (std::pair<std::string, std::string>{"layers.0", "__main__.Block"}));
+  const std::string marker = "_empty_nn_module_stack_from_metadata_hook";
+  EXPECT_TRUE(parseModuleStack(marker + "," + marker + "," + marker).empty());
+  EXPECT_EQ(parseModuleStack("L__self__,,__main__.M;" + marker + "," + marker + "," + marker).size(), 1u);
 }
 
 }  // namespace
