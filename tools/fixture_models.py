@@ -619,6 +619,11 @@ def standard_specs() -> Dict[str, FixtureSpec]:
             name="custom_scripted", kind="script", build=build_custom,
             inputs=[InputSpec("x", "float32", [1, 128])],
             outputs=["logits"], make_inputs=custom_example_inputs),
+        FixtureSpec(
+            name="q_mobilenet_v2", kind="trace", build=lambda: build_quantized_mobilenet_v2(),
+            inputs=[InputSpec("x", "float32", [1, 3, 224, 224])],
+            outputs=["logits"], make_inputs=image_example_inputs,
+            cli_args=["--input-shape", "1,3,224,224"]),
     ]
     return {s.name: s for s in specs}
 
@@ -735,6 +740,36 @@ BIG_MLP_DEPTH = 9
 def big_mlp_example_inputs() -> Tuple[torch.Tensor]:
     g = torch.Generator().manual_seed(11)
     return (torch.randn(1, BIG_MLP_WIDTH, generator=g),)
+
+
+def build_quantized_mobilenet_v2() -> nn.Module:
+    """torchvision's quantizable MobileNetV2 quantized by its own recipe, without the
+    pretrained weights (no download): batch-norm statistics of random images, fuse_model,
+    the "fbgemm" qconfig (per-channel int8 weights), prepare, calibrate on random images,
+    convert. Debian's torch 1.13 has no fbgemm engine: its weights are packed by the
+    default one (onednn) and saved as torch 1.13 writes them (issue 23 item 7: LibTorch
+    2.13's load of such a file in the binary failed in quantized::conv2d_prepack)."""
+    import torch.ao.quantization as tq
+    from torchvision.models.quantization import mobilenet_v2
+
+    model = perturb_for_testing(mobilenet_v2(weights=None, quantize=False))
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.reset_running_stats()
+                m.momentum = None  # cumulative: the statistics of all the batches below
+        model.train()
+        for _ in range(4):
+            model(torch.randn(8, 3, 224, 224, generator=g))
+        model.eval()
+        model.fuse_model()
+        model.qconfig = tq.get_default_qconfig("fbgemm")
+        tq.prepare(model, inplace=True)
+        for _ in range(4):
+            model(torch.randn(4, 3, 224, 224, generator=g))
+        tq.convert(model, inplace=True)
+    return model
 
 
 def extra_specs() -> Dict[str, FixtureSpec]:

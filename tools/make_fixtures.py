@@ -28,6 +28,9 @@ Fixtures (model code in tools/fixture_models.py):
     resnet18         traced; input x (float32 1x3x224x224); output logits [1,1000]
     mobilenet_v2     traced; input x (float32 1x3x224x224); output logits [1,1000]
     custom_scripted  torch.jit.script; input x (float32 1x128); output logits [1,10]
+    q_mobilenet_v2   torchvision's quantizable MobileNetV2, quantized (torch.ao eager mode,
+                     "fbgemm" qconfig, weights packed by torch 1.13's onednn engine), traced;
+                     input x (float32 1x3x224x224); output logits [1,1000]
 
 Opt-in fixtures (fixture_models.extra_specs()), written only when named in --only
 (tools/bench.sh uses them; the tests do not):
@@ -71,7 +74,7 @@ MANIFEST_FILE = "fixtures.json"
 
 # Must match fixture_models.standard_specs() and extra_specs() (checked when torch is
 # imported). STANDARD is what is built by default; EXTRA only when named in --only.
-STANDARD = ["bert_tiny", "gpt2_tiny", "resnet18", "mobilenet_v2", "custom_scripted"]
+STANDARD = ["bert_tiny", "gpt2_tiny", "resnet18", "mobilenet_v2", "custom_scripted", "q_mobilenet_v2"]
 EXTRA = ["resnet50", "gpt2_l2", "gpt2_l6", "gpt2_124m", "gpt2_l24", "big_mlp"]
 
 
