@@ -40,4 +40,11 @@ struct AssembledModel {
 // into their owner's graph attribute, stamped the same way.
 AssembledModel assembleModel(OnnxGraphBuilder& builder, const ModuleTree& tree, const ModelDescription& description);
 
+// bfloat16 where the model's opset has no bfloat16 form of an op (Conv, MaxPool and the
+// average poolings before opset 22, Pow's exponent before 15, Where before 16, ...): that
+// op computes in float, a Cast to float before it and one back to bfloat16 after, both
+// stamped with its module (LibTorch's CPU kernels compute bfloat16 in float too). Main
+// graph only. Returns the number of ops so wrapped.
+int computeBfloat16InFloat(AssembledModel& assembled);
+
 }  // namespace modelexport

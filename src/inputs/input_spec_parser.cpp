@@ -10,7 +10,7 @@ namespace modelexport {
 namespace {
 
 const char* kSyntax = "expected name:dtype:shape[,...], e.g. input_ids:int64:1x128 (dtypes float32, float16, "
-                      "int64, int32, bool)";
+                      "bfloat16, int64, int32, bool)";
 
 std::vector<std::string> split(const std::string& text, char separator) {
   std::vector<std::string> parts;
@@ -32,10 +32,12 @@ std::string trim(const std::string& text) {
 
 at::ScalarType parseDtype(const std::string& name, const std::string& spec) {
   static const std::pair<const char*, at::ScalarType> known[] = {
-      {"float32", at::kFloat}, {"float16", at::kHalf}, {"int64", at::kLong}, {"int32", at::kInt}, {"bool", at::kBool}};
+      {"float32", at::kFloat}, {"float16", at::kHalf}, {"bfloat16", at::kBFloat16},
+      {"int64", at::kLong},    {"int32", at::kInt},    {"bool", at::kBool}};
   for (const auto& [text, type] : known)
     if (name == text) return type;
-  throw UserError("--input-spec '" + spec + "': unknown dtype '" + name + "' (use float32, float16, int64, int32 or bool)");
+  throw UserError("--input-spec '" + spec + "': unknown dtype '" + name +
+                  "' (use float32, float16, bfloat16, int64, int32 or bool)");
 }
 
 std::vector<int64_t> parseDims(const std::string& text, const std::string& spec) {

@@ -1,8 +1,10 @@
 #include "modelexport/model_writer.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
@@ -38,6 +40,37 @@ onnx::ModelProto withPendingWeightsAsInputs(const onnx::ModelProto& model) {
   return copy;
 }
 
+// The checker's "(op_type:Conv, node name: N): X typestr: T, has unsupported type:
+// tensor(bfloat16)" in our words: which opset first gives that op the type, or that none
+// this binary writes (11 to 17) does. Empty for other errors.
+std::string unsupportedTypeError(const onnx::ModelProto& model, const std::string& text) {
+  static const std::regex pattern(
+      R"(\(op_type:([A-Za-z0-9_]+), node name: ([^)]*)\): \S+ typestr: (\S+), has unsupported type: (tensor\(([a-z0-9]+)\)))");
+  std::smatch m;
+  if (!std::regex_search(text, m, pattern)) return "";
+  const std::string op = m[1], node = m[2], typeStr = m[3], type = m[4], typeName = m[5];
+  int64_t opset = 0;
+  for (const auto& import : model.opset_import())
+    if (import.domain().empty() || import.domain() == "ai.onnx") opset = import.version();
+  constexpr int64_t kHighestOpset = 17;  // the highest --opset-version
+  int64_t first = 0;
+  for (int64_t v = opset + 1; v <= kHighestOpset && !first; ++v) {
+    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(op, static_cast<int>(v), "");
+    if (!schema) continue;
+    for (const auto& constraint : schema->typeConstraintParams())
+      if (constraint.type_param_str == typeStr &&
+          std::find(constraint.allowed_type_strs.begin(), constraint.allowed_type_strs.end(), type) !=
+              constraint.allowed_type_strs.end())
+        first = v;
+  }
+  const std::string what = "ONNX's " + op + " has no " + typeName + " form at opset " + std::to_string(opset) +
+                           " (node " + node + ")";
+  if (first) return what + "; it has from opset " + std::to_string(first) + ": export with --opset-version " +
+                    std::to_string(first) + " or later";
+  return what + " nor at any later opset this binary writes (up to " + std::to_string(kHighestOpset) +
+         "): export the model in float32 or float16";
+}
+
 }  // namespace
 
 void checkModelFull(const onnx::ModelProto& model, const std::string& modelDir) {
@@ -61,7 +94,8 @@ void checkModelFull(const onnx::ModelProto& model, const std::string& modelDir) 
                                         /*data_prop=*/false);
     onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
-    throw UserError("ONNX checker: " + firstLine(e.what()));
+    const std::string typed = unsupportedTypeError(model, e.what());
+    throw UserError("ONNX checker: " + (typed.empty() ? firstLine(e.what()) : typed), e.what());
   }
 }
 

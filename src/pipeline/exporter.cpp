@@ -449,6 +449,7 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   clock.done("convert", std::to_string(builder.nodes().size()) + " nodes");
 
   AssembledModel assembled = assembleModel(builder, loaded.tree, describeModel(loaded, example, converted, options));
+  computeBfloat16InFloat(assembled);
   inferValueInfo(assembled.model);
   clock.done("build");
 
