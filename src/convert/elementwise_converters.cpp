@@ -423,6 +423,40 @@ void logSigmoid(ConvertContext& ctx) {  // -softplus(-x)
   ctx.setOutput(ctx.op("Neg", {ctx.op("Softplus", {ctx.op("Neg", {x})})}), type);
 }
 
+// IsInf and IsNaN take float and double only (before opset 20): half types are widened.
+std::string inFloatOrDouble(ConvertContext& ctx, const std::string& x, at::ScalarType type) {
+  return type == at::kFloat || type == at::kDouble ? x : ctx.cast(x, at::kFloat);
+}
+
+// logaddexp(self, other) = log(exp(self) + exp(other)), computed as PyTorch does without
+// overflow: max + log(1 + exp(-|self - other|)). Two equal infinities give that infinity
+// (their difference is NaN). logaddexp2 is the same in base 2: the difference scaled by
+// ln 2 before Exp and the log divided by it after.
+void logAddExp(ConvertContext& ctx, bool base2) {
+  const auto type = ctx.dtype(ctx.out());
+  const std::string a = ctx.inputAs(ctx.arg("self"), type);
+  const std::string b = ctx.inputAs(ctx.arg("other"), type);
+  const double ln2 = std::log(2.0);
+  std::string gap = ctx.op("Neg", {ctx.op("Abs", {ctx.op("Sub", {a, b})})});
+  if (base2) gap = ctx.op("Mul", {gap, ctx.scalar(ln2, type)});
+  std::string tail = ctx.op("Log", {ctx.op("Add", {ctx.scalar(1, type), ctx.op("Exp", {gap})})});
+  if (base2) tail = ctx.op("Div", {tail, ctx.scalar(ln2, type)});
+  const std::string sum = ctx.op("Add", {ctx.op("Max", {a, b}), tail});
+  const std::string sameInfinity = ctx.op("And", {ctx.op("IsInf", {inFloatOrDouble(ctx, a, type)}), ctx.op("Equal", {a, b})});
+  ctx.setOutput(ctx.op("Where", {sameInfinity, a, sum}), type);
+}
+
+// xlogy(self, other) = self * log(other), and 0 where self is 0 unless other is NaN.
+void xlogy(ConvertContext& ctx) {
+  const auto type = ctx.dtype(ctx.out());
+  const std::string x = ctx.inputAs(ctx.arg("self"), type);
+  const std::string y = ctx.inputAs(ctx.arg("other"), type);
+  const std::string product = ctx.op("Mul", {x, ctx.op("Log", {y})});
+  const std::string yIsNaN = ctx.op("IsNaN", {inFloatOrDouble(ctx, y, type)});
+  const std::string zeroX = ctx.op("And", {ctx.op("Equal", {x, ctx.scalar(0, type)}), ctx.op("Not", {yIsNaN})});
+  ctx.setOutput(ctx.op("Where", {zeroX, ctx.scalar(0, type), product}), type);
+}
+
 // threshold(x, threshold, value): x where x > threshold, else value.
 void threshold(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
@@ -605,6 +639,10 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::hardshrink", [](ConvertContext& c) { shrink(c, false); });
   r.add("aten::softshrink", [](ConvertContext& c) { shrink(c, true); });
   r.add("aten::logit", logit);
+  // Broadcasting binary math: sizes follow the inputs' (dataBlind), never fails on data.
+  r.add("aten::logaddexp", [](ConvertContext& c) { logAddExp(c, false); }, dataBlind());
+  r.add("aten::logaddexp2", [](ConvertContext& c) { logAddExp(c, true); }, dataBlind());
+  r.add("aten::xlogy", xlogy, dataBlind());  // Tensor, Scalar_Self, Scalar_Other
   r.add("aten::isnan", [](ConvertContext& c) { c.setOutput(c.op("IsNaN", {floatingInput(c)}), at::kBool); });
   r.add("aten::isinf", [](ConvertContext& c) { c.setOutput(c.op("IsInf", {floatingInput(c)}), at::kBool); });
   r.add("aten::isfinite", isFinite);
@@ -617,7 +655,11 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::clip", [](ConvertContext& c) { clamp(c, c.in(1), c.in(2)); });
   r.add("aten::clamp_min", [](ConvertContext& c) { clamp(c, c.in(1), nullptr); }, bounded);
   r.add("aten::clamp_max", [](ConvertContext& c) { clamp(c, nullptr, c.in(1)); }, bounded);
-  r.add("aten::where", where, dataBlind());
+  // The three-argument overloads; where(condition), the overload with no name, is
+  // nonzero's (index_converters.cpp): its size depends on the data.
+  r.add("aten::where", where);
+  for (const char* overload : {"aten::where.self", "aten::where.ScalarSelf", "aten::where.ScalarOther", "aten::where.Scalar"})
+    r.declare(overload, dataBlind());
   r.add("aten::masked_fill", maskedFill, dataBlind());
   for (const char* kind : {"aten::relu_", "aten::silu_", "aten::sigmoid_", "aten::tanh_", "aten::hardtanh_",
                            "aten::hardswish_", "aten::hardsigmoid_", "aten::leaky_relu_", "aten::elu_"})

@@ -234,6 +234,20 @@ TEST(ElementwiseConverters, ThresholdShrinkLogsigmoid) {
                   {floatInput({4, 6})}, {14, 1e-5, {}});
 }
 
+TEST(ElementwiseConverters, LogAddExpAndXlogyWithInfinitiesZerosAndNaN) {
+  // Equal infinities stay infinite (their difference is NaN); large gaps do not overflow;
+  // 0 * log(y) is 0 unless y is NaN; Scalar_Self and Scalar_Other overloads of xlogy.
+  expectOpMatches("logaddexp_xlogy",
+                  "def forward(self, x, y):\n"
+                  "  a = torch.where(x > 1.0, float('inf'), torch.where(x < -1.0, -float('inf'), x * 40))\n"
+                  "  b = torch.where(y > 1.0, float('inf'), torch.where(y < -1.0, -float('inf'), y * 40))\n"
+                  "  z = torch.where(x.abs() < 0.5, torch.zeros_like(x), x)\n"
+                  "  w = torch.where(y > 1.5, float('nan'), y.abs())\n"
+                  "  return torch.logaddexp(a, b), torch.logaddexp2(a, b), torch.logaddexp(x, y[0]),\\\n"
+                  "         torch.xlogy(z, w), torch.xlogy(2.0, w), torch.xlogy(z, 3)\n",
+                  {floatInput({8, 16}), floatInput({8, 16})}, {14, 1e-5, {"Max", "IsInf", "IsNaN"}});
+}
+
 TEST(ElementwiseConverters, LogitNanInf) {
   // Division by zero makes inf and nan from the data.
   expectOpMatches("logit_nan_inf",
