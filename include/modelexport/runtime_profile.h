@@ -5,10 +5,11 @@
 // its name derives from ("<node>/MatMulAddFusion", "fused <node>", "<node>_new_reshape",
 // "<tensor>_nchwc": the tensor's producer), else to the module scope in its name, else
 // listed as unattributed.
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
 #include "modelexport/hierarchy_reader.h"
@@ -43,12 +44,49 @@ struct ProfileOptions {
   std::string modelLabel, profileLabel;
 };
 
-// The report (docs/CLI.md, "profile"): times are µs per run (the profile's runs averaged).
-// Throws UserError when filterTag names no module of the model.
-nlohmann::json buildProfileReport(const onnx::ModelProto& model, const ModelHierarchy& hierarchy,
-                                  const RuntimeProfile& profile, const ProfileOptions& options);
+// Times are µs per run (the profile's runs averaged), shares are of the run's kernel time,
+// calls are kernel launches per run.
+struct ProfiledModule {
+  std::string tag, path;
+  std::optional<std::string> parent;  // parent's tag; none for the root
+  int depth = 0;
+  double ownUs = 0, totalUs = 0, ownShare = 0, totalShare = 0, ownCalls = 0, totalCalls = 0;
+};
 
-std::string renderProfileText(const nlohmann::json& report);
-std::string renderProfileCsv(const nlohmann::json& report);  // one row per module
+struct ModuleTime {  // an entry of the slowest modules (own time)
+  std::string tag;
+  double ownUs = 0, ownShare = 0, ownCalls = 0;
+};
+
+struct OpTypeTime {
+  std::string opType;
+  double us = 0, share = 0, calls = 0;
+};
+
+struct NodeTime {  // one profiled node
+  std::string name, opType, provider;
+  double us = 0, calls = 0;
+  std::string module;       // tag of its module; empty when unattributed
+  std::string attribution;  // kAttributedBy*; empty when unattributed
+};
+
+struct ProfileReport {
+  std::string file, profile, hierarchySource;
+  std::optional<std::string> filter;
+  size_t runs = 0, kernelEvents = 0;
+  double runUs = 0;       // kernel time per run
+  double modelRunUs = 0;  // model_run events per run
+  double selectedUs = 0, attributedUs = 0, unattributedUs = 0;  // of the selected nodes
+  std::map<std::string, size_t> attribution;  // attributed nodes by kAttributedBy*
+  std::vector<ProfiledModule> modules;         // depth first
+  std::vector<ModuleTime> topModules;
+  std::vector<OpTypeTime> opTypes, topOpTypes;  // slowest first
+  std::vector<NodeTime> nodes, unattributed;    // slowest first
+};
+
+// The report (docs/CLI.md, "profile"). Throws UserError when filterTag names no module
+// of the model.
+ProfileReport buildProfileReport(const onnx::ModelProto& model, const ModelHierarchy& hierarchy,
+                                 const RuntimeProfile& profile, const ProfileOptions& options);
 
 }  // namespace modelexport

@@ -6,6 +6,8 @@
 #include <map>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "modelexport/derived_node_names.h"
 #include "modelexport/errors.h"
 #include "modelexport/hierarchy_stamps.h"
@@ -40,6 +42,177 @@ struct Accumulated {
   }
 };
 
+// Finds the module of a profiled node name: a model node of that name, else the node (or
+// the tensor's producer) its name derives from, else a module scope in the name.
+class KernelAttributor {
+ public:
+  KernelAttributor(const onnx::GraphProto& graph, const ModelHierarchy& hierarchy) : hierarchy_(hierarchy) {
+    for (int i = 0; i < graph.node_size(); ++i) {
+      if (!graph.node(i).name().empty()) nodeByName_.emplace(graph.node(i).name(), i);
+      for (const auto& out : graph.node(i).output()) producerOf_.emplace(out, i);
+    }
+    for (size_t m = 0; m < hierarchy.modules.size(); ++m)
+      moduleByTag_.emplace(hierarchy.modules[m].tag, static_cast<int>(m));
+  }
+
+  const Attribution& attribute(const std::string& name) {
+    auto it = cache_.find(name);
+    if (it != cache_.end()) return it->second;
+    Attribution a;
+    if (auto exact = nodeByName_.find(name); exact != nodeByName_.end()) {
+      a = {moduleOfNode(exact->second), kAttributedByName};
+    } else if (auto derived = findNodeByDerivedName(name, nodeByName_)) {
+      a = {moduleOfNode(*derived), kAttributedByDerivation};
+    } else if (auto producer = findNodeByDerivedName(name, producerOf_)) {
+      a = {moduleOfNode(*producer), kAttributedByDerivation};  // "<tensor>_nchwc": its producer
+    } else {
+      a = {moduleOfScope(name), kAttributedByScope};
+    }
+    if (a.module < 0) a.how.clear();
+    return cache_.emplace(name, a).first->second;
+  }
+
+ private:
+  int moduleOfNode(int node) const {
+    const std::string& tag = hierarchy_.nodes.at(static_cast<size_t>(node)).tag;
+    if (tag.empty()) return -1;
+    auto it = moduleByTag_.find(joinTag(tagSegments(tag), tagSegments(tag).size()));
+    return it == moduleByTag_.end() ? -1 : it->second;
+  }
+
+  // The innermost module whose tag is a scope of the name ("/A/B/Op_new" -> /A/B).
+  int moduleOfScope(const std::string& name) const {
+    if (name.empty() || name[0] != '/') return -1;
+    auto segments = tagSegments(name);
+    for (size_t k = segments.size(); k-- > 1;) {
+      auto it = moduleByTag_.find(joinTag(segments, k));
+      if (it != moduleByTag_.end()) return it->second;
+    }
+    return -1;
+  }
+
+  const ModelHierarchy& hierarchy_;
+  std::unordered_map<std::string, int> nodeByName_, producerOf_, moduleByTag_;
+  std::unordered_map<std::string, Attribution> cache_;
+};
+
+// The selected kernels' time summed per module (own), op type and node.
+struct KernelTotals {
+  double runUs = 0;  // all kernels, selected or not, over all runs
+  std::vector<Accumulated> own;
+  std::map<std::string, Accumulated> opTypes, byNode;
+  std::map<std::string, std::pair<std::string, std::string>> nodeFacts;  // op type, provider
+  std::map<std::string, Attribution> attribution;                        // per node in byNode
+};
+
+// Converts sums over all runs into per-run figures.
+struct PerRun {
+  double runs = 1;
+  double runUs = 0;  // per run
+  double us(double total) const { return total / runs; }
+  double share(double perRunUs) const { return runUs > 0 ? perRunUs / runUs : 0.0; }
+  double calls(size_t total) const { return static_cast<double>(total) / runs; }
+};
+
+KernelTotals sumKernels(const RuntimeProfile& profile, KernelAttributor& attributor, size_t moduleCount,
+                        const std::function<bool(int)>& selected) {
+  KernelTotals totals;
+  totals.own.resize(moduleCount);
+  for (const auto& k : profile.kernels) {
+    totals.runUs += k.durationUs;
+    const Attribution& a = attributor.attribute(k.node);
+    if (!selected(a.module)) continue;
+    totals.opTypes[k.opType].add(k.durationUs);
+    totals.byNode[k.node].add(k.durationUs);
+    totals.nodeFacts[k.node] = {k.opType, k.provider};
+    totals.attribution[k.node] = a;
+    if (a.module >= 0) totals.own[a.module].add(k.durationUs);
+  }
+  return totals;
+}
+
+// Every selected module, depth first, with own and total (own plus descendants') time.
+std::vector<ProfiledModule> moduleTimes(const std::vector<HierarchyModule>& modules, const std::vector<Accumulated>& own,
+                                        const PerRun& perRun, const std::function<bool(int)>& selected) {
+  // Totals bottom-up: modules[] lists parents before children.
+  std::vector<Accumulated> total = own;
+  for (size_t m = modules.size(); m-- > 0;)
+    if (modules[m].parent >= 0) {
+      total[modules[m].parent].us += total[m].us;
+      total[modules[m].parent].calls += total[m].calls;
+    }
+  std::vector<ProfiledModule> list;
+  std::function<void(int, int)> visit = [&](int m, int depth) {
+    if (selected(m)) {
+      ProfiledModule row;
+      row.tag = modules[m].tag;
+      row.path = modules[m].path;
+      if (modules[m].parent >= 0) row.parent = modules[modules[m].parent].tag;
+      row.depth = depth;
+      row.ownUs = perRun.us(own[m].us);
+      row.totalUs = perRun.us(total[m].us);
+      row.ownShare = perRun.share(row.ownUs);
+      row.totalShare = perRun.share(row.totalUs);
+      row.ownCalls = perRun.calls(own[m].calls);
+      row.totalCalls = perRun.calls(total[m].calls);
+      list.push_back(row);
+    }
+    for (int c : modules[m].children) visit(c, depth + 1);
+  };
+  if (!modules.empty()) visit(0, 0);
+  return list;
+}
+
+std::vector<ModuleTime> slowestModules(const std::vector<HierarchyModule>& modules, const std::vector<Accumulated>& own,
+                                       const PerRun& perRun, const std::function<bool(int)>& selected, size_t top) {
+  std::vector<size_t> order;
+  for (size_t m = 0; m < modules.size(); ++m)
+    if (selected(static_cast<int>(m)) && own[m].calls > 0) order.push_back(m);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return own[a].us > own[b].us; });
+  std::vector<ModuleTime> list;
+  for (size_t i = 0; i < order.size() && i < top; ++i) {
+    const Accumulated& acc = own[order[i]];
+    list.push_back({modules[order[i]].tag, perRun.us(acc.us), perRun.share(perRun.us(acc.us)), perRun.calls(acc.calls)});
+  }
+  return list;
+}
+
+std::vector<OpTypeTime> opTypeTimes(const std::map<std::string, Accumulated>& opTypes, const PerRun& perRun) {
+  std::vector<std::pair<std::string, Accumulated>> ops(opTypes.begin(), opTypes.end());
+  std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.us > b.second.us; });
+  std::vector<OpTypeTime> list;
+  for (const auto& [op, acc] : ops)
+    list.push_back({op, perRun.us(acc.us), perRun.share(perRun.us(acc.us)), perRun.calls(acc.calls)});
+  return list;
+}
+
+// Fills the report's node lists (slowest first) and attributed/unattributed times.
+void nodeTimes(const KernelTotals& totals, const std::vector<HierarchyModule>& modules, const PerRun& perRun,
+               ProfileReport& report) {
+  double attributedUs = 0, unattributedUs = 0;
+  for (const auto& [name, acc] : totals.byNode) {
+    const Attribution& a = totals.attribution.at(name);
+    const auto& facts = totals.nodeFacts.at(name);
+    NodeTime entry{name, facts.first, facts.second, perRun.us(acc.us), perRun.calls(acc.calls), "", ""};
+    if (a.module < 0) {
+      unattributedUs += acc.us;
+      report.unattributed.push_back(entry);
+      continue;
+    }
+    attributedUs += acc.us;
+    report.attribution[a.how]++;
+    entry.module = modules[a.module].tag;
+    entry.attribution = a.how;
+    report.nodes.push_back(entry);
+  }
+  auto bySlowest = [](const NodeTime& a, const NodeTime& b) { return a.us > b.us; };
+  std::stable_sort(report.nodes.begin(), report.nodes.end(), bySlowest);
+  std::stable_sort(report.unattributed.begin(), report.unattributed.end(), bySlowest);
+  report.selectedUs = perRun.us(attributedUs + unattributedUs);
+  report.attributedUs = perRun.us(attributedUs);
+  report.unattributedUs = perRun.us(unattributedUs);
+}
+
 }  // namespace
 
 RuntimeProfile readRuntimeProfile(const std::string& path) {
@@ -72,163 +245,36 @@ RuntimeProfile readRuntimeProfile(const std::string& path) {
   return profile;
 }
 
-nlohmann::json buildProfileReport(const onnx::ModelProto& model, const ModelHierarchy& hierarchy,
-                                  const RuntimeProfile& profile, const ProfileOptions& options) {
-  const auto& graph = model.graph();
+ProfileReport buildProfileReport(const onnx::ModelProto& model, const ModelHierarchy& hierarchy,
+                                 const RuntimeProfile& profile, const ProfileOptions& options) {
   const auto& modules = hierarchy.modules;
   if (!options.filterTag.empty() && !hierarchy.findModule(options.filterTag))
     throw UserError("--filter-tag " + options.filterTag + ": no module with that tag in " + options.modelLabel +
                     (modules.empty() ? " (the file carries no hierarchy)" : " (the root is " + modules[0].tag + ")"));
-  std::unordered_map<std::string, int> nodeByName, producerOf, moduleByTag;
-  for (int i = 0; i < graph.node_size(); ++i) {
-    if (!graph.node(i).name().empty()) nodeByName.emplace(graph.node(i).name(), i);
-    for (const auto& out : graph.node(i).output()) producerOf.emplace(out, i);
-  }
-  for (size_t m = 0; m < modules.size(); ++m) moduleByTag.emplace(modules[m].tag, static_cast<int>(m));
-
-  auto moduleOfNode = [&](int node) {
-    const std::string& tag = hierarchy.nodes.at(static_cast<size_t>(node)).tag;
-    if (tag.empty()) return -1;
-    auto it = moduleByTag.find(joinTag(tagSegments(tag), tagSegments(tag).size()));
-    return it == moduleByTag.end() ? -1 : it->second;
-  };
-  // The innermost module whose tag is a scope of the name ("/A/B/Op_new" -> /A/B).
-  auto moduleOfScope = [&](const std::string& name) {
-    if (name.empty() || name[0] != '/') return -1;
-    auto segments = tagSegments(name);
-    for (size_t k = segments.size(); k-- > 1;) {
-      auto it = moduleByTag.find(joinTag(segments, k));
-      if (it != moduleByTag.end()) return it->second;
-    }
-    return -1;
-  };
-  std::unordered_map<std::string, Attribution> cache;
-  auto attribute = [&](const std::string& name) -> const Attribution& {
-    auto it = cache.find(name);
-    if (it != cache.end()) return it->second;
-    Attribution a;
-    if (auto exact = nodeByName.find(name); exact != nodeByName.end()) {
-      a = {moduleOfNode(exact->second), kAttributedByName};
-    } else if (auto derived = findNodeByDerivedName(name, nodeByName)) {
-      a = {moduleOfNode(*derived), kAttributedByDerivation};
-    } else if (auto producer = findNodeByDerivedName(name, producerOf)) {
-      a = {moduleOfNode(*producer), kAttributedByDerivation};  // "<tensor>_nchwc": its producer
-    } else {
-      a = {moduleOfScope(name), kAttributedByScope};
-    }
-    if (a.module < 0) a.how.clear();
-    return cache.emplace(name, a).first->second;
-  };
-
-  const double runs = static_cast<double>(profile.runs);
-  double runUs = 0;
-  std::vector<Accumulated> own(modules.size());
-  std::map<std::string, Accumulated> opTypes, unattributed, byNode;
-  std::map<std::string, std::pair<std::string, std::string>> nodeFacts;  // op type, provider
-  std::map<std::string, size_t> methods;
-  auto selected = [&](int module) {
+  const std::function<bool(int)> selected = [&](int module) {
     return options.filterTag.empty() || (module >= 0 && tagHasPrefix(modules[module].tag, options.filterTag));
   };
-  for (const auto& k : profile.kernels) {
-    runUs += k.durationUs;
-    const Attribution& a = attribute(k.node);
-    if (!selected(a.module)) continue;
-    opTypes[k.opType].add(k.durationUs);
-    byNode[k.node].add(k.durationUs);
-    nodeFacts[k.node] = {k.opType, k.provider};
-    if (a.module < 0) unattributed[k.node].add(k.durationUs);
-    else own[a.module].add(k.durationUs);
-  }
-  runUs /= runs;
-  auto share = [&](double us) { return runUs > 0 ? us / runUs : 0.0; };
-  auto perRun = [&](double us) { return us / runs; };
-  auto callsPerRun = [&](size_t calls) { return static_cast<double>(calls) / runs; };
+  KernelAttributor attributor(model.graph(), hierarchy);
+  const KernelTotals totals = sumKernels(profile, attributor, modules.size(), selected);
+  PerRun perRun{static_cast<double>(profile.runs), 0};
+  perRun.runUs = perRun.us(totals.runUs);
 
-  // Totals bottom-up: modules[] lists parents before children.
-  std::vector<Accumulated> total = own;
-  for (size_t m = modules.size(); m-- > 0;)
-    if (modules[m].parent >= 0) {
-      total[modules[m].parent].us += total[m].us;
-      total[modules[m].parent].calls += total[m].calls;
-    }
-  nlohmann::json moduleList = nlohmann::json::array();
-  std::function<void(int, int)> visit = [&](int m, int depth) {
-    if (selected(m))
-      moduleList.push_back({{"tag", modules[m].tag},
-                            {"path", modules[m].path},
-                            {"parent", modules[m].parent < 0 ? nlohmann::json(nullptr) : nlohmann::json(modules[modules[m].parent].tag)},
-                            {"depth", depth},
-                            {"own_us", perRun(own[m].us)},
-                            {"total_us", perRun(total[m].us)},
-                            {"own_share", share(perRun(own[m].us))},
-                            {"total_share", share(perRun(total[m].us))},
-                            {"own_calls", callsPerRun(own[m].calls)},
-                            {"total_calls", callsPerRun(total[m].calls)}});
-    for (int c : modules[m].children) visit(c, depth + 1);
-  };
-  if (!modules.empty()) visit(0, 0);
-
-  std::vector<size_t> order;
-  for (size_t m = 0; m < modules.size(); ++m)
-    if (selected(static_cast<int>(m)) && own[m].calls > 0) order.push_back(m);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return own[a].us > own[b].us; });
-  nlohmann::json topModules = nlohmann::json::array();
-  for (size_t i = 0; i < order.size() && i < options.top; ++i)
-    topModules.push_back({{"tag", modules[order[i]].tag},
-                          {"own_us", perRun(own[order[i]].us)},
-                          {"own_share", share(perRun(own[order[i]].us))},
-                          {"own_calls", callsPerRun(own[order[i]].calls)}});
-  std::vector<std::pair<std::string, Accumulated>> ops(opTypes.begin(), opTypes.end());
-  std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.us > b.second.us; });
-  nlohmann::json opList = nlohmann::json::array();
-  for (const auto& [op, acc] : ops)
-    opList.push_back({{"op_type", op}, {"us", perRun(acc.us)}, {"share", share(perRun(acc.us))},
-                      {"calls", callsPerRun(acc.calls)}});
-  nlohmann::json topOps = nlohmann::json::array();
-  for (size_t i = 0; i < opList.size() && i < options.top; ++i) topOps.push_back(opList[i]);
-
-  nlohmann::json nodes = nlohmann::json::array(), unattributedList = nlohmann::json::array();
-  double attributedUs = 0, unattributedUs = 0;
-  for (const auto& [name, acc] : byNode) {
-    const Attribution& a = cache.at(name);
-    const auto& facts = nodeFacts.at(name);
-    nlohmann::json entry = {{"name", name}, {"op_type", facts.first}, {"provider", facts.second},
-                            {"us", perRun(acc.us)}, {"calls", callsPerRun(acc.calls)}};
-    if (a.module < 0) {
-      unattributedUs += acc.us;
-      unattributedList.push_back(entry);
-      continue;
-    }
-    attributedUs += acc.us;
-    methods[a.how]++;
-    entry["module"] = modules[a.module].tag;
-    entry["attribution"] = a.how;
-    nodes.push_back(entry);
-  }
-  auto bySlowest = [](const nlohmann::json& a, const nlohmann::json& b) { return a["us"] > b["us"]; };
-  std::stable_sort(nodes.begin(), nodes.end(), bySlowest);
-  std::stable_sort(unattributedList.begin(), unattributedList.end(), bySlowest);
-
-  return {{"format", "modelexport-profile"},
-          {"version", 1},
-          {"file", options.modelLabel},
-          {"profile", options.profileLabel},
-          {"hierarchy_source", hierarchySourceName(hierarchy.source)},
-          {"filter", options.filterTag.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.filterTag)},
-          {"runs", profile.runs},
-          {"kernel_events", profile.kernels.size()},
-          {"run_us", runUs},
-          {"model_run_us", profile.modelRunUs / runs},
-          {"selected_us", perRun(attributedUs + unattributedUs)},
-          {"attributed_us", perRun(attributedUs)},
-          {"unattributed_us", perRun(unattributedUs)},
-          {"attribution", methods},
-          {"modules", moduleList},
-          {"top_modules", topModules},
-          {"op_types", opList},
-          {"top_op_types", topOps},
-          {"nodes", nodes},
-          {"unattributed", unattributedList}};
+  ProfileReport report;
+  report.file = options.modelLabel;
+  report.profile = options.profileLabel;
+  report.hierarchySource = hierarchySourceName(hierarchy.source);
+  if (!options.filterTag.empty()) report.filter = options.filterTag;
+  report.runs = profile.runs;
+  report.kernelEvents = profile.kernels.size();
+  report.runUs = perRun.runUs;
+  report.modelRunUs = profile.modelRunUs / perRun.runs;
+  report.modules = moduleTimes(modules, totals.own, perRun, selected);
+  report.topModules = slowestModules(modules, totals.own, perRun, selected, options.top);
+  report.opTypes = opTypeTimes(totals.opTypes, perRun);
+  report.topOpTypes.assign(report.opTypes.begin(),
+                           report.opTypes.begin() + static_cast<std::ptrdiff_t>(std::min(options.top, report.opTypes.size())));
+  nodeTimes(totals, modules, perRun, report);
+  return report;
 }
 
 }  // namespace modelexport

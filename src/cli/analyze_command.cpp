@@ -7,6 +7,9 @@
 #include "modelexport/model_analysis.h"
 #include "modelexport/model_writer.h"
 #include "modelexport/output_paths.h"
+#include "modelexport/report_csv.h"
+#include "modelexport/report_json.h"
+#include "modelexport/report_text.h"
 #include "modelexport/subgraph_extraction.h"
 
 namespace modelexport::cli {
@@ -60,9 +63,9 @@ Command addAnalyzeCommand(CLI::App& app) {
                 << " initializers; checker passed\n";
       return 0;
     }
-    nlohmann::json report = buildAnalysisReport(model, hierarchy, o->filterTag, o->onnxPath, o->excludeTag);
+    const AnalysisReport report = buildAnalysisReport(model, hierarchy, o->filterTag, o->onnxPath, o->excludeTag);
     std::string text;
-    if (o->format == "json") text = jsonReportText(report);
+    if (o->format == "json") text = jsonReportText(toJson(report));
     else if (o->format == "csv") text = renderAnalysisCsv(report);
     else if (o->format == "names") text = renderAnalysisNames(report);
     else if (o->format == "detailed") text = renderAnalysisDetailed(report);

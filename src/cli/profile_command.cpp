@@ -4,6 +4,9 @@
 #include "modelexport/hierarchy_reader.h"
 #include "modelexport/model_writer.h"
 #include "modelexport/output_paths.h"
+#include "modelexport/report_csv.h"
+#include "modelexport/report_json.h"
+#include "modelexport/report_text.h"
 #include "modelexport/runtime_profile.h"
 
 namespace modelexport::cli {
@@ -44,9 +47,9 @@ Command addProfileCommand(CLI::App& app) {
     options.top = o->top;
     options.modelLabel = o->onnxPath;
     options.profileLabel = o->profilePath;
-    const nlohmann::json report = buildProfileReport(model, hierarchy, profile, options);
+    const ProfileReport report = buildProfileReport(model, hierarchy, profile, options);
     std::string text;
-    if (o->format == "json") text = jsonReportText(report);
+    if (o->format == "json") text = jsonReportText(toJson(report));
     else if (o->format == "csv") text = renderProfileCsv(report);
     else text = renderProfileText(report);
     printOrWriteReport(text, o->outputFile, o->format);

@@ -10,6 +10,9 @@
 #include "modelexport/model_comparison.h"
 #include "modelexport/model_validation.h"
 #include "modelexport/model_writer.h"
+#include "modelexport/report_csv.h"
+#include "modelexport/report_json.h"
+#include "modelexport/report_text.h"
 #include "modelexport/subgraph_extraction.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -19,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     onnx::ModelProto model = readModel(path);
     const ModelHierarchy hierarchy = readHierarchy(model.graph());
     fuzz::expectOnlyUserErrors("analyze", [&] {
-      const nlohmann::json report = buildAnalysisReport(model, hierarchy, "", path);
+      const AnalysisReport report = buildAnalysisReport(model, hierarchy, "", path);
+      toJson(report);
       renderAnalysisSummary(report);
       renderAnalysisDetailed(report);
       renderAnalysisCsv(report);

@@ -1,0 +1,20 @@
+#pragma once
+// The text forms of every report (analyze, compare, profile, validate and its repair),
+// written from the report structs.
+#include <string>
+
+#include "modelexport/model_analysis.h"
+#include "modelexport/runtime_profile.h"
+
+namespace modelexport {
+
+std::string renderAnalysisSummary(const AnalysisReport& report);
+std::string renderAnalysisDetailed(const AnalysisReport& report);
+// The selected nodes' names, one per line (unnamed nodes cannot be named and are skipped).
+std::string renderAnalysisNames(const AnalysisReport& report);
+
+std::string renderProfileText(const ProfileReport& report);
+// Kernel calls per run: a whole number unless runs differ in what they launch (CSV too).
+std::string kernelCalls(double perRun);
+
+}  // namespace modelexport
