@@ -14,7 +14,9 @@
 #include <torch/csrc/jit/runtime/operator.h>
 #include <torch/csrc/utils/generated_serialization_types.h>
 
+#include "modelexport/autocast_policy.h"
 #include "modelexport/errors.h"
+#include "modelexport/file_backed_tensors.h"
 #include "modelexport/model_locator.h"
 #include "modelexport/torchvision_ops.h"
 
@@ -254,6 +256,51 @@ std::string nodeName(const serde::Node& node) {
   return node.get_name() ? *node.get_name() : node.get_target();
 }
 
+bool isFloating(at::ScalarType type) { return at::isFloatingType(type); }
+
+// The names of the tensors an argument passes (one, a list, none).
+std::vector<std::string> tensorNames(const serde::Argument& arg) {
+  using Tag = serde::Argument::Tag;
+  std::vector<std::string> names;
+  if (arg.tag() == Tag::AS_TENSOR) names.push_back(arg.get_as_tensor().get_name());
+  if (arg.tag() == Tag::AS_OPTIONAL_TENSOR &&
+      arg.get_as_optional_tensor().tag() == serde::OptionalTensorArgument::Tag::AS_TENSOR)
+    names.push_back(arg.get_as_optional_tensor().get_as_tensor().get_name());
+  if (arg.tag() == Tag::AS_TENSORS)
+    for (const auto& t : arg.get_as_tensors()) names.push_back(t.get_name());
+  if (arg.tag() == Tag::AS_OPTIONAL_TENSORS)
+    for (const auto& t : arg.get_as_optional_tensors())
+      if (t.tag() == serde::OptionalTensorArgument::Tag::AS_TENSOR) names.push_back(t.get_as_tensor().get_name());
+  return names;
+}
+
+// The name a result or a graph input binds: a tensor's, a symbolic number's; nullopt else.
+std::optional<std::string> boundName(const serde::Argument& arg) {
+  using Tag = serde::Argument::Tag;
+  switch (arg.tag()) {
+    case Tag::AS_TENSOR: return arg.get_as_tensor().get_name();
+    case Tag::AS_SYM_INT:
+      if (arg.get_as_sym_int().tag() == serde::SymIntArgument::Tag::AS_NAME) return arg.get_as_sym_int().get_as_name();
+      break;
+    case Tag::AS_SYM_FLOAT:
+      if (arg.get_as_sym_float().tag() == serde::SymFloatArgument::Tag::AS_NAME)
+        return arg.get_as_sym_float().get_as_name();
+      break;
+    case Tag::AS_SYM_BOOL:
+      if (arg.get_as_sym_bool().tag() == serde::SymBoolArgument::Tag::AS_NAME) return arg.get_as_sym_bool().get_as_name();
+      break;
+    default: break;
+  }
+  return std::nullopt;
+}
+
+// The state of torch.autocast for one device type inside the regions being inlined.
+struct AutocastState {
+  bool enabled = false;
+  at::ScalarType dtype = at::kBFloat16;
+  std::string region;  // the innermost region that set it ("submod_3"), for messages
+};
+
 class Loader {
  public:
   explicit Loader(const std::string& path) : path_(path), reader_(path) {}
@@ -273,6 +320,7 @@ class Loader {
 
     result_.prepared.graph = std::make_shared<Graph>();
     graph_ = result_.prepared.graph.get();
+    graphMeta_ = &program_.get_graph_module().get_graph();
     addInputs();
     for (const auto& node : program_.get_graph_module().get_graph().get_nodes()) addNode(node);
     addOutputs();
@@ -315,6 +363,33 @@ class Loader {
     return parseRecord<serde::PayloadConfig>(name).get_config();
   }
 
+  // A record's bytes as a 1-d tensor: the archive's mapped pages when the record is
+  // stored uncompressed at an offset the dtype allows (torch.export.save writes records
+  // so, 64-byte aligned), so nothing is copied and only what is read comes into memory;
+  // a copy otherwise.
+  at::Tensor recordTensor(const std::string& record, at::ScalarType dtype) {
+    if (!file_) file_ = MappedFile::open(path_);
+    const uint64_t header = reader_.getRecordHeaderOffset(record);
+    const uint64_t size = reader_.getRecordSize(record);
+    const unsigned char* local = file_->data() + header;
+    const bool stored = header + 30 <= file_->size() && le32(local) == 0x04034b50 &&  // local file header
+                        (local[8] | (local[9] << 8)) == 0;                           // method 0: stored
+    if (stored) {
+      const uint64_t offset = reader_.getRecordOffset(record);
+      if (offset <= file_->size() && size <= file_->size() - offset && offset % c10::elementSize(dtype) == 0)
+        return file_->tensor(offset, size, dtype);
+    }
+    auto [data, bytes] = reader_.getRecord(record);
+    auto holder = std::make_shared<at::DataPtr>(std::move(data));
+    const int64_t elements = static_cast<int64_t>(bytes / c10::elementSize(dtype));
+    return at::from_blob(holder->get(), {elements}, [holder](void*) {}, at::TensorOptions().dtype(dtype));
+  }
+
+  static uint32_t le32(const unsigned char* p) {
+    return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
+           (static_cast<uint32_t>(p[3]) << 24);
+  }
+
   // A weight or constant: the record's bytes are the tensor's storage.
   at::Tensor payload(const std::string& key) {
     const serde::PayloadMeta* meta = nullptr;
@@ -332,12 +407,9 @@ class Loader {
                                ? tm.get_storage_offset().get_as_int() : 0;
     auto cached = storages_.find(dir + meta->get_path_name());
     if (cached == storages_.end()) {
-      auto [data, size] = reader_.getRecord(dir + meta->get_path_name());
-      auto holder = std::make_shared<at::DataPtr>(std::move(data));
-      const int64_t elements = static_cast<int64_t>(size / c10::elementSize(dtype));
-      at::Tensor storage = at::from_blob(holder->get(), {elements}, [holder](void*) {}, at::TensorOptions().dtype(dtype));
+      at::Tensor storage = recordTensor(dir + meta->get_path_name(), dtype);
       cached = storages_.emplace(dir + meta->get_path_name(), storage).first;
-      result_.weightBytes += size;
+      result_.weightBytes += storage.nbytes();
     }
     at::Tensor storage = cached->second;
     if (storage.scalar_type() != dtype) storage = storage.view(dtype);
@@ -409,6 +481,20 @@ class Loader {
           values_[name] = v;
           result_.prepared.inputNames.push_back(name);
           result_.inputs.push_back(input);
+          break;
+        }
+        case Tag::CONSTANT_INPUT: {
+          // A keyword argument given a constant (use_cache=False): torch.export traced the
+          // forward with that value; nodes that read it read the constant.
+          const auto& c = spec.get_constant_input();
+          using CTag = serde::ConstantValue::Tag;
+          const auto& v = c.get_value();
+          c10::IValue value;
+          if (v.tag() == CTag::AS_INT) value = v.get_as_int();
+          else if (v.tag() == CTag::AS_FLOAT) value = v.get_as_float().get();
+          else if (v.tag() == CTag::AS_STRING) value = v.get_as_string();
+          else if (v.tag() == CTag::AS_BOOL) value = v.get_as_bool();
+          values_[c.get_name()] = constant(value);
           break;
         }
         default:
@@ -570,16 +656,213 @@ class Loader {
     return found;
   }
 
+  // wrap_with_set_grad_enabled(enabled, body, *args) and wrap_with_autocast(device_type,
+  // dtype, enabled, cache_enabled, body, *args): torch.export's calls of a region of the
+  // forward run under torch.no_grad()/set_grad_enabled or torch.autocast. Gradients do not
+  // change what inference computes: such a region is its body. An autocast region is its
+  // body with the casts autocast makes (castForAutocast); disabled, or for another device
+  // than the tensors', it makes none.
+  void inlineRegion(const serde::Node& node) {
+    const std::string& target = node.get_target();
+    const auto& inputs = node.get_inputs();
+    size_t graphAt = 0;
+    while (graphAt < inputs.size() && inputs[graphAt].get_arg().tag() != serde::Argument::Tag::AS_GRAPH) ++graphAt;
+    const bool autocast = target == "torch.ops.higher_order.wrap_with_autocast";
+    if (graphAt == inputs.size() || graphAt != (autocast ? 4u : 1u))
+      throw UserError(path_ + ": node '" + nodeName(node) + "' (" + target + ") has an unexpected form");
+    const serde::GraphArgument& region = inputs[graphAt].get_arg().get_as_graph();
+    const serde::Graph& body = *region.get_graph();
+
+    std::vector<Value*> args;
+    for (size_t i = graphAt + 1; i < inputs.size(); ++i) args.push_back(valueOf(inputs[i].get_arg(), c10::AnyType::get()));
+    if (args.size() != body.get_inputs().size())
+      throw UserError(path_ + ": node '" + nodeName(node) + "' (" + target + ") passes " + std::to_string(args.size()) +
+                      " values to a region that takes " + std::to_string(body.get_inputs().size()));
+    std::unordered_map<std::string, Value*> scope;
+    for (size_t i = 0; i < args.size(); ++i)
+      if (auto name = boundName(body.get_inputs()[i])) scope[*name] = args[i];
+
+    const auto outerAutocast = autocast_;
+    if (autocast) {
+      const auto& device = inputs[0].get_arg();
+      const auto& dtype = inputs[1].get_arg();
+      const auto& enabled = inputs[2].get_arg();
+      using Tag = serde::Argument::Tag;
+      if ((device.tag() != Tag::AS_STRING && device.tag() != Tag::AS_NONE) ||
+          (dtype.tag() != Tag::AS_SCALAR_TYPE && dtype.tag() != Tag::AS_NONE) || enabled.tag() != Tag::AS_BOOL)
+        throw UserError(path_ + ": node '" + nodeName(node) + "' (" + target + ") has an unexpected form");
+      const std::string deviceType = device.tag() == Tag::AS_STRING ? device.get_as_string() : "cpu";
+      AutocastState& state = autocast_[deviceType];
+      state.enabled = enabled.get_as_bool();
+      // torch.autocast's default dtype: bfloat16 on the CPU, float16 on the GPUs.
+      state.dtype = dtype.tag() == Tag::AS_SCALAR_TYPE ? scalarTypeOf(dtype.get_as_scalar_type())
+                                                       : (deviceType == "cpu" ? at::kBFloat16 : at::kHalf);
+      state.region = region.get_name();
+    }
+    const serde::Graph* outerGraph = graphMeta_;
+    std::swap(values_, scope);
+    graphMeta_ = &body;
+    for (const auto& inner : body.get_nodes()) addNode(inner);
+    std::vector<Value*> results;
+    for (const auto& out : body.get_outputs()) results.push_back(valueOf(out, c10::AnyType::get()));
+    std::swap(values_, scope);
+    graphMeta_ = outerGraph;
+    autocast_ = outerAutocast;
+    inlinedScopes_.emplace_back(&body, std::move(scope));
+
+    const auto& outputs = node.get_outputs();
+    std::vector<const serde::Argument*> bound;
+    if (outputs.size() == 1 && outputs[0].tag() == serde::Argument::Tag::AS_TENSORS) {
+      for (const auto& t : outputs[0].get_as_tensors()) {
+        if (bound.size() < results.size()) values_[t.get_name()] = results[bound.size()];
+        bound.push_back(&outputs[0]);
+      }
+    } else {
+      for (const auto& out : outputs) {
+        if (bound.size() < results.size())
+          if (auto name = boundName(out)) values_[*name] = results[bound.size()];
+        bound.push_back(&out);
+      }
+    }
+    if (bound.size() != results.size())
+      throw UserError(path_ + ": node '" + nodeName(node) + "' (" + target + ") has " + std::to_string(bound.size()) +
+                      " results where its region returns " + std::to_string(results.size()));
+  }
+
+  const serde::TensorMeta* tensorMeta(const std::string& name) const {
+    const auto& meta = graphMeta_->get_tensor_values();
+    auto it = meta.find(name);
+    return it == meta.end() ? nullptr : &it->second;
+  }
+
+  // Under an enabled autocast region: the node's tensor arguments cast as LibTorch's
+  // AutocastCPU kernel of its op casts them (floating tensors but float64, on the region's
+  // device); the casts go to `made`. Returns the names whose values this node reads cast,
+  // with the values to put back after.
+  std::vector<std::pair<std::string, Value*>> castForAutocast(const serde::Node& node, const OperatorName& name,
+                                                              std::vector<Node*>& made) {
+    std::vector<std::pair<std::string, Value*>> replaced;
+    castDtypes_.clear();
+    std::vector<std::string> names;
+    for (const auto& input : node.get_inputs())
+      for (auto& n : tensorNames(input.get_arg())) names.push_back(n);
+    const std::string where = path_ + ": node '" + nodeName(node) + "' (" + node.get_target() + ") in the autocast region '";
+    for (const auto& [device, state] : autocast_) {
+      if (!state.enabled) continue;
+      std::vector<std::pair<std::string, at::ScalarType>> eligible;
+      for (const auto& n : names) {
+        const serde::TensorMeta* meta = tensorMeta(n);
+        if (!meta) throw UserError(where + state.region + "': tensor '" + n + "' has no metadata to cast it by");
+        const at::ScalarType type = scalarTypeOf(meta->get_dtype());
+        if (meta->get_device().get_type() == device && isFloating(type) && type != at::kDouble)
+          eligible.emplace_back(n, type);
+      }
+      if (eligible.empty()) continue;
+      if (device != "cpu")
+        throw UserError(where + state.region + "': autocast on '" + device + "' is not supported (only the CPU's)");
+      const auto cast = cpuAutocastCast(c10::OperatorName(name.qualified, name.overload));
+      if (!cast)
+        throw UserError(where + state.region + "': LibTorch's CPU autocast casts this op's arguments in a way this " +
+                        "modelexport does not know");
+      if (*cast == AutocastCast::kNone) continue;
+      at::ScalarType to = *cast == AutocastCast::kFloat32 ? at::kFloat : state.dtype;
+      if (*cast == AutocastCast::kWidest)
+        for (const auto& [n, type] : eligible) {
+          if (type == at::kFloat) to = at::kFloat;
+          else if (type != state.dtype)
+            throw UserError(where + state.region + "': autocast cannot promote " + c10::toString(type) + " with " +
+                            c10::toString(state.dtype));
+        }
+      for (const auto& [n, type] : eligible) {
+        if (type == to || std::any_of(replaced.begin(), replaced.end(), [&](const auto& r) { return r.first == n; }))
+          continue;
+        Value* original = tensorNamed(n);
+        Node* castNode = graph_->insertNode(graph_->create(
+            c10::Symbol::fromQualString("aten::to"),
+            {original, constant(static_cast<int64_t>(to)), constant(false), constant(false), constant(c10::IValue())}, 1));
+        castNode->output()->setType(c10::TensorType::get());
+        made.push_back(castNode);
+        replaced.emplace_back(n, original);
+        values_[n] = castNode->output();
+        castDtypes_[n] = to;
+      }
+    }
+    return replaced;
+  }
+
+  // Under an enabled CPU autocast region, a floating result whose recorded dtype none of
+  // the node's (cast) floating tensor arguments has, and no dtype argument gives, was cast
+  // by an autocast this modelexport does not reproduce (a newer torch's list): refused,
+  // not written wrong.
+  void checkAutocastResult(const serde::Node& node) {
+    bool enabled = false;
+    std::string region;
+    for (const auto& [device, state] : autocast_)
+      if (state.enabled) enabled = true, region = state.region;
+    if (!enabled) return;
+    std::set<at::ScalarType> given;
+    for (const auto& input : node.get_inputs()) {
+      if (input.get_arg().tag() == serde::Argument::Tag::AS_SCALAR_TYPE) return;
+      for (const auto& n : tensorNames(input.get_arg())) {
+        auto cast = castDtypes_.find(n);
+        const serde::TensorMeta* meta = tensorMeta(n);
+        if (cast != castDtypes_.end()) given.insert(cast->second);
+        else if (meta) given.insert(scalarTypeOf(meta->get_dtype()));
+      }
+    }
+    std::set<at::ScalarType> floating;
+    for (auto type : given)
+      if (isFloating(type)) floating.insert(type);
+    if (floating.empty()) return;
+    for (const auto& out : node.get_outputs()) {
+      if (out.tag() != serde::Argument::Tag::AS_TENSOR) continue;
+      const serde::TensorMeta* meta = tensorMeta(out.get_as_tensor().get_name());
+      if (!meta) continue;
+      const at::ScalarType type = scalarTypeOf(meta->get_dtype());
+      if (isFloating(type) && !floating.count(type))
+        throw UserError(path_ + ": node '" + nodeName(node) + "' (" + node.get_target() + ") in the autocast region '" +
+                        region + "' gave " + c10::toString(type) + " where its arguments are " +
+                        c10::toString(*floating.begin()) + ": a cast of autocast this modelexport does not reproduce");
+    }
+  }
+
+  // x.T (numpy_T: every dim reversed; Falcon's x @ weight.T) as the permute it is, by the
+  // rank torch.export recorded.
+  serde::Node numpyTAsPermute(const serde::Node& node) const {
+    const auto& inputs = node.get_inputs();
+    const serde::TensorMeta* meta =
+        inputs.size() == 1 && inputs[0].get_arg().tag() == serde::Argument::Tag::AS_TENSOR
+            ? tensorMeta(inputs[0].get_arg().get_as_tensor().get_name()) : nullptr;
+    if (!meta) throw UserError(path_ + ": node '" + nodeName(node) + "' (" + node.get_target() + ") has an unexpected form");
+    std::vector<int64_t> dims(meta->get_sizes().size());
+    for (size_t d = 0; d < dims.size(); ++d) dims[d] = static_cast<int64_t>(dims.size() - 1 - d);
+    serde::Argument reversed;
+    reversed.set_as_ints(dims);
+    serde::NamedArgument dimsArg;
+    dimsArg.set_name(std::string("dims"));
+    dimsArg.set_arg(reversed);
+    serde::Node permute = node;
+    auto withDims = inputs;
+    withDims.push_back(dimsArg);
+    permute.set_target(std::string("torch.ops.aten.permute.default"));
+    permute.set_inputs(withDims);
+    return permute;
+  }
+
   void addNode(const serde::Node& node) {
     const std::string& target = node.get_target();
+    if (target == "torch.ops.higher_order.wrap_with_set_grad_enabled" ||
+        target == "torch.ops.higher_order.wrap_with_autocast")
+      return inlineRegion(node);
+    if (target == "torch.ops.aten.numpy_T.default") return addNode(numpyTAsPermute(node));
     const std::optional<std::string> symbolic = symbolicOp(target);
     std::optional<OperatorName> name;
     if (symbolic) name = OperatorName{*symbolic, ""};
     else if (target == "torch.ops.aten.sym_size.int") name = OperatorName{"aten::size", "int"};
     else name = atenName(target);
     if (!name) {
-      // vmap and autocast regions, cond/while_loop: what a program holds before
-      // run_decompositions lowers it to ATen calls.
+      // vmap regions, cond/while_loop and other higher-order calls: what a program holds
+      // before run_decompositions lowers them to ATen calls.
       const bool lowerable = target.rfind("torch._functorch.", 0) == 0 || target.rfind("torch.ops.higher_order.", 0) == 0;
       throw UserError(path_ + ": node '" + nodeName(node) + "' calls " + target + ", which is not supported" +
                       (lowerable ? " (save program.run_decompositions({}) instead: it lowers such calls to ATen ops)" : ""));
@@ -606,6 +889,8 @@ class Loader {
     auto op = byPosition ? scalarOverload(name->qualified, positional, outputs) : findOperator(*name, given);
     if (!op) throw UserError(path_ + ": node '" + nodeName(node) + "' calls " + target + ", which LibTorch does not know");
     const c10::FunctionSchema& schema = op->schema();
+    std::vector<Node*> casts;
+    const auto replaced = castForAutocast(node, *name, casts);
     std::vector<Value*> inputs;
     for (size_t i = 0; i < schema.arguments().size(); ++i) {
       const auto& a = schema.arguments()[i];
@@ -627,7 +912,10 @@ class Loader {
     Node* created = graph_->insertNode(graph_->create(c10::Symbol::fromQualString(name->qualified), inputs,
                                                       schema.returns().size()));
     for (size_t i = 0; i < schema.returns().size(); ++i) created->output(i)->setType(jitType(schema.returns()[i].type()));
+    for (const auto& [n, original] : replaced) values_[n] = original;
+    checkAutocastResult(node);
     std::vector<Node*> made{created};
+    made.insert(made.end(), casts.begin(), casts.end());
     auto bindOutput = [&](const serde::Argument& out, Value* value) {
       using Tag = serde::Argument::Tag;
       if (out.tag() == Tag::AS_TENSOR) {
@@ -705,11 +993,16 @@ class Loader {
     std::unordered_set<const Value*> alive(graph_->inputs().begin(), graph_->inputs().end());
     for (const Node* n : graph_->nodes())
       for (const Value* out : n->outputs()) alive.insert(out);
+    noteSymbolicValues(program_.get_graph_module().get_graph(), values_, alive);
+    for (const auto& [body, scope] : inlinedScopes_) noteSymbolicValues(*body, scope, alive);
+  }
+
+  void noteSymbolicValues(const serde::Graph& g, const std::unordered_map<std::string, Value*>& values,
+                          const std::unordered_set<const Value*>& alive) {
     auto valueNamed = [&](const std::string& name) -> const Value* {
-      auto it = values_.find(name);
-      return it != values_.end() && alive.count(it->second) ? it->second : nullptr;
+      auto it = values.find(name);
+      return it != values.end() && alive.count(it->second) ? it->second : nullptr;
     };
-    const auto& g = program_.get_graph_module().get_graph();
     for (const auto& [name, meta] : g.get_tensor_values()) {
       const Value* v = valueNamed(name);
       if (!v) continue;
@@ -833,12 +1126,18 @@ class Loader {
 
   std::string path_;
   caffe2::serialize::PyTorchStreamReader reader_;
+  std::shared_ptr<MappedFile> file_;  // the archive, mapped when its first record is read
   serde::ExportedProgram program_;
   std::unordered_map<std::string, serde::PayloadMeta> weights_, constants_;
   std::map<std::string, at::Tensor> storages_;
   TorchExportModel result_;
   Graph* graph_ = nullptr;
-  std::unordered_map<std::string, Value*> values_;
+  std::unordered_map<std::string, Value*> values_;  // of the graph being added: the program's or a region's
+  const serde::Graph* graphMeta_ = nullptr;         // that graph (its tensors' dtypes and devices)
+  std::map<std::string, AutocastState> autocast_;   // by device type, in the regions being inlined
+  std::unordered_map<std::string, at::ScalarType> castDtypes_;  // tensors autocast cast for their last reader
+  // The bodies of inlined regions and their values by name, for noteSymbolicValues.
+  std::vector<std::pair<const serde::Graph*, std::unordered_map<std::string, Value*>>> inlinedScopes_;
   std::unordered_map<const Node*, std::string> nodePaths_;
   std::map<std::string, std::string> moduleClass_;
   std::vector<std::string> moduleOrder_;
