@@ -32,6 +32,23 @@ class UnproducedInput : public UnsupportedForm {
 // The ONNX opsets the converters write (--opset-version); checked once, before any work.
 constexpr int kMinOpset = 11;
 constexpr int kMaxOpset = 17;
+// Without --opset-version: the first opset tried; a model that needs more gets the lowest
+// opset that has what it needs (opset_choice.h).
+constexpr int kDefaultOpset = 14;
+
+// Thrown by ConvertContext::requireOpset: the op has no ONNX form below `opset`
+// (<= kMaxOpset; a need beyond is a plain UnsupportedForm). `feature` names that form.
+class OpsetNeeded : public UnsupportedForm {
+ public:
+  OpsetNeeded(const std::string& why, int opset, std::string feature)
+      : UnsupportedForm(why), opset_(opset), feature_(std::move(feature)) {}
+  int opset() const { return opset_; }
+  const std::string& feature() const { return feature_; }
+
+ private:
+  int opset_;
+  std::string feature_;
+};
 
 class ConvertContext {
  public:
@@ -117,6 +134,11 @@ class ConvertContext {
   std::string nameHint(const torch::jit::Value* v) const;
 
   [[noreturn]] void unsupported(const std::string& why) const;
+  // The converter's form needs ONNX `feature` ("GridSample"), which exists from `opset`:
+  // below it, OpsetNeeded (so an export whose opset the user did not choose is converted
+  // again at `opset`); above kMaxOpset, a refusal saying so. Not for converters that pick
+  // between two forms by opset.
+  void requireOpset(int opset, const std::string& feature) const;
 
  private:
   // None by type, or a value that ran as None (an Optional that is None here).

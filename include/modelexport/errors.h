@@ -18,6 +18,22 @@ class UserError : public std::runtime_error {
   std::string detail_;
 };
 
+// An export that needs a newer ONNX opset than the one it was written at: `opset` is the
+// lowest that has what `reason` names ("aten::grid_sampler in /Net needs GridSample").
+// The message is the refusal a user who chose the opset gets; without --opset-version the
+// exporter converts again at `opset` (opset_choice.h).
+class NewerOpsetNeeded : public UserError {
+ public:
+  NewerOpsetNeeded(const std::string& message, int opset, std::string reason, std::string detail = "")
+      : UserError(message, std::move(detail)), opset_(opset), reason_(std::move(reason)) {}
+  int opset() const { return opset_; }
+  const std::string& reason() const { return reason_; }
+
+ private:
+  int opset_;
+  std::string reason_;
+};
+
 // First line with text of a possibly multi-line message (LibTorch errors carry C++
 // backtraces and may start with a newline).
 std::string firstLine(const std::string& text);

@@ -2,6 +2,7 @@
 // The export pipeline: load, prepare, run, tag, convert, write (docs/ARCHITECTURE.md).
 #include <ostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,8 @@ struct ExportOptions {
   // --dynamic-axes: input name -> dim -> symbolic name; "*" applies to every input
   // (--dynamic-batch is {"*": {0: "batch"}}).
   std::map<std::string, std::map<int64_t, std::string>> dynamicAxes;
-  int opset = 14;
+  // --opset-version; unset: the lowest opset from 14 up that the model needs (opset_choice.h).
+  std::optional<int> opset;
   std::string strategy = "htp";
   std::string tempDir;
   bool verbose = false;
@@ -49,6 +51,7 @@ struct ExportSummary {
   size_t modules = 0;
   size_t initializers = 0;
   std::vector<StageTime> stages;
+  int opset = 0;                 // the opset written: --opset-version's, or the one chosen
   std::string sidecarPath;
   std::string externalDataPath;  // set when weights went to ONNX external data
   std::string graphmlPath;       // set when the GraphML was written

@@ -20,7 +20,8 @@ struct ConvertedGraph {
 };
 
 // Throws UserError listing every unsupported op kind with its count and the tag of its
-// first use.
+// first use; NewerOpsetNeeded when every cause is an op form a newer opset has
+// (ConvertContext::requireOpset).
 ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& facts,
                             const std::unordered_map<const torch::jit::Node*, NodeTag>& tags,
                             const ModuleTree& tree, const ConverterRegistry& registry, int opset,

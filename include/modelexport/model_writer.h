@@ -11,7 +11,8 @@
 namespace modelexport {
 
 // onnx checker plus strict shape inference with type checks (what Python's
-// check_model(full_check=True) does). Throws UserError with the first problem.
+// check_model(full_check=True) does). Throws UserError with the first problem;
+// NewerOpsetNeeded when it is a type an op has only from a later opset this binary writes.
 // `modelDir`: where the model's external data files are (its file's directory).
 void checkModelFull(const onnx::ModelProto& model, const std::string& modelDir = "");
 

@@ -136,9 +136,12 @@ Command addExportCommand(CLI::App& app) {
       ->take_all();
   auto dynamicBatch = std::make_shared<bool>(false);
   cmd->add_flag("--dynamic-batch", *dynamicBatch, "Dim 0 of every input is symbolic ('batch')");
-  cmd->add_option("--opset-version", options->opset,
-                  "ONNX opset (" + std::to_string(kMinOpset) + "-" + std::to_string(kMaxOpset) + ")")
-      ->capture_default_str();
+  auto opset = std::make_shared<int>(kDefaultOpset);
+  auto* opsetOption = cmd->add_option(
+      "--opset-version", *opset,
+      "ONNX opset (" + std::to_string(kMinOpset) + "-" + std::to_string(kMaxOpset) +
+          "); default: " + std::to_string(kDefaultOpset) + ", or the lowest above it that the model's ops need (said "
+          "in one line); given, a model that needs a newer opset is refused");
   cmd->add_option("--strategy", options->strategy, "Tagging strategy: htp or usage_based")->capture_default_str();
   cmd->add_option("--temp-dir", options->tempDir, "Directory for temporary files");
   cmd->add_flag("-v,--verbose", options->verbose, "Print each stage with its time");
@@ -167,8 +170,9 @@ Command addExportCommand(CLI::App& app) {
   cmd->add_option("--dump-io", options->dumpIoDir,
                   "Write the example inputs and LibTorch's outputs to this directory (io.json)");
   return {cmd, [options, shape, shapeOption, text, textOption, specs, specOption, dynamicAxes, dynamicBatch, front,
-               taskOption]() {
+               taskOption, opset, opsetOption]() {
     const auto start = std::chrono::steady_clock::now();
+    if (opsetOption->count()) options->opset = *opset;
     front->taskGiven = taskOption->count() > 0;
     for (const auto& spec : *dynamicAxes)
       for (const auto& [name, dims] : parseDynamicAxes(spec)) options->dynamicAxes[name].insert(dims.begin(), dims.end());

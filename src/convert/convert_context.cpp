@@ -285,6 +285,16 @@ void ConvertContext::setOutput(const std::string& onnxName, at::ScalarType produ
 
 void ConvertContext::unsupported(const std::string& why) const { throw UnsupportedForm(why); }
 
+void ConvertContext::requireOpset(int opset, const std::string& feature) const {
+  if (opset_ >= opset) return;
+  const std::string needs = "needs ONNX opset " + std::to_string(opset) + " (" + feature + ")";
+  if (opset > kMaxOpset)
+    throw UnsupportedForm(needs + "; this exporter writes opsets up to " + std::to_string(kMaxOpset));
+  throw OpsetNeeded(needs + ", not in opset " + std::to_string(opset_) + "; export with --opset-version " +
+                        std::to_string(opset) + " or later",
+                    opset, feature);
+}
+
 void ConverterRegistry::add(const std::string& key, ConverterFn fn, const OpFacts& facts) {
   Entry& e = table_[key];
   e.convert = std::move(fn);

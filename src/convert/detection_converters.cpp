@@ -41,12 +41,10 @@ std::pair<std::string, std::string> splitRois(ConvertContext& ctx, at::ScalarTyp
 // RoiAlign's "half_pixel" (opset 16) is torchvision's aligned=True: half a pixel shifted,
 // no minimum region size; "output_half_pixel" (the only mode before 16) is aligned=False.
 std::string roiAlignNode(ConvertContext& ctx, at::ScalarType work, bool halfPixel) {
-  if (halfPixel && ctx.opset() < 16)
-    ctx.unsupported(std::string(ctx.node()->kind().toQualString()) == "torchvision::roi_align"
-                        ? "aligned=True needs ONNX opset 16 (RoiAlign coordinate_transformation_mode half_pixel); "
-                          "export with --opset-version 16 or later"
-                        : "it samples on half-pixel centers, which needs ONNX opset 16 (RoiAlign "
-                          "coordinate_transformation_mode half_pixel); export with --opset-version 16 or later");
+  if (halfPixel)
+    ctx.requireOpset(16, std::string(ctx.node()->kind().toQualString()) == "torchvision::roi_align"
+                             ? "RoiAlign coordinate_transformation_mode half_pixel, for aligned=True"
+                             : "RoiAlign coordinate_transformation_mode half_pixel, for sampling on half-pixel centers");
   auto [boxes, index] = splitRois(ctx, work);
   const torch::jit::Value* samplingArg = ctx.arg("sampling_ratio");
   std::vector<onnx::AttributeProto> attrs{
@@ -112,8 +110,8 @@ void registerDetectionConverters(ConverterRegistry& r) {
     c.unsupported("ONNX has no average RoI pooling (MaxRoiPool takes the maximum; RoiAlign samples bilinearly)");
   });
   r.add("torchvision::deform_conv2d", [](ConvertContext& c) {
-    c.unsupported("ONNX expresses deformable convolution only from opset 19 (DeformConv); this exporter writes "
-                  "opsets " + std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset));
+    c.requireOpset(19, "DeformConv");  // beyond kMaxOpset: a refusal that says so
+    c.unsupported("DeformConv has no converter");
   });
 }
 

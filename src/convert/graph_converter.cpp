@@ -48,6 +48,11 @@ class GraphWalker {
 
   std::map<std::string, UnsupportedUse> unsupported;
   std::set<std::string> convertedKeys;
+  // The highest opset a converter asked for (OpsetNeeded), with who asked; and whether
+  // any other cause failed a node (then a newer opset alone would not do).
+  int neededOpset = 0;
+  std::string neededBy;
+  bool otherCauses = false;
 
  private:
   // Folded into the file as constants: known at export time and not computed from
@@ -65,6 +70,19 @@ class GraphWalker {
   }
 
   void note(const std::string& kind, const Node* node, const std::string& reason, bool cause = true) {
+    otherCauses = otherCauses || cause;
+    noteUse(kind, node, reason, cause);
+  }
+
+  void noteOpsetNeeded(const std::string& kind, const Node* node, const OpsetNeeded& e) {
+    if (e.opset() > neededOpset) {
+      neededOpset = e.opset();
+      neededBy = kind + " in " + tagText(node) + " needs " + e.feature();
+    }
+    noteUse(kind, node, e.what(), true);
+  }
+
+  void noteUse(const std::string& kind, const Node* node, const std::string& reason, bool cause) {
     auto& use = unsupported[kind];
     // The first use that is a cause of its own is the one worth showing.
     if (use.count++ == 0 || (cause && !use.cause)) {
@@ -113,6 +131,8 @@ class GraphWalker {
       convertedKeys.insert(key);
     } catch (const UnproducedInput& e) {
       note(kind, node, e.what(), false);
+    } catch (const OpsetNeeded& e) {
+      noteOpsetNeeded(kind, node, e);
     } catch (const UnsupportedForm& e) {
       note(kind, node, e.what());
     }
@@ -300,6 +320,8 @@ ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& fac
       first = false;
     }
     if (knockOnCount) msg << (first ? "" : "; and, only because of those, ") << knockOn.str();
+    // Every cause is an op form of a newer opset: that opset would take the model.
+    if (walker.neededOpset && !walker.otherCauses) throw NewerOpsetNeeded(msg.str(), walker.neededOpset, walker.neededBy);
     throw UserError(msg.str());
   }
 

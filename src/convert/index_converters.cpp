@@ -178,8 +178,7 @@ void indexPut(ConvertContext& ctx) {
   const auto indices = tensorIndices(ctx, ctx.arg("indices"));
   const Value* accumulateArg = ctx.arg("accumulate");
   const bool accumulate = ctx.given(accumulateArg) && ctx.toBool(accumulateArg);
-  if (accumulate && ctx.opset() < 16)
-    ctx.unsupported("index_put with accumulate=True needs ScatterND reduction='add' (opset 16 or newer)");
+  if (accumulate) ctx.requireOpset(16, "ScatterND reduction='add', for accumulate=True");
   const AdvancedLayout layout = advancedLayout(ctx, indices, ctx.in(0));
   if (!layout.broadcastKnown) ctx.unsupported("index_put with tensor indices whose sizes change with the dynamic axes");
   const int64_t broadcastRank = layout.broadcastRank;
@@ -234,10 +233,7 @@ void scatter(ConvertContext& ctx, bool add) {
     else if (mode == "multiply") reduction = "mul";
     else ctx.unsupported("scatter reduce='" + mode + "'");
   }
-  if (!reduction.empty() && ctx.opset() < 16)
-    ctx.unsupported("scatter with reduction '" + reduction +
-                    "' needs ScatterElements' reduction attribute, which ONNX has from opset 16; "
-                    "export with --opset-version 16 or newer");
+  if (!reduction.empty()) ctx.requireOpset(16, "ScatterElements reduction='" + reduction + "'");
   std::string updates;
   if (const Value* src = ctx.arg("src"); ctx.given(src)) {
     updates = ctx.inputAs(src, type);
@@ -287,7 +283,7 @@ void oneHot(ConvertContext& ctx) {
 }
 
 void einsum(ConvertContext& ctx) {
-  if (ctx.opset() < 12) ctx.unsupported("einsum needs ONNX Einsum (opset 12 or newer)");
+  ctx.requireOpset(12, "Einsum");
   const auto type = ctx.dtype(ctx.out());
   if (type != at::kFloat && type != at::kDouble && type != at::kInt && type != at::kLong)
     ctx.unsupported("einsum on " + std::string(c10::toString(type)));

@@ -13,14 +13,10 @@ namespace {
 // 0 zeros, 1 border, 2 reflection. ONNX GridSample (opset 16) has the same modes and
 // padding rules and names them.
 void gridSampler(ConvertContext& ctx) {
-  constexpr int kGridSampleOpset = 16;
-  if (ctx.opset() < kGridSampleOpset) {
-    ctx.unsupported("needs ONNX opset " + std::to_string(kGridSampleOpset) + " or later (GridSample); opset " +
-                    std::to_string(ctx.opset()) + " has no grid sampling (--opset-version " +
-                    std::to_string(kGridSampleOpset) + ")");
-  }
   // Volumetric sampling ([N, C, D, H, W]) is GridSample from opset 20, beyond the exporter's opsets.
+  if (ctx.rank(ctx.in(0)) == 5) ctx.requireOpset(20, "GridSample of a 5-d input");
   if (ctx.rank(ctx.in(0)) != 4) ctx.unsupported("input of rank " + std::to_string(ctx.rank(ctx.in(0))) + " (4-d only)");
+  ctx.requireOpset(16, "GridSample");
   static const char* const kModes[] = {"bilinear", "nearest", "bicubic"};
   static const char* const kPadding[] = {"zeros", "border", "reflection"};
   const int64_t mode = ctx.toInt(ctx.in(2));

@@ -43,11 +43,17 @@ onnx::ModelProto withPendingWeightsAsInputs(const onnx::ModelProto& model) {
 // The checker's "(op_type:Conv, node name: N): X typestr: T, has unsupported type:
 // tensor(bfloat16)" in our words: which opset first gives that op the type, or that none
 // this binary writes (11 to 17) does. Empty for other errors.
-std::string unsupportedTypeError(const onnx::ModelProto& model, const std::string& text) {
+struct UnsupportedType {
+  std::string message;
+  int firstOpset = 0;  // the first opset with the type, 0 when none this binary writes
+  std::string reason;  // "node N needs ONNX's bfloat16 Where"
+};
+
+UnsupportedType unsupportedTypeError(const onnx::ModelProto& model, const std::string& text) {
   static const std::regex pattern(
       R"(\(op_type:([A-Za-z0-9_]+), node name: ([^)]*)\): \S+ typestr: (\S+), has unsupported type: (tensor\(([a-z0-9]+)\)))");
   std::smatch m;
-  if (!std::regex_search(text, m, pattern)) return "";
+  if (!std::regex_search(text, m, pattern)) return {};
   const std::string op = m[1], node = m[2], typeStr = m[3], type = m[4], typeName = m[5];
   int64_t opset = 0;
   for (const auto& import : model.opset_import())
@@ -65,10 +71,13 @@ std::string unsupportedTypeError(const onnx::ModelProto& model, const std::strin
   }
   const std::string what = "ONNX's " + op + " has no " + typeName + " form at opset " + std::to_string(opset) +
                            " (node " + node + ")";
-  if (first) return what + "; it has from opset " + std::to_string(first) + ": export with --opset-version " +
-                    std::to_string(first) + " or later";
-  return what + " nor at any later opset this binary writes (up to " + std::to_string(kHighestOpset) +
-         "): export the model in float32 or float16";
+  if (first)
+    return {what + "; it has from opset " + std::to_string(first) + ": export with --opset-version " +
+                std::to_string(first) + " or later",
+            static_cast<int>(first), "node " + node + " needs ONNX's " + typeName + " " + op};
+  return {what + " nor at any later opset this binary writes (up to " + std::to_string(kHighestOpset) +
+              "): export the model in float32 or float16",
+          0, ""};
 }
 
 }  // namespace
@@ -94,8 +103,9 @@ void checkModelFull(const onnx::ModelProto& model, const std::string& modelDir) 
                                         /*data_prop=*/false);
     onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
-    const std::string typed = unsupportedTypeError(model, e.what());
-    throw UserError("ONNX checker: " + (typed.empty() ? firstLine(e.what()) : typed), e.what());
+    const UnsupportedType typed = unsupportedTypeError(model, e.what());
+    if (typed.firstOpset) throw NewerOpsetNeeded("ONNX checker: " + typed.message, typed.firstOpset, typed.reason, e.what());
+    throw UserError("ONNX checker: " + (typed.message.empty() ? firstLine(e.what()) : typed.message), e.what());
   }
 }
 

@@ -46,7 +46,11 @@ nlohmann::json buildExportReport(const ExportOptions& options, const ExportSumma
           {"program_info", provenance.program},
           {"inputs", {{"origin", provenance.inputsDescription}, {"tensors", inputs}}},
           {"outputs", summary.outputNames},
-          {"options", {{"opset", options.opset}, {"strategy", options.strategy}, {"with_graphml", options.withGraphml}}},
+          {"options",
+           {{"opset", summary.opset},
+            {"opset_chosen", !options.opset.has_value()},  // no --opset-version: the exporter's choice
+            {"strategy", options.strategy},
+            {"with_graphml", options.withGraphml}}},
           {"coverage",
            {{"nodes", summary.onnxNodes},
             {"stamped", summary.stampedNodes},

@@ -27,6 +27,7 @@
 #include "modelexport/model_writer.h"
 #include "modelexport/module_tree.h"
 #include "modelexport/onnx_tensor.h"
+#include "modelexport/opset_choice.h"
 #include "modelexport/output_paths.h"
 #include "modelexport/reference_io.h"
 #include "modelexport/tag_projection.h"
@@ -195,8 +196,8 @@ namespace {
 // Options that are wrong, an output over an input, a directory that cannot be written:
 // all refused before any work.
 void checkBeforeWork(const ExportOptions& options) {
-  if (options.opset < kMinOpset || options.opset > kMaxOpset)
-    throw UserError("--opset-version " + std::to_string(options.opset) + " is not supported (" +
+  if (options.opset && (*options.opset < kMinOpset || *options.opset > kMaxOpset))
+    throw UserError("--opset-version " + std::to_string(*options.opset) + " is not supported (" +
                     std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset) + ")");
   if (options.strategy != "htp" && options.strategy != "usage_based")
     throw UserError("--strategy '" + options.strategy + "' is unknown (htp, usage_based)");
@@ -316,11 +317,13 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
 // convert stage: ONNX nodes from the graph, tags projected onto auxiliary nodes, names.
 ConvertedGraph convertToOnnx(const LoadedModel& loaded, const ExampleRun& example,
                              const std::unordered_map<const torch::jit::Node*, NodeTag>& tags,
-                             const ExportOptions& options, OnnxGraphBuilder& builder) {
+                             const ExportOptions& options, int opset, OnnxGraphBuilder& builder) {
   ConvertedGraph converted;
   try {
-    converted = convertGraph(loaded.prepared, example.run.facts, tags, loaded.tree, defaultConverters(), options.opset,
+    converted = convertGraph(loaded.prepared, example.run.facts, tags, loaded.tree, defaultConverters(), opset,
                              builder, example.dynamic);
+  } catch (const NewerOpsetNeeded& e) {
+    throw NewerOpsetNeeded(options.modelPath + ": " + e.what(), e.opset(), e.reason(), e.detail());
   } catch (const UserError& e) {
     throw UserError(options.modelPath + ": " + e.what(), e.detail());
   }
@@ -334,9 +337,9 @@ ConvertedGraph convertToOnnx(const LoadedModel& loaded, const ExampleRun& exampl
 // output dim that follows one of them (same size in both runs) takes its name, any other
 // varying dim a new one.
 ModelDescription describeModel(const LoadedModel& loaded, const ExampleRun& example, const ConvertedGraph& converted,
-                               const ExportOptions& options) {
+                               const ExportOptions& options, int opset) {
   ModelDescription description;
-  description.opset = options.opset;
+  description.opset = opset;
   description.graphName = loaded.tree.root().className;
   description.stampMetadata = !options.noHierarchyStamps;
   description.stampAttributes = options.hierarchyAttrs;
@@ -390,7 +393,7 @@ WrittenModel writeExport(AssembledModel& assembled, const OnnxGraphBuilder& buil
                             {"stamped_nodes", summary.stampedNodes},
                             {"initializers", summary.initializers},
                             {"tagged_modules", summary.modules},
-                            {"opset", options.opset},
+                            {"opset", summary.opset},
                             {"strategy", options.strategy}};
   WrittenModel written = writeModelWithPayloads(
       assembled.model, builder.payloads(), options.outputPath,
@@ -441,20 +444,30 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
                         : traceTags(*loaded.prepared.graph, loaded.tree, loaded.torchscript ? nullptr : &loaded.nodeModules);
   clock.done("tag");
 
-  OnnxGraphBuilder builder;
-  const ConvertedGraph converted = convertToOnnx(loaded, example, tags, options, builder);
+  // convert, build and check at the opset; without --opset-version again at a newer one
+  // when the model needs it (the load, run and tag stages are not repeated).
+  std::optional<OnnxGraphBuilder> builderAtOpset;
+  std::optional<AssembledModel> assembledAtOpset;
+  ConvertedGraph converted;
+  const OpsetChoice choice = runAtChosenOpset(options.opset, [&](int opset) {
+    OnnxGraphBuilder& builder = builderAtOpset.emplace();
+    converted = convertToOnnx(loaded, example, tags, options, opset, builder);
+    clock.done("convert", std::to_string(builder.nodes().size()) + " nodes at opset " + std::to_string(opset));
+    AssembledModel& assembled =
+        assembledAtOpset.emplace(assembleModel(builder, loaded.tree, describeModel(loaded, example, converted, options, opset)));
+    computeBfloat16InFloat(assembled);
+    inferValueInfo(assembled.model);
+    clock.done("build");
+    checkExport(assembled.model, options, log);
+    clock.done("check");
+  });
+  if (const std::string note = opsetChoiceNote(choice); !note.empty()) log << note << "\n";
+  OnnxGraphBuilder& builder = *builderAtOpset;
+  AssembledModel& assembled = *assembledAtOpset;
+  summary.opset = choice.opset;
   summary.convertedKeys = converted.convertedKeys;
   summary.inputNames = converted.inputs;
   summary.outputNames = converted.outputs;
-  clock.done("convert", std::to_string(builder.nodes().size()) + " nodes");
-
-  AssembledModel assembled = assembleModel(builder, loaded.tree, describeModel(loaded, example, converted, options));
-  computeBfloat16InFloat(assembled);
-  inferValueInfo(assembled.model);
-  clock.done("build");
-
-  checkExport(assembled.model, options, log);
-  clock.done("check");
 
   const WrittenModel written = writeExport(assembled, builder, loaded.tree, options, summary);
   clock.done("write");
