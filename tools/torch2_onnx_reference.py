@@ -12,6 +12,8 @@ configs) or one of the bigger configs below (random weights, seeded, nothing fro
     bert_h512_l8   BertModel,        hidden 512, 8 layers, 8 heads, vocab 30522
     gpt2_h512_l8   GPT2Model,        hidden 512, 8 layers, 8 heads, vocab 50257
     llama_h512_l8  LlamaForCausalLM, hidden 512, 8 layers, 8 heads (4 kv), vocab 32000
+    llama_672m     LlamaForCausalLM, hidden 2048, 12 layers, 16 heads (4 kv), intermediate 5632,
+                   vocab 32000: 672M parameters, 2.7 GB of float32 (the scaling bench)
 The model is built exactly as hf_models.py builds it (torch.manual_seed(0) first), with
 the same example inputs (hf_models.example(..., 0)), the same mask builder
 (sdpa_mask_older_torch) and return_dict=False (TupleOutputs for dynamo; for the TorchScript
@@ -47,6 +49,9 @@ BIG = {
     "llama_h512_l8": ("llama", dict(hidden_size=512, intermediate_size=1408, num_hidden_layers=8,
                                     num_attention_heads=8, num_key_value_heads=4,
                                     max_position_embeddings=512, vocab_size=32000)),
+    "llama_672m": ("llama", dict(hidden_size=2048, intermediate_size=5632, num_hidden_layers=12,
+                                 num_attention_heads=16, num_key_value_heads=4,
+                                 max_position_embeddings=2048, vocab_size=32000)),
 }
 
 

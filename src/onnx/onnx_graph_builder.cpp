@@ -4,6 +4,7 @@
 #include <cstring>
 #include <tuple>
 
+#include "modelexport/file_backed_tensors.h"
 #include "modelexport/onnx_tensor.h"
 #include "modelexport/weight_payloads.h"
 
@@ -89,6 +90,7 @@ std::string OnnxGraphBuilder::addInitializer(const at::Tensor& tensor, const std
   at::Tensor dense = isPayload && !tensor.is_contiguous() ? tensor : tensor.contiguous();
   uint64_t hash = sampledHash(dense, 1469598103934665603ull ^ (uint64_t)dense.scalar_type());
   for (int64_t d : dense.sizes()) hash = hash * 31 + (uint64_t)d;
+  if (isPayload) dropReadPages(dense);  // a mapped weight's sampled pages leave memory
   auto range = initializerByHash_.equal_range(hash);
   for (auto it = range.first; it != range.second; ++it) {
     const auto& existing = initializers_[it->second];
@@ -99,7 +101,12 @@ std::string OnnxGraphBuilder::addInitializer(const at::Tensor& tensor, const std
     if (!sameDims) continue;
     auto payload = payloads_.byName.find(existing.name());
     if (payload != payloads_.byName.end()) {
-      if (isPayload && sameBytes(payload->second, dense)) return existing.name();
+      if (isPayload) {
+        const bool same = sameBytes(payload->second, dense);
+        dropReadPages(payload->second);
+        dropReadPages(dense);
+        if (same) return existing.name();
+      }
     } else if (!isPayload && existing.raw_data().size() == bytes &&
                (bytes == 0 || std::memcmp(existing.raw_data().data(), dense.data_ptr(), bytes) == 0)) {
       return existing.name();

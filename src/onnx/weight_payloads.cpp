@@ -1,10 +1,16 @@
 #include "modelexport/weight_payloads.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "modelexport/errors.h"
+#include "modelexport/file_backed_tensors.h"
 #include "modelexport/model_writer.h"
 #include "modelexport/onnx_tensor.h"
 #include "modelexport/temporary_file.h"
@@ -24,20 +30,157 @@ void setExternalEntry(onnx::TensorProto& proto, const std::string& key, const st
   entry->set_value(value);
 }
 
-// A payload's bytes in row-major order. A view (a transposed weight) is made contiguous
-// a few MiB at a time, so its full copy never exists.
-void writeTensorBytes(std::ostream& out, const at::Tensor& t) {
+// Copies rows [r0, r1) of a 2-d view into `out`, row-major, in tiles that stay in cache
+// (a transposed weight reads down its storage's columns).
+template <typename T>
+void copyRowsTiled(const at::Tensor& t, int64_t r0, int64_t r1, char* out) {
+  constexpr int64_t kTile = 64;
+  const T* src = static_cast<const T*>(t.data_ptr());
+  T* dst = reinterpret_cast<T*>(out);
+  const int64_t cols = t.size(1), s0 = t.stride(0), s1 = t.stride(1);
+  for (int64_t jb = 0; jb < cols; jb += kTile) {
+    const int64_t je = std::min(cols, jb + kTile);
+    for (int64_t ib = r0; ib < r1; ib += kTile) {
+      const int64_t ie = std::min(r1, ib + kTile);
+      for (int64_t j = jb; j < je; ++j)
+        for (int64_t i = ib; i < ie; ++i) dst[(i - r0) * cols + j] = src[i * s0 + j * s1];
+    }
+  }
+}
+
+bool copyRowsTiled(const at::Tensor& t, int64_t r0, int64_t r1, char* out) {
+  if (t.dim() != 2 || t.is_quantized() || t.stride(0) < 0 || t.stride(1) < 0) return false;
+  switch (t.element_size()) {
+    case 1: copyRowsTiled<uint8_t>(t, r0, r1, out); return true;
+    case 2: copyRowsTiled<uint16_t>(t, r0, r1, out); return true;
+    case 4: copyRowsTiled<uint32_t>(t, r0, r1, out); return true;
+    case 8: copyRowsTiled<uint64_t>(t, r0, r1, out); return true;
+    default: return false;
+  }
+}
+
+// Hands a payload's bytes, row-major, to `sink(data, size)` a few MiB at a time: straight
+// from tensor memory when contiguous, through one bounded buffer when a view needs
+// reordering, so a view's full copy never exists. Pages read from a mapped archive leave
+// the resident set after use (file_backed_tensors.h).
+template <typename Sink>
+void forEachChunk(const at::Tensor& t, std::vector<char>& buffer, Sink sink) {
+  constexpr size_t kChunkBytes = size_t(8) << 20;
+  const size_t total = tensorBytes(t);
   if (t.is_contiguous()) {
-    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(tensorBytes(t)));
+    const char* data = static_cast<const char*>(t.data_ptr());
+    for (size_t done = 0; done < total;) {
+      const size_t n = std::min(kChunkBytes, total - done);
+      sink(data + done, n);
+      dropReadPages(data + done, n);
+      done += n;
+    }
     return;
   }
   const int64_t rows = t.size(0);
   const int64_t step = rowsPerSlice(t);
   for (int64_t r = 0; r < rows; r += step) {
-    const at::Tensor slice = t.slice(0, r, std::min(rows, r + step)).contiguous();
-    out.write(static_cast<const char*>(slice.data_ptr()), static_cast<std::streamsize>(tensorBytes(slice)));
+    const int64_t end = std::min(rows, r + step);
+    const size_t bytes = tensorBytes(t) / static_cast<size_t>(rows) * static_cast<size_t>(end - r);
+    if (buffer.size() < bytes) buffer.resize(bytes);
+    if (copyRowsTiled(t, r, end, buffer.data())) {
+      sink(buffer.data(), bytes);
+    } else {
+      const at::Tensor slice = t.slice(0, r, end).contiguous();
+      sink(static_cast<const char*>(slice.data_ptr()), tensorBytes(slice));
+    }
   }
+  dropReadPages(t);
 }
+
+void writeTensorBytes(std::ostream& out, const at::Tensor& t, std::vector<char>& buffer) {
+  forEachChunk(t, buffer, [&](const char* data, size_t n) { out.write(data, static_cast<std::streamsize>(n)); });
+}
+
+// The external data file, written at explicit offsets: a weight whose bytes are a mapped
+// archive's, untouched, is copied file to file in the kernel (copy_file_range), never
+// passing through this process; any other from memory.
+class DataFileWriter {
+ public:
+  DataFileWriter(const std::string& tempPath, std::string shownPath) : shownPath_(std::move(shownPath)) {
+    fd_ = ::open(tempPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd_ < 0) throw UserError(shownPath_ + ": cannot write: " + std::strerror(errno));
+  }
+  ~DataFileWriter() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  uint64_t offset() const { return offset_; }
+
+  void zeros(size_t n) {
+    static const std::vector<char> kZeros(kAlignment, '\0');
+    while (n > 0) {
+      const size_t k = std::min(n, kZeros.size());
+      write(kZeros.data(), k);
+      n -= k;
+    }
+  }
+
+  void tensor(const at::Tensor& t) {
+    const size_t bytes = tensorBytes(t);
+    if (bytes == 0) return;
+    if (copyInKernel_ && t.is_contiguous()) {
+      if (auto span = pristineFileSpan(t.data_ptr(), bytes); span && copyFromFile(*span, bytes)) return;
+    }
+    forEachChunk(t, buffer_, [&](const char* data, size_t n) { write(data, n); });
+  }
+
+  void close() {
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) fail(errno);
+  }
+
+ private:
+  void write(const char* data, size_t n) {
+    while (n > 0) {
+      const ssize_t done = ::pwrite(fd_, data, n, static_cast<off_t>(offset_));
+      if (done < 0 && errno == EINTR) continue;
+      if (done <= 0) fail(done < 0 ? errno : ENOSPC);
+      data += done;
+      n -= static_cast<size_t>(done);
+      offset_ += static_cast<uint64_t>(done);
+    }
+  }
+
+  // False (nothing written) when the kernel cannot copy between these files: the caller
+  // writes from memory, and so does every later weight.
+  bool copyFromFile(FileSpan span, size_t bytes) {
+    auto in = static_cast<loff_t>(span.offset);
+    auto out = static_cast<loff_t>(offset_);
+    size_t left = bytes;
+    while (left > 0) {
+      const ssize_t done = ::copy_file_range(span.fd, &in, fd_, &out, left, 0);
+      if (done < 0 && errno == EINTR) continue;
+      if (done <= 0) {
+        if (left == bytes && (done == 0 || errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                              errno == EOPNOTSUPP || errno == EBADF || errno == EPERM)) {
+          copyInKernel_ = false;
+          return false;
+        }
+        if (done == 0) fail(EIO);  // the archive is shorter than when it was mapped
+        fail(errno);
+      }
+      left -= static_cast<size_t>(done);
+    }
+    offset_ += bytes;
+    return true;
+  }
+
+  [[noreturn]] void fail(int err) {
+    throw UserError(shownPath_ + ": cannot write: " + (err == ENOSPC ? std::string("disk full") : std::strerror(err)));
+  }
+
+  std::string shownPath_;
+  int fd_ = -1;
+  uint64_t offset_ = 0;
+  bool copyInKernel_ = true;
+  std::vector<char> buffer_;
+};
 
 // Protobuf wire format: a length-delimited field is its tag byte (field number << 3 | 2;
 // every field used here is below 16) and a varint length.
@@ -99,11 +242,12 @@ void writeModelWithInlinePayloads(std::ostream& out, const onnx::ModelProto& mod
   onnx::ModelProto modelHead = model;
   modelHead.clear_graph();
   out << modelHead.SerializeAsString() << kModelGraphTag << varint(graphLength) << graphBytes;
+  std::vector<char> buffer;
   for (const auto& piece : pieces) {
     out << kGraphInitializerTag << varint(piece.fieldLength()) << piece.head;
     if (!piece.payload) continue;
     out << kTensorRawDataTag << varint(piece.payloadBytes);
-    writeTensorBytes(out, *piece.payload);
+    writeTensorBytes(out, *piece.payload, buffer);
   }
 }
 
@@ -163,28 +307,22 @@ WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayload
   const std::string location = target.filename().string() + ".data";
   TemporaryFile dataTemp(temporaryPathFor(fs::path(written.dataPath), tempDir));
   {
-    std::ofstream out(dataTemp.path(), std::ios::binary | std::ios::trunc);
-    if (!out) throw UserError(written.dataPath + ": cannot write");
-    size_t offset = 0;
-    static const std::string zeros(kAlignment, '\0');
+    DataFileWriter out(dataTemp.path().string(), written.dataPath);
     for (auto& init : *graph->mutable_initializer()) {
       auto it = payloads.byName.find(init.name());
       if (it == payloads.byName.end()) continue;
-      const size_t pad = (kAlignment - offset % kAlignment) % kAlignment;
-      out.write(zeros.data(), static_cast<std::streamsize>(pad));
-      offset += pad;
+      out.zeros((kAlignment - out.offset() % kAlignment) % kAlignment);
+      const size_t offset = out.offset();
       const size_t bytes = tensorBytes(it->second);
-      writeTensorBytes(out, it->second);
+      out.tensor(it->second);
       init.clear_external_data();
       init.clear_raw_data();
       init.set_data_location(onnx::TensorProto::EXTERNAL);
       setExternalEntry(init, "location", location);
       setExternalEntry(init, "offset", std::to_string(offset));
       setExternalEntry(init, "length", std::to_string(bytes));
-      offset += bytes;
     }
     out.close();
-    if (!out) throw UserError(written.dataPath + ": cannot write: disk full or I/O error");
   }
   std::string modelBytes;
   if (!model.SerializeToString(&modelBytes))
