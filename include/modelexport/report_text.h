@@ -4,6 +4,8 @@
 #include <string>
 
 #include "modelexport/model_analysis.h"
+#include "modelexport/model_comparison.h"
+#include "modelexport/model_validation.h"
 #include "modelexport/runtime_profile.h"
 
 namespace modelexport {
@@ -13,8 +15,13 @@ std::string renderAnalysisDetailed(const AnalysisReport& report);
 // The selected nodes' names, one per line (unnamed nodes cannot be named and are skipped).
 std::string renderAnalysisNames(const AnalysisReport& report);
 
+std::string renderComparisonSummary(const ComparisonReport& report);
+
 std::string renderProfileText(const ProfileReport& report);
 // Kernel calls per run: a whole number unless runs differ in what they launch (CSV too).
 std::string kernelCalls(double perRun);
+
+std::string renderValidationText(const ValidationReport& report);
+std::string renderRepairText(const RepairReport& repair);
 
 }  // namespace modelexport

@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "modelexport/errors.h"
 #include "modelexport/hierarchy_sidecar.h"
@@ -39,35 +38,6 @@ ValidationReport validateModel(const onnx::ModelProto& model, const std::string&
   auto problems = checkHierarchyConsistency(model.graph(), hierarchy, sidecar.is_null() ? nullptr : &sidecar);
   report.problems.insert(report.problems.end(), problems.begin(), problems.end());
   return report;
-}
-
-nlohmann::json ValidationReport::toJson() const {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& p : problems) list.push_back({{"check", p.check}, {"node", p.node}, {"message", p.message}});
-  return {{"file", file},
-          {"valid", valid()},
-          {"checker", {{"passed", checkerPassed}, {"error", checkerPassed ? nlohmann::json(nullptr) : nlohmann::json(checkerError)}}},
-          {"consistency_checked", consistencyChecked},
-          {"hierarchy_source", consistencyChecked ? nlohmann::json(hierarchySource) : nlohmann::json(nullptr)},
-          {"sidecar", sidecarPath.empty() ? nlohmann::json(nullptr) : nlohmann::json(sidecarPath)},
-          {"problems", list}};
-}
-
-std::string ValidationReport::toText() const {
-  std::ostringstream out;
-  out << file << "\n";
-  out << "  ONNX checker (full): " << (checkerPassed ? "passed" : "FAILED: " + checkerError) << "\n";
-  if (consistencyChecked) {
-    out << "  hierarchy: from " << hierarchySource << (sidecarPath.empty() ? "; no sidecar" : "; sidecar " + sidecarPath) << "\n";
-    out << "  consistency: " << (problems.empty() ? "passed" : std::to_string(problems.size()) + " problem(s)") << "\n";
-    const size_t shown = 50;
-    for (size_t i = 0; i < problems.size() && i < shown; ++i)
-      out << "    [" << problems[i].check << "] " << (problems[i].node.empty() ? "" : problems[i].node + ": ")
-          << problems[i].message << "\n";
-    if (problems.size() > shown) out << "    ... and " << problems.size() - shown << " more (--output-format json lists all)\n";
-  }
-  out << (valid() ? "valid" : "invalid") << "\n";
-  return out.str();
 }
 
 }  // namespace modelexport

@@ -61,6 +61,16 @@ json toJson(const NodeTime& n) {
   return entry;
 }
 
+json toJson(const OpTypeCount& c) { return {{"op_type", c.opType}, {"a", c.a}, {"b", c.b}}; }
+
+json toJson(const ModuleCountDifference& d) { return {{"module", d.module}, {"a", d.a}, {"b", d.b}}; }
+
+json toJson(const TagDifference& d) {
+  return {{"op_type", d.opType},   {"a_index", d.aIndex},   {"b_index", d.bIndex},   {"a_name", d.aName},
+          {"b_name", d.bName},     {"a_tag", d.aTag},       {"b_tag", d.bTag},       {"a_module", d.aModule},
+          {"b_module", d.bModule}, {"a_method", d.aMethod}, {"b_method", d.bMethod}, {"matched_by", d.matchedBy}};
+}
+
 template <typename T>
 json listJson(const std::vector<T>& items) {
   json list = json::array();
@@ -80,6 +90,43 @@ json toJson(const ModelFacts& model) {
           {"outputs", listJson(model.outputs)},
           {"parameters",
            {{"initializers", model.initializers}, {"elements", model.parameterElements}, {"bytes", model.parameterBytes}}}};
+}
+
+json toJson(const SignatureComparison& c) {
+  return {{"equal", c.equal}, {"a", listJson(c.a)}, {"b", listJson(c.b)}};
+}
+
+json toJson(const StructureComparison& s) {
+  const InitializerComparison& i = s.initializers;
+  return {{"inputs", toJson(s.inputs)},
+          {"outputs", toJson(s.outputs)},
+          {"op_types", {{"equal", s.opTypesEqual}, {"counts", listJson(s.opTypeCounts)}}},
+          {"initializers",
+           {{"a", i.a},
+            {"b", i.b},
+            {"identical", i.identical},
+            {"only_in_a", i.onlyInA},
+            {"only_in_b", i.onlyInB},
+            {"shape_or_dtype_differs", i.shapeOrDtypeDiffers},
+            {"bytes_differ", i.bytesDiffer}}}};
+}
+
+json toJson(const HierarchyComparison& h) {
+  return {{"compared_by", h.comparedBy},
+          {"modules_only_in_a", h.modulesOnlyInA},
+          {"modules_only_in_b", h.modulesOnlyInB},
+          {"module_node_counts", listJson(h.moduleNodeCounts)},
+          {"matched_nodes", h.matchedNodes},
+          {"matched_by", h.matchedBy},
+          {"unmatched_a", h.unmatchedA},
+          {"unmatched_b", h.unmatchedB},
+          {"same_tag", h.sameTag},
+          {"different_tag", h.tagDifferences.size()},
+          {"tag_differences", listJson(h.tagDifferences)}};
+}
+
+json toJson(const ComparedFile& f) {
+  return {{"file", f.file}, {"nodes", f.nodes}, {"hierarchy_source", f.hierarchySource}};
 }
 
 json toJson(const HierarchyCoverage& h) {
@@ -105,6 +152,34 @@ json toJson(const AnalysisReport& report) {
           {"hierarchy", toJson(report.hierarchy)},
           {"op_types", report.opTypes},
           {"nodes", listJson(report.nodes)}};
+}
+
+json toJson(const ComparisonReport& report) {
+  return {{"format", "modelexport-comparison"},
+          {"version", 1},
+          {"a", toJson(report.a)},
+          {"b", toJson(report.b)},
+          {"structure", toJson(report.structure)},
+          {"hierarchy", toJson(report.hierarchy)}};
+}
+
+json toJson(const ValidationReport& report, const RepairReport* repair) {
+  json problems = json::array();
+  for (const auto& p : report.problems) problems.push_back({{"check", p.check}, {"node", p.node}, {"message", p.message}});
+  json result = {
+      {"file", report.file},
+      {"valid", report.valid()},
+      {"checker", {{"passed", report.checkerPassed}, {"error", report.checkerPassed ? json(nullptr) : json(report.checkerError)}}},
+      {"consistency_checked", report.consistencyChecked},
+      {"hierarchy_source", report.consistencyChecked ? json(report.hierarchySource) : json(nullptr)},
+      {"sidecar", report.sidecarPath.empty() ? json(nullptr) : json(report.sidecarPath)},
+      {"problems", problems}};
+  if (repair) {
+    json changes = json::array();
+    for (const auto& c : repair->changes) changes.push_back(c.node + ": " + c.change);
+    result["repair"] = {{"written", repair->written}, {"backup", orNull(repair->backup)}, {"changes", changes}};
+  }
+  return result;
 }
 
 json toJson(const ProfileReport& report) {

@@ -168,6 +168,66 @@ std::string renderAnalysisNames(const AnalysisReport& report) {
   return out;
 }
 
+namespace {
+
+// "  title: N" and the first ten items.
+void listSome(std::ostream& out, const char* title, const std::vector<std::string>& items) {
+  out << "  " << title << ": " << items.size() << "\n";
+  for (size_t k = 0; k < items.size() && k < 10; ++k) out << "    " << items[k] << "\n";
+  if (items.size() > 10) out << "    ...\n";
+}
+
+void writeStructureComparison(std::ostream& out, const StructureComparison& s) {
+  out << "Structure:\n";
+  out << "  inputs:  " << (s.inputs.equal ? "same" : "differ") << "\n";
+  out << "  outputs: " << (s.outputs.equal ? "same" : "differ") << "\n";
+  out << "  op types: " << (s.opTypesEqual ? "same counts" : "counts differ") << "\n";
+  for (const auto& c : s.opTypeCounts)
+    if (c.a != c.b) out << "    " << c.opType << ": " << c.a << " vs " << c.b << "\n";
+  const auto& i = s.initializers;
+  out << "  initializers: " << i.a << " vs " << i.b << "; " << i.identical << " identical, " << i.onlyInA.size()
+      << " only in A, " << i.onlyInB.size() << " only in B, " << i.shapeOrDtypeDiffers.size()
+      << " shape/dtype differ, " << i.bytesDiffer.size() << " bytes differ\n\n";
+}
+
+void writeHierarchyComparison(std::ostream& out, const HierarchyComparison& h) {
+  out << "Hierarchy (compared by " << h.comparedBy << "):\n";
+  listSome(out, "modules only in A", h.modulesOnlyInA);
+  listSome(out, "modules only in B", h.modulesOnlyInB);
+  out << "  modules whose node count differs: " << h.moduleNodeCounts.size() << "\n";
+  for (size_t k = 0; k < h.moduleNodeCounts.size() && k < 10; ++k) {
+    const auto& c = h.moduleNodeCounts[k];
+    out << "    " << c.module << ": " << c.a << " vs " << c.b << "\n";
+  }
+  if (h.moduleNodeCounts.size() > 10) out << "    ... (--output-file has them all)\n";
+  out << "  matched nodes: " << h.matchedNodes << " (";
+  bool first = true;
+  for (const auto& [method, count] : h.matchedBy) {
+    out << (first ? "" : ", ") << method << " " << count;
+    first = false;
+  }
+  out << "); unmatched: " << h.unmatchedA << " in A, " << h.unmatchedB << " in B\n";
+  out << "  same tag: " << h.sameTag << ", different tag: " << h.tagDifferences.size() << "\n";
+  for (size_t k = 0; k < h.tagDifferences.size() && k < 15; ++k) {
+    const auto& d = h.tagDifferences[k];
+    out << "    " << d.opType << " A " << d.aTag << " (" << d.aMethod << ")  B " << d.bTag << " (" << d.bMethod << ")\n";
+  }
+  if (h.tagDifferences.size() > 15) out << "    ... (--output-file has them all)\n";
+}
+
+}  // namespace
+
+std::string renderComparisonSummary(const ComparisonReport& report) {
+  std::ostringstream out;
+  for (const auto* side : {&report.a, &report.b})
+    out << (side == &report.a ? "A: " : "B: ") << side->file << " (" << side->nodes << " nodes, hierarchy from "
+        << side->hierarchySource << ")\n";
+  out << "\n";
+  writeStructureComparison(out, report.structure);
+  writeHierarchyComparison(out, report.hierarchy);
+  return out.str();
+}
+
 std::string renderProfileText(const ProfileReport& report) {
   std::ostringstream out;
   out << "Model:      " << report.file << " (hierarchy from " << report.hierarchySource << ")\n";
@@ -208,6 +268,34 @@ std::string renderProfileText(const ProfileReport& report) {
     for (const auto& n : report.unattributed)
       out << "  " << std::right << std::setw(10) << fixed(n.us, 1) << " us  " << n.opType << "  " << n.name << "\n";
   }
+  return out.str();
+}
+
+std::string renderValidationText(const ValidationReport& report) {
+  std::ostringstream out;
+  out << report.file << "\n";
+  out << "  ONNX checker (full): " << (report.checkerPassed ? "passed" : "FAILED: " + report.checkerError) << "\n";
+  if (report.consistencyChecked) {
+    const auto& problems = report.problems;
+    out << "  hierarchy: from " << report.hierarchySource
+        << (report.sidecarPath.empty() ? "; no sidecar" : "; sidecar " + report.sidecarPath) << "\n";
+    out << "  consistency: " << (problems.empty() ? "passed" : std::to_string(problems.size()) + " problem(s)") << "\n";
+    const size_t shown = 50;
+    for (size_t i = 0; i < problems.size() && i < shown; ++i)
+      out << "    [" << problems[i].check << "] " << (problems[i].node.empty() ? "" : problems[i].node + ": ")
+          << problems[i].message << "\n";
+    if (problems.size() > shown)
+      out << "    ... and " << problems.size() - shown << " more (--output-format json lists all)\n";
+  }
+  out << (report.valid() ? "valid" : "invalid") << "\n";
+  return out.str();
+}
+
+std::string renderRepairText(const RepairReport& repair) {
+  std::ostringstream out;
+  out << "repaired " << repair.source << " -> " << repair.written << ": " << repair.changes.size() << " change(s)"
+      << (repair.backup ? " (original kept as " + *repair.backup + ")" : "") << "\n";
+  for (const auto& c : repair.changes) out << "  " << c.node << ": " << c.change << "\n";
   return out.str();
 }
 

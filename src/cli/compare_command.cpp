@@ -3,6 +3,8 @@
 #include "modelexport/cli_commands.h"
 #include "modelexport/model_comparison.h"
 #include "modelexport/model_writer.h"
+#include "modelexport/report_json.h"
+#include "modelexport/report_text.h"
 
 namespace modelexport::cli {
 
@@ -15,10 +17,10 @@ Command addCompareCommand(CLI::App& app) {
   return {cmd, [paths, outputFile]() {
     onnx::ModelProto a = readModel((*paths)[0]);
     onnx::ModelProto b = readModel((*paths)[1]);
-    nlohmann::json report = compareModels(a, b, (*paths)[0], (*paths)[1]);
+    const ComparisonReport report = compareModels(a, b, (*paths)[0], (*paths)[1]);
     std::cout << renderComparisonSummary(report);
     if (!outputFile->empty()) {
-      writeFileAtomically(*outputFile, jsonReportText(report));
+      writeFileAtomically(*outputFile, jsonReportText(toJson(report)));
       std::cout << "\nfull report: " << *outputFile << "\n";
     }
     return 0;

@@ -1,6 +1,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "modelexport/cli_commands.h"
 #include "modelexport/errors.h"
@@ -8,6 +9,8 @@
 #include "modelexport/model_validation.h"
 #include "modelexport/model_writer.h"
 #include "modelexport/output_paths.h"
+#include "modelexport/report_json.h"
+#include "modelexport/report_text.h"
 
 namespace modelexport::cli {
 
@@ -40,20 +43,20 @@ int runValidate(const ValidateOptions& o) {
     inputs.insert(inputs.end(), {o.onnxPath, sidecarPath(o.onnxPath, "_hierarchy.json")});
     refuseOutputsOverInputs({o.output, sidecarPath(o.output, "_hierarchy.json")}, inputs);
   }
-  nlohmann::json repairJson;
+  std::optional<RepairReport> repair;
   std::string target = o.onnxPath;
   if (o.repair) {
     const nlohmann::json recorded = readSidecar(o.onnxPath);
-    std::vector<std::string> changes;
+    repair = RepairReport{o.onnxPath, o.output.empty() ? o.onnxPath : o.output, std::nullopt, {}};
     try {
-      changes = repairHierarchy(model, recorded.is_null() ? nullptr : &recorded);
+      repair->changes = repairHierarchy(model, recorded.is_null() ? nullptr : &recorded);
     } catch (const UserError& e) {
       throw UserError(o.onnxPath + ": " + e.what());
     }
-    target = o.output.empty() ? o.onnxPath : o.output;
+    target = repair->written;
     if (o.output.empty()) {
-      std::filesystem::copy_file(o.onnxPath, o.onnxPath + ".bak",
-                                 std::filesystem::copy_options::overwrite_existing);
+      repair->backup = o.onnxPath + ".bak";
+      std::filesystem::copy_file(o.onnxPath, *repair->backup, std::filesystem::copy_options::overwrite_existing);
     }
     writeModelAtomically(model, target);
     // The sidecar names nodes; keep it in step with renamed or newly stamped ones.
@@ -64,23 +67,12 @@ int runValidate(const ValidateOptions& o) {
         std::filesystem::copy_file(sidecar, sidecar + ".bak", std::filesystem::copy_options::overwrite_existing);
       writeFileAtomically(sidecar, jsonReportText(refreshSidecarNodes(targetSidecar, model.graph())));
     }
-    repairJson = {{"written", target}, {"backup", o.output.empty() ? nlohmann::json(o.onnxPath + ".bak") : nlohmann::json(nullptr)},
-                  {"changes", changes}};
-    if (o.format == "text") {
-      std::cout << "repaired " << o.onnxPath << " -> " << target << ": " << changes.size() << " change(s)"
-                << (o.output.empty() ? " (original kept as " + o.onnxPath + ".bak)" : "") << "\n";
-      for (const auto& c : changes) std::cout << "  " << c << "\n";
-    }
+    if (o.format == "text") std::cout << renderRepairText(*repair);
   }
   // A repaired file is checked for consistency too: that is what the repair promises.
   ValidationReport report = validateModel(model, target, o.checkConsistency || o.repair);
-  if (o.format == "json") {
-    nlohmann::json json = report.toJson();
-    if (o.repair) json["repair"] = repairJson;
-    std::cout << jsonReportText(json);
-  } else {
-    std::cout << report.toText();
-  }
+  if (o.format == "json") std::cout << jsonReportText(toJson(report, repair ? &*repair : nullptr));
+  else std::cout << renderValidationText(report);
   return report.valid() ? kValid : kInvalid;
 }
 }  // namespace

@@ -36,15 +36,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       });
     fuzz::expectOnlyUserErrors("validate", [&] {
       const ValidationReport report = validateModel(model, path, true);
-      report.toJson();
-      report.toText();
+      toJson(report);
+      renderValidationText(report);
     });
     fuzz::expectOnlyUserErrors("compare", [&] {
-      renderComparisonSummary(compareModels(model, model, "a.onnx", "b.onnx"));
+      const ComparisonReport report = compareModels(model, model, "a.onnx", "b.onnx");
+      toJson(report);
+      renderComparisonSummary(report);
     });
     fuzz::expectOnlyUserErrors("validate --repair", [&] {
       onnx::ModelProto repaired = model;
-      repairHierarchy(repaired, nullptr);
+      const RepairReport report{path, path, std::nullopt, repairHierarchy(repaired, nullptr)};
+      toJson(ValidationReport{}, &report);
+      renderRepairText(report);
     });
   });
   return 0;
