@@ -15,6 +15,7 @@
 #include <torch/csrc/utils/generated_serialization_types.h>
 
 #include "modelexport/autocast_policy.h"
+#include "modelexport/dtype_names.h"
 #include "modelexport/errors.h"
 #include "modelexport/file_backed_tensors.h"
 #include "modelexport/model_locator.h"
@@ -25,11 +26,16 @@ namespace {
 
 // The last `File "x.py", line N` of a Python stack trace (the call that made the node) as
 // a source range whose file_line_col() names that file and line.
-std::optional<torch::jit::SourceRange> innermostFrame(const std::string& stackTrace) {
+std::optional<std::pair<std::string, size_t>> lastFrame(const std::string& stackTrace) {
   static const std::regex frame(R"re(File "([^"]+)", line (\d+))re");
   std::optional<std::pair<std::string, size_t>> last;
   for (auto it = std::sregex_iterator(stackTrace.begin(), stackTrace.end(), frame); it != std::sregex_iterator(); ++it)
     last = std::make_pair((*it)[1].str(), static_cast<size_t>(std::stoul((*it)[2].str())));
+  return last;
+}
+
+std::optional<torch::jit::SourceRange> innermostFrame(const std::string& stackTrace) {
+  const auto last = lastFrame(stackTrace);
   if (!last) return std::nullopt;
   auto source = std::make_shared<torch::jit::Source>(std::string(" "), last->first, last->second);
   return torch::jit::SourceRange(source, 0, 1);
@@ -254,6 +260,15 @@ bool isModelRecord(const std::string& record) {
 
 std::string nodeName(const serde::Node& node) {
   return node.get_name() ? *node.get_name() : node.get_target();
+}
+
+// "node 'matmul' (torch.ops.aten.matmul.default, at model.py:12)": a node for a message.
+std::string describeNode(const serde::Node& node) {
+  std::string text = "node '" + nodeName(node) + "' (" + node.get_target();
+  auto trace = node.get_metadata().find("stack_trace");
+  if (trace != node.get_metadata().end())
+    if (auto frame = lastFrame(trace->second)) text += ", at " + frame->first + ":" + std::to_string(frame->second);
+  return text + ")";
 }
 
 bool isFloating(at::ScalarType type) { return at::isFloatingType(type); }
@@ -746,7 +761,7 @@ class Loader {
     std::vector<std::string> names;
     for (const auto& input : node.get_inputs())
       for (auto& n : tensorNames(input.get_arg())) names.push_back(n);
-    const std::string where = path_ + ": node '" + nodeName(node) + "' (" + node.get_target() + ") in the autocast region '";
+    const std::string where = path_ + ": " + describeNode(node) + " in the autocast region '";
     for (const auto& [device, state] : autocast_) {
       if (!state.enabled) continue;
       std::vector<std::pair<std::string, at::ScalarType>> eligible;
@@ -770,8 +785,8 @@ class Loader {
         for (const auto& [n, type] : eligible) {
           if (type == at::kFloat) to = at::kFloat;
           else if (type != state.dtype)
-            throw UserError(where + state.region + "': autocast cannot promote " + c10::toString(type) + " with " +
-                            c10::toString(state.dtype));
+            throw UserError(where + state.region + "': autocast cannot promote " + std::string(dtypeName(type)) + " with " +
+                            dtypeName(state.dtype));
         }
       for (const auto& [n, type] : eligible) {
         if (type == to || std::any_of(replaced.begin(), replaced.end(), [&](const auto& r) { return r.first == n; }))
@@ -820,9 +835,10 @@ class Loader {
       if (!meta) continue;
       const at::ScalarType type = scalarTypeOf(meta->get_dtype());
       if (isFloating(type) && !floating.count(type))
-        throw UserError(path_ + ": node '" + nodeName(node) + "' (" + node.get_target() + ") in the autocast region '" +
-                        region + "' gave " + c10::toString(type) + " where its arguments are " +
-                        c10::toString(*floating.begin()) + ": a cast of autocast this modelexport does not reproduce");
+        throw UserError(path_ + ": " + describeNode(node) + " in the autocast region '" + region + "' gave " +
+                        dtypeName(type) + " where its arguments are " + dtypeName(*floating.begin()) +
+                        ": autocast cast inside the op, which this modelexport does not reproduce (export the " +
+                        "model without torch.autocast around this op)");
     }
   }
 
