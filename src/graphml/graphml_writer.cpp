@@ -225,17 +225,24 @@ GraphmlPaths graphmlPathsFor(const std::string& onnxPath) {
   return {sibling(graphml::kGraphmlSuffix), sibling(graphml::kDataSuffix), sibling(graphml::kMetadataSuffix)};
 }
 
-GraphmlDocument buildHierarchicalGraphml(const onnx::ModelProto& model, const std::string& dataFileName,
-                                         const std::string& metadataFileName, const PayloadBytes& payloadBytes) {
-  const onnx::GraphProto& graph = model.graph();
-  GraphmlDocument result;
-  DocumentBuilder builder;
-  ByteStoreWriter store;
-  auto top = builder.top();
-  DocumentBuilder::addData(top, "format", graphml::kFormat);
-  DocumentBuilder::addData(top, "data_file", dataFileName);
-  DocumentBuilder::addData(top, "metadata_file", metadataFileName);
+namespace {
 
+// Where everything goes, before any XML: each node's module, the module of the graph
+// that holds each graph input and initializer (the innermost common module of its
+// consumers), the module paths the stamps name, and each tensor's type and shape.
+struct GraphmlPlacement {
+  std::vector<std::string> containers;  // per node: module tag of the graph holding it ("" = top)
+  std::unordered_map<std::string, std::string> consumersCommon;  // tensor -> common container
+  std::map<std::string, std::string> modulePaths;                // tag -> attribute path
+  std::unordered_map<std::string, TensorFacts> facts;
+
+  std::string placeOfSource(const std::string& name) const {
+    auto found = consumersCommon.find(name);
+    return found == consumersCommon.end() ? std::string() : found->second;
+  }
+};
+
+std::unordered_map<std::string, TensorFacts> tensorFacts(const onnx::GraphProto& graph) {
   std::unordered_map<std::string, TensorFacts> facts;
   auto noteValueInfo = [&](const onnx::ValueInfoProto& info) {
     if (info.type().has_tensor_type())
@@ -247,137 +254,193 @@ GraphmlDocument buildHierarchicalGraphml(const onnx::ModelProto& model, const st
   for (const auto& init : graph.initializer())
     facts[init.name()] = {tensorTypeName(init.data_type()),
                           json(std::vector<int64_t>(init.dims().begin(), init.dims().end())).dump()};
+  return facts;
+}
 
-  // Where each node goes, then where the tensors it reads come from.
+GraphmlPlacement placeGraph(const onnx::GraphProto& graph) {
+  GraphmlPlacement placement;
+  placement.facts = tensorFacts(graph);
   const int nodeCount = graph.node_size();
-  std::vector<MetadataEntries> metadata(nodeCount);
-  std::vector<std::string> containers(nodeCount);
+  placement.containers.resize(nodeCount);
   for (int i = 0; i < nodeCount; ++i) {
-    metadata[i] = getNodeMetadata(graph.node(i));
-    containers[i] = primaryTag(graph.node(i), metadata[i]);
-    for (const auto& [key, value] : metadata[i])
-      if (key == "hierarchy_module") builder.setModulePath(containers[i], value);
+    const MetadataEntries metadata = getNodeMetadata(graph.node(i));
+    placement.containers[i] = primaryTag(graph.node(i), metadata);
+    for (const auto& [key, value] : metadata)
+      if (key == "hierarchy_module") placement.modulePaths.emplace(placement.containers[i], value);
   }
-  std::unordered_map<std::string, std::string> consumersCommon;  // tensor -> common container
   for (int i = 0; i < nodeCount; ++i)
     for (const auto& input : graph.node(i).input()) {
       if (input.empty()) continue;
-      auto [it, added] = consumersCommon.emplace(input, containers[i]);
-      if (!added) it->second = commonTag(it->second, containers[i]);
+      auto [it, added] = placement.consumersCommon.emplace(input, placement.containers[i]);
+      if (!added) it->second = commonTag(it->second, placement.containers[i]);
     }
-  auto placeOfSource = [&](const std::string& name) {
-    auto found = consumersCommon.find(name);
-    return found == consumersCommon.end() ? std::string() : found->second;
-  };
-  auto addTensorData = [&](pugi::xml_node node, const std::string& name) {
+  return placement;
+}
+
+// Writes the placed graph as GraphML elements, in the order import-onnx and the
+// determinism tests rely on: inputs, initializers, ops, the ops' input edges, outputs.
+class GraphmlEmitter {
+ public:
+  GraphmlEmitter(const onnx::GraphProto& graph, const GraphmlPlacement& placement, const PayloadBytes& payloadBytes,
+                 ByteStoreWriter& store)
+      : graph_(graph), placement_(placement), payloadBytes_(payloadBytes), store_(store) {
+    for (const auto& [tag, path] : placement.modulePaths) builder_.setModulePath(tag, path);
+  }
+
+  DocumentBuilder& builder() { return builder_; }
+  size_t edges() const { return edgeCount_; }
+
+  void addInputs() {
+    for (int i = 0; i < graph_.input_size(); ++i) {
+      const std::string& name = graph_.input(i).name();
+      graphInputs_.insert(name);
+      const std::string container = placement_.placeOfSource(name);
+      auto node = newNode(container, "input:" + name, graphml::kInputNode, i);
+      addTensorData(node.first, name);
+      DocumentBuilder::addShapeGraphics(node.first, "input " + name, "#B7E1A1", "ellipse");
+      producers_[name] = {node.second, container};
+    }
+  }
+
+  void addInitializers() {
+    for (int i = 0; i < graph_.initializer_size(); ++i) {
+      const auto& init = graph_.initializer(i);
+      const std::string container = placement_.placeOfSource(init.name());
+      auto node = newNode(container, "initializer:" + init.name(), graphml::kInitializerNode, i);
+      addTensorData(node.first, init.name());
+      DocumentBuilder::addData(node.first, "tensor_data", encodeInitializer(init, payloadBytes_, store_).dump());
+      DocumentBuilder::addShapeGraphics(node.first, init.name(), "#D9D9D9", "parallelogram");
+      // A graph input of the same name shadows the initializer (it is a default value).
+      if (!graphInputs_.count(init.name())) producers_[init.name()] = {node.second, container};
+    }
+  }
+
+  void addOps() {
+    opIds_.resize(graph_.node_size());
+    for (int i = 0; i < graph_.node_size(); ++i) {
+      const auto& proto = graph_.node(i);
+      const std::string& container = placement_.containers[i];
+      json encoded = encodeNode(proto, store_);
+      auto [node, id] =
+          newNode(container, "op:" + (proto.name().empty() ? "#" + std::to_string(i) : proto.name()), graphml::kOpNode, i);
+      opIds_[i] = id;
+      if (!container.empty()) DocumentBuilder::addData(node, "hierarchy_tag", container);
+      for (const char* field : {"op_type", "name", "domain", "doc_string"})
+        if (encoded.contains(field)) DocumentBuilder::addData(node, field, encoded[field].get<std::string>());
+      DocumentBuilder::addData(node, "input_names", encoded["input"].dump());
+      DocumentBuilder::addData(node, "output_names", encoded["output"].dump());
+      DocumentBuilder::addData(node, "onnx_attributes", encoded["attribute"].dump());
+      DocumentBuilder::addData(node, "node_metadata", encoded["metadata_props"].dump());
+      if (encoded.contains("extra")) DocumentBuilder::addData(node, "node_extra", encoded["extra"].get<std::string>());
+      DocumentBuilder::addShapeGraphics(node, proto.op_type(), "#FFCC00", "rectangle");
+      for (const auto& output : proto.output())
+        if (!output.empty()) producers_[output] = {id, container};
+    }
+  }
+
+  void addOpEdges() {
+    for (int i = 0; i < graph_.node_size(); ++i) {
+      const auto& inputs = graph_.node(i).input();
+      for (int k = 0; k < inputs.size(); ++k) {
+        auto source = producers_.find(inputs[k]);
+        // Names bound outside this graph have no producer here.
+        if (inputs[k].empty() || source == producers_.end()) continue;
+        addEdge(source->second, {opIds_[i], placement_.containers[i]}, inputs[k], k);
+      }
+    }
+  }
+
+  // Each output beside its producer, with the edge from it.
+  void addOutputs() {
+    for (int i = 0; i < graph_.output_size(); ++i) {
+      const std::string& name = graph_.output(i).name();
+      auto source = producers_.find(name);
+      const std::string container = source == producers_.end() ? std::string() : source->second.container;
+      auto node = newNode(container, "output:" + name, graphml::kOutputNode, i);
+      addTensorData(node.first, name);
+      DocumentBuilder::addShapeGraphics(node.first, "output " + name, "#A1C4E1", "ellipse");
+      if (source != producers_.end()) addEdge(source->second, {node.second, container}, name, -1);
+    }
+  }
+
+ private:
+  // A node of `kind` in the graph of `container`, with a unique id made from `wantedId`.
+  std::pair<pugi::xml_node, std::string> newNode(const std::string& container, const std::string& wantedId,
+                                                 const char* kind, int onnxIndex) {
+    auto node = builder_.moduleGraph(container).append_child("node");
+    std::string id = builder_.uniqueId(wantedId);
+    node.append_attribute("id") = id.c_str();
+    DocumentBuilder::addData(node, "node_kind", kind);
+    DocumentBuilder::addData(node, "onnx_index", std::to_string(onnxIndex));
+    return {node, id};
+  }
+
+  void addTensorData(pugi::xml_node node, const std::string& name) {
     DocumentBuilder::addData(node, "tensor_name", name);
-    auto f = facts.find(name);
-    if (f == facts.end()) return;
+    auto f = placement_.facts.find(name);
+    if (f == placement_.facts.end()) return;
     DocumentBuilder::addData(node, "tensor_type", f->second.type);
     if (!f->second.shape.empty()) DocumentBuilder::addData(node, "tensor_shape", f->second.shape);
-  };
-
-  std::unordered_map<std::string, Endpoint> producers;
-  std::unordered_set<std::string> graphInputs;
-  for (int i = 0; i < graph.input_size(); ++i) {
-    const std::string& name = graph.input(i).name();
-    graphInputs.insert(name);
-    std::string container = placeOfSource(name);
-    auto node = builder.moduleGraph(container).append_child("node");
-    std::string id = builder.uniqueId("input:" + name);
-    node.append_attribute("id") = id.c_str();
-    DocumentBuilder::addData(node, "node_kind", graphml::kInputNode);
-    DocumentBuilder::addData(node, "onnx_index", std::to_string(i));
-    addTensorData(node, name);
-    DocumentBuilder::addShapeGraphics(node, "input " + name, "#B7E1A1", "ellipse");
-    producers[name] = {id, container};
-  }
-  for (int i = 0; i < graph.initializer_size(); ++i) {
-    const auto& init = graph.initializer(i);
-    std::string container = placeOfSource(init.name());
-    auto node = builder.moduleGraph(container).append_child("node");
-    std::string id = builder.uniqueId("initializer:" + init.name());
-    node.append_attribute("id") = id.c_str();
-    DocumentBuilder::addData(node, "node_kind", graphml::kInitializerNode);
-    DocumentBuilder::addData(node, "onnx_index", std::to_string(i));
-    addTensorData(node, init.name());
-    DocumentBuilder::addData(node, "tensor_data", encodeInitializer(init, payloadBytes, store).dump());
-    DocumentBuilder::addShapeGraphics(node, init.name(), "#D9D9D9", "parallelogram");
-    // A graph input of the same name shadows the initializer (it is a default value).
-    if (!graphInputs.count(init.name())) producers[init.name()] = {id, container};
   }
 
-  std::vector<std::string> opIds(nodeCount);
-  for (int i = 0; i < nodeCount; ++i) {
-    const auto& proto = graph.node(i);
-    json encoded = encodeNode(proto, store);
-    auto node = builder.moduleGraph(containers[i]).append_child("node");
-    opIds[i] = builder.uniqueId("op:" + (proto.name().empty() ? "#" + std::to_string(i) : proto.name()));
-    node.append_attribute("id") = opIds[i].c_str();
-    DocumentBuilder::addData(node, "node_kind", graphml::kOpNode);
-    DocumentBuilder::addData(node, "onnx_index", std::to_string(i));
-    if (!containers[i].empty()) DocumentBuilder::addData(node, "hierarchy_tag", containers[i]);
-    for (const char* field : {"op_type", "name", "domain", "doc_string"})
-      if (encoded.contains(field)) DocumentBuilder::addData(node, field, encoded[field].get<std::string>());
-    DocumentBuilder::addData(node, "input_names", encoded["input"].dump());
-    DocumentBuilder::addData(node, "output_names", encoded["output"].dump());
-    DocumentBuilder::addData(node, "onnx_attributes", encoded["attribute"].dump());
-    DocumentBuilder::addData(node, "node_metadata", encoded["metadata_props"].dump());
-    if (encoded.contains("extra")) DocumentBuilder::addData(node, "node_extra", encoded["extra"].get<std::string>());
-    DocumentBuilder::addShapeGraphics(node, proto.op_type(), "#FFCC00", "rectangle");
-    for (const auto& output : proto.output())
-      if (!output.empty()) producers[output] = {opIds[i], containers[i]};
-  }
-
-  size_t edgeCount = 0;
-  auto addEdge = [&](const Endpoint& from, const Endpoint& to, const std::string& tensor, int slot) {
-    auto edge = builder.moduleGraph(commonTag(from.container, to.container)).append_child("edge");
-    edge.append_attribute("id") = ("e" + std::to_string(edgeCount++)).c_str();
+  // In the graph of the innermost module holding both ends.
+  void addEdge(const Endpoint& from, const Endpoint& to, const std::string& tensor, int slot) {
+    auto edge = builder_.moduleGraph(commonTag(from.container, to.container)).append_child("edge");
+    edge.append_attribute("id") = ("e" + std::to_string(edgeCount_++)).c_str();
     edge.append_attribute("source") = from.id.c_str();
     edge.append_attribute("target") = to.id.c_str();
     addTensorData(edge, tensor);
     DocumentBuilder::addData(edge, "target_input", std::to_string(slot));
-  };
-  for (int i = 0; i < nodeCount; ++i) {
-    const auto& inputs = graph.node(i).input();
-    for (int k = 0; k < inputs.size(); ++k) {
-      auto source = producers.find(inputs[k]);
-      // Names bound outside this graph have no producer here.
-      if (inputs[k].empty() || source == producers.end()) continue;
-      addEdge(source->second, {opIds[i], containers[i]}, inputs[k], k);
-    }
-  }
-  for (int i = 0; i < graph.output_size(); ++i) {
-    const std::string& name = graph.output(i).name();
-    auto source = producers.find(name);
-    std::string container = source == producers.end() ? std::string() : source->second.container;
-    auto node = builder.moduleGraph(container).append_child("node");
-    std::string id = builder.uniqueId("output:" + name);
-    node.append_attribute("id") = id.c_str();
-    DocumentBuilder::addData(node, "node_kind", graphml::kOutputNode);
-    DocumentBuilder::addData(node, "onnx_index", std::to_string(i));
-    addTensorData(node, name);
-    DocumentBuilder::addShapeGraphics(node, "output " + name, "#A1C4E1", "ellipse");
-    if (source != producers.end()) addEdge(source->second, {id, container}, name, -1);
   }
 
+  const onnx::GraphProto& graph_;
+  const GraphmlPlacement& placement_;
+  const PayloadBytes& payloadBytes_;
+  ByteStoreWriter& store_;
+  DocumentBuilder builder_;
+  std::unordered_map<std::string, Endpoint> producers_;
+  std::unordered_set<std::string> graphInputs_;
+  std::vector<std::string> opIds_;
+  size_t edgeCount_ = 0;
+};
+
+}  // namespace
+
+GraphmlDocument buildHierarchicalGraphml(const onnx::ModelProto& model, const std::string& dataFileName,
+                                         const std::string& metadataFileName, const PayloadBytes& payloadBytes) {
+  const onnx::GraphProto& graph = model.graph();
+  const GraphmlPlacement placement = placeGraph(graph);
+  ByteStoreWriter store;
+  GraphmlEmitter emitter(graph, placement, payloadBytes, store);
+  DocumentBuilder& builder = emitter.builder();
+  auto top = builder.top();
+  DocumentBuilder::addData(top, "format", graphml::kFormat);
+  DocumentBuilder::addData(top, "data_file", dataFileName);
+  DocumentBuilder::addData(top, "metadata_file", metadataFileName);
+  emitter.addInputs();
+  emitter.addInitializers();
+  emitter.addOps();
+  emitter.addOpEdges();
+  emitter.addOutputs();
+
+  GraphmlDocument result;
   json header = encodeModelHeader(model, store);
   result.metadata = json{{"format", graphml::kFormat},
                          {"data_file", dataFileName},
                          {"counts",
-                          {{"nodes", nodeCount},
+                          {{"nodes", graph.node_size()},
                            {"initializers", graph.initializer_size()},
                            {"inputs", graph.input_size()},
                            {"outputs", graph.output_size()},
                            {"modules", builder.moduleNodes()},
-                           {"edges", edgeCount}}},
+                           {"edges", emitter.edges()}}},
                          {"model", header}};
   result.xml = builder.xml();
   result.data = std::move(store);
   result.moduleNodes = builder.moduleNodes();
-  result.opNodes = static_cast<size_t>(nodeCount);
+  result.opNodes = static_cast<size_t>(graph.node_size());
   result.tensorNodes = static_cast<size_t>(graph.input_size() + graph.initializer_size() + graph.output_size());
-  result.edges = edgeCount;
+  result.edges = emitter.edges();
   return result;
 }
 
