@@ -46,6 +46,15 @@ class GraphWalker {
     for (const Node* node : block->nodes()) convertNode(node);
   }
 
+  // What made a value, for a message: "aten::mul in /Net/Conv2d.c at net.py:8".
+  std::string producerText(const Value* v) const {
+    const Node* producer = v->node();
+    if (producer->kind() == c10::prim::Param) return "a graph input";
+    std::string text = std::string(producer->kind().toQualString()) + " in " + tagText(producer);
+    const std::string source = sourceLine(producer);
+    return source.empty() ? text : text + " at " + source;
+  }
+
   std::map<std::string, UnsupportedUse> unsupported;
   std::set<std::string> convertedKeys;
   // The highest opset a converter asked for (OpsetNeeded), with who asked; and whether
@@ -135,6 +144,14 @@ class GraphWalker {
       noteOpsetNeeded(kind, node, e);
     } catch (const UnsupportedForm& e) {
       note(kind, node, e.what());
+    } catch (const UserError&) {
+      throw;
+    } catch (const c10::Error& e) {
+      // A converter's own assumption that failed (LibTorch's checks, bounds, optionals):
+      // reported at the node like any other failure, never as the bare message.
+      note(kind, node, "internal error in its converter: " + firstLine(e.what_without_backtrace()));
+    } catch (const std::exception& e) {
+      note(kind, node, "internal error in its converter: " + firstLine(e.what()));
     }
   }
 
@@ -283,10 +300,11 @@ class GraphWalker {
 
 }  // namespace
 
-ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& facts,
-                            const std::unordered_map<const Node*, NodeTag>& tags,
-                            const ModuleTree& tree, const ConverterRegistry& registry, int opset,
-                            OnnxGraphBuilder& builder, bool dynamicAxes) {
+namespace {
+
+ConvertedGraph convertAll(const PreparedGraph& prepared, const ValueFacts& facts,
+                          const std::unordered_map<const Node*, NodeTag>& tags, const ModuleTree& tree,
+                          const ConverterRegistry& registry, int opset, OnnxGraphBuilder& builder, bool dynamicAxes) {
   ConvertContext ctx(builder, facts, opset);
   ctx.setDynamicAxes(dynamicAxes);
   ctx.setNameHints(&prepared.parameterPaths);
@@ -334,7 +352,18 @@ ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& fac
     for (const auto& out : node.proto.output()) produced.insert(out);
   for (size_t i = 0; i < graph.outputs().size(); ++i) {
     const std::string& wanted = prepared.outputNames.at(i);
-    std::string name = ctx.input(graph.outputs()[i]);
+    std::string name;
+    try {
+      name = ctx.input(graph.outputs()[i]);
+    } catch (const UnsupportedForm& e) {
+      // Every node converted, yet this result has no ONNX tensor: what the model returns is
+      // no tensor the exporter follows (a list built at run time, an object).
+      throw UserError("output " + std::to_string(i) + " ('" + wanted + "'), a " + graph.outputs()[i]->type()->str() +
+                          " made by " + walker.producerText(graph.outputs()[i]) +
+                          ", is no tensor or fixed set of tensors an ONNX graph can return (a list whose length or " +
+                          "contents are decided at run time?)",
+                      e.what());
+    }
     if (renamed.count(name)) name = renamed[name];
     if (!produced.count(name) || taken.count(name)) {
       builder.setCurrentTag(NodeTag{0, TagMethod::Project});
@@ -348,6 +377,25 @@ ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& fac
   }
   result.convertedKeys.assign(walker.convertedKeys.begin(), walker.convertedKeys.end());
   return result;
+}
+
+}  // namespace
+
+ConvertedGraph convertGraph(const PreparedGraph& prepared, const ValueFacts& facts,
+                            const std::unordered_map<const Node*, NodeTag>& tags,
+                            const ModuleTree& tree, const ConverterRegistry& registry, int opset,
+                            OnnxGraphBuilder& builder, bool dynamicAxes) {
+  // What a failed assumption of the exporter's own (not a node's converter: those are
+  // reported at their node) becomes: one line saying so, the message behind it for -v.
+  try {
+    return convertAll(prepared, facts, tags, tree, registry, opset, builder, dynamicAxes);
+  } catch (const UserError&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw UserError("internal error while converting the graph: " + firstLine(e.what_without_backtrace()), e.what());
+  } catch (const std::exception& e) {
+    throw UserError("internal error while converting the graph: " + firstLine(e.what()), e.what());
+  }
 }
 
 }  // namespace modelexport

@@ -16,6 +16,7 @@
 #include <torch/csrc/jit/ir/constants.h>
 
 #include "modelexport/errors.h"
+#include "modelexport/writes_through_views.h"
 
 namespace modelexport {
 namespace {
@@ -86,6 +87,20 @@ void removeWarnings(torch::jit::Block* block) {
   }
 }
 
+// A list the graph returns that is built by one ListConstruct and changed by nothing:
+// its elements can be returned in its place.
+bool isPlainReturnedList(const Value* out) {
+  if (out->node()->kind() != c10::prim::ListConstruct) return false;
+  auto list = out->type()->cast<c10::ListType>();
+  if (!list || !list->getElementType()->isSubtypeOf(*c10::TensorType::get())) return false;
+  for (const torch::jit::Use& use : out->uses()) {
+    if (use.user->kind() == c10::prim::Return || use.user->kind() == c10::prim::ListUnpack) continue;
+    const c10::FunctionSchema* schema = use.user->maybeSchema();
+    if (!schema || schema->is_mutable()) return false;
+  }
+  return true;
+}
+
 std::string cleanValueName(const std::string& debugName) {
   static const std::regex numericSuffix(R"(\.\d+$)");
   std::string name = std::regex_replace(debugName, numericSuffix, "");
@@ -138,7 +153,7 @@ PreparedGraph prepareGraph(const torch::jit::Module& module) {
   std::vector<std::string> outputNames;
   for (Value* out : graph.outputs()) {
     Node* producer = out->node();
-    if (producer->kind() == c10::prim::TupleConstruct) {
+    if (producer->kind() == c10::prim::TupleConstruct || isPlainReturnedList(out)) {
       for (Value* element : producer->inputs()) outputNames.push_back(cleanValueName(element->debugName()));
     } else {
       outputNames.push_back(keyNames.count(out) ? keyNames[out] : cleanValueName(out->debugName()));
@@ -153,6 +168,17 @@ PreparedGraph prepareGraph(const torch::jit::Module& module) {
   torch::jit::ConstantPropagation(prepared.graph);
   // Loops with constant trip counts (scripted `for i in range(3)`) become straight code.
   if (torch::jit::UnrollConstantLoops(prepared.graph)) torch::jit::ConstantPropagation(prepared.graph);
+  functionalizeWritesThroughViews(graph);
+  torch::jit::EliminateDeadCode(prepared.graph);
+  // A returned list of tensors (a traced forward returning [flow_1, ..., flow_n], RAFT's
+  // flow predictions) is its tensors, as a returned tuple is: ONNX outputs are tensors.
+  for (size_t i = graph.outputs().size(); i-- > 0;) {
+    Value* out = graph.outputs()[i];
+    if (!isPlainReturnedList(out)) continue;
+    const std::vector<Value*> elements(out->node()->inputs().begin(), out->node()->inputs().end());
+    graph.eraseOutput(i);
+    for (size_t k = 0; k < elements.size(); ++k) graph.block()->insertOutput(i + k, elements[k]);
+  }
   torch::jit::EliminateDeadCode(prepared.graph);
 
   if (outputNames.size() != graph.outputs().size()) outputNames.assign(graph.outputs().size(), "");
