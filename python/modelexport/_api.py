@@ -11,12 +11,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ._errors import ExportError, FrontendError
 
 _ERROR_PREFIX = "modelexport: error: "
+_NOTE_PREFIX = "modelexport: note: "
 _SUMMARY = re.compile(r"^exported (?P<path>.+): (?P<nodes>\d+) nodes, (?P<stamped>\d+) stamped")
 
 
@@ -30,6 +31,9 @@ class ExportResult:
     stamped: int | None = None
     stdout: str = ""
     stderr: str = ""
+    # The binary's notes, e.g. the opset it chose when none was given ("modelexport: note:
+    # ONNX opset 16 chosen (...)"); also printed to sys.stderr, as the command line shows them.
+    notes: list[str] = field(default_factory=list)
     program: str | None = None  # the .pt2 handed to the binary (export() with keep_program=True)
 
 
@@ -103,6 +107,9 @@ def run_binary(arguments: Sequence[str], output: str) -> ExportResult:
         last = lines[-1] if lines else f"{command[0]} exited with status {done.returncode}"
         message = last[len(_ERROR_PREFIX):] if last.startswith(_ERROR_PREFIX) else last
         raise ExportError(message, stderr=done.stderr, returncode=done.returncode)
+    notes = [line for line in done.stderr.splitlines() if line.startswith(_NOTE_PREFIX)]
+    for note in notes:
+        print(note, file=sys.stderr)
     summary = next((line for line in done.stdout.splitlines() if line.startswith("exported ")), "")
     m = _SUMMARY.match(summary)
     return ExportResult(
@@ -112,6 +119,7 @@ def run_binary(arguments: Sequence[str], output: str) -> ExportResult:
         stamped=int(m["stamped"]) if m else None,
         stdout=done.stdout,
         stderr=done.stderr,
+        notes=notes,
     )
 
 

@@ -50,24 +50,29 @@ struct UnsupportedType {
 };
 
 UnsupportedType unsupportedTypeError(const onnx::ModelProto& model, const std::string& text) {
+  // An input's "X typestr: T, has unsupported type: tensor(bfloat16)", an output's
+  // "outputs has unsupported type tensor(bfloat16)" (If's outputs).
   static const std::regex pattern(
-      R"(\(op_type:([A-Za-z0-9_]+), node name: ([^)]*)\): \S+ typestr: (\S+), has unsupported type: (tensor\(([a-z0-9]+)\)))");
+      R"(\(op_type:([A-Za-z0-9_]+), node name: ([^)]*)\): (\S+) (?:typestr: \S+, )?has unsupported type:? (tensor\(([a-z0-9]+)\)))");
   std::smatch m;
   if (!std::regex_search(text, m, pattern)) return {};
-  const std::string op = m[1], node = m[2], typeStr = m[3], type = m[4], typeName = m[5];
+  const std::string op = m[1], node = m[2], param = m[3], type = m[4], typeName = m[5];
   int64_t opset = 0;
   for (const auto& import : model.opset_import())
     if (import.domain().empty() || import.domain() == "ai.onnx") opset = import.version();
   constexpr int64_t kHighestOpset = 17;  // the highest --opset-version
+  // The first later opset whose formal parameter of that name takes the type.
+  auto takesType = [&](const std::vector<onnx::OpSchema::FormalParameter>& formals) {
+    for (const auto& formal : formals)
+      if (formal.GetName() == param)
+        for (const auto* allowed : formal.GetTypes())
+          if (*allowed == type) return true;
+    return false;
+  };
   int64_t first = 0;
   for (int64_t v = opset + 1; v <= kHighestOpset && !first; ++v) {
     const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(op, static_cast<int>(v), "");
-    if (!schema) continue;
-    for (const auto& constraint : schema->typeConstraintParams())
-      if (constraint.type_param_str == typeStr &&
-          std::find(constraint.allowed_type_strs.begin(), constraint.allowed_type_strs.end(), type) !=
-              constraint.allowed_type_strs.end())
-        first = v;
+    if (schema && (takesType(schema->inputs()) || takesType(schema->outputs()))) first = v;
   }
   const std::string what = "ONNX's " + op + " has no " + typeName + " form at opset " + std::to_string(opset) +
                            " (node " + node + ")";

@@ -247,5 +247,37 @@ def test_end_to_end_with_the_binary() -> None:
     check("/Net/Block/Linear/MatMul" in [n.name for n in graph.node], f"{[n.name for n in graph.node]}")
 
 
+@test
+def test_opset_chosen_by_default() -> None:
+    """Without opset=, no --opset-version reaches the binary, which chooses the opset
+    (issue 23 item 8): grid_sample needs 16, said in one note; opset=14 is refused."""
+    check("--opset-version" not in _api.binary_flags({"strategy": "htp"}, "export"), "no opset flag by default")
+    binary = os.path.join(REPO, "build", "modelexport")
+    if not os.path.exists(binary):
+        print("  (skipped: no build/modelexport)")
+        return
+    import onnx
+    import torch
+    import torch.nn.functional as F
+
+    class Warp(torch.nn.Module):
+        def forward(self, x, grid):
+            return F.grid_sample(x, grid, align_corners=False)
+
+    args = (torch.randn(1, 2, 6, 7), torch.rand(1, 4, 5, 2) * 2 - 1)
+    out = os.path.join(work_dir(), "warp-opset.onnx")
+    with mock.patch.dict(os.environ, {"MODELEXPORT_BINARY": binary}):
+        result = modelexport.export(Warp(), args, output=out)
+        check([o.version for o in onnx.load(out).opset_import if o.domain == ""] == [16], "opset 16 chosen")
+        check(len(result.notes) == 1 and "ONNX opset 16 chosen (aten::grid_sampler" in result.notes[0]
+              and "needs GridSample" in result.notes[0], f"{result.notes}")
+        try:
+            modelexport.export(Warp(), args, output=out + "-14.onnx", opset=14)
+            check(False, "opset=14 exported")
+        except modelexport.ExportError as e:
+            check("needs ONNX opset 16 (GridSample), not in opset 14" in e.message, e.message)
+        check(not os.path.exists(out + "-14.onnx"), "nothing written at opset 14")
+
+
 if __name__ == "__main__":
     sys.exit(main())
