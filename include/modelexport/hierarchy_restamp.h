@@ -24,6 +24,13 @@ struct RestampSummary {
   size_t spanning = 0;                     // nodes with more than one module in hierarchy_tags
 };
 
+// What restamp reports: the files, the checker's verdict on the result, the counts.
+struct RestampReport {
+  std::string optimized, output, reference;
+  std::string checker;  // "checker passed", or why it fails as the optimized file does
+  RestampSummary summary;
+};
+
 // Rewrites the stamps of `optimized` (main graph). Throws UserError when the reference
 // carries no hierarchy.
 RestampSummary restampHierarchy(onnx::ModelProto& optimized, const onnx::ModelProto& reference);

@@ -1,8 +1,10 @@
 #pragma once
-// The text forms of every report (analyze, compare, profile, validate and its repair),
+// The text forms of every report (analyze, compare, profile, validate and its repair,
+// restamp),
 // written from the report structs.
 #include <string>
 
+#include "modelexport/hierarchy_restamp.h"
 #include "modelexport/model_analysis.h"
 #include "modelexport/model_comparison.h"
 #include "modelexport/model_validation.h"
@@ -23,5 +25,7 @@ std::string kernelCalls(double perRun);
 
 std::string renderValidationText(const ValidationReport& report);
 std::string renderRepairText(const RepairReport& repair);
+
+std::string renderRestampText(const RestampReport& report);
 
 }  // namespace modelexport

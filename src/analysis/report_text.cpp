@@ -299,4 +299,31 @@ std::string renderRepairText(const RepairReport& repair) {
   return out.str();
 }
 
+namespace {
+
+const char* restampMethodMeaning(const std::string& method) {
+  if (method == "stamp") return "kept the stamp the node still carried";
+  if (method == "name") return "from the reference node of its name, or the name it derives from";
+  if (method == "tensors") return "from the reference nodes it replaces, found by the tensors it reads and writes";
+  return "projected from the nodes that consume its outputs (or produce its inputs)";
+}
+
+}  // namespace
+
+std::string renderRestampText(const RestampReport& report) {
+  const RestampSummary& summary = report.summary;
+  std::ostringstream out;
+  out << "restamped " << report.optimized << " -> " << report.output << " from " << report.reference << ": "
+      << summary.nodes << " nodes, all stamped; " << report.checker << "\n";
+  for (const char* method : {"stamp", "name", "tensors", "projection"}) {
+    const size_t n = summary.byMethod.count(method) ? summary.byMethod.at(method) : 0;
+    out << "  " << std::left << std::setw(11) << method << std::right << std::setw(6) << n << "  (" << std::fixed
+        << std::setprecision(1) << std::setw(5)
+        << (summary.nodes ? 100.0 * static_cast<double>(n) / static_cast<double>(summary.nodes) : 0.0) << "%)  "
+        << restampMethodMeaning(method) << "\n";
+  }
+  out << "  " << summary.spanning << " nodes span several modules (hierarchy_count > 1)\n";
+  return out.str();
+}
+
 }  // namespace modelexport

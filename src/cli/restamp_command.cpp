@@ -1,5 +1,4 @@
 #include <filesystem>
-#include <iomanip>
 #include <iostream>
 
 #include "modelexport/cli_commands.h"
@@ -7,6 +6,7 @@
 #include "modelexport/hierarchy_restamp.h"
 #include "modelexport/model_writer.h"
 #include "modelexport/output_paths.h"
+#include "modelexport/report_text.h"
 
 namespace modelexport::cli {
 
@@ -22,12 +22,6 @@ std::string directoryOf(const std::string& path) {
   return dir.empty() ? "." : dir.string();
 }
 
-const char* methodMeaning(const std::string& method) {
-  if (method == "stamp") return "kept the stamp the node still carried";
-  if (method == "name") return "from the reference node of its name, or the name it derives from";
-  if (method == "tensors") return "from the reference nodes it replaces, found by the tensors it reads and writes";
-  return "projected from the nodes that consume its outputs (or produce its inputs)";
-}
 }  // namespace
 
 Command addRestampCommand(CLI::App& app) {
@@ -77,16 +71,7 @@ Command addRestampCommand(CLI::App& app) {
       checker = "checker fails as on " + o->optimizedPath + " itself: " + after;
     }
     writeModelAtomically(optimized, o->output);
-    std::cout << "restamped " << o->optimizedPath << " -> " << o->output << " from " << o->referencePath << ": "
-              << summary.nodes << " nodes, all stamped; " << checker << "\n";
-    for (const char* method : {"stamp", "name", "tensors", "projection"}) {
-      const size_t n = summary.byMethod.count(method) ? summary.byMethod.at(method) : 0;
-      std::cout << "  " << std::left << std::setw(11) << method << std::right << std::setw(6) << n << "  ("
-                << std::fixed << std::setprecision(1) << std::setw(5)
-                << (summary.nodes ? 100.0 * static_cast<double>(n) / static_cast<double>(summary.nodes) : 0.0)
-                << "%)  " << methodMeaning(method) << "\n";
-    }
-    std::cout << "  " << summary.spanning << " nodes span several modules (hierarchy_count > 1)\n";
+    std::cout << renderRestampText({o->optimizedPath, o->output, o->referencePath, checker, summary});
     return 0;
   }};
 }

@@ -1,5 +1,5 @@
 // The report structs of analyze, compare, profile and validate --repair, computed on
-// small hand-made graphs in-process, and their JSON, text and CSV forms.
+// small hand-made graphs in-process, and their JSON, text and CSV forms (restamp's text too).
 #include <gtest/gtest.h>
 
 #include "modelexport/errors.h"
@@ -355,6 +355,19 @@ TEST(ValidationReport, TextAndJsonListTheProblems) {
   EXPECT_TRUE(json["sidecar"].is_null());
   EXPECT_FALSE(json.contains("repair"));
   EXPECT_EQ(json["problems"][0]["check"], "count");
+}
+
+TEST(RestampReport, TextCountsEachMethod) {
+  RestampSummary summary;
+  summary.nodes = 4;
+  summary.byMethod = {{"name", 3}, {"projection", 1}};
+  summary.spanning = 1;
+  const std::string text = renderRestampText({"o.onnx", "out.onnx", "ref.onnx", "checker passed", summary});
+  EXPECT_EQ(text.substr(0, text.find('\n') + 1),
+            "restamped o.onnx -> out.onnx from ref.onnx: 4 nodes, all stamped; checker passed\n");
+  EXPECT_NE(text.find("\n  stamp           0  (  0.0%)  kept the stamp"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n  name            3  ( 75.0%)  from the reference node"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n  1 nodes span several modules (hierarchy_count > 1)\n"), std::string::npos) << text;
 }
 
 }  // namespace
