@@ -1,4 +1,5 @@
 #include "modelexport/mapped_archive.h"
+#include "modelexport/file_backed_tensors.h"
 #include "modelexport/pickle_lengths.h"
 
 #include <fcntl.h>
@@ -42,6 +43,7 @@ uint64_t le64(const unsigned char* p) {
 struct Mapping {
   unsigned char* base = nullptr;
   size_t size = 0;
+  int fd = -1;  // the file, open while mapped: the writer copies untouched weights from it
   std::atomic<size_t> holders{1};
   bool contains(const void* p) const {
     auto* b = static_cast<const unsigned char*>(p);
@@ -73,7 +75,9 @@ class LiveMappings {
       }
     }
     if (done) {
+      unregisterFileMapping(done->base);
       munmap(done->base, done->size);
+      if (done->fd >= 0) ::close(done->fd);
       delete done;
     }
     return true;
@@ -293,13 +297,19 @@ MappedArchive::MappedArchive(const std::string& path) : state_(std::make_shared<
     err = errno;
     if (source == MAP_FAILED) ::munmap(base, static_cast<size_t>(info.st_size));
   }
-  ::close(fd);
-  if (base == MAP_FAILED || source == MAP_FAILED) throw std::system_error(err, std::generic_category(), path);
+  if (base == MAP_FAILED || source == MAP_FAILED) {
+    ::close(fd);
+    throw std::system_error(err, std::generic_category(), path);
+  }
   state_->source = static_cast<const unsigned char*>(source);
   state_->mapping = new Mapping();
   state_->mapping->base = static_cast<unsigned char*>(base);
   state_->mapping->size = static_cast<size_t>(info.st_size);
+  state_->mapping->fd = fd;
   liveMappings().add(state_->mapping);
+  // Lent records are weights over the file's pages: read where used, dropped from the
+  // resident set after, copied to external data file to file (file_backed_tensors.h).
+  registerFileMapping(base, state_->mapping->size, fd);
   const std::vector<StoredRecord> records = storedRecords(state_->source, state_->mapping->size);
   for (auto r = records.rbegin(); r != records.rend(); ++r) {  // last in file order first
     if (r->size < kMinLentBytes || r->offset % kLentAlignment != 0) continue;
