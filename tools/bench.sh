@@ -41,6 +41,10 @@
 # against torch.onnx.export(dynamo=False) and (dynamo=True) of the same eager model in
 # .venv (one run each), plus the start-up runs above; writes its own section at the top
 # of --out (between <!-- hf-bench --> markers), the rest of the file stays.
+# --scaling: export cost against model size (tools/bench_scaling.sh): Llama-shaped .pt2
+# from 20M to 7B parameters (tools/make_big_llama_pt2.py presets 20m 100m 672m 7b), ours
+# against cp of the file and the dynamo exporter where it fits, medians of --runs; its own
+# section of --out (between <!-- scaling-bench --> markers).
 # Environment: BUILD_DIR (default build), MODELEXPORT_EXE (default BUILD_DIR/modelexport),
 # VENV_PYTHON (default .venv/bin/python, for --hf).
 set -euo pipefail
@@ -56,6 +60,7 @@ MEM_LIMIT_GIB=""
 QUICK=0
 HF=0
 FRONT_DOOR=0
+SCALING=0
 OUT_FILE="$ROOT/docs/PERFORMANCE.md"
 ALL_MODELS=(bert_tiny resnet18 resnet50 gpt2_l2 gpt2_l6 gpt2_124m gpt2_l24 big_mlp)
 QUICK_SKIP=" gpt2_l24 big_mlp "
@@ -71,12 +76,14 @@ while (($#)); do
     --mem-limit) MEM_LIMIT_GIB="$2"; shift 2 ;;
     --hf) HF=1; shift ;;
     --front-door) FRONT_DOOR=1; shift ;;
+    --scaling) SCALING=1; shift ;;
     -h|--help) awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
     -*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
     *) MODELS+=("$1"); shift ;;
   esac
 done
 if ((FRONT_DOOR)); then QUICK=0; MODELS=("${MODELS[@]+"${MODELS[@]}"}"); ((${#MODELS[@]})) || MODELS=(_front_door_default); fi
+if ((SCALING)); then QUICK=0; ((${#MODELS[@]})) || MODELS=(_scaling_default); fi
 if ((HF)); then ((${#MODELS[@]})) || MODELS=(bert gpt2 llama bert_h512_l8 gpt2_h512_l8 llama_h512_l8); fi
 ((${#MODELS[@]})) || MODELS=("${ALL_MODELS[@]}")
 if ((QUICK)); then
@@ -166,6 +173,11 @@ for a in e["cli_args"]:
     print(a)' "$MANIFEST" "$1"
 }
 
+if ((SCALING)); then
+  # shellcheck source=tools/bench_scaling.sh
+  source "$ROOT/tools/bench_scaling.sh"
+  exit 0
+fi
 if ((FRONT_DOOR)); then
   [[ "${MODELS[*]}" == _front_door_default ]] && MODELS=()
   # shellcheck source=tools/bench_front_door.sh
