@@ -40,6 +40,9 @@ struct OpFacts {
     // The size of its result's dim 0 depends on input data (boxes kept by nms): the run
     // varies it to learn which sizes downstream follow it, and those stay dynamic.
     kDataDependentSize = 1u << 5,
+    // Indexing (aten::index): with a boolean mask computed from data among its indices,
+    // its result's size at the mask's place depends on the data, as kDataDependentSize.
+    kSizeFromMask = 1u << 6,
   };
   uint32_t flags = 0;
   KeepsInputSize keepsInputSize = KeepsInputSize::No;
@@ -71,6 +74,7 @@ inline OpFacts dataBlind() { return flags(OpFacts::kDataBlind); }
 inline OpFacts auxiliary() { return flags(OpFacts::kAuxiliary); }
 inline OpFacts view() { return flags(OpFacts::kView); }
 inline OpFacts dataDependentSize() { return flags(OpFacts::kDataDependentSize); }
+inline OpFacts sizeFromMask() { return flags(OpFacts::kSizeFromMask); }
 inline OpFacts keepsSize(KeepsInputSize when = KeepsInputSize::Always) {
   OpFacts f;
   f.keepsInputSize = when;

@@ -36,8 +36,13 @@ class ValueFacts {
   bool has(const torch::jit::Value* v) const { return facts_.count(v) != 0; }
   ValueFact& set(const torch::jit::Value* v) { return facts_[v]; }
   // Compares with a run on inputs whose dynamic axes had other sizes: dims that differ
-  // become dynamic, and values known at export time that differ stop being known.
+  // become dynamic, and values known at export time that differ stop being known. When
+  // that run varied the data-dependent sizes (nms, boolean masks), everything computed
+  // from a value that differs stops being known too (but by shape-only ops), even where
+  // both runs gave the same: min(60, boxes kept) is 60 in both when each keeps more.
   void markVarying(const ValueFacts& other);
+  // Set by runForFacts on a run that varied the data-dependent sizes.
+  void setVariedDataDependentSizes() { variedDataDependentSizes_ = true; }
   // Values a torch.export program declares symbolic (value -> dims that are expressions
   // of its symbols; none for a SymInt): those dims become dynamic and the values stop
   // being known at export time, and so does everything computed from them (except by
@@ -47,7 +52,13 @@ class ValueFacts {
                     const std::unordered_map<const torch::jit::Value*, std::vector<int64_t>>& symbolic);
 
  private:
+  // What depends on a value no longer known at export time is not known either, as the
+  // run decides (Runner::runNode): static when shape-only (a fill value aside) or when
+  // every input is.
+  void followNotStatic(const torch::jit::Graph& graph);
+
   std::unordered_map<const torch::jit::Value*, ValueFact> facts_;
+  bool variedDataDependentSizes_ = false;
 };
 
 struct RunResult {
@@ -67,8 +78,10 @@ bool isInPlaceKind(const std::string& kind);
 // Runs the graph node by node. Throws UserError when the model rejects the inputs.
 // `parameters` are the constants that hold module parameters and buffers. With
 // `varyDataDependentSizes`, each result of an op whose size depends on data
-// (OpFacts::kDataDependentSize) has half its rows (one when empty), so comparing with
-// a plain run (markVarying) shows what follows those sizes.
+// (OpFacts::kDataDependentSize; kSizeFromMask with a mask computed from data) has
+// another count along that size: its first entry alone, the one entry twice, or one
+// zero row for none, so comparing with a plain run (markVarying) shows what follows
+// those sizes. In a graph with such ops, a branch not taken on a size gets facts too.
 RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs,
                       const std::unordered_set<const torch::jit::Value*>& parameters = {},
                       bool varyDataDependentSizes = false);

@@ -221,7 +221,10 @@ class GraphWalker {
         const Value* inner = block->outputs()[i];
         if (auto name = subgraphOutput(node, inner, types[i], outputs[i] + (b == 0 ? "_then" : "_else"))) {
           const auto& fact = facts_.of(inner);
-          sub.outputs.push_back(tensorValueInfo(*name, types[i], fact.isTensor ? fact.sizes : std::vector<int64_t>{}));
+          // A size that varies (dynamic axes, boxes kept by nms) is no fixed dim of the output.
+          sub.outputs.push_back(!fact.dynamicDims.empty() ? typeOnly(*name, types[i])
+                                                          : tensorValueInfo(*name, types[i],
+                                                                            fact.isTensor ? fact.sizes : std::vector<int64_t>{}));
         }
       }
       builder_.leaveSubgraph();

@@ -33,9 +33,9 @@ struct TensorIndex {
 };
 
 // The tensor indices of aten::index / aten::index_put's Tensor?[] list. None skips a
-// dimension; a boolean mask known at export time becomes the int64 positions of its
-// true elements, one index per mask dimension (a mask computed from data would give a
-// data-dependent shape).
+// dimension; a boolean mask becomes the int64 positions of its true elements, one index
+// per mask dimension: constants when the mask is known at export time, else NonZero's
+// rows, whose count only the run knows (the value facts vary it: kSizeFromMask).
 std::vector<TensorIndex> tensorIndices(ConvertContext& ctx, const Value* list) {
   // Each entry: a graph value, or (for a list folded into a constant) a static tensor.
   std::vector<std::pair<const Value*, c10::IValue>> entries;
@@ -58,7 +58,17 @@ std::vector<TensorIndex> tensorIndices(ConvertContext& ctx, const Value* list) {
     at::Tensor tensor = known ? (value ? ctx.toTensor(value) : folded.toTensor()) : at::Tensor();
     const auto type = value ? ctx.dtype(value) : tensor.scalar_type();
     if (type == at::kBool || type == at::kByte) {
-      if (!known) ctx.unsupported("a boolean mask index computed from data (data-dependent shape)");
+      if (!known) {
+        const int64_t maskRank = ctx.rank(value);
+        if (maskRank == 0) ctx.unsupported("a 0-d boolean mask index computed from data");
+        const std::string rows = ctx.op("NonZero", {ctx.inputAs(value, at::kBool)});  // [mask rank, count]
+        for (int64_t j = 0; j < maskRank; ++j)
+          indices.push_back({dim + j,
+                             ctx.op("Gather", {rows, ctx.scalar(static_cast<double>(j), at::kLong)}, {attr::i("axis", 0)}),
+                             {}, false, 1});
+        dim += maskRank;
+        continue;
+      }
       at::Tensor positions = tensor.to(at::kBool).nonzero();  // [count, mask rank]
       for (int64_t j = 0; j < positions.size(1); ++j) {
         at::Tensor column = positions.select(1, j).contiguous();
@@ -172,6 +182,39 @@ void index(ConvertContext& ctx) {
                 type);
 }
 
+// The shape of x[indices] as torch lays it out: the dims of x not indexed, with the
+// indices' broadcast shape at layout.inPlaceAt. A constant when every size is known,
+// else assembled at run time from Shape(x) and the indices' broadcast shape (indices
+// from data, a boolean mask computed from data, dynamic axes).
+std::string indexedShape(ConvertContext& ctx, const std::vector<TensorIndex>& indices, const AdvancedLayout& layout) {
+  const torch::jit::Value* self = ctx.in(0);
+  const std::vector<int64_t> rest(layout.dimsFirst.begin() + static_cast<long>(indices.size()), layout.dimsFirst.end());
+  if (layout.broadcastKnown && !ctx.hasDynamicDims(self)) {
+    std::vector<int64_t> shape;
+    for (int64_t d : rest) shape.push_back(ctx.sizes(self)[static_cast<size_t>(d)]);
+    shape.insert(shape.begin() + layout.inPlaceAt, layout.broadcast.begin(), layout.broadcast.end());
+    return ctx.constInts(shape);
+  }
+  std::string sum = indices.front().name;
+  for (size_t i = 1; i < indices.size(); ++i) sum = ctx.op("Add", {sum, indices[i].name});
+  const std::string selfShape = ctx.op("Shape", {ctx.input(self)});
+  auto restPart = [&](size_t from, size_t to) {
+    return ctx.op("Gather", {selfShape, ctx.constInts(std::vector<int64_t>(rest.begin() + static_cast<long>(from),
+                                                                             rest.begin() + static_cast<long>(to)))},
+                  {attr::i("axis", 0)});
+  };
+  std::vector<std::string> parts;
+  const size_t at = static_cast<size_t>(layout.inPlaceAt);
+  if (at > 0) parts.push_back(restPart(0, at));
+  parts.push_back(layout.broadcastKnown ? ctx.constInts(layout.broadcast) : ctx.op("Shape", {sum}));
+  if (at < rest.size()) parts.push_back(restPart(at, rest.size()));
+  return parts.size() == 1 ? parts[0] : ctx.op("Concat", parts, {attr::i("axis", 0)});
+}
+
+// index_put(x, indices, values): ScatterND on x with its indexed dims first, the values
+// broadcast to x[indices]'s shape and laid out as ScatterND wants them ([B..., rest...]).
+// The indices and that shape may be known only at run time (indices computed from data,
+// boolean masks, dynamic axes).
 void indexPut(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   std::string x = ctx.inputAs(ctx.in(0), type);
@@ -180,18 +223,9 @@ void indexPut(ConvertContext& ctx) {
   const bool accumulate = ctx.given(accumulateArg) && ctx.toBool(accumulateArg);
   if (accumulate) ctx.requireOpset(16, "ScatterND reduction='add', for accumulate=True");
   const AdvancedLayout layout = advancedLayout(ctx, indices, ctx.in(0));
-  if (!layout.broadcastKnown) ctx.unsupported("index_put with tensor indices whose sizes change with the dynamic axes");
   const int64_t broadcastRank = layout.broadcastRank;
-  // The values broadcast to the shape of x[indices] as torch lays it out...
-  std::vector<int64_t> torchShape;
-  for (int64_t d = 0; d < ctx.rank(ctx.in(0)); ++d)
-    if (std::find(layout.dimsFirst.begin(), layout.dimsFirst.begin() + static_cast<long>(indices.size()), d) ==
-        layout.dimsFirst.begin() + static_cast<long>(indices.size()))
-      torchShape.push_back(ctx.sizes(ctx.in(0))[static_cast<size_t>(d)]);
-  torchShape.insert(torchShape.begin() + layout.inPlaceAt, layout.broadcast.begin(), layout.broadcast.end());
-  std::string values = ctx.op("Expand", {ctx.inputAs(ctx.arg("values"), type), ctx.constInts(torchShape)});
-  // ... then as ScatterND wants them: [B..., rest...].
-  const int64_t outRank = static_cast<int64_t>(torchShape.size());
+  std::string values = ctx.op("Expand", {ctx.inputAs(ctx.arg("values"), type), indexedShape(ctx, indices, layout)});
+  const int64_t outRank = broadcastRank + layout.restCount;
   values = transposeIfNeeded(ctx, values, blockToFront(outRank, layout.inPlaceAt, broadcastRank));
   std::vector<onnx::AttributeProto> attrs;
   if (accumulate) attrs.push_back(attr::s("reduction", "add"));
@@ -219,13 +253,16 @@ void gather(ConvertContext& ctx) {
 }
 
 // scatter (src or value), scatter with reduce=, scatter_add: ScatterElements, whose
-// updates have exactly the index's shape (torch lets src be larger).
+// updates have exactly the index's shape (torch lets src be larger). An index whose
+// shape is known only at run time (torchvision's RoI pooler merges its levels with an
+// index as long as the boxes of a level) takes src's leading block of Shape(index).
 void scatter(ConvertContext& ctx, bool add) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t rank = ctx.rank(ctx.in(0));
   const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), rank);
   const Value* indexArg = ctx.arg("index");
-  const auto& indexShape = ctx.sizes(indexArg);
+  const std::string index = ctx.inputAs(indexArg, at::kLong);
+  const bool indexShapeKnown = !ctx.hasDynamicDims(indexArg);
   std::string reduction = add ? "add" : "";
   if (const Value* r = ctx.arg("reduce"); ctx.given(r)) {
     const std::string mode = ctx.staticValue(r).toStringRef();
@@ -234,28 +271,29 @@ void scatter(ConvertContext& ctx, bool add) {
     else ctx.unsupported("scatter reduce='" + mode + "'");
   }
   if (!reduction.empty()) ctx.requireOpset(16, "ScatterElements reduction='" + reduction + "'");
+  const std::string indexShape = indexShapeKnown ? ctx.constInts(ctx.sizes(indexArg)) : ctx.op("Shape", {index});
   std::string updates;
   if (const Value* src = ctx.arg("src"); ctx.given(src)) {
     updates = ctx.inputAs(src, type);
-    if (ctx.sizes(src) != indexShape) {
-      std::vector<int64_t> axes(indexShape.size());
+    const bool same = indexShapeKnown && !ctx.hasDynamicDims(src) && ctx.sizes(src) == ctx.sizes(indexArg);
+    if (!same) {
+      std::vector<int64_t> axes(static_cast<size_t>(ctx.rank(indexArg)));
       std::iota(axes.begin(), axes.end(), 0);
-      updates = ctx.op("Slice", {updates, ctx.constInts(std::vector<int64_t>(indexShape.size(), 0)),
-                                 ctx.constInts(indexShape), ctx.constInts(axes)});
+      updates = ctx.op("Slice", {updates, ctx.constInts(std::vector<int64_t>(axes.size(), 0)), indexShape,
+                                 ctx.constInts(axes)});
     }
   } else {
     const Value* value = ctx.arg("value");
     if (!ctx.given(value)) ctx.unsupported("scatter without src or value");
-    updates = ctx.isStatic(value) ? ctx.constant(torch::full(indexShape, ctx.toDouble(value),
-                                                             torch::TensorOptions().dtype(at::kDouble)).to(type),
-                                                 "scatter_value")
-                                  : ctx.op("Expand", {ctx.inputAs(value, type), ctx.constInts(indexShape)});
+    updates = ctx.isStatic(value) && indexShapeKnown
+                  ? ctx.constant(torch::full(ctx.sizes(indexArg), ctx.toDouble(value),
+                                             torch::TensorOptions().dtype(at::kDouble)).to(type),
+                                 "scatter_value")
+                  : ctx.op("Expand", {ctx.inputAs(value, type), indexShape});
   }
   std::vector<onnx::AttributeProto> attrs{attr::i("axis", dim)};
   if (!reduction.empty()) attrs.push_back(attr::s("reduction", reduction));
-  ctx.setOutput(ctx.op("ScatterElements", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(indexArg, at::kLong), updates},
-                       attrs),
-                type);
+  ctx.setOutput(ctx.op("ScatterElements", {ctx.inputAs(ctx.in(0), type), index, updates}, attrs), type);
 }
 
 // Range's three inputs are scalars of the output type.
@@ -348,7 +386,7 @@ void filled(ConvertContext& ctx, double fill) {
 
 void registerIndexConverters(ConverterRegistry& r) {
   // A graph input reaching an index argument is int64 ids (example_inputs.cpp).
-  r.add("aten::index", index, indexAt(1));
+  r.add("aten::index", index, indexAt(1) | sizeFromMask());
   r.add("aten::index_put", indexPut);
   r.add("aten::index_select", indexSelect, indexAt(2));
   r.add("aten::gather", gather, indexAt(2));
@@ -359,10 +397,12 @@ void registerIndexConverters(ConverterRegistry& r) {
   r.add("aten::one_hot", oneHot);
   r.add("aten::einsum", einsum);
   r.add("aten::nonzero", nonzero, dataDependentSize());
-  r.add("aten::nonzero_numpy", nonzeroPerDim);
+  r.add("aten::nonzero_numpy", nonzeroPerDim, dataDependentSize());
   // The elementwise family owns where(cond, a, b); the one-argument form is nonzero's.
   const ConverterFn* threeArgWhere = r.find("aten::where");
   ConverterFn elementwiseWhere = threeArgWhere ? *threeArgWhere : ConverterFn();
+  // where(condition), the overload with no name, gives as many positions as the data has
+  // true elements (the three-argument overloads' facts are their own: elementwise).
   r.add("aten::where", [elementwiseWhere](ConvertContext& c) {
     if (c.node()->inputs().size() == 1) {
       nonzeroPerDim(c);
@@ -371,7 +411,7 @@ void registerIndexConverters(ConverterRegistry& r) {
     } else {
       c.unsupported("where(condition, a, b) has no converter");
     }
-  });
+  }, dataDependentSize());
   const double kFillArgument = std::numeric_limits<double>::quiet_NaN();
   // The _like and new_ forms take only the shape, dtype and device of their tensor.
   const std::pair<const char*, OpFacts> fulls[] = {{"aten::full", {}}, {"aten::full_like", shapeOnly()},

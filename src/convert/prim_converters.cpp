@@ -115,6 +115,7 @@ void registerPrimConverters(ConverterRegistry& registry) {
       {"aten::detach", keepsSize() | view()},
       {"aten::alias", view()},
       {"aten::lift_fresh", {}},
+      {"aten::IntImplicit", auxiliary()},  // a 0-d tensor used as an int (slice bounds)
       {"aten::to", dataBlind() | auxiliary()},
       {"aten::_to_copy", {}},
       {"aten::type_as", dataBlind() | auxiliary()},

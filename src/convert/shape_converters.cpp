@@ -317,8 +317,20 @@ void split(ConvertContext& ctx, bool squeezeParts) {
   for (const auto& p : parts) sizes.push_back(squeezeParts ? 1 : p.size(dim));
   const auto type = ctx.dtype(ctx.in(0));
   std::string x = ctx.inputAs(ctx.in(0), type);
+  // Sizes known only at run time: a split of a dim that varies (boxes kept per image).
+  const Value* sizesArg = ctx.arg("split_sizes");
+  const auto& varying = ctx.fact(ctx.in(0)).dynamicDims;
+  const bool dimVaries = std::find(varying.begin(), varying.end(), dim) != varying.end();
+  if (!squeezeParts && parts.size() == 1) {  // the whole tensor, whatever its size
+    ctx.bindList(result, {ctx.op("Identity", {x})});
+    return;
+  }
   std::vector<std::string> outs;
-  if (ctx.opset() >= 13) {
+  if (!squeezeParts && (dimVaries || (ctx.given(sizesArg) && !ctx.isStatic(sizesArg)))) {
+    if (!ctx.given(sizesArg)) ctx.unsupported("split into parts of a fixed size along a dim whose size varies");
+    if (ctx.opset() < 13) ctx.unsupported("split sizes known only at run time need Split's sizes input (opset 13)");
+    outs = ctx.ops("Split", {x, ctx.intListInput(sizesArg)}, sizes.size(), {attr::i("axis", dim)});
+  } else if (ctx.opset() >= 13) {
     outs = ctx.ops("Split", {x, ctx.constInts(sizes)}, sizes.size(), {attr::i("axis", dim)});
   } else {
     outs = ctx.ops("Split", {x}, sizes.size(), {attr::i("axis", dim), attr::ints("split", sizes)});
@@ -412,6 +424,10 @@ void sizeOp(ConvertContext& ctx) {
   // The result is an int or int[], not a tensor: bound as is, nothing to cast.
   ctx.setOutput(shape);
 }
+
+// numel: ONNX Size, an int64 scalar. Only reached when the element count is not known
+// at export time (boxes kept by nms, dynamic axes).
+void numelOp(ConvertContext& ctx) { ctx.setOutput(ctx.op("Size", {ctx.input(ctx.in(0))})); }
 
 void flip(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
@@ -581,8 +597,9 @@ void registerShapeConverters(ConverterRegistry& r) {
   r.add("aten::constant_pad_nd", constantPad);
   r.add("aten::pad", padOp);
   r.add("aten::size", sizeOp, flags(OpFacts::kShapeOnly | OpFacts::kReadsOnlySizes | OpFacts::kAuxiliary));
+  r.add("aten::numel", numelOp, flags(OpFacts::kShapeOnly | OpFacts::kReadsOnlySizes));
   // Other reads of sizes: always known at export time, so never converted.
-  for (const char* kind : {"aten::dim", "aten::numel", "aten::sizes", "prim::shape"})
+  for (const char* kind : {"aten::dim", "aten::sizes", "prim::shape"})
     r.declare(kind, flags(OpFacts::kShapeOnly | OpFacts::kReadsOnlySizes));
   r.declare("aten::len.Tensor", shapeOnly());  // a list's len depends on the list
   r.add("aten::flip", flip);

@@ -298,7 +298,7 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
     const std::string varied = dynamicAxes.empty() ? std::string()
                                                    : "the dynamic axes one larger (--input-spec " + formatInputSpecs(altSpecs) + ")";
     throw UserError(options.modelPath + ": with " + varied + (dataDependent && !varied.empty() ? " and " : "") +
-                    (dataDependent ? "half the results of each data-dependent op (nms)" : "") +
+                    (dataDependent ? "another count of the results of each data-dependent op (nms, boolean masks)" : "") +
                     " the model fails: " + e.what());
   }
   example.run.facts.markVarying(example.altRun.facts);

@@ -32,12 +32,14 @@ bool isConvolution(const Node* node) {
 class Runner {
  public:
   Runner(RunResult& result, const std::unordered_set<const Value*>& parameters,
-         const std::unordered_set<const Node*>& sizesOnly, bool varyDataDependentSizes)
+         const std::unordered_set<const Node*>& sizesOnly, bool varyDataDependentSizes,
+         bool factsForStaticUntakenBranches)
       : result_(result),
         facts_(result.facts),
         parameters_(parameters),
         sizesOnly_(sizesOnly),
-        varyDataDependentSizes_(varyDataDependentSizes) {}
+        varyDataDependentSizes_(varyDataDependentSizes),
+        factsForStaticUntakenBranches_(factsForStaticUntakenBranches) {}
 
   void record(const Value* v, const c10::IValue& value, bool isStatic) {
     ValueFact& fact = facts_.set(v);
@@ -102,6 +104,7 @@ class Runner {
     }
     torch::jit::Stack stack;
     for (const Value* in : node->inputs()) stack.push_back(get(in));
+        else if (factsForStaticUntakenBranches_) tryUntakenBranch(node->blocks()[cond ? 1 : 0]);
     try {
       if (!pushSizedOutput(node, stack)) runOperation(node, stack);
     } catch (const std::exception& e) {
@@ -117,10 +120,13 @@ class Runner {
     }
     // Weights over a mapped archive leave the resident set once the op has read them
     // (they stay in the page cache): the run's peak memory does not grow with the model.
+    keepValueBeforeInPlaceWrite(node);
     for (const Value* in : node->inputs())
       if (auto it = env_.find(in); it != env_.end() && it->second.isTensor()) dropReadPages(it->second.toTensor());
-    if (varyDataDependentSizes_ && opFactsOrNone(node).has(OpFacts::kDataDependentSize) && !allStatic(node))
-      for (size_t i = stack.size() - node->outputs().size(); i < stack.size(); ++i) stack[i] = otherRowCount(stack[i]);
+    if (varyDataDependentSizes_ && !allStatic(node))
+      if (const int64_t dim = dataDependentDim(node); dim >= 0)
+        for (size_t i = stack.size() - node->outputs().size(); i < stack.size(); ++i)
+          stack[i] = otherCount(stack[i], dim);
     // A list that received a value computed from data is no longer known at export time.
     if (node->kind() == c10::aten::append && !facts_.of(node->input(1)).isStatic)
       facts_.set(node->input(0)).isStatic = false;
@@ -160,15 +166,51 @@ class Runner {
     return true;
   }
 
-  // The first half of the rows (kept boxes come by decreasing score; half, not one fewer,
-  // so that a cap like min(kept, 100) still sees another count), or one zero row (index 0)
-  // when there are none.
-  static c10::IValue otherRowCount(const c10::IValue& value) {
-    if (!value.isTensor() || value.toTensor().dim() == 0) return value;
+  // The dim of the node's results whose size depends on the data, -1 when none does:
+  // dim 0 for nms, nonzero and the like; for aten::index with a boolean mask computed
+  // from data, where the mask's count lands (the index block's place, or the front when
+  // the indices are separated, as torch lays them out).
+  int64_t dataDependentDim(const Node* node) const {
+    const OpFacts& facts = opFactsOrNone(node);
+    if (facts.has(OpFacts::kDataDependentSize)) return 0;
+    if (!facts.has(OpFacts::kSizeFromMask) || node->inputs().size() < 2) return -1;
+    const Node* list = node->input(1)->node();
+    if (list->kind() != c10::prim::ListConstruct) return -1;
+    bool maskFromData = false, adjacent = true;
+    int64_t dim = 0, first = -1, end = -1;
+    for (const Value* v : list->inputs()) {  // their facts: the values may be freed by now
+      const ValueFact& index = facts_.of(v);
+      if (!index.isTensor) {
+        ++dim;
+        continue;
+      }
+      const bool mask = index.dtype == at::kBool || index.dtype == at::kByte;
+      maskFromData = maskFromData || (mask && !index.isStatic);
+      if (first < 0) first = dim;
+      else adjacent = adjacent && dim == end;
+      dim += mask ? std::max<int64_t>(static_cast<int64_t>(index.sizes.size()), 1) : 1;
+      end = dim;
+    }
+    return maskFromData ? (adjacent ? first : 0) : -1;
+  }
+
+  // The first entry along `dim` alone (kept boxes come by decreasing score; one, not
+  // one fewer or half, so that caps like min(kept, 100) and topk(min(60, n)) see another
+  // count whatever the example kept); one entry twice; one zero row (index 0) for none.
+  // Never empty: an empty set of positions, indexing another data-dependent result,
+  // would find nothing at index 0. Each tensor of a list (where(condition)) alike.
+  static c10::IValue otherCount(const c10::IValue& value, int64_t dim) {
+    if (value.isTensorList()) {
+      c10::List<at::Tensor> varied;
+      for (const at::Tensor& t : value.toTensorList().vec()) varied.push_back(otherCount(t, dim).toTensor());
+      return varied;
+    }
+    if (!value.isTensor() || value.toTensor().dim() <= dim) return value;
     const at::Tensor& t = value.toTensor();
-    if (t.size(0) > 0) return t.narrow(0, 0, t.size(0) / 2).clone();
+    if (t.size(dim) == 1) return at::cat({t, t}, dim);
+    if (t.size(dim) > 1) return t.narrow(dim, 0, 1).clone();
     std::vector<int64_t> row = t.sizes().vec();
-    row[0] = 1;
+    row[static_cast<size_t>(dim)] = 1;
     return at::zeros(row, t.options());
   }
 
@@ -196,6 +238,21 @@ class Runner {
     if (kind == "aten::full_like") return !facts_.of(node->input(1)).isStatic;
     if (kind == "aten::new_full") return !facts_.of(node->input(2)).isStatic;
     return false;
+  }
+
+  // An in-place op on a value known at export time that nothing reads afterwards but
+  // through the op's result (torchvision's RPN: `top_n_idx + offset`, then `offset +=
+  // num_anchors`): the readers before it read the value as it was, so its fact keeps a
+  // copy; the op's result holds the new data. Not for views (their base changes too)
+  // nor for a value read again later (foldMutatedBase).
+  void keepValueBeforeInPlaceWrite(const Node* node) {
+    if (node->inputs().empty() || !isInPlaceKind(node->kind().toQualString())) return;
+    const Value* target = node->input(0);
+    const ValueFact& fact = facts_.of(target);
+    if (!fact.isStatic || !fact.value.isTensor() || opFactsOrNone(target->node()).has(OpFacts::kView)) return;
+    for (const auto& use : target->uses())
+      if (use.user != node && (use.user->owningBlock() != node->owningBlock() || !use.user->isBefore(node))) return;
+    facts_.set(target).value = fact.value.toTensor().clone();
   }
 
   // Container ops are instructions of LibTorch's interpreter, not registered operators.
@@ -281,6 +338,21 @@ class Runner {
   const std::unordered_set<const Value*>& parameters_;
   const std::unordered_set<const Node*>& sizesOnly_;
   const bool varyDataDependentSizes_;
+  // In a graph with data-dependent sizes, an if on a size (torchvision's `if
+  // boxes.numel() == 0`) may turn out to follow the data once the runs are compared
+  // (ValueFacts::markVarying); its other branch then needs facts too. Best effort, and
+  // only for a branch that writes nothing outside itself.
+  void tryUntakenBranch(Block* block) {
+    for (const Node* inner : block->nodes())
+      if (inner->kind() == c10::aten::append || isInPlaceKind(inner->kind().toQualString()) ||
+          !inner->blocks().empty())
+        return;
+    try {
+      runBlock(block);
+    } catch (const std::exception&) {  // the branch fails here: its facts stay unknown
+    }
+  }
+
   std::unordered_map<const Value*, c10::IValue> env_;
 };
 
@@ -320,6 +392,7 @@ bool sameValue(const c10::IValue& a, const c10::IValue& b) {
     dropReadPages(x);
     dropReadPages(y);
     return same;
+  const bool factsForStaticUntakenBranches_;
   }
   if (a.isList()) return sameElements(a.toListRef(), b.toListRef());
   if (a.isTuple()) return sameElements(a.toTupleRef().elements(), b.toTupleRef().elements());
@@ -361,8 +434,10 @@ void ValueFacts::markSymbolic(const torch::jit::Graph& graph,
     std::sort(fact.dynamicDims.begin(), fact.dynamicDims.end());
     fact.isStatic = false;
   }
-  // As the run decides (Runner::runNode): static when shape-only (a fill value aside) or
-  // when every input is.
+  followNotStatic(graph);
+}
+
+void ValueFacts::followNotStatic(const torch::jit::Graph& graph) {
   std::function<void(const torch::jit::Block*)> follow = [&](const torch::jit::Block* block) {
     for (const Node* node : block->nodes()) {
       for (const torch::jit::Block* inner : node->blocks()) follow(inner);
@@ -386,13 +461,14 @@ const ValueFact& ValueFacts::of(const torch::jit::Value* v) const {
   if (it == facts_.end()) {
     static const ValueFact unknown;
     return unknown;
+  if (other.variedDataDependentSizes_ && !facts_.empty()) followNotStatic(*facts_.begin()->first->owningGraph());
   }
   return it->second;
 }
 
 bool hasDataDependentSizes(const torch::jit::Block* block) {
   for (const Node* node : block->nodes()) {
-    if (opFactsOrNone(node).has(OpFacts::kDataDependentSize)) return true;
+    if (mayHaveDataDependentSize(node)) return true;
     for (const Block* inner : node->blocks())
       if (hasDataDependentSizes(inner)) return true;
   }
@@ -407,10 +483,13 @@ RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& 
   torch::NoGradGuard noGrad;
   RunResult result;
   const auto sizesOnly = nodesNeedingOnlySizes(graph);
-  Runner runner(result, parameters, sizesOnly, varyDataDependentSizes);
+  Runner runner(result, parameters, sizesOnly, varyDataDependentSizes, hasDataDependentSizes(graph.block()));
+  if (varyDataDependentSizes) result.facts.setVariedDataDependentSizes();
   for (size_t i = 0; i < inputs.size(); ++i) runner.record(graph.inputs()[i], inputs[i], false);
 
   // Last top-level node that needs each value, so activations are freed as we go.
+      for (const torch::jit::Block* inner : node->blocks())  // an if's or loop's results
+        for (const Value* out : inner->outputs()) varying = varying || (has(out) && !of(out).isStatic);
   std::vector<Node*> order(graph.nodes().begin(), graph.nodes().end());
   std::unordered_map<const Node*, size_t> position;
   for (size_t i = 0; i < order.size(); ++i) position[order[i]] = i;
@@ -429,6 +508,29 @@ RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& 
       last = std::max(last, position.at(user));
     }
     freeAfter[last].push_back(v);
+namespace {
+
+// An index list element that may be a boolean mask: by its type, when the graph says.
+bool mayBeMask(const Value* v) {
+  const auto tensor = v->type()->cast<c10::TensorType>();
+  if (!tensor) return v->type()->kind() != c10::TypeKind::NoneType;  // Tensor? or unknown
+  const auto type = tensor->scalarType();
+  return !type || *type == at::kBool || *type == at::kByte;
+}
+
+bool mayHaveDataDependentSize(const Node* node) {
+  const OpFacts& facts = opFactsOrNone(node);
+  if (facts.has(OpFacts::kDataDependentSize)) return true;
+  if (!facts.has(OpFacts::kSizeFromMask) || node->inputs().size() < 2) return false;
+  const Node* list = node->input(1)->node();
+  if (list->kind() != c10::prim::ListConstruct) return false;
+  for (const Value* v : list->inputs())
+    if (v->node()->kind() != c10::prim::Constant && mayBeMask(v)) return true;
+  return false;
+}
+
+}  // namespace
+
   };
   for (const Value* in : graph.inputs()) planFree(in);
   for (Node* node : order)

@@ -192,5 +192,71 @@ TEST_F(DetectionConverters, DeformConvNamesTheOpsetItNeeds) {
   EXPECT_NE(error.find("opset 19 (DeformConv)"), std::string::npos) << error;
 }
 
+// The post-processing of torchvision's detectors (SSD, RetinaNet, FCOS, R-CNN), op by op,
+// each on inputs keeping other counts than the export's.
+
+// SSD: score[score > t] (aten::index with a mask computed from data), topk of
+// min(60, count) (60 in both runs when both keep more: what follows the count stays
+// computed), full_like of the kept scores, and where(mask) (a list of positions).
+TEST_F(DetectionConverters, MaskIndexOfADataDependentCount) {
+  const std::string source =
+      "def forward(self, x):\n"
+      "  s = torch.sigmoid(x[:, 4])\n"
+      "  keep = s > 0.5\n"
+      "  score = s[keep]\n"
+      "  box = x[keep]\n"
+      "  k = min(score.size(0), 6)\n"
+      "  top, order = score.topk(k)\n"
+      "  labels = torch.full_like(top, 2, dtype=4)\n"  // 4: torch.int64
+      "  return box, box[order], top, labels, torch.where(keep)[0], x[:, 0:2][x[:, 0:2] > 1.0]\n";
+  expectOpMatches("det_mask_index", source, {floatInput({40, 5})}, opts(11, 1e-6, {"NonZero", "TopK"}));
+  auto counts = expectMatchesOnOtherInputs("det_mask_index", {floatInput({40, 5})}, {0.05, 1.0, 3.0});
+  EXPECT_FALSE(allEqual(counts)) << "every input set kept " << counts.front() << " boxes";
+}
+
+// Faster R-CNN: the RoI pooler merges its levels with scatter(0, index, src), index as
+// long as the boxes of a level (where(levels == l)); batched_nms asks boxes.numel() == 0
+// (aten::numel in an if that follows the data); the boxes of one image are split by
+// their own count; the RPN's offset += n after top_n_idx + offset.
+TEST_F(DetectionConverters, ScatterNumelAndSplitOfADataDependentCount) {
+  const std::string source =
+      "def forward(self, x):\n"
+      "  s = torch.sigmoid(x[:, 4] - 1.0)\n"
+      "  idx = torch.where(s > 0.5)[0]\n"
+      "  vals = x[idx] * 2.0\n"
+      "  index = idx.view(-1, 1).expand(idx.size(0), 5)\n"
+      "  merged = torch.zeros([x.size(0), 5]).scatter(0, index, vals)\n"
+      "  if vals.numel() == 0:\n"
+      "    total = torch.zeros([5])\n"
+      "  else:\n"
+      "    total = vals.sum(0)\n"
+      "  parts = vals.split([vals.size(0)], 0)\n"
+      "  offset = torch.tensor(x.size(1)) + 0\n"
+      "  shifted = idx + offset\n"
+      "  offset += 100\n"
+      "  head = x[0:torch.sum(s > 0.5)]\n"  // a tensor as a slice bound: aten::IntImplicit
+      "  return vals, merged, total, parts[0] + 1.0, shifted, idx + offset, head\n";
+  expectOpMatches("det_scatter_numel", source, {floatInput({30, 5})}, opts(11, 1e-6, {"ScatterElements", "Size", "If"}));
+  auto counts = expectMatchesOnOtherInputs("det_scatter_numel", {floatInput({30, 5})}, {0.05, 1.0, 3.0});
+  EXPECT_FALSE(allEqual(counts)) << "every input set kept " << counts.front() << " boxes";
+}
+
+// index_put with indices known only at run time (issue 23 item 2): a mask computed from
+// data (x[m] = v), positions from nonzero, and two such index tensors.
+TEST_F(DetectionConverters, IndexPutWithDataDependentIndices) {
+  const std::string source =
+      "def forward(self, x):\n"
+      "  y = x.clone()\n"
+      "  y[x[:, 0] > 0.0] = -1.0\n"
+      "  idx = torch.nonzero(x[:, 1] > 0.5).view(-1)\n"
+      "  z = torch.index_put(x, [idx], torch.ones([1, 5]) * 3.0)\n"
+      "  w = torch.index_put(x, [idx, torch.remainder(idx, 5)], x[idx, 2])\n"
+      "  u = torch.index_put(x, [idx], x[idx] + 1.0, True)\n"
+      "  return idx, y, z, w, u\n";
+  expectOpMatches("det_index_put", source, {floatInput({30, 5})}, opts(16, 1e-6, {"ScatterND", "NonZero"}));
+  auto counts = expectMatchesOnOtherInputs("det_index_put", {floatInput({30, 5})}, {0.05, 1.0, 3.0});
+  EXPECT_FALSE(allEqual(counts)) << "every input set kept " << counts.front() << " boxes";
+}
+
 }  // namespace
 }  // namespace modelexport::testing

@@ -1,0 +1,83 @@
+// End-to-end: torchvision's detection models as users build them (SSDlite, Faster R-CNN,
+// RetinaNet, FCOS, Mask R-CNN, Keypoint R-CNN from torchvision 0.14's builders, random
+// weights), traced with torch 1.13 as torchvision's own ONNX tests trace them
+// (tests/tools/make_detection_zoo.py, cached in the build tree). Each export is
+// checker-valid (Mask and Keypoint R-CNN: the plain checker; onnx's full check rejects a
+// Resize in their per-box Loop), every node is stamped, and onnxruntime gives
+// torchvision's detections on four input sets that keep four different numbers of them
+// (issue 23 item 6).
+#include <iostream>
+#include <regex>
+
+#include <gtest/gtest.h>
+
+#include "e2e_support.h"
+
+namespace modelexport::e2e {
+namespace {
+
+class DetectionZoo : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::string(MODELEXPORT_FIXTURE_DIR) + "/detection_zoo";
+    auto made = runSplit(shellQuote(MODELEXPORT_PYTHON) + " " +
+                         shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/make_detection_zoo.py") + " " +
+                         shellQuote(dir_));
+    log_ = made.out + made.err;
+    ok_ = made.exitCode == 0;
+    if (ok_) manifest_ = readJson(dir_ + "/models.json");
+  }
+
+  static std::string dir_, log_;
+  static bool ok_;
+  static nlohmann::json manifest_;
+};
+
+std::string DetectionZoo::dir_;
+std::string DetectionZoo::log_;
+bool DetectionZoo::ok_ = false;
+nlohmann::json DetectionZoo::manifest_;
+
+TEST_P(DetectionZoo, ExportsAndMatchesTorchvisionOnInputsKeepingOtherCounts) {
+  ASSERT_TRUE(ok_) << log_;
+  const std::string name = GetParam();
+  const nlohmann::json& entry = manifest_.at(name);
+  const std::string out = freshWorkDir("e2e/detection_zoo/" + name) + "/" + name + ".onnx";
+  auto run = runModelexportSplit("export " + shellQuote(dir_ + "/" + name + ".pt") + " " + shellQuote(out) +
+                                 " --input-spec " + entry.at("input_spec").get<std::string>() + " --opset-version " +
+                                 std::to_string(entry.at("opset").get<int>()));
+  ASSERT_EQ(run.exitCode, 0) << run.out << run.err;
+  std::smatch counts;
+  ASSERT_TRUE(std::regex_search(run.out, counts, std::regex(R"((\d+) nodes, (\d+) stamped \(100%\))"))) << run.out;
+  EXPECT_EQ(counts[1], counts[2]) << run.out;
+  std::cout << name << ": " << run.out;
+  auto check = pythonOnnxCheck(out);
+  if (name == "maskrcnn_resnet50_fpn" || name == "keypointrcnn_resnet50_fpn") {
+    // Known gap: onnx's full check (strict shape inference) rejects the Resize inside the
+    // Loop that pastes masks / decodes heatmaps per box ("Number of elements of input
+    // 'sizes' (0)"; the sizes are a Concat computed in the loop body). The plain checker
+    // passes and onnxruntime runs it (below). When this starts passing, drop the branch.
+    EXPECT_NE(check.output.find("input 'sizes' (0)"), std::string::npos) << check.output;
+    auto plain = testing::runCommand(std::string(MODELEXPORT_VENV_PYTHON) +
+                            " -c 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]))' " + shellQuote(out));
+    EXPECT_EQ(plain.exitCode, 0) << plain.output;
+  } else {
+    EXPECT_EQ(check.exitCode, 0) << check.output;
+  }
+  const auto& kept = entry.at("kept");
+  ASSERT_GE(kept.size(), 3u);
+  for (size_t k = 0; k < kept.size(); ++k) {
+    for (size_t j = 0; j < k; ++j) EXPECT_NE(kept[k], kept[j]) << name << ": sets " << j << " and " << k;
+    auto ort = ortCheck(out, dir_ + "/" + name + "/io_" + std::to_string(k), 1e-4);
+    EXPECT_EQ(ort.exitCode, 0) << name << " on input set " << k << " (kept " << kept[k] << "): " << ort.output;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Torchvision014, DetectionZoo,
+                         ::testing::Values("ssdlite320_mobilenet_v3_large", "fasterrcnn_mobilenet_v3_large_320_fpn",
+                                           "retinanet_resnet50_fpn", "fcos_resnet50_fpn", "maskrcnn_resnet50_fpn",
+                                           "keypointrcnn_resnet50_fpn"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace modelexport::e2e
