@@ -61,6 +61,21 @@ def build(name):
                              attn_implementation="sdpa", **small)
         model = tf.LlamaForCausalLM(cfg)
         inputs = ["input_ids", "attention_mask"]
+    elif name == "opt":  # its causal mask is written into a slice (copy_ in a raw program)
+        cfg = tf.OPTConfig(hidden_size=32, ffn_dim=64, num_hidden_layers=2, num_attention_heads=4,
+                           word_embed_proj_dim=32, max_position_embeddings=64, use_cache=False,
+                           attn_implementation="sdpa", **small)
+        model = tf.OPTForCausalLM(cfg)
+        inputs = ["input_ids", "attention_mask"]
+    elif name == "bloom":  # ALiBi, masked_fill on the scores
+        cfg = tf.BloomConfig(hidden_size=32, n_layer=2, n_head=4, use_cache=False, **small)
+        model = tf.BloomForCausalLM(cfg)
+        inputs = ["input_ids", "attention_mask"]
+    elif name == "falcon":  # rotary under autocast(enabled=False), parallel attention + MLP
+        cfg = tf.FalconConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, use_cache=False,
+                              max_position_embeddings=64, attn_implementation="sdpa", **small)
+        model = tf.FalconForCausalLM(cfg)
+        inputs = ["input_ids", "attention_mask"]
     elif name == "t5":
         cfg = tf.T5Config(d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=4,
                           use_cache=False, **small)
@@ -197,7 +212,7 @@ def check(name, fmt, model_path, onnx_path):
     return ok, f"{len(nodes)} nodes, {stamped} stamped, max rel err {worst:.1e}"
 
 
-MODELS = ["bert", "gpt2", "llama", "t5", "vit", "whisper_encoder"]
+MODELS = ["bert", "gpt2", "llama", "opt", "bloom", "falcon", "t5", "vit", "whisper_encoder"]
 
 
 def main():

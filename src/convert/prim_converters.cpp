@@ -71,20 +71,27 @@ void passThrough(ConvertContext& ctx) {
   ctx.setOutput(ctx.input(ctx.in(0)), ctx.dtype(ctx.in(0)));
 }
 
-// copy(self, src, non_blocking): the functional form of self.copy_(src) that torch.export
-// records: src broadcast to self's shape, in self's dtype.
-void copyInto(ConvertContext& ctx) {
-  const auto type = ctx.dtype(ctx.out());
-  const torch::jit::Value* self = ctx.in(0);
-  const torch::jit::Value* src = ctx.arg("src");
-  std::string x = ctx.inputAs(src, type);
-  const bool sameShape = !ctx.hasDynamicDims(self) && !ctx.hasDynamicDims(src) && ctx.sizes(self) == ctx.sizes(src);
+// `x` broadcast to self's shape, as the node's output in its dtype.
+void broadcastToSelf(ConvertContext& ctx, std::string x, const torch::jit::Value* src) {
+  const torch::jit::Value* self = ctx.arg("self");
+  const bool sameShape = src && !ctx.hasDynamicDims(self) && !ctx.hasDynamicDims(src) && ctx.sizes(self) == ctx.sizes(src);
   if (!sameShape) {
     std::string shape = ctx.hasDynamicDims(self) ? ctx.op("Shape", {ctx.input(self)}) : ctx.constInts(ctx.sizes(self));
     x = ctx.op("Expand", {x, shape});
   }
-  ctx.setOutput(x, type);
+  ctx.setOutput(x, ctx.dtype(ctx.out()));
 }
+
+// copy(self, src, non_blocking): the functional form of self.copy_(src) that torch.export
+// records (and the prepare stage makes of a copy_ into a view): src broadcast to self's
+// shape, in self's dtype. fill(self, value) likewise with a number or a 0-d tensor.
+void copyInto(ConvertContext& ctx, const char* source) {
+  const torch::jit::Value* src = ctx.arg(source);
+  broadcastToSelf(ctx, ctx.inputAs(src, ctx.dtype(ctx.out())), src);
+}
+
+// zero(self): the functional form of self.zero_().
+void zero(ConvertContext& ctx) { broadcastToSelf(ctx, ctx.scalar(0, ctx.dtype(ctx.out())), nullptr); }
 
 // dropout(x, p, train) in eval mode is removed before conversion; in training mode
 // LibTorch zeroes random elements, which an ONNX file for inference does not do.
@@ -108,6 +115,7 @@ void registerPrimConverters(ConverterRegistry& registry) {
   const std::pair<const char*, OpFacts> passing[] = {
       {"prim::NumToTensor", auxiliary()},
       {"aten::Int", auxiliary()},
+      {"aten::IntImplicit", auxiliary()},  // a 0-d tensor used as an int (slice bounds)
       {"aten::Float", auxiliary()},
       {"aten::ScalarImplicit", auxiliary()},
       {"aten::contiguous", keepsSize() | auxiliary()},
@@ -115,7 +123,6 @@ void registerPrimConverters(ConverterRegistry& registry) {
       {"aten::detach", keepsSize() | view()},
       {"aten::alias", view()},
       {"aten::lift_fresh", {}},
-      {"aten::IntImplicit", auxiliary()},  // a 0-d tensor used as an int (slice bounds)
       {"aten::to", dataBlind() | auxiliary()},
       {"aten::_to_copy", {}},
       {"aten::type_as", dataBlind() | auxiliary()},
@@ -125,7 +132,9 @@ void registerPrimConverters(ConverterRegistry& registry) {
       {"aten::scalar_tensor", {}},
       {"prim::unchecked_cast", {}}};
   for (const auto& [kind, facts] : passing) registry.add(kind, passThrough, facts);
-  registry.add("aten::copy", copyInto, keepsSize());
+  registry.add("aten::copy", [](ConvertContext& c) { copyInto(c, "src"); }, keepsSize());
+  registry.add("aten::fill", [](ConvertContext& c) { copyInto(c, "value"); }, keepsSize());
+  registry.add("aten::zero", zero, keepsSize());
   registry.add("aten::dropout", evalDropout, keepsSize());
   registry.add("aten::feature_dropout", evalDropout, keepsSize());
   registry.add("aten::alpha_dropout", evalDropout);

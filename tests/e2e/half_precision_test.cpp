@@ -56,12 +56,14 @@ class HalfPrecision : public ::testing::Test {
     // The computation stays in the model's dtype: no float32 weight, no value cast to float32
     // (Resize's roi and scales are float32 by ONNX's definition).
     for (const auto& init : model.graph().initializer())
-      if (init.data_type() == onnx::TensorProto::FLOAT)
+      if (init.data_type() == onnx::TensorProto::FLOAT) {
         EXPECT_TRUE(init.name() == "scales" || init.name() == "empty") << name << "." << ext << ": " << init.name();
+      }
     for (const auto& node : model.graph().node())
       for (const auto& a : node.attribute())
-        if (elem == onnx::TensorProto::FLOAT16 && node.op_type() == "Cast" && a.name() == "to")
+        if (elem == onnx::TensorProto::FLOAT16 && node.op_type() == "Cast" && a.name() == "to") {
           EXPECT_NE(a.i(), onnx::TensorProto::FLOAT) << node.name();
+        }
     const nlohmann::json io = readJson(out + "_io/io.json");
     EXPECT_EQ(io.at("outputs").size(), static_cast<size_t>(model.graph().output_size()));
     for (int i = 0; i < model.graph().output_size(); ++i) {
@@ -119,7 +121,9 @@ TEST_F(HalfPrecision, Bfloat16ModelsExportFromOpset13) {
           EXPECT_EQ(toBfloat16, opset == 13 ? 5 : 4) << name << "." << ext << " opset " << opset;
           EXPECT_GE(toFloat, toBfloat16) << name << "." << ext << " opset " << opset;
         }
-        if (opset == 17 && std::string(name) != "cnn_bf16") EXPECT_EQ(toFloat, 0) << name << "." << ext;
+        if (opset == 17 && std::string(name) != "cnn_bf16") {
+          EXPECT_EQ(toFloat, 0) << name << "." << ext;
+        }
       }
 }
 
