@@ -1,13 +1,19 @@
 #include "test_support.h"
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <iomanip>
+#include <mutex>
 #include <sstream>
+#include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <torch/csrc/jit/frontend/resolver.h>
@@ -49,10 +55,127 @@ std::string freshWorkDir(const std::string& name) {
   return dir.string();
 }
 
+namespace {
+
+std::string ortCheckScript() { return std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/ort_check.js"; }
+
+// One long-lived `node ort_check.js --server` per test process: loading node and
+// onnxruntime once instead of once per check. Requests and answers are one line each
+// (see ort_check.js). Started on first use; if it cannot start, or dies, or answers out of
+// protocol, it is not used again and every check runs as its own `node` process (the
+// check in hand is run again that way, so its answer is the CLI's).
+class OrtServer {
+ public:
+  ~OrtServer() { stop(); }
+
+  // The answer, or nothing when the server cannot give one.
+  std::optional<ProcessResult> check(const std::string& onnxPath, const std::string& ioDir,
+                                     const std::string& tolerance) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (broken_) return std::nullopt;
+    for (const std::string* field : {&onnxPath, &ioDir}) {
+      if (field->find_first_of("\t\n\r") != std::string::npos) return std::nullopt;
+    }
+    if (fd_ < 0 && !start()) return giveUp();
+    const std::string request = onnxPath + "\t" + ioDir + "\t" + tolerance + "\n";
+    for (size_t sent = 0; sent < request.size();) {
+      ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return giveUp();
+      sent += static_cast<size_t>(n);
+    }
+    std::string line;
+    if (!readLine(line)) return giveUp();
+    const size_t tab = line.find('\t');
+    if (tab == std::string::npos || tab == 0 || tab > 3) return giveUp();
+    ProcessResult result;
+    try {
+      result.exitCode = std::stoi(line.substr(0, tab));
+    } catch (const std::exception&) {
+      return giveUp();
+    }
+    result.output = line.substr(tab + 1) + "\n";
+    return result;
+  }
+
+ private:
+  bool start() {
+    if (const char* off = std::getenv("MODELEXPORT_ORT_CHECK_NO_SERVER"); off && *off && std::string(off) != "0") {
+      return false;
+    }
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return false;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    // The child's stdin and stdout are its end of the pair (dup2 clears close-on-exec);
+    // its stderr is this process's.
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 0);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    const std::string node = MODELEXPORT_NODE, script = ortCheckScript(), mode = "--server";
+    std::vector<char*> argv = {const_cast<char*>(node.c_str()), const_cast<char*>(script.c_str()),
+                               const_cast<char*>(mode.c_str()), nullptr};
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, node.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    if (rc != 0) {
+      ::close(fds[0]);
+      return false;
+    }
+    fd_ = fds[0];
+    pid_ = pid;
+    return true;
+  }
+
+  bool readLine(std::string& line) {
+    for (;;) {
+      const size_t newline = buffer_.find('\n');
+      if (newline != std::string::npos) {
+        line = buffer_.substr(0, newline);
+        buffer_.erase(0, newline + 1);
+        return true;
+      }
+      char chunk[4096];
+      ssize_t n = ::read(fd_, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+  std::optional<ProcessResult> giveUp() {
+    broken_ = true;
+    stop();
+    return std::nullopt;
+  }
+
+  void stop() {
+    if (fd_ >= 0) ::close(fd_);  // the server reads end of input and exits
+    fd_ = -1;
+    if (pid_ > 0) {
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    pid_ = -1;
+    buffer_.clear();
+  }
+
+  std::mutex mutex_;
+  int fd_ = -1;
+  pid_t pid_ = -1;
+  bool broken_ = false;
+  std::string buffer_;
+};
+
+}  // namespace
+
 ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, double tolerance) {
-  return runCommand(std::string(MODELEXPORT_NODE) + " " +
-                    shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/ort_check.js") + " " +
-                    shellQuote(onnxPath) + " " + shellQuote(ioDir) + " --tol " + std::to_string(tolerance));
+  const std::string tol = std::to_string(tolerance);
+  static OrtServer server;
+  if (std::optional<ProcessResult> answer = server.check(onnxPath, ioDir, tol)) return *std::move(answer);
+  return runCommand(std::string(MODELEXPORT_NODE) + " " + shellQuote(ortCheckScript()) + " " + shellQuote(onnxPath) +
+                    " " + shellQuote(ioDir) + " --tol " + tol);
 }
 
 ProcessResult pythonOnnxCheck(const std::string& onnxPath) {

@@ -25,6 +25,9 @@ std::string freshWorkDir(const std::string& name);
 std::string shellQuote(const std::string& text);
 
 // node tests/tools/ort_check.js MODEL IO_DIR --tol TOL: onnxruntime vs LibTorch outputs.
+// Answered by one long-lived `ort_check.js --server` per test process (the same check and
+// output line); a check runs as its own `node` process when the server cannot answer, or
+// always with MODELEXPORT_ORT_CHECK_NO_SERVER=1.
 ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, double tolerance = 1e-4);
 
 // Python's onnx.checker.check_model(full_check=True) on a file (onnx from PyPI, in .venv).

@@ -2,6 +2,15 @@
 // Run an ONNX model in onnxruntime (CPU) and compare its outputs with expected ones.
 //
 // Usage: node tests/tools/ort_check.js MODEL.onnx IO_DIR [--tol 1e-4] [--abs] [--verbose]
+//        node tests/tools/ort_check.js --server
+//
+// Server mode (one long-lived process for many checks, as tests/support's ortCheck()
+// uses it): reads requests from stdin, one per line, tab-separated:
+//   MODEL.onnx<TAB>IO_DIR<TAB>TOL[<TAB>abs]
+// and answers each, in order, with one line on stdout:
+//   EXIT_STATUS<TAB>the line the CLI mode would print
+// (the same check, the same line, the same exit status as one CLI run). onnxruntime is
+// loaded once; each model's session is released after its check. Ends at end of input.
 //
 // IO_DIR/io.json:
 //   {"inputs":  [{"name": "input_ids", "dtype": "int64", "shape": [1, 128], "file": "input_0.bin"}],
@@ -247,6 +256,22 @@ async function run(opts) {
   } catch (e) {
     throw unusable(`onnxruntime cannot load ${opts.model}: ${String(e.message || e).trim()}`);
   }
+  try {
+    return compareResults(opts, expected, await checkedRun(session, feeds, expected, opts));
+  } finally {
+    // The server mode checks many models in one process: free each one's session.
+    if (typeof session.release === 'function') {
+      try {
+        await session.release();
+      } catch (e) {
+        // Nothing to report: the check's answer stands.
+      }
+    }
+  }
+}
+
+// Runs the session after checking its inputs and output count; returns [outputNames, results].
+async function checkedRun(session, feeds, expected, opts) {
   const missing = session.inputNames.filter((n) => !(n in feeds));
   const extra = Object.keys(feeds).filter((n) => !session.inputNames.includes(n));
   if (missing.length || extra.length) {
@@ -260,13 +285,18 @@ async function run(opts) {
                `io.json has ${expected.length} [${expected.map((e) => e.entry.name).join(', ')}]`);
   }
 
-  let results;
+  return [outputNames, await runSession(session, feeds, opts)];
+}
+
+async function runSession(session, feeds, opts) {
   try {
-    results = await session.run(feeds);
+    return await session.run(feeds);
   } catch (e) {
     throw unusable(`onnxruntime failed to run ${opts.model}: ${String(e.message || e).trim()}`);
   }
+}
 
+function compareResults(opts, expected, [outputNames, results]) {
   let maxErr = 0;
   const problems = [];
   outputNames.forEach((name, i) => {
@@ -311,17 +341,56 @@ async function run(opts) {
   return `ort_check: OK ${opts.abs ? 'max_abs_err' : 'max_rel_err'}=${fmtErr(maxErr)} outputs=${outputNames.length}`;
 }
 
-async function main() {
+// One check: [exit status, the line to print].
+async function checkOnce(opts) {
   try {
-    const opts = parseArgs(process.argv.slice(2));
-    process.stdout.write(`${await run(opts)}\n`);
-    return 0;
+    return [0, await run(opts)];
   } catch (e) {
     const code = e instanceof CheckError ? e.code : 2;
     const msg = String(e && e.message ? e.message : e).replace(/\s*\n\s*/g, ' ');
-    process.stdout.write(`ort_check: FAIL ${msg}\n`);
-    return code;
+    return [code, `ort_check: FAIL ${msg}`];
   }
+}
+
+async function serve() {
+  const readline = require('readline');
+  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+  for await (const line of rl) {
+    if (!line) continue;
+    const fields = line.split('\t');
+    let answer;
+    if (fields.length < 3 || fields.length > 4 || (fields.length === 4 && fields[3] !== 'abs')) {
+      answer = [2, `ort_check: FAIL bad server request ${JSON.stringify(line)}`];
+    } else {
+      const argv = [fields[0], fields[1], '--tol', fields[2]];
+      if (fields.length === 4) argv.push('--abs');
+      let opts;
+      try {
+        opts = parseArgs(argv);
+      } catch (e) {
+        answer = [e.code || 2, `ort_check: FAIL ${e.message}`];
+      }
+      if (!answer) answer = await checkOnce(opts);
+    }
+    process.stdout.write(`${answer[0]}\t${answer[1]}\n`);
+  }
+}
+
+async function main() {
+  if (process.argv[2] === '--server' && process.argv.length === 3) {
+    await serve();
+    return 0;
+  }
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stdout.write(`ort_check: FAIL ${e.message}\n`);
+    return e.code || 2;
+  }
+  const [code, line] = await checkOnce(opts);
+  process.stdout.write(`${line}\n`);
+  return code;
 }
 
 main().then((code) => {
