@@ -87,6 +87,8 @@ RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& 
                       bool varyDataDependentSizes = false);
 
 // Whether the graph (or a block in it) calls an op whose result size depends on data.
-bool hasDataDependentSizes(const torch::jit::Block* block);
+// With a run's facts, an index counts only with a boolean mask computed from data; without
+// them, with an index whose type may be one.
+bool hasDataDependentSizes(const torch::jit::Block* block, const ValueFacts* facts = nullptr);
 
 }  // namespace modelexport

@@ -278,7 +278,7 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
   // depend on data (boxes kept by nms) vary in that run too, so what follows them stays
   // computed as well: the file is right for other inputs than the example.
   example.inputAxes.resize(specs.size());
-  const bool dataDependent = hasDataDependentSizes(prepared.graph->block());
+  const bool dataDependent = hasDataDependentSizes(prepared.graph->block(), &example.run.facts);
   example.dynamic = !dynamicAxes.empty() || dataDependent;
   if (!example.dynamic) return example;
   example.inputAxes = resolveDynamicAxes(dynamicAxes, specs, options.modelPath);

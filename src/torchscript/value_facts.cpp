@@ -29,6 +29,7 @@ bool isConvolution(const Node* node) {
   return kind.find("conv") != std::string::npos;  // _convolution, conv2d, conv_transpose*, ...
 }
 
+
 class Runner {
  public:
   Runner(RunResult& result, const std::unordered_set<const Value*>& parameters,
@@ -87,6 +88,7 @@ class Runner {
         Block* block = node->blocks()[cond ? 0 : 1];
         bool condStatic = facts_.of(node->input(0)).isStatic;
         if (!condStatic) runUntakenBranch(node->blocks()[cond ? 1 : 0]);
+        else if (factsForStaticUntakenBranches_) tryUntakenBranch(node->blocks()[cond ? 1 : 0]);
         runBlock(block);
         for (size_t i = 0; i < node->outputs().size(); ++i) {
           const Value* inner = block->outputs()[i];
@@ -102,9 +104,9 @@ class Runner {
       default:
         break;
     }
+    keepValueBeforeInPlaceWrite(node);
     torch::jit::Stack stack;
     for (const Value* in : node->inputs()) stack.push_back(get(in));
-        else if (factsForStaticUntakenBranches_) tryUntakenBranch(node->blocks()[cond ? 1 : 0]);
     try {
       if (!pushSizedOutput(node, stack)) runOperation(node, stack);
     } catch (const std::exception& e) {
@@ -120,7 +122,6 @@ class Runner {
     }
     // Weights over a mapped archive leave the resident set once the op has read them
     // (they stay in the page cache): the run's peak memory does not grow with the model.
-    keepValueBeforeInPlaceWrite(node);
     for (const Value* in : node->inputs())
       if (auto it = env_.find(in); it != env_.end() && it->second.isTensor()) dropReadPages(it->second.toTensor());
     if (varyDataDependentSizes_ && !allStatic(node))
@@ -221,25 +222,6 @@ class Runner {
     return true;
   }
 
-  // An in-place op on values known at export time (swin_v2 zeroes a slice of its bias
-  // copy): the tensors share storage, so the facts already hold the mutated data. The
-  // value it mutates, and the views it went through, become plain constants so the
-  // converter writes that data instead of redoing the computation without the mutation.
-  void foldMutatedBase(const Value* target) {
-    for (const Value* v = target;; v = v->node()->input(0)) {
-      facts_.set(v).fromParameter = false;
-      if (!opFactsOrNone(v->node()).has(OpFacts::kView) || v->node()->inputs().empty()) break;
-    }
-  }
-
-  // full_like/new_full also take a fill value, which may be computed from data.
-  bool fillFromData(const Node* node) const {
-    const std::string kind = node->kind().toQualString();
-    if (kind == "aten::full_like") return !facts_.of(node->input(1)).isStatic;
-    if (kind == "aten::new_full") return !facts_.of(node->input(2)).isStatic;
-    return false;
-  }
-
   // An in-place op on a value known at export time that nothing reads afterwards but
   // through the op's result (torchvision's RPN: `top_n_idx + offset`, then `offset +=
   // num_anchors`): the readers before it read the value as it was, so its fact keeps a
@@ -253,6 +235,26 @@ class Runner {
     for (const auto& use : target->uses())
       if (use.user != node && (use.user->owningBlock() != node->owningBlock() || !use.user->isBefore(node))) return;
     facts_.set(target).value = fact.value.toTensor().clone();
+  }
+
+  // An in-place op on values known at export time (swin_v2 zeroes a slice of its bias
+  // copy): the tensors share storage, so the facts already hold the mutated data. The
+  // value it mutates, and the views it went through, become plain constants so the
+  // converter writes that data instead of redoing the computation without the mutation.
+  void foldMutatedBase(const Value* target) {
+    for (const Value* v = target;; v = v->node()->input(0)) {
+      facts_.set(v).fromParameter = false;
+      if (!opFactsOrNone(v->node()).has(OpFacts::kView) || v->node()->inputs().empty()) break;
+    }
+  }
+
+
+  // full_like/new_full also take a fill value, which may be computed from data.
+  bool fillFromData(const Node* node) const {
+    const std::string kind = node->kind().toQualString();
+    if (kind == "aten::full_like") return !facts_.of(node->input(1)).isStatic;
+    if (kind == "aten::new_full") return !facts_.of(node->input(2)).isStatic;
+    return false;
   }
 
   // Container ops are instructions of LibTorch's interpreter, not registered operators.
@@ -299,6 +301,21 @@ class Runner {
     }
   }
 
+  // In a graph with data-dependent sizes, an if on a size (torchvision's `if
+  // boxes.numel() == 0`) may turn out to follow the data once the runs are compared
+  // (ValueFacts::markVarying); its other branch then needs facts too. Best effort, and
+  // only for a branch that writes nothing outside itself.
+  void tryUntakenBranch(Block* block) {
+    for (const Node* inner : block->nodes())
+      if (inner->kind() == c10::aten::append || isInPlaceKind(inner->kind().toQualString()) ||
+          !inner->blocks().empty())
+        return;
+    try {
+      runBlock(block);
+    } catch (const std::exception&) {  // the branch fails here: its facts stay unknown
+    }
+  }
+
   void runLoop(Node* node) {
     int64_t maxTrips = get(node->input(0)).toInt();
     bool cond = get(node->input(1)).toBool();
@@ -338,21 +355,7 @@ class Runner {
   const std::unordered_set<const Value*>& parameters_;
   const std::unordered_set<const Node*>& sizesOnly_;
   const bool varyDataDependentSizes_;
-  // In a graph with data-dependent sizes, an if on a size (torchvision's `if
-  // boxes.numel() == 0`) may turn out to follow the data once the runs are compared
-  // (ValueFacts::markVarying); its other branch then needs facts too. Best effort, and
-  // only for a branch that writes nothing outside itself.
-  void tryUntakenBranch(Block* block) {
-    for (const Node* inner : block->nodes())
-      if (inner->kind() == c10::aten::append || isInPlaceKind(inner->kind().toQualString()) ||
-          !inner->blocks().empty())
-        return;
-    try {
-      runBlock(block);
-    } catch (const std::exception&) {  // the branch fails here: its facts stay unknown
-    }
-  }
-
+  const bool factsForStaticUntakenBranches_;
   std::unordered_map<const Value*, c10::IValue> env_;
 };
 
@@ -392,7 +395,6 @@ bool sameValue(const c10::IValue& a, const c10::IValue& b) {
     dropReadPages(x);
     dropReadPages(y);
     return same;
-  const bool factsForStaticUntakenBranches_;
   }
   if (a.isList()) return sameElements(a.toListRef(), b.toListRef());
   if (a.isTuple()) return sameElements(a.toTupleRef().elements(), b.toTupleRef().elements());
@@ -420,6 +422,7 @@ void ValueFacts::markVarying(const ValueFacts& other) {
     }
     if (fact.isStatic && !(alt.isStatic && sameValue(fact.value, alt.value))) fact.isStatic = false;
   }
+  if (other.variedDataDependentSizes_ && !facts_.empty()) followNotStatic(*facts_.begin()->first->owningGraph());
 }
 
 void ValueFacts::markSymbolic(const torch::jit::Graph& graph,
@@ -447,6 +450,8 @@ void ValueFacts::followNotStatic(const torch::jit::Graph& graph) {
       if (isShapeOnly(node) && !fillFromData) continue;
       bool varying = false;
       for (const Value* in : node->inputs()) varying = varying || (has(in) && !of(in).isStatic);
+      for (const torch::jit::Block* inner : node->blocks())  // an if's or loop's results
+        for (const Value* out : inner->outputs()) varying = varying || (has(out) && !of(out).isStatic);
       if (!varying) continue;
       for (const Value* out : node->outputs())
         if (auto it = facts_.find(out); it != facts_.end()) it->second.isStatic = false;
@@ -461,16 +466,43 @@ const ValueFact& ValueFacts::of(const torch::jit::Value* v) const {
   if (it == facts_.end()) {
     static const ValueFact unknown;
     return unknown;
-  if (other.variedDataDependentSizes_ && !facts_.empty()) followNotStatic(*facts_.begin()->first->owningGraph());
   }
   return it->second;
 }
 
-bool hasDataDependentSizes(const torch::jit::Block* block) {
+namespace {
+
+// An index list element that may be a boolean mask computed from data: by the run's
+// facts when given, else by its type when the graph says.
+bool mayBeMask(const Value* v, const ValueFacts* facts) {
+  if (facts && facts->has(v)) {
+    const ValueFact& fact = facts->of(v);
+    return fact.isTensor && !fact.isStatic && (fact.dtype == at::kBool || fact.dtype == at::kByte);
+  }
+  const auto tensor = v->type()->cast<c10::TensorType>();
+  if (!tensor) return v->type()->kind() != c10::TypeKind::NoneType;  // Tensor? or unknown
+  const auto type = tensor->scalarType();
+  return !type || *type == at::kBool || *type == at::kByte;
+}
+
+bool mayHaveDataDependentSize(const Node* node, const ValueFacts* facts) {
+  const OpFacts& op = opFactsOrNone(node);
+  if (op.has(OpFacts::kDataDependentSize)) return true;
+  if (!op.has(OpFacts::kSizeFromMask) || node->inputs().size() < 2) return false;
+  const Node* list = node->input(1)->node();
+  if (list->kind() != c10::prim::ListConstruct) return false;
+  for (const Value* v : list->inputs())
+    if (v->node()->kind() != c10::prim::Constant && mayBeMask(v, facts)) return true;
+  return false;
+}
+
+}  // namespace
+
+bool hasDataDependentSizes(const torch::jit::Block* block, const ValueFacts* facts) {
   for (const Node* node : block->nodes()) {
-    if (mayHaveDataDependentSize(node)) return true;
+    if (mayHaveDataDependentSize(node, facts)) return true;
     for (const Block* inner : node->blocks())
-      if (hasDataDependentSizes(inner)) return true;
+      if (hasDataDependentSizes(inner, facts)) return true;
   }
   return false;
 }
@@ -488,8 +520,6 @@ RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& 
   for (size_t i = 0; i < inputs.size(); ++i) runner.record(graph.inputs()[i], inputs[i], false);
 
   // Last top-level node that needs each value, so activations are freed as we go.
-      for (const torch::jit::Block* inner : node->blocks())  // an if's or loop's results
-        for (const Value* out : inner->outputs()) varying = varying || (has(out) && !of(out).isStatic);
   std::vector<Node*> order(graph.nodes().begin(), graph.nodes().end());
   std::unordered_map<const Node*, size_t> position;
   for (size_t i = 0; i < order.size(); ++i) position[order[i]] = i;
@@ -508,29 +538,6 @@ RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& 
       last = std::max(last, position.at(user));
     }
     freeAfter[last].push_back(v);
-namespace {
-
-// An index list element that may be a boolean mask: by its type, when the graph says.
-bool mayBeMask(const Value* v) {
-  const auto tensor = v->type()->cast<c10::TensorType>();
-  if (!tensor) return v->type()->kind() != c10::TypeKind::NoneType;  // Tensor? or unknown
-  const auto type = tensor->scalarType();
-  return !type || *type == at::kBool || *type == at::kByte;
-}
-
-bool mayHaveDataDependentSize(const Node* node) {
-  const OpFacts& facts = opFactsOrNone(node);
-  if (facts.has(OpFacts::kDataDependentSize)) return true;
-  if (!facts.has(OpFacts::kSizeFromMask) || node->inputs().size() < 2) return false;
-  const Node* list = node->input(1)->node();
-  if (list->kind() != c10::prim::ListConstruct) return false;
-  for (const Value* v : list->inputs())
-    if (v->node()->kind() != c10::prim::Constant && mayBeMask(v)) return true;
-  return false;
-}
-
-}  // namespace
-
   };
   for (const Value* in : graph.inputs()) planFree(in);
   for (Node* node : order)
