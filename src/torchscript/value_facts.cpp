@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 
+#include <ATen/MemoryOverlap.h>
 #include <torch/csrc/jit/ir/constants.h>
 
 #include "modelexport/errors.h"
@@ -29,6 +30,21 @@ bool isConvolution(const Node* node) {
   return kind.find("conv") != std::string::npos;  // _convolution, conv2d, conv_transpose*, ...
 }
 
+// Whether two tensors have an element in common (not only a storage: the chunks of one
+// tensor share a storage and no element). Exact for views of one dtype, by the element
+// offsets each one reaches; a storage past 16M elements counts as shared.
+bool sharesElements(const at::Tensor& a, const at::Tensor& b) {
+  if (!a.is_alias_of(b)) return false;
+  const at::MemOverlapStatus status = at::get_overlap_status(a, b);
+  if (status == at::MemOverlapStatus::No) return false;
+  if (status == at::MemOverlapStatus::Full || a.itemsize() != b.itemsize()) return true;
+  const auto elements = static_cast<int64_t>(a.storage().nbytes() / a.itemsize());
+  if (elements > (int64_t(1) << 24)) return true;
+  const at::Tensor offsets = at::arange(elements, at::kLong);
+  const at::Tensor ofA = offsets.as_strided(a.sizes(), a.strides(), a.storage_offset());
+  const at::Tensor ofB = offsets.as_strided(b.sizes(), b.strides(), b.storage_offset());
+  return at::isin(ofB.flatten(), ofA.flatten()).any().item<bool>();
+}
 
 class Runner {
  public:
@@ -140,6 +156,8 @@ class Runner {
       record(node->outputs()[i], stack[stack.size() - n + i], isStatic);
       facts_.set(node->outputs()[i]).fromParameter = fromParameter && !shapeOnly;
     }
+    if (!isStatic && isInPlaceKind(node->kind().toQualString()) && !node->inputs().empty())
+      refuseWriteReadThroughAlias(node);
     if (isStatic && isInPlaceKind(node->kind().toQualString()) && !node->inputs().empty()) {
       foldMutatedBase(node->input(0));
       for (const Value* out : node->outputs()) facts_.set(out).fromParameter = false;
@@ -248,6 +266,25 @@ class Runner {
     }
   }
 
+  // A write of data the prepare stage did not make functional (its target is no view it
+  // follows: reshape, contiguous, an alias LibTorch made) is converted as a new value of
+  // the target alone. Another value sharing the target's memory and read after the write
+  // would be read without it: refused, never written wrong.
+  void refuseWriteReadThroughAlias(const Node* node) {
+    auto target = env_.find(node->input(0));
+    if (target == env_.end() || !target->second.isTensor()) return;
+    const at::Tensor& written = target->second.toTensor();
+    std::unordered_set<const Value*> outputs(node->outputs().begin(), node->outputs().end());
+    for (const auto& [value, held] : env_) {
+      if (value == node->input(0) || outputs.count(value) || !held.isTensor() || !sharesElements(held.toTensor(), written))
+        continue;
+      for (const torch::jit::Use& use : value->uses())
+        if (use.user != node && use.user->isAfter(node))
+          throw UserError(std::string("in-place ") + node->kind().toQualString() + " writes data into memory that '" +
+                          value->debugName() + "' (made by " + value->node()->kind().toQualString() +
+                          ") shares and is read after it; this form of aliasing is not supported");
+    }
+  }
 
   // full_like/new_full also take a fill value, which may be computed from data.
   bool fillFromData(const Node* node) const {
