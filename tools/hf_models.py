@@ -8,8 +8,9 @@ Usage (with the repository's .venv: torch 2.13, transformers, onnx, onnxruntime)
 
 Each model is a transformers class built from a small config with random weights (seeded;
 nothing comes from a hub): BertModel (SDPA attention), GPT2Model, LlamaForCausalLM
-(RMSNorm, rotary embeddings, grouped-query attention), T5Model, ViTModel and Whisper's
-encoder. For each model and format:
+(RMSNorm, rotary embeddings, grouped-query attention), OPT, BLOOM and Falcon causal LMs
+(causal masks written in place through views; Falcon's rotary under autocast), T5Model,
+ViTModel and Whisper's encoder. For each model and format:
   1. OUT/NAME.pt (torch.jit.trace) or OUT/NAME.pt2 (torch.export.export + save; for the
      causal LMs after run_decompositions({})), made in a child process and kept while this
      file and the torch/transformers versions stay;
