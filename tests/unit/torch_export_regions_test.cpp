@@ -88,7 +88,9 @@ TEST_F(TorchExportRegions, EnabledAutocastCastsWhatAutocastCasts) {
       ++matmuls;
       for (const torch::jit::Value* in : n->inputs()) {
         // The float32 input is cast; the other is proj's bfloat16 result already.
-        if (castTo(in)) EXPECT_EQ(castTo(in), at::kBFloat16);
+        if (castTo(in)) {
+          EXPECT_EQ(castTo(in), at::kBFloat16);
+        }
       }
     } else if (kind == "aten::conv2d") {
       ++convs;
@@ -113,8 +115,9 @@ TEST_F(TorchExportRegions, EnabledAutocastCastsWhatAutocastCasts) {
   EXPECT_EQ(prods, 1);
   // Casts are stamped with the module of the op they feed.
   for (const torch::jit::Node* n : model.prepared.graph->nodes())
-    if (n->kind() == c10::Symbol::fromQualString("aten::to"))
+    if (n->kind() == c10::Symbol::fromQualString("aten::to")) {
       EXPECT_NE(modulePath(model, n), "?") << *n;
+    }
 }
 
 // float16 autocast: onnxruntime has float16 kernels, so the casts run against LibTorch.
