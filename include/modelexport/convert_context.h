@@ -85,6 +85,9 @@ class ConvertContext {
   // so that no converter bakes a dynamic size into the file.
   const std::vector<int64_t>& sizes(const torch::jit::Value* v) const;
   int64_t rank(const torch::jit::Value* v) const { return (int64_t)fact(v).sizes.size(); }
+  // Whether nodes now go into a subgraph (a Loop body, an If branch), where ONNX shape
+  // inference sees the types of the main graph's initializers but not their data.
+  bool inSubgraph() const { return builder_.inSubgraph(); }
   bool hasDynamicDims(const torch::jit::Value* v) const { return !fact(v).dynamicDims.empty(); }
   // One recorded dim; throws UnsupportedForm only when that dim is dynamic.
   int64_t dim(const torch::jit::Value* v, int64_t d) const;

@@ -46,6 +46,7 @@ class OnnxGraphBuilder {
   // matching leaveSubgraph (nests).
   void enterSubgraph(int parent, int branch) { scopes_.push_back({parent, branch}); }
   void leaveSubgraph() { scopes_.pop_back(); }
+  bool inSubgraph() const { return !scopes_.empty(); }
   int lastNodeIndex() const { return static_cast<int>(nodes_.size()) - 1; }
 
   // A tensor name not used yet, close to `hint`.

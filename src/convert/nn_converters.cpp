@@ -6,6 +6,7 @@
 
 #include "modelexport/convert_context.h"
 #include "modelexport/converter_helpers.h"
+#include "modelexport/onnx_tensor.h"
 
 namespace modelexport {
 namespace {
@@ -499,6 +500,47 @@ std::optional<std::vector<double>> optionalDoubles(ConvertContext& ctx, const Va
   return std::vector<double>{v.toDouble()};
 }
 
+// An int64 1-D constant that ONNX shape inference can read where the node using it is:
+// an initializer in the main graph, a Constant node inside a subgraph (inference reads
+// no outer-scope initializer's data there).
+std::string readableInts(ConvertContext& ctx, const std::vector<int64_t>& values) {
+  if (!ctx.inSubgraph()) return ctx.constInts(values);
+  return ctx.op("Constant", {}, {attr::tensor("value", toTensorProto(torch::tensor(values, at::kLong), "value"))});
+}
+
+// The Resize `sizes` [N, C, output_size...] when the output size is known only at run time.
+// In the main graph as before (Shape/Slice, ctx.intListInput). Inside a subgraph
+// (torchvision's paste-masks / heatmap Loop) every Slice bound and Unsqueeze axis is a
+// local Constant: with outer-scope initializers the Slice and (opset 13+) Unsqueeze
+// outputs have unknown lengths, the Concat too, and onnx's full check rejects the Resize
+// ("Number of elements of input 'sizes' (0) must be same as rank of input 'X'").
+std::string runTimeResizeSizes(ConvertContext& ctx, const std::string& x) {
+  const Value* outputSize = ctx.arg("output_size");
+  if (!ctx.inSubgraph()) {
+    std::string leading = ctx.op("Slice", {ctx.op("Shape", {x}), ctx.constInts({0}), ctx.constInts({2})});
+    return ctx.op("Concat", {leading, ctx.intListInput(outputSize)}, {attr::i("axis", 0)});
+  }
+  std::vector<std::string> parts{
+      ctx.op("Slice", {ctx.op("Shape", {x}), readableInts(ctx, {0}), readableInts(ctx, {2})})};
+  const torch::jit::Node* producer = outputSize->node();
+  if (ctx.isStatic(outputSize)) {
+    parts.push_back(readableInts(ctx, ctx.toInts(outputSize)));
+  } else if (producer->kind() != c10::prim::ListConstruct) {
+    parts.push_back(ctx.input(outputSize));
+  } else {
+    for (const Value* element : producer->inputs()) {
+      if (ctx.isStatic(element)) {
+        parts.push_back(readableInts(ctx, {ctx.toInt(element)}));
+      } else if (ctx.opset() >= 13) {
+        parts.push_back(ctx.op("Unsqueeze", {ctx.inputAs(element, at::kLong), readableInts(ctx, {0})}));
+      } else {
+        parts.push_back(ctx.op("Unsqueeze", {ctx.inputAs(element, at::kLong)}, {attr::ints("axes", {0})}));
+      }
+    }
+  }
+  return ctx.op("Concat", parts, {attr::i("axis", 0)});
+}
+
 // upsample with sizes that follow the dynamic axes: Resize by the scale factors when
 // LibTorch maps coordinates by them, else to a `sizes` of x's leading dims (Shape) and
 // output_size, whose elements may be run-time ints.
@@ -526,9 +568,8 @@ void upsampleToRunTimeSize(ConvertContext& ctx, const std::vector<double>& scale
     ins.push_back(ctx.constant(torch::tensor(scaleValues, at::kFloat), "scales"));
   } else {
     if (!ctx.given("output_size")) ctx.unsupported("upsample by scale factors with align_corners under dynamic axes");
-    std::string leading = ctx.op("Slice", {ctx.op("Shape", {x}), ctx.constInts({0}), ctx.constInts({2})});
     ins.push_back(noTensor);
-    ins.push_back(ctx.op("Concat", {leading, ctx.intListInput(ctx.arg("output_size"))}, {attr::i("axis", 0)}));
+    ins.push_back(runTimeResizeSizes(ctx, x));
   }
   ctx.setOutput(ctx.op("Resize", ins, attrs), type);
 }
