@@ -12,7 +12,6 @@
 #include <torch/script.h>
 
 #include "e2e_support.h"
-#include "modelexport/node_metadata.h"
 #include "modelexport/reference_io.h"
 #include "modelexport/torchvision_ops.h"
 
@@ -87,11 +86,7 @@ class DetectionModels : public ::testing::Test {
     auto check = pythonOnnxCheck(out);
     EXPECT_EQ(check.exitCode, 0) << check.output;
     const onnx::ModelProto model = loadModel(out);
-    for (const auto& node : model.graph().node()) {
-      bool stamped = false;
-      for (const auto& [key, value] : getNodeMetadata(node)) stamped = stamped || (key == "hierarchy_path" && !value.empty());
-      EXPECT_TRUE(stamped) << name << ": node " << node.name() << " (" << node.op_type() << ") has no hierarchy_path";
-    }
+    expectEveryNodeStamped(model, name);
     for (int k = 0; k < entry(name).at("sets").get<int>(); ++k) {
       auto ort = ortCheck(out, dir_ + "/" + name + "/io_" + std::to_string(k), 1e-4);
       EXPECT_EQ(ort.exitCode, 0) << name << " on input set " << k << " (kept " << entry(name).at("kept")[k]

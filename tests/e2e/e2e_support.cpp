@@ -10,7 +10,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
 #include "modelexport/model_writer.h"
+#include "modelexport/node_metadata.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -90,6 +93,14 @@ std::string readFile(const std::string& path) {
 nlohmann::json readJson(const std::string& path) { return nlohmann::json::parse(readFile(path)); }
 
 onnx::ModelProto loadModel(const std::string& path) { return readModel(path); }
+
+void expectEveryNodeStamped(const onnx::ModelProto& model, const std::string& label) {
+  for (const auto& node : model.graph().node()) {
+    bool stamped = false;
+    for (const auto& [key, value] : getNodeMetadata(node)) stamped = stamped || (key == "hierarchy_path" && !value.empty());
+    EXPECT_TRUE(stamped) << label << ": node " << node.name() << " (" << node.op_type() << ") has no hierarchy_path";
+  }
+}
 
 const nlohmann::json& manifest() {
   static const nlohmann::json doc = readJson(std::string(MODELEXPORT_FIXTURE_DIR) + "/fixtures.json");

@@ -64,6 +64,8 @@ std::string cachedTorchOnnxReference(const std::string& fixture, std::string& lo
 std::string readFile(const std::string& path);
 nlohmann::json readJson(const std::string& path);
 onnx::ModelProto loadModel(const std::string& path);
+// Every node of the model has a non-empty hierarchy_path stamp; `label` heads each failure.
+void expectEveryNodeStamped(const onnx::ModelProto& model, const std::string& label);
 
 // Names of the entries of a directory (sorted), empty if it does not exist.
 std::vector<std::string> listDirectory(const std::string& dir);

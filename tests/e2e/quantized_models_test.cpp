@@ -19,7 +19,6 @@
 
 #include "e2e_support.h"
 #include "modelexport/mapped_archive.h"
-#include "modelexport/node_metadata.h"
 
 namespace modelexport::e2e {
 namespace {
@@ -58,13 +57,9 @@ class QuantizedModels : public ::testing::Test {
     auto check = pythonOnnxCheck(out);
     EXPECT_EQ(check.exitCode, 0) << check.output;
     const onnx::ModelProto model = loadModel(out);
+    expectEveryNodeStamped(model, name);
     std::multiset<std::string> ops;
-    for (const auto& node : model.graph().node()) {
-      ops.insert(node.op_type());
-      bool stamped = false;
-      for (const auto& [key, value] : getNodeMetadata(node)) stamped = stamped || (key == "hierarchy_path" && !value.empty());
-      EXPECT_TRUE(stamped) << name << ": node " << node.name() << " (" << node.op_type() << ") has no hierarchy_path";
-    }
+    for (const auto& node : model.graph().node()) ops.insert(node.op_type());
     const double step = entry(name).at("step").get<double>();
     for (int k = 0; k < entry(name).at("sets").get<int>(); ++k) {
       const std::string io = dir_ + "/" + name + "/io_" + std::to_string(k);
@@ -237,13 +232,9 @@ TEST(QuantizedTorch113, MobileNetV2ExportsWithinOneStep) {
   auto check = pythonOnnxCheck(out);
   EXPECT_EQ(check.exitCode, 0) << check.output;
   const onnx::ModelProto model = loadModel(out);
+  expectEveryNodeStamped(model, "q_mobilenet_v2");
   std::multiset<std::string> ops;
-  for (const auto& node : model.graph().node()) {
-    ops.insert(node.op_type());
-    bool stamped = false;
-    for (const auto& [key, value] : getNodeMetadata(node)) stamped = stamped || (key == "hierarchy_path" && !value.empty());
-    EXPECT_TRUE(stamped) << node.name() << " (" << node.op_type() << ") has no hierarchy_path";
-  }
+  for (const auto& node : model.graph().node()) ops.insert(node.op_type());
   EXPECT_EQ(ops.count("ConvInteger"), 52u);
   EXPECT_EQ(ops.count("MatMulInteger"), 1u);
   // The output step: the scale of the last DequantizeLinear (the classifier's).
