@@ -14,13 +14,14 @@ Models: build/fixtures (its .pt files, the quantized and detection zoos), build/
 build/hf-models (.pt and .pt2), each with the inputs its maker recorded (the .pt2 files
 record their own). Missing ones are skipped; OUT/models.txt lists those exported. Exports
 run without -v (no timings), from inside their output directory; the build directory's
-path is replaced by BUILD in messages.
+path is replaced by BUILD in messages, the time in LibTorch's warnings dropped.
 """
 
 import argparse
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -121,7 +122,8 @@ def main():
         run = subprocess.run([exe, "export", path, "model.onnx"] + extra, cwd=out_dir, capture_output=True, text=True)
         for stream, text in (("stdout", run.stdout), ("stderr", run.stderr)):
             with open(os.path.join(out_dir, stream + ".txt"), "w") as f:
-                f.write(text.replace(build, "BUILD"))
+                # LibTorch's warnings carry the time: [W1206 14:07:10.897272321 File.cpp:111]
+                f.write(re.sub(r"^\[W\d{4} [0-9:.]+ ", "[W ", text.replace(build, "BUILD"), flags=re.M))
         with open(os.path.join(out_dir, "exit_code"), "w") as f:
             f.write(f"{run.returncode}\n")
         failed += run.returncode != 0
