@@ -3,7 +3,6 @@
 // holding one, a transformers model directory (save_pretrained, a hub snapshot), or a
 // Hugging Face repo id. The last two are made into a .pt2 by the Python front end
 // (python_front_end.h); this file only says which case it is.
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,16 +21,6 @@ std::string huggingFaceHubCache();
 
 // HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) set to a true value: nothing is downloaded.
 bool huggingFaceOffline();
-
-// True for a zip archive written by PyTorch (torch.jit.save, torch.export.save) with a
-// record (name below the archive's top folder) that `matches`.
-bool archiveHasRecord(const std::string& path, const std::function<bool(const std::string&)>& matches);
-
-// True for a zip archive with a code/ folder (what torch.jit.save writes).
-bool isTorchScriptArchive(const std::string& path);
-
-// True for a zip archive with models/<name>.json (what torch.export.save writes).
-bool isTorchExportArchiveFile(const std::string& path);
 
 // Throws UserError saying what was looked at and how to make a model file.
 ModelLocation locateModel(const std::string& nameOrPath);

@@ -14,6 +14,7 @@
 
 #include "modelexport/example_inputs.h"
 #include "modelexport/graph_preparation.h"
+#include "modelexport/model_file_format.h"  // isTorchExportArchive: which files this loader reads
 #include "modelexport/module_tree.h"
 
 namespace modelexport {
@@ -39,11 +40,9 @@ struct TorchExportModel {
   size_t weightBytes = 0;
 };
 
-// True for a zip whose records hold models/<name>.json (what torch.export.save writes).
-bool isTorchExportArchive(const std::string& path);
-
-// Throws UserError naming the file: not a torch.export archive, a schema version it
-// does not read, or a node it cannot represent.
+// Throws UserError naming the file: not a torch.export archive (sniffModelFile; the
+// message says what the file is instead), a schema version it does not read, or a node
+// it cannot represent.
 TorchExportModel loadTorchExport(const std::string& path);
 
 // "L__self__,,__main__.M;L__self___layers_0,layers.0,__main__.Block" -> frames of

@@ -5,6 +5,7 @@
 
 #include "modelexport/errors.h"
 #include "modelexport/input_spec_parser.h"
+#include "modelexport/model_file_format.h"
 #include "modelexport/model_locator.h"
 
 namespace modelexport {
@@ -146,7 +147,7 @@ ResolvedInputs resolveInputs(const InputRequest& request) {
 
   const auto tokenizer = loadDirectoryTokenizer(location.directory);
   // A torch.export program records its inputs' shapes: a default text never overrides them.
-  const bool recordsShapes = isTorchExportArchiveFile(location.modelFile);
+  const bool recordsShapes = isTorchExportArchive(location.modelFile);
   const bool useText = request.text || (tokenizer && request.specs.empty() && !recordsShapes);
   if (request.text && !tokenizer)
     throw UserError("--input-text needs the model's tokenizer, but " + location.directory +

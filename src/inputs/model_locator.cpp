@@ -3,13 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
-#include <caffe2/serialize/inline_container.h>
-
 #include "modelexport/errors.h"
+#include "modelexport/model_file_format.h"
 
 namespace modelexport {
 namespace fs = std::filesystem;
@@ -45,7 +43,7 @@ std::string joined(const std::vector<std::string>& names) {
 ModelLocation locateInDirectory(const fs::path& dir, const std::string& label, const std::string& origin) {
   std::vector<std::string> found, others;
   for (const auto& file : filesIn(dir)) {
-    if (isTorchScriptArchive(file.string()) || isTorchExportArchiveFile(file.string())) {
+    if (sniffModelFile(file.string()) != ModelFileFormat::kOther) {
       found.push_back(file.filename().string());
       continue;
     }
@@ -106,29 +104,6 @@ std::string huggingFaceHubCache() {
 }
 
 bool huggingFaceOffline() { return truthy(env("HF_HUB_OFFLINE")) || truthy(env("TRANSFORMERS_OFFLINE")); }
-
-bool archiveHasRecord(const std::string& path, const std::function<bool(const std::string&)>& matches) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  if (!in.read(magic, 4) || std::memcmp(magic, "PK\x03\x04", 4) != 0) return false;
-  try {
-    caffe2::serialize::PyTorchStreamReader reader(path);
-    for (const auto& record : reader.getAllRecords())
-      if (matches(record)) return true;
-  } catch (const std::exception&) {
-  }
-  return false;
-}
-
-bool isTorchScriptArchive(const std::string& path) {
-  return archiveHasRecord(path, [](const std::string& record) { return record.rfind("code/", 0) == 0; });
-}
-
-bool isTorchExportArchiveFile(const std::string& path) {
-  return archiveHasRecord(path, [](const std::string& record) {
-    return record.rfind("models/", 0) == 0 && record.size() > 12 && record.compare(record.size() - 5, 5, ".json") == 0;
-  });
-}
 
 ModelLocation locateModel(const std::string& nameOrPath) {
   std::error_code ec;

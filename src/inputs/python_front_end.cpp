@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "modelexport/errors.h"
+#include "modelexport/model_file_format.h"
 #include "modelexport/temporary_file.h"
 
 extern char** environ;
@@ -258,7 +259,7 @@ FrontEndProgram programFromFrontEnd(const FrontEndRequest& request, std::ostream
   fs::path modelDir = modelDirectory(request);
   if (!modelDir.empty()) {
     const fs::path cached = programs / (cacheKey(request, modelDir, python) + ".pt2");
-    if (isTorchExportArchiveFile(cached.string())) {
+    if (isTorchExportArchive(cached.string())) {
       if (request.verbose) log << "front end: reusing " << cached.string() << " (same model files, options and Python)\n";
       return {cached.string(), true, 0, ""};
     }
@@ -281,7 +282,7 @@ FrontEndProgram programFromFrontEnd(const FrontEndRequest& request, std::ostream
   const auto start = std::chrono::steady_clock::now();
   const ChildResult child = runChild(argv, childEnvironment(), request.verbose, log);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0 || !isTorchExportArchiveFile(staged.path().string())) {
+  if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != 0 || !isTorchExportArchive(staged.path().string())) {
     const std::string why = child.status == 0 ? "the Python front end wrote no program" : failureOf(child, python);
     // The front end's own errors mostly begin with the model's name already.
     throw UserError(why.rfind(request.model + ": ", 0) == 0 ? why : request.model + ": " + why);

@@ -18,7 +18,7 @@
 #include "modelexport/graph_preparation.h"
 #include "modelexport/graphml_writer.h"
 #include "modelexport/mapped_archive.h"
-#include "modelexport/model_locator.h"
+#include "modelexport/model_file_format.h"
 #include "modelexport/hierarchy_sidecar.h"
 #include "modelexport/input_spec_parser.h"
 #include "modelexport/libtorch_errors.h"
@@ -136,8 +136,11 @@ struct LoadedModel {
 LoadedModel loadModel(const ExportOptions& options, StageClock& clock) {
   LoadedModel loaded;
   const std::string& path = options.modelPath;
-  const bool isPt2 = std::filesystem::path(path).extension() == ".pt2";
-  if (isTorchExportArchive(path)) {
+  // The sniffer picks the loader. A file named .pt2 that is no TorchScript goes to the
+  // torch.export loader, whose refusal says what the file is instead.
+  const ModelFileFormat format = sniffModelFile(path);
+  const bool namedPt2 = std::filesystem::path(path).extension() == ".pt2";
+  if (format == ModelFileFormat::kTorchExport || (namedPt2 && format != ModelFileFormat::kTorchScript)) {
     TorchExportModel program = loadTorchExport(path);
     loaded.tree = std::move(program.tree);
     loaded.prepared = std::move(program.prepared);
@@ -151,16 +154,6 @@ LoadedModel loadModel(const ExportOptions& options, StageClock& clock) {
     clock.done("load", detail.str());
     return loaded;
   }
-  if (isPt2 && !isTorchScriptArchive(path)) {
-    const std::string what = diagnoseNonTorchScript(path);
-    // The TorchScript diagnosis, less its advice on making TorchScript.
-    std::string cause = what.substr(0, what.find(';'));
-    if (what.find("torch.save checkpoint") != std::string::npos) cause = "it is a torch.save checkpoint";
-    else if (what.find("not a TorchScript model") != std::string::npos) cause = "no models/<name>.json in the zip";
-    throw UserError(path + ": not a torch.export archive (" + cause +
-                    "); make one with torch.export.save(torch.export.export(model, example_args), path)");
-  }
-
   ArchiveLoadStats loadStats;
   loaded.torchscript = loadTorchScript(path, &loadStats);
   loaded.tree = torchscriptModuleTree(*loaded.torchscript);

@@ -18,7 +18,7 @@
 #include "modelexport/dtype_names.h"
 #include "modelexport/errors.h"
 #include "modelexport/file_backed_tensors.h"
-#include "modelexport/model_locator.h"
+#include "modelexport/model_file_format.h"
 #include "modelexport/torchvision_ops.h"
 
 namespace modelexport {
@@ -253,11 +253,6 @@ bool withinStorage(const std::vector<int64_t>& sizes, const std::vector<int64_t>
   return last < elements;
 }
 
-// models/<name>.json: a serialized ExportedProgram.
-bool isModelRecord(const std::string& record) {
-  return record.rfind("models/", 0) == 0 && record.size() > 12 && record.compare(record.size() - 5, 5, ".json") == 0;
-}
-
 std::string nodeName(const serde::Node& node) {
   return node.get_name() ? *node.get_name() : node.get_target();
 }
@@ -349,7 +344,7 @@ class Loader {
   std::string findModelRecord() {
     std::vector<std::string> models;
     for (const auto& record : reader_.getAllRecords())
-      if (isModelRecord(record)) models.push_back(record);
+      if (isTorchExportProgramRecord(record)) models.push_back(record);
     if (models.empty())
       throw UserError(path_ + ": the zip archive is not a torch.export program (no models/*.json); " + kHowToMake);
     std::sort(models.begin(), models.end());
@@ -1179,9 +1174,25 @@ std::vector<std::pair<std::string, std::string>> parseModuleStack(const std::str
   return frames;
 }
 
-bool isTorchExportArchive(const std::string& path) { return archiveHasRecord(path, isModelRecord); }
+// Why a file is no torch.export archive, in a few words.
+static std::string notTorchExportCause(NonModelFileKind kind) {
+  switch (kind) {
+    case NonModelFileKind::kEmpty: return "the file is empty";
+    case NonModelFileKind::kTorchSaveCheckpoint: return "it is a torch.save checkpoint";
+    case NonModelFileKind::kTruncatedZip: return "the zip archive is truncated or corrupt (no end-of-archive record)";
+    case NonModelFileKind::kZipWithoutCode: return "no models/<name>.json in the zip";
+    case NonModelFileKind::kTorchScriptLike: return "";
+    case NonModelFileKind::kPickle: return "it is a Python pickle (legacy torch.save format), not TorchScript";
+    case NonModelFileKind::kProtobuf: return "it looks like an ONNX or protobuf file, not TorchScript";
+    case NonModelFileKind::kNotZip: return "it is not a TorchScript archive (not a zip file)";
+  }
+  return "";
+}
 
 TorchExportModel loadTorchExport(const std::string& path) {
+  if (!isTorchExportArchive(path))
+    throw UserError(path + ": not a torch.export archive (" + notTorchExportCause(nonModelFileKind(path)) + "); " +
+                    kHowToMake);
   ensureTorchvisionOperators();  // calls of torch.ops.torchvision.* find their schemas
   try {
     return Loader(path).load();

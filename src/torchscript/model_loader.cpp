@@ -15,6 +15,7 @@
 #include "modelexport/errors.h"
 #include "modelexport/libtorch_errors.h"
 #include "modelexport/mapped_archive.h"
+#include "modelexport/model_file_format.h"
 #include "modelexport/torchvision_ops.h"
 
 namespace modelexport {
@@ -34,21 +35,6 @@ std::vector<char> readHead(const std::string& path, size_t n) {
 
 bool startsWith(const std::vector<char>& data, const char* magic, size_t n) {
   return data.size() >= n && std::memcmp(data.data(), magic, n) == 0;
-}
-
-// Scans the zip's local file names; enough to tell a TorchScript archive (it has a
-// code/ folder) from a torch.save checkpoint (data.pkl only).
-bool fileContains(const std::string& path, const std::string& needle) {
-  std::ifstream in(path, std::ios::binary);
-  std::string chunk(1 << 20, '\0');
-  std::string carry;
-  while (in) {
-    in.read(&chunk[0], static_cast<std::streamsize>(chunk.size()));
-    std::string window = carry + chunk.substr(0, static_cast<size_t>(in.gcount()));
-    if (window.find(needle) != std::string::npos) return true;
-    carry = window.size() > needle.size() ? window.substr(window.size() - needle.size()) : window;
-  }
-  return false;
 }
 
 std::string quantizedEngineNames() {
@@ -104,25 +90,20 @@ std::string loadCause(const std::string& text) {
 }  // namespace
 
 std::string diagnoseNonTorchScript(const std::string& path) {
-  auto head = readHead(path, 8);
-  if (head.empty()) return "the file is empty";
-  if (startsWith(head, "PK\x03\x04", 4)) {
-    if (!fileContains(path, "/code/") && fileContains(path, "data.pkl"))
-      return "it is a torch.save checkpoint (pickled state_dict or tensors), not TorchScript; " +
-             std::string(kHowToMake);
-    if (!fileContains(path, "PK\x05\x06"))
-      return "the zip archive is truncated or corrupt (no end-of-archive record)";
-    if (!fileContains(path, "/code/"))
-      return "the zip archive is not a TorchScript model (no code/ folder); " +
-             std::string(kHowToMake);
-    return "";
+  switch (nonModelFileKind(path)) {
+    case NonModelFileKind::kEmpty: return "the file is empty";
+    case NonModelFileKind::kTorchSaveCheckpoint:
+      return "it is a torch.save checkpoint (pickled state_dict or tensors), not TorchScript; " + std::string(kHowToMake);
+    case NonModelFileKind::kTruncatedZip: return "the zip archive is truncated or corrupt (no end-of-archive record)";
+    case NonModelFileKind::kZipWithoutCode:
+      return "the zip archive is not a TorchScript model (no code/ folder); " + std::string(kHowToMake);
+    case NonModelFileKind::kTorchScriptLike: return "";
+    case NonModelFileKind::kPickle:
+      return "it is a Python pickle (legacy torch.save format), not TorchScript; " + std::string(kHowToMake);
+    case NonModelFileKind::kProtobuf: return "it looks like an ONNX or protobuf file, not TorchScript";
+    case NonModelFileKind::kNotZip: return "it is not a TorchScript archive (not a zip file); " + std::string(kHowToMake);
   }
-  if (static_cast<unsigned char>(head[0]) == 0x80)
-    return "it is a Python pickle (legacy torch.save format), not TorchScript; " +
-           std::string(kHowToMake);
-  if (startsWith(head, "\x08", 1) || startsWith(head, "ONNX", 4))
-    return "it looks like an ONNX or protobuf file, not TorchScript";
-  return "it is not a TorchScript archive (not a zip file); " + std::string(kHowToMake);
+  return "";
 }
 
 torch::jit::Module loadTorchScript(const std::string& path, ArchiveLoadStats* stats) {
