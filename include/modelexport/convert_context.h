@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -56,7 +57,12 @@ class ConvertContext {
 
   void setNode(const torch::jit::Node* node) { node_ = node; }
   const torch::jit::Node* node() const { return node_; }
+  // An input by position: for ops without a schema (prim::) and where every overload agrees.
   const torch::jit::Value* in(size_t i) const { return node_->input(i); }
+  // An argument by its schema name (PyTorch's native_functions.yaml: aten::linear's
+  // "input", "weight", "bias"). A node without a schema, or whose schema lacks the
+  // name, is a converter bound to the wrong op: std::logic_error naming both, no guess.
+  const torch::jit::Value* in(std::string_view name) const;
   const torch::jit::Value* out(size_t i = 0) const { return node_->output(i); }
   int opset() const { return opset_; }
   // With dynamic axes, ints that are not known at export time (sizes of dynamic dims)
@@ -66,8 +72,8 @@ class ConvertContext {
   // --- facts ---
   const ValueFact& fact(const torch::jit::Value* v) const { return facts_.of(v); }
   bool isStatic(const torch::jit::Value* v) const;
-  // An argument by its schema name: overloads of one op put the same argument at
-  // different positions. nullptr when the overload has no such argument.
+  // An argument that only some overloads have, by schema name: nullptr when this
+  // overload has none. A node without a schema is an internal error, as for in(name).
   const torch::jit::Value* arg(const char* name) const;
   // Whether an optional argument is given: present (the overload has it, the node
   // passes it) and not None. The one check converters use for optional arguments.

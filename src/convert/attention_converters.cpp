@@ -94,34 +94,39 @@ std::string fusedAttention(ConvertContext& ctx, const FusedAttention& a, const s
 // the fast path of a batch_first nn.MultiheadAttention ([B, L, E] inputs).
 void nativeMultiHeadAttention(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out(0));
-  if (ctx.rank(ctx.in(0)) != 3 || ctx.rank(ctx.in(1)) != 3 || ctx.rank(ctx.in(2)) != 3) {
+  const Value* query = ctx.in("query");
+  const Value* key = ctx.in("key");
+  const Value* value = ctx.in("value");
+  if (ctx.rank(query) != 3 || ctx.rank(key) != 3 || ctx.rank(value) != 3) {
     ctx.unsupported("unbatched or nested inputs (rank-3 [B, L, E] only)");
   }
   FusedAttention a;
-  a.embed = ctx.toInt(ctx.in(3));
-  a.heads = ctx.toInt(ctx.in(4));
-  a.qkvWeight = ctx.in(5);
-  a.qkvBias = ctx.given(6) ? ctx.in(6) : nullptr;
-  a.projWeight = ctx.in(7);
-  a.projBias = ctx.given(8) ? ctx.in(8) : nullptr;
-  if (ctx.given(9)) {
-    if (ctx.dtype(ctx.in(9)) != at::kBool) ctx.unsupported("a mask that is not bool");
-    a.mask = ctx.in(9);
-    if (ctx.given(12)) a.maskType = ctx.toInt(ctx.in(12));
+  a.embed = ctx.toInt(ctx.in("embed_dim"));
+  a.heads = ctx.toInt(ctx.in("num_head"));
+  a.qkvWeight = ctx.in("qkv_weight");
+  a.qkvBias = ctx.given(ctx.in("qkv_bias")) ? ctx.in("qkv_bias") : nullptr;
+  a.projWeight = ctx.in("proj_weight");
+  a.projBias = ctx.given(ctx.in("proj_bias")) ? ctx.in("proj_bias") : nullptr;
+  if (ctx.given(ctx.in("mask"))) {
+    if (ctx.dtype(ctx.in("mask")) != at::kBool) ctx.unsupported("a mask that is not bool");
+    a.mask = ctx.in("mask");
+    if (ctx.given(ctx.in("mask_type"))) a.maskType = ctx.toInt(ctx.in("mask_type"));
   }
   std::string probs;
-  std::string y = fusedAttention(ctx, a, ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type),
-                                 ctx.inputAs(ctx.in(2), type), type, &probs);
+  std::string y = fusedAttention(ctx, a, ctx.inputAs(query, type), ctx.inputAs(key, type),
+                                 ctx.inputAs(value, type), type, &probs);
   ctx.setOutput(y, type, 0);
 
-  const bool needWeights = ctx.given(10) ? ctx.toBool(ctx.in(10)) : true;
+  const Value* needWeightsArg = ctx.in("need_weights");
+  const bool needWeights = ctx.given(needWeightsArg) ? ctx.toBool(needWeightsArg) : true;
   if (ctx.node()->outputs().size() < 2) return;
   if (!needWeights) {
     // LibTorch returns an empty tensor there.
     if (!ctx.out(1)->uses().empty()) ctx.unsupported("use of the attention weights with need_weights=False");
     return;
   }
-  const bool average = ctx.given(11) ? ctx.toBool(ctx.in(11)) : true;
+  const Value* averageArg = ctx.in("average_attn_weights");
+  const bool average = ctx.given(averageArg) ? ctx.toBool(averageArg) : true;
   if (average) probs = ctx.op("ReduceMean", {probs}, {attr::ints("axes", {1}), attr::i("keepdims", 0)});
   ctx.setOutput(probs, type, 1);
 }
@@ -144,29 +149,32 @@ std::string layerNorm(ConvertContext& ctx, const std::string& x, const Value* we
 // each block (norm_first) or after each residual.
 void transformerEncoderLayer(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  if (ctx.rank(ctx.in(0)) != 3) ctx.unsupported("unbatched or nested input (rank-3 [B, L, E] only)");
+  if (ctx.rank(ctx.in("src")) != 3) ctx.unsupported("unbatched or nested input (rank-3 [B, L, E] only)");
   FusedAttention a;
-  a.embed = ctx.toInt(ctx.in(1));
-  a.heads = ctx.toInt(ctx.in(2));
-  a.qkvWeight = ctx.in(3);
-  a.qkvBias = ctx.given(4) ? ctx.in(4) : nullptr;
-  a.projWeight = ctx.in(5);
-  a.projBias = ctx.given(6) ? ctx.in(6) : nullptr;
-  const bool gelu = ctx.toBool(ctx.in(7));
-  const bool normFirst = ctx.toBool(ctx.in(8));
-  const double eps = ctx.toDouble(ctx.in(9));
-  if (ctx.given(18)) a.mask = ctx.in(18);
-  if (ctx.given(19)) a.maskType = ctx.toInt(ctx.in(19));
+  a.embed = ctx.toInt(ctx.in("embed_dim"));
+  a.heads = ctx.toInt(ctx.in("num_heads"));
+  a.qkvWeight = ctx.in("qkv_weight");
+  a.qkvBias = ctx.given(ctx.in("qkv_bias")) ? ctx.in("qkv_bias") : nullptr;
+  a.projWeight = ctx.in("proj_weight");
+  a.projBias = ctx.given(ctx.in("proj_bias")) ? ctx.in("proj_bias") : nullptr;
+  const bool gelu = ctx.toBool(ctx.in("use_gelu"));
+  const bool normFirst = ctx.toBool(ctx.in("norm_first"));
+  const double eps = ctx.toDouble(ctx.in("eps"));
+  if (ctx.given(ctx.in("mask"))) a.mask = ctx.in("mask");
+  if (ctx.given(ctx.in("mask_type"))) a.maskType = ctx.toInt(ctx.in("mask_type"));
 
-  const std::string src = ctx.inputAs(ctx.in(0), type);
-  auto norm = [&](const std::string& x, size_t first) {
-    return layerNorm(ctx, x, ctx.in(first), ctx.in(first + 1), eps, type);
+  const std::string src = ctx.inputAs(ctx.in("src"), type);
+  auto norm1 = [&](const std::string& x) {
+    return layerNorm(ctx, x, ctx.in("norm_weight_1"), ctx.in("norm_bias_1"), eps, type);
   };
-  std::string x = normFirst ? norm(src, 10) : src;
+  auto norm2 = [&](const std::string& x) {
+    return layerNorm(ctx, x, ctx.in("norm_weight_2"), ctx.in("norm_bias_2"), eps, type);
+  };
+  std::string x = normFirst ? norm1(src) : src;
   x = ctx.op("Add", {fusedAttention(ctx, a, x, x, x, type, nullptr), src});
-  if (!normFirst) x = norm(x, 10);
+  if (!normFirst) x = norm1(x);
   const std::string residual = x;
-  std::string h = staticLinear(ctx, normFirst ? norm(x, 12) : x, ctx.in(14), ctx.in(15), type);
+  std::string h = staticLinear(ctx, normFirst ? norm2(x) : x, ctx.in("ffn_weight_1"), ctx.in("ffn_bias_1"), type);
   if (gelu) {
     // The erf form: 0.5 x (1 + erf(x / sqrt(2))).
     std::string erf = ctx.op("Erf", {ctx.op("Div", {h, ctx.scalar(std::sqrt(2.0), type)})});
@@ -174,8 +182,8 @@ void transformerEncoderLayer(ConvertContext& ctx) {
   } else {
     h = ctx.op("Relu", {h});
   }
-  x = ctx.op("Add", {staticLinear(ctx, h, ctx.in(16), ctx.in(17), type), residual});
-  if (!normFirst) x = norm(x, 12);
+  x = ctx.op("Add", {staticLinear(ctx, h, ctx.in("ffn_weight_2"), ctx.in("ffn_bias_2"), type), residual});
+  if (!normFirst) x = norm2(x);
   ctx.setOutput(x, type);
 }
 
@@ -215,9 +223,9 @@ bool mayMaskWholeRow(ConvertContext& ctx, const Value* mask, const at::Tensor& c
 // is_causal in its 4-d CPU kernel (both apply) and refuses it in the others.
 void scaledDotProductAttention(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const Value* query = ctx.in(0);
-  const Value* key = ctx.in(1);
-  const Value* value = ctx.in(2);
+  const Value* query = ctx.in("query");
+  const Value* key = ctx.in("key");
+  const Value* value = ctx.in("value");
   const Value* mask = ctx.arg("attn_mask");
   const Value* dropout = ctx.arg("dropout_p");
   const Value* causalArg = ctx.arg("is_causal");
@@ -278,7 +286,7 @@ void scaledDotProductAttention(ConvertContext& ctx) {
 
 void registerAttentionConverters(ConverterRegistry& r) {
   r.add("aten::_native_multi_head_attention", nativeMultiHeadAttention);
-  r.add("aten::scaled_dot_product_attention", scaledDotProductAttention);
+  r.add("aten::scaled_dot_product_attention", scaledDotProductAttention, sizedBy(SizeFormula::Attention));
   r.add("aten::_transformer_encoder_layer_fwd", transformerEncoderLayer);
 }
 

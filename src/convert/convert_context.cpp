@@ -1,6 +1,8 @@
 #include "modelexport/convert_context.h"
 #include "modelexport/converter_helpers.h"
 
+#include <stdexcept>
+
 #include "modelexport/errors.h"
 #include "modelexport/onnx_tensor.h"
 
@@ -17,10 +19,27 @@ bool ConvertContext::isNone(const Value* v) const {
   return v->type()->kind() == c10::TypeKind::NoneType || (fact(v).isStatic && fact(v).value.isNone());
 }
 
+// The node's schema; LibTorch caches the operator it matched on the node, so asking
+// again costs a pointer test.
+static const c10::FunctionSchema& schemaOf(const torch::jit::Node* node, std::string_view argument) {
+  const c10::FunctionSchema* schema = node->maybeSchema();
+  if (!schema)
+    throw std::logic_error(std::string(node->kind().toQualString()) + " has no schema: its argument '" +
+                           std::string(argument) + "' cannot be read by name");
+  return *schema;
+}
+
+const Value* ConvertContext::in(std::string_view name) const {
+  const c10::FunctionSchema& schema = schemaOf(node_, name);
+  auto index = schema.argumentIndexWithName(name);
+  if (!index || *index >= static_cast<int>(node_->inputs().size()))
+    throw std::logic_error(schema.operator_name().name + (schema.overload_name().empty() ? "" : ".") +
+                           schema.overload_name() + " has no argument '" + std::string(name) + "'");
+  return in(static_cast<size_t>(*index));
+}
+
 const Value* ConvertContext::arg(const char* name) const {
-  const c10::FunctionSchema* schema = node_->maybeSchema();
-  if (!schema) unsupported("node has no known schema");
-  auto index = schema->argumentIndexWithName(name);
+  auto index = schemaOf(node_, name).argumentIndexWithName(name);
   if (!index || *index >= static_cast<int>(node_->inputs().size())) return nullptr;
   return in(static_cast<size_t>(*index));
 }

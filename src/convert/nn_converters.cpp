@@ -28,54 +28,55 @@ std::string normalizeOver(ConvertContext& ctx, const std::string& x, const std::
 
 void linear(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
-  const bool hasBias = ctx.given(2);
-  if (ctx.rank(ctx.in(0)) == 2) {
-    std::vector<std::string> ins{x, ctx.inputAs(ctx.in(1), type)};
-    if (hasBias) ins.push_back(ctx.inputAs(ctx.in(2), type));
+  std::string x = ctx.inputAs(ctx.in("input"), type);
+  const bool hasBias = ctx.given("bias");
+  if (ctx.rank(ctx.in("input")) == 2) {
+    std::vector<std::string> ins{x, ctx.inputAs(ctx.in("weight"), type)};
+    if (hasBias) ins.push_back(ctx.inputAs(ctx.in("bias"), type));
     ctx.setOutput(ctx.op("Gemm", ins, {attr::i("transB", 1)}), type);
     return;
   }
   // MatMul needs W^T; a constant weight is stored transposed, as PyTorch's exporter does.
-  std::string wt = ctx.isStatic(ctx.in(1))
-                       ? ctx.constant(ctx.toTensor(ctx.in(1)).to(type).t(),
-                                      ctx.nameHint(ctx.in(1)) + ".T")
-                       : ctx.op("Transpose", {ctx.inputAs(ctx.in(1), type)}, {attr::ints("perm", {1, 0})});
+  std::string wt = ctx.isStatic(ctx.in("weight"))
+                       ? ctx.constant(ctx.toTensor(ctx.in("weight")).to(type).t(),
+                                      ctx.nameHint(ctx.in("weight")) + ".T")
+                       : ctx.op("Transpose", {ctx.inputAs(ctx.in("weight"), type)}, {attr::ints("perm", {1, 0})});
   std::string y = ctx.op("MatMul", {x, wt});
-  if (hasBias) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(2), type)});
+  if (hasBias) y = ctx.op("Add", {y, ctx.inputAs(ctx.in("bias"), type)});
   ctx.setOutput(y, type);
 }
 
-void matmul(ConvertContext& ctx) {
+// matmul(self, other), mm and bmm(self, mat2): `second` names the right factor.
+void matmul(ConvertContext& ctx, const char* second) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("MatMul", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type)}), type);
+  ctx.setOutput(ctx.op("MatMul", {ctx.inputAs(ctx.in("self"), type), ctx.inputAs(ctx.in(second), type)}), type);
 }
 
 // addmm(bias, a, b, beta, alpha) = beta * bias + alpha * a @ b
 void addmm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  float beta = ctx.given(3) ? static_cast<float>(ctx.toDouble(ctx.in(3))) : 1.0f;
-  float alpha = ctx.given(4) ? static_cast<float>(ctx.toDouble(ctx.in(4))) : 1.0f;
+  float beta = ctx.given("beta") ? static_cast<float>(ctx.toDouble(ctx.in("beta"))) : 1.0f;
+  float alpha = ctx.given("alpha") ? static_cast<float>(ctx.toDouble(ctx.in("alpha"))) : 1.0f;
   ctx.setOutput(ctx.op("Gemm",
-                       {ctx.inputAs(ctx.in(1), type), ctx.inputAs(ctx.in(2), type), ctx.inputAs(ctx.in(0), type)},
+                       {ctx.inputAs(ctx.in("mat1"), type), ctx.inputAs(ctx.in("mat2"), type), ctx.inputAs(ctx.in("self"), type)},
                        {attr::f("alpha", alpha), attr::f("beta", beta)}),
                 type);
 }
 
 void baddbmm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  double beta = ctx.given(3) ? ctx.toDouble(ctx.in(3)) : 1.0;
-  double alpha = ctx.given(4) ? ctx.toDouble(ctx.in(4)) : 1.0;
-  std::string prod = ctx.op("MatMul", {ctx.inputAs(ctx.in(1), type), ctx.inputAs(ctx.in(2), type)});
+  double beta = ctx.given("beta") ? ctx.toDouble(ctx.in("beta")) : 1.0;
+  double alpha = ctx.given("alpha") ? ctx.toDouble(ctx.in("alpha")) : 1.0;
+  std::string prod = ctx.op("MatMul", {ctx.inputAs(ctx.in("batch1"), type), ctx.inputAs(ctx.in("batch2"), type)});
   if (alpha != 1.0) prod = ctx.op("Mul", {prod, ctx.scalar(alpha, type)});
-  std::string bias = ctx.inputAs(ctx.in(0), type);
+  std::string bias = ctx.inputAs(ctx.in("self"), type);
   if (beta != 1.0) bias = ctx.op("Mul", {bias, ctx.scalar(beta, type)});
   ctx.setOutput(ctx.op("Add", {bias, prod}), type);
 }
 
 void embedding(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("Gather", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), at::kLong)},
+  ctx.setOutput(ctx.op("Gather", {ctx.inputAs(ctx.in("weight"), type), ctx.inputAs(ctx.in("indices"), at::kLong)},
                        {attr::i("axis", 0)}),
                 type);
 }
@@ -84,15 +85,15 @@ void layerNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   // normalized_shape is the trailing sizes: the only ones needed, whatever the leading
   // (batch, sequence) dims are at run time.
-  const std::vector<int64_t> normShape = ctx.toInts(ctx.in(1));
+  const std::vector<int64_t> normShape = ctx.toInts(ctx.in("normalized_shape"));
   const int64_t normalized = static_cast<int64_t>(normShape.size());
-  const double eps = ctx.toDouble(ctx.in(4));
-  std::string x = ctx.inputAs(ctx.in(0), type);
-  const int64_t rank = ctx.rank(ctx.in(0));
+  const double eps = ctx.toDouble(ctx.in("eps"));
+  std::string x = ctx.inputAs(ctx.in("input"), type);
+  const int64_t rank = ctx.rank(ctx.in("input"));
   if (ctx.opset() >= 17) {
     std::vector<std::string> ins{x};
-    ins.push_back(ctx.given(2) ? ctx.inputAs(ctx.in(2), type) : ctx.constant(torch::ones(normShape, type), "ones"));
-    if (ctx.given(3)) ins.push_back(ctx.inputAs(ctx.in(3), type));
+    ins.push_back(ctx.given("weight") ? ctx.inputAs(ctx.in("weight"), type) : ctx.constant(torch::ones(normShape, type), "ones"));
+    if (ctx.given("bias")) ins.push_back(ctx.inputAs(ctx.in("bias"), type));
     ctx.setOutput(ctx.op("LayerNormalization", ins,
                          {attr::i("axis", -normalized), attr::f("epsilon", static_cast<float>(eps))}),
                   type);
@@ -101,8 +102,8 @@ void layerNorm(ConvertContext& ctx) {
   std::vector<int64_t> axes;
   for (int64_t d = rank - normalized; d < rank; ++d) axes.push_back(d);
   std::string y = normalizeOver(ctx, x, axes, eps, type);
-  if (ctx.given(2)) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in(2), type)});
-  if (ctx.given(3)) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(3), type)});
+  if (ctx.given("weight")) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in("weight"), type)});
+  if (ctx.given("bias")) y = ctx.op("Add", {y, ctx.inputAs(ctx.in("bias"), type)});
   ctx.setOutput(y, type);
 }
 
@@ -113,27 +114,27 @@ void layerNorm(ConvertContext& ctx) {
 void rmsNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   const auto work = (type == at::kHalf || type == at::kBFloat16) ? at::kFloat : type;
-  const int64_t normalized = static_cast<int64_t>(ctx.toInts(ctx.in(1)).size());
-  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t normalized = static_cast<int64_t>(ctx.toInts(ctx.in("normalized_shape")).size());
+  const int64_t rank = ctx.rank(ctx.in("input"));
   double eps = work == at::kDouble ? std::numeric_limits<double>::epsilon() : std::numeric_limits<float>::epsilon();
-  if (ctx.given(3)) eps = ctx.toDouble(ctx.in(3));
+  if (ctx.given("eps")) eps = ctx.toDouble(ctx.in("eps"));
   std::vector<int64_t> axes;
   for (int64_t d = rank - normalized; d < rank; ++d) axes.push_back(d);
-  std::string x = ctx.inputAs(ctx.in(0), work);
+  std::string x = ctx.inputAs(ctx.in("input"), work);
   // Pow(x, 2) as in layer_norm's decomposition.
   std::string meanSquare = reduce(ctx, "ReduceMean", ctx.op("Pow", {x, ctx.scalar(2, work)}), axes, true);
   std::string rms = ctx.op("Sqrt", {ctx.op("Add", {meanSquare, ctx.scalar(eps, work)})});
   std::string y = ctx.op("Div", {x, rms});
   if (work != type) y = ctx.cast(y, type);
-  if (ctx.given(2)) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in(2), type)});
+  if (ctx.given("weight")) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in("weight"), type)});
   ctx.setOutput(y, type);
 }
 
 void softmax(ConvertContext& ctx, const std::string& opType) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
-  const int64_t rank = ctx.rank(ctx.in(0));
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
+  const int64_t rank = ctx.rank(ctx.in("self"));
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), rank);
   if (ctx.opset() >= 13 || dim == rank - 1) {
     ctx.setOutput(ctx.op(opType, {x}, {attr::i("axis", dim)}), type);
     return;
@@ -163,30 +164,23 @@ std::vector<int64_t> symmetricPads(const std::vector<int64_t>& padding, size_t n
 // aten::_convolution and aten::conv{1,2,3}d / conv_transpose{1,2,3}d.
 void convolution(ConvertContext& ctx, bool explicitTransposed, bool transposedForm) {
   const auto type = ctx.dtype(ctx.out());
-  const size_t spatial = static_cast<size_t>(ctx.rank(ctx.in(1)) - 2);
-  std::vector<std::string> ins{ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type)};
-  if (ctx.given(2)) ins.push_back(ctx.inputAs(ctx.in(2), type));
+  const size_t spatial = static_cast<size_t>(ctx.rank(ctx.in("weight")) - 2);
+  std::vector<std::string> ins{ctx.inputAs(ctx.in("input"), type), ctx.inputAs(ctx.in("weight"), type)};
+  if (ctx.given("bias")) ins.push_back(ctx.inputAs(ctx.in("bias"), type));
   bool transposed = transposedForm;
-  std::vector<int64_t> stride = expand(ctx.toInts(ctx.in(3)), spatial);
+  std::vector<int64_t> stride = expand(ctx.toInts(ctx.in("stride")), spatial);
   std::vector<int64_t> dilation, outputPadding;
   int64_t groups = 1;
   std::vector<onnx::AttributeProto> attrs;
-  const auto& wshape = ctx.sizes(ctx.in(1));
+  const auto& wshape = ctx.sizes(ctx.in("weight"));
   attrs.push_back(attr::ints("kernel_shape", std::vector<int64_t>(wshape.begin() + 2, wshape.end())));
-  if (explicitTransposed) {  // _convolution(x, w, b, stride, padding, dilation, transposed, output_padding, groups, ...)
-    transposed = ctx.toBool(ctx.in(6));
-    dilation = expand(ctx.toInts(ctx.in(5)), spatial);
-    outputPadding = expand(ctx.toInts(ctx.in(7)), spatial);
-    groups = ctx.toInt(ctx.in(8));
-  } else if (transposed) {  // conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation)
-    outputPadding = expand(ctx.toInts(ctx.in(5)), spatial);
-    groups = ctx.toInt(ctx.in(6));
-    dilation = expand(ctx.toInts(ctx.in(7)), spatial);
-  } else {  // conv(x, w, b, stride, padding, dilation, groups)
-    dilation = expand(ctx.toInts(ctx.in(5)), spatial);
-    groups = ctx.toInt(ctx.in(6));
-  }
-  const auto& padValue = ctx.staticValue(ctx.in(4));
+  // _convolution has `transposed`; conv and conv_transpose have no output_padding and
+  // `transposed` respectively. The names are the same in all three.
+  if (explicitTransposed) transposed = ctx.toBool(ctx.in("transposed"));
+  dilation = expand(ctx.toInts(ctx.in("dilation")), spatial);
+  if (explicitTransposed || transposed) outputPadding = expand(ctx.toInts(ctx.in("output_padding")), spatial);
+  groups = ctx.toInt(ctx.in("groups"));
+  const auto& padValue = ctx.staticValue(ctx.in("padding"));
   if (padValue.isString()) {
     const std::string mode = padValue.toStringRef();
     if (mode == "same") {
@@ -202,7 +196,7 @@ void convolution(ConvertContext& ctx, bool explicitTransposed, bool transposedFo
       attrs.push_back(attr::ints("pads", std::vector<int64_t>(2 * spatial, 0)));
     }
   } else {
-    attrs.push_back(attr::ints("pads", symmetricPads(ctx.toInts(ctx.in(4)), spatial)));
+    attrs.push_back(attr::ints("pads", symmetricPads(ctx.toInts(ctx.in("padding")), spatial)));
   }
   attrs.push_back(attr::ints("strides", stride));
   attrs.push_back(attr::ints("dilations", dilation));
@@ -217,15 +211,15 @@ void convolution(ConvertContext& ctx, bool explicitTransposed, bool transposedFo
 }
 
 // y * weight + bias with per-channel (dim 1) weight and bias, each optional.
-std::string channelAffine(ConvertContext& ctx, std::string y, size_t weightIndex, size_t biasIndex, int64_t rank,
-                          at::ScalarType type) {
-  auto perChannel = [&](size_t i) {
+// The arguments are the node's "weight" and "bias".
+std::string channelAffine(ConvertContext& ctx, std::string y, int64_t rank, at::ScalarType type) {
+  auto perChannel = [&](const Value* v) {
     std::vector<int64_t> shape(static_cast<size_t>(rank - 1), 1);
-    shape[0] = ctx.sizes(ctx.in(i)).at(0);
-    return ctx.op("Reshape", {ctx.inputAs(ctx.in(i), type), ctx.constInts(shape)});
+    shape[0] = ctx.sizes(v).at(0);
+    return ctx.op("Reshape", {ctx.inputAs(v, type), ctx.constInts(shape)});
   };
-  if (ctx.given(weightIndex)) y = ctx.op("Mul", {y, perChannel(weightIndex)});
-  if (ctx.given(biasIndex)) y = ctx.op("Add", {y, perChannel(biasIndex)});
+  if (ctx.given(ctx.in("weight"))) y = ctx.op("Mul", {y, perChannel(ctx.in("weight"))});
+  if (ctx.given(ctx.in("bias"))) y = ctx.op("Add", {y, perChannel(ctx.in("bias"))});
   return y;
 }
 
@@ -238,22 +232,21 @@ std::vector<int64_t> allButChannelAxes(int64_t rank) {
 // batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, cudnn)
 void batchNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t channels = ctx.dim(ctx.in(0), 1);
-  const int64_t rank = ctx.rank(ctx.in(0));
-  const double eps = ctx.toDouble(ctx.in(7));
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  const int64_t channels = ctx.dim(ctx.in("input"), 1);
+  const int64_t rank = ctx.rank(ctx.in("input"));
+  const double eps = ctx.toDouble(ctx.in("eps"));
+  std::string x = ctx.inputAs(ctx.in("input"), type);
   // Training mode (or no running statistics) normalizes with the batch's own statistics.
-  if (ctx.toBool(ctx.in(5)) || !ctx.given(3) || !ctx.given(4)) {
-    ctx.setOutput(channelAffine(ctx, normalizeOver(ctx, x, allButChannelAxes(rank), eps, type), 1, 2, rank, type),
-                  type);
+  if (ctx.toBool(ctx.in("training")) || !ctx.given("running_mean") || !ctx.given("running_var")) {
+    ctx.setOutput(channelAffine(ctx, normalizeOver(ctx, x, allButChannelAxes(rank), eps, type), rank, type), type);
     return;
   }
-  auto param = [&](size_t i, float fill) {
-    return ctx.given(i) ? ctx.inputAs(ctx.in(i), type)
-                         : ctx.constant(torch::full({channels}, fill, torch::TensorOptions().dtype(type)), "bn_default");
+  auto param = [&](const char* name, float fill) {
+    return ctx.given(name) ? ctx.inputAs(ctx.in(name), type)
+                           : ctx.constant(torch::full({channels}, fill, torch::TensorOptions().dtype(type)), "bn_default");
   };
-  ctx.setOutput(ctx.op("BatchNormalization", {x, param(1, 1.0f), param(2, 0.0f),
-                                              ctx.inputAs(ctx.in(3), type), ctx.inputAs(ctx.in(4), type)},
+  ctx.setOutput(ctx.op("BatchNormalization", {x, param("weight", 1.0f), param("bias", 0.0f),
+                                              ctx.inputAs(ctx.in("running_mean"), type), ctx.inputAs(ctx.in("running_var"), type)},
                        {attr::f("epsilon", static_cast<float>(eps))}),
                 type);
 }
@@ -264,13 +257,13 @@ void batchNorm(ConvertContext& ctx) {
 void batchNormNoTraining(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   auto param = [&](const char* name, float fill) {
-    if (ctx.given(name)) return ctx.inputAs(ctx.arg(name), type);
-    return ctx.constant(torch::full({ctx.dim(ctx.in(0), 1)}, fill, torch::TensorOptions().dtype(type)), "bn_default");
+    if (ctx.given(name)) return ctx.inputAs(ctx.in(name), type);
+    return ctx.constant(torch::full({ctx.dim(ctx.in("input"), 1)}, fill, torch::TensorOptions().dtype(type)), "bn_default");
   };
   ctx.setOutput(ctx.op("BatchNormalization",
-                       {ctx.inputAs(ctx.in(0), type), param("weight", 1.0f), param("bias", 0.0f),
-                        ctx.inputAs(ctx.arg("running_mean"), type), ctx.inputAs(ctx.arg("running_var"), type)},
-                       {attr::f("epsilon", static_cast<float>(ctx.toDouble(ctx.arg("eps"))))}),
+                       {ctx.inputAs(ctx.in("input"), type), param("weight", 1.0f), param("bias", 0.0f),
+                        ctx.inputAs(ctx.in("running_mean"), type), ctx.inputAs(ctx.in("running_var"), type)},
+                       {attr::f("epsilon", static_cast<float>(ctx.toDouble(ctx.in("eps"))))}),
                 type);
   for (size_t i = 1; i < 3; ++i)
     if (ctx.out(i)->hasUses()) ctx.setOutput(ctx.constant(torch::zeros({0}, ctx.dtype(ctx.out(i))), "empty"), i);
@@ -279,62 +272,63 @@ void batchNormNoTraining(ConvertContext& ctx) {
 // instance_norm(x, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn)
 void instanceNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t channels = ctx.dim(ctx.in(0), 1);
-  const double eps = ctx.toDouble(ctx.in(7));
-  std::string x = ctx.inputAs(ctx.in(0), type);
-  auto param = [&](size_t i, float fill) {
-    return ctx.given(i) ? ctx.inputAs(ctx.in(i), type)
-                         : ctx.constant(torch::full({channels}, fill, torch::TensorOptions().dtype(type)), "in_default");
+  const int64_t channels = ctx.dim(ctx.in("input"), 1);
+  const double eps = ctx.toDouble(ctx.in("eps"));
+  std::string x = ctx.inputAs(ctx.in("input"), type);
+  auto param = [&](const char* name, float fill) {
+    return ctx.given(name) ? ctx.inputAs(ctx.in(name), type)
+                           : ctx.constant(torch::full({channels}, fill, torch::TensorOptions().dtype(type)), "in_default");
   };
   const auto epsilon = attr::f("epsilon", static_cast<float>(eps));
-  if (!ctx.toBool(ctx.in(5))) {
+  if (!ctx.toBool(ctx.in("use_input_stats"))) {
     // Normalizing with the running statistics is what batch norm in eval mode does.
-    if (!ctx.given(3) || !ctx.given(4)) ctx.unsupported("instance_norm without input or running statistics");
-    ctx.setOutput(ctx.op("BatchNormalization", {x, param(1, 1.0f), param(2, 0.0f), ctx.inputAs(ctx.in(3), type),
-                                                ctx.inputAs(ctx.in(4), type)},
+    if (!ctx.given("running_mean") || !ctx.given("running_var")) ctx.unsupported("instance_norm without input or running statistics");
+    ctx.setOutput(ctx.op("BatchNormalization", {x, param("weight", 1.0f), param("bias", 0.0f),
+                                                ctx.inputAs(ctx.in("running_mean"), type),
+                                                ctx.inputAs(ctx.in("running_var"), type)},
                          {epsilon}),
                   type);
     return;
   }
-  ctx.setOutput(ctx.op("InstanceNormalization", {x, param(1, 1.0f), param(2, 0.0f)}, {epsilon}), type);
+  ctx.setOutput(ctx.op("InstanceNormalization", {x, param("weight", 1.0f), param("bias", 0.0f)}, {epsilon}), type);
 }
 
 // group_norm(x, num_groups, weight, bias, eps, cudnn): statistics per (sample, group).
 void groupNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t groups = ctx.toInt(ctx.in(1));
-  const double eps = ctx.toDouble(ctx.in(4));
-  if (ctx.hasDynamicDims(ctx.in(0))) {
+  const int64_t groups = ctx.toInt(ctx.in("num_groups"));
+  const double eps = ctx.toDouble(ctx.in("eps"));
+  if (ctx.hasDynamicDims(ctx.in("input"))) {
     // Sizes known at run time: [N, groups, rest] by Reshape's 0 (keep) and -1 (the rest),
     // then back to x's Shape.
-    std::string x = ctx.inputAs(ctx.in(0), type);
+    std::string x = ctx.inputAs(ctx.in("input"), type);
     std::string grouped = ctx.op("Reshape", {x, ctx.constInts({0, groups, -1})});
     std::string y = ctx.op("Reshape", {normalizeOver(ctx, grouped, {2}, eps, type), ctx.op("Shape", {x})});
-    ctx.setOutput(channelAffine(ctx, y, 2, 3, ctx.rank(ctx.in(0)), type), type);
+    ctx.setOutput(channelAffine(ctx, y, ctx.rank(ctx.in("input")), type), type);
     return;
   }
-  const auto& shape = ctx.sizes(ctx.in(0));
+  const auto& shape = ctx.sizes(ctx.in("input"));
   int64_t perGroup = 1;
   for (size_t d = 1; d < shape.size(); ++d) perGroup *= shape[d];
   perGroup /= groups;
-  std::string grouped = ctx.op("Reshape", {ctx.inputAs(ctx.in(0), type), ctx.constInts({shape[0], groups, perGroup})});
+  std::string grouped = ctx.op("Reshape", {ctx.inputAs(ctx.in("input"), type), ctx.constInts({shape[0], groups, perGroup})});
   std::string y = ctx.op("Reshape", {normalizeOver(ctx, grouped, {2}, eps, type), ctx.constInts(shape)});
-  ctx.setOutput(channelAffine(ctx, y, 2, 3, static_cast<int64_t>(shape.size()), type), type);
+  ctx.setOutput(channelAffine(ctx, y, static_cast<int64_t>(shape.size()), type), type);
 }
 
 // _weight_norm(v, g, dim): v * (g / ||v||), the norm over every dim but `dim` (over all of
 // v for dim -1), kept for broadcasting; g has v's rank with size 1 outside `dim`.
 void weightNorm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const Value* v = ctx.arg("v");
+  const Value* v = ctx.in("v");
   const int64_t rank = ctx.rank(v);
-  const int64_t dim = ctx.given("dim") ? ctx.toInt(ctx.arg("dim")) : 0;
+  const int64_t dim = ctx.given("dim") ? ctx.toInt(ctx.in("dim")) : 0;
   std::vector<int64_t> axes;
   for (int64_t d = 0; d < rank; ++d)
     if (dim == -1 || d != ConvertContext::normDim(dim, rank)) axes.push_back(d);
   std::string x = ctx.inputAs(v, type);
   std::string norm = reduce(ctx, "ReduceL2", x, axes, true);
-  ctx.setOutput(ctx.op("Mul", {x, ctx.op("Div", {ctx.inputAs(ctx.arg("g"), type), norm})}), type);
+  ctx.setOutput(ctx.op("Mul", {x, ctx.op("Div", {ctx.inputAs(ctx.in("g"), type), norm})}), type);
 }
 
 // Begin/end pads that make ONNX's floor output-size rule give LibTorch's recorded output
@@ -346,13 +340,13 @@ std::vector<int64_t> poolPads(ConvertContext& ctx, const std::vector<int64_t>& k
                               const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
                               const std::vector<int64_t>& dilation) {
   const size_t spatial = kernel.size();
-  const auto first = static_cast<int64_t>(static_cast<size_t>(ctx.rank(ctx.in(0))) - spatial);
+  const auto first = static_cast<int64_t>(static_cast<size_t>(ctx.rank(ctx.in("self"))) - spatial);
   std::vector<int64_t> pads(2 * spatial);
   for (size_t d = 0; d < spatial; ++d) {
     const int64_t axis = first + static_cast<int64_t>(d);
     const int64_t span = dilation[d] * (kernel[d] - 1) + 1;
     const int64_t needed = (ctx.dim(ctx.out(), axis) - 1) * stride[d] + span;
-    const int64_t have = ctx.dim(ctx.in(0), axis) + 2 * padding[d];
+    const int64_t have = ctx.dim(ctx.in("self"), axis) + 2 * padding[d];
     pads[d] = padding[d];
     pads[d + spatial] = padding[d] + std::max<int64_t>(0, needed - have);
   }
@@ -367,10 +361,10 @@ struct PoolWindow {
 PoolWindow poolWindow(ConvertContext& ctx) {
   const size_t spatial = static_cast<size_t>(ctx.rank(ctx.out()) - 2);
   PoolWindow w;
-  w.kernel = expand(ctx.toInts(ctx.in(1)), spatial);
-  w.stride = ctx.toInts(ctx.in(2));
+  w.kernel = expand(ctx.toInts(ctx.in("kernel_size")), spatial);
+  w.stride = ctx.toInts(ctx.in("stride"));
   w.stride = w.stride.empty() ? w.kernel : expand(w.stride, spatial);
-  w.padding = expand(ctx.toInts(ctx.in(3)), spatial);
+  w.padding = expand(ctx.toInts(ctx.in("padding")), spatial);
   return w;
 }
 
@@ -378,8 +372,8 @@ PoolWindow poolWindow(ConvertContext& ctx) {
 void maxPool(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   const PoolWindow w = poolWindow(ctx);
-  auto dilation = expand(ctx.toInts(ctx.in(4)), w.kernel.size());
-  ctx.setOutput(ctx.op("MaxPool", {ctx.inputAs(ctx.in(0), type)},
+  auto dilation = expand(ctx.toInts(ctx.in("dilation")), w.kernel.size());
+  ctx.setOutput(ctx.op("MaxPool", {ctx.inputAs(ctx.in("self"), type)},
                        {attr::ints("kernel_shape", w.kernel), attr::ints("strides", w.stride),
                         attr::ints("pads", poolPads(ctx, w.kernel, w.stride, w.padding, dilation)),
                         attr::ints("dilations", dilation)}),
@@ -391,9 +385,9 @@ void avgPool(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   const PoolWindow w = poolWindow(ctx);
   const size_t spatial = w.kernel.size();
-  const bool countPad = ctx.toBool(ctx.in(5));
+  const bool countPad = ctx.toBool(ctx.in("count_include_pad"));
   if (ctx.given("divisor_override")) ctx.unsupported("divisor_override");
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   auto pads = poolPads(ctx, w.kernel, w.stride, w.padding, std::vector<int64_t>(spatial, 1));
   bool padded = false;
   for (int64_t p : w.padding) padded = padded || p != 0;
@@ -401,7 +395,7 @@ void avgPool(ConvertContext& ctx) {
     // LibTorch divides by the window's overlap with the zero-padded input (a window
     // reaching past it in ceil mode counts less): pad with zeros explicitly and count
     // only what the window covers of that.
-    const int64_t rank = ctx.rank(ctx.in(0));
+    const int64_t rank = ctx.rank(ctx.in("self"));
     std::vector<int64_t> explicitPads(2 * rank, 0);
     for (size_t d = 0; d < spatial; ++d) {
       explicitPads[rank - spatial + d] = w.padding[d];
@@ -419,9 +413,9 @@ void avgPool(ConvertContext& ctx) {
 
 void adaptivePool(ConvertContext& ctx, const std::string& globalOp, const std::string& windowOp) {
   const auto type = ctx.dtype(ctx.out());
-  const size_t spatial = static_cast<size_t>(ctx.rank(ctx.in(0))) - 2;
-  auto outSize = expand(ctx.toInts(ctx.in(1)), spatial);
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  const size_t spatial = static_cast<size_t>(ctx.rank(ctx.in("self"))) - 2;
+  auto outSize = expand(ctx.toInts(ctx.in("output_size")), spatial);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   bool global = true;
   for (size_t d = 0; d < spatial; ++d) global = global && outSize[d] == 1;
   if (global) {
@@ -429,7 +423,7 @@ void adaptivePool(ConvertContext& ctx, const std::string& globalOp, const std::s
     return;
   }
   std::vector<int64_t> inShape(2, 0);  // the spatial dims, which must be fixed here
-  for (size_t d = 0; d < spatial; ++d) inShape.push_back(ctx.dim(ctx.in(0), static_cast<int64_t>(2 + d)));
+  for (size_t d = 0; d < spatial; ++d) inShape.push_back(ctx.dim(ctx.in("self"), static_cast<int64_t>(2 + d)));
   bool divisible = true;
   for (size_t d = 0; d < spatial; ++d)
     divisible = divisible && outSize[d] > 0 && inShape[2 + d] % outSize[d] == 0;
@@ -462,8 +456,8 @@ void adaptivePool(ConvertContext& ctx, const std::string& globalOp, const std::s
 // Reshape/Transpose/Reshape, channel-major as LibTorch orders them.
 void pixelShuffle(ConvertContext& ctx, bool unshuffle) {
   const auto type = ctx.dtype(ctx.out());
-  const auto& inShape = ctx.sizes(ctx.in(0));
-  const int64_t r = ctx.toInt(ctx.in(1));
+  const auto& inShape = ctx.sizes(ctx.in("self"));
+  const int64_t r = ctx.toInt(ctx.in(unshuffle ? "downscale_factor" : "upscale_factor"));
   const size_t rank = inShape.size();
   int64_t lead = 1;
   for (size_t d = 0; d + 3 < rank; ++d) lead *= inShape[d];
@@ -476,7 +470,7 @@ void pixelShuffle(ConvertContext& ctx, bool unshuffle) {
     split = {lead, c / (r * r), r, r, h, w};
     perm = {0, 1, 4, 2, 5, 3};
   }
-  std::string y = ctx.op("Reshape", {ctx.inputAs(ctx.in(0), type), ctx.constInts(split)});
+  std::string y = ctx.op("Reshape", {ctx.inputAs(ctx.in("self"), type), ctx.constInts(split)});
   y = ctx.op("Transpose", {y}, {attr::ints("perm", perm)});
   ctx.setOutput(ctx.op("Reshape", {y, ctx.constInts(ctx.sizes(ctx.out()))}), type);
 }
@@ -484,11 +478,11 @@ void pixelShuffle(ConvertContext& ctx, bool unshuffle) {
 // channel_shuffle(x, groups): channels [g, C/g] read back as [C/g, g].
 void channelShuffle(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const auto& shape = ctx.sizes(ctx.in(0));
-  const int64_t groups = ctx.toInt(ctx.in(1));
+  const auto& shape = ctx.sizes(ctx.in("self"));
+  const int64_t groups = ctx.toInt(ctx.in("groups"));
   int64_t rest = 1;
   for (size_t d = 2; d < shape.size(); ++d) rest *= shape[d];
-  std::string y = ctx.op("Reshape", {ctx.inputAs(ctx.in(0), type), ctx.constInts({shape[0], groups, shape[1] / groups, rest})});
+  std::string y = ctx.op("Reshape", {ctx.inputAs(ctx.in("self"), type), ctx.constInts({shape[0], groups, shape[1] / groups, rest})});
   y = ctx.op("Transpose", {y}, {attr::ints("perm", {0, 2, 1, 3})});
   ctx.setOutput(ctx.op("Reshape", {y, ctx.constInts(shape)}), type);
 }
@@ -544,14 +538,14 @@ std::string runTimeResizeSizes(ConvertContext& ctx, const std::string& x) {
 // upsample with sizes that follow the dynamic axes: Resize by the scale factors when
 // LibTorch maps coordinates by them, else to a `sizes` of x's leading dims (Shape) and
 // output_size, whose elements may be run-time ints.
-void upsampleToRunTimeSize(ConvertContext& ctx, const std::vector<double>& scales, bool useScales,
+void upsampleToRunTimeSize(ConvertContext& ctx, const Value* input, const std::vector<double>& scales, bool useScales,
                            const std::vector<onnx::AttributeProto>& attrs, at::ScalarType type) {
   const std::string noTensor = ctx.opset() >= 13 ? "" : ctx.constant(torch::zeros({0}, at::kFloat), "empty");
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(input, type);
   std::vector<std::string> ins{x, noTensor};
   if (useScales) {
     std::vector<float> scaleValues{1.0f, 1.0f};
-    const auto& inDynamic = ctx.fact(ctx.in(0)).dynamicDims;
+    const auto& inDynamic = ctx.fact(input).dynamicDims;
     const auto& outDynamic = ctx.fact(ctx.out()).dynamicDims;
     for (size_t d = 0; d < scales.size(); ++d) {
       float scale = static_cast<float>(scales[d]);
@@ -559,7 +553,7 @@ void upsampleToRunTimeSize(ConvertContext& ctx, const std::vector<double>& scale
       // As in the fixed-size case: nudged up where the float would lose an output element.
       if (std::count(inDynamic.begin(), inDynamic.end(), axis) == 0 &&
           std::count(outDynamic.begin(), outDynamic.end(), axis) == 0) {
-        const float inSize = static_cast<float>(ctx.dim(ctx.in(0), axis));
+        const float inSize = static_cast<float>(ctx.dim(input, axis));
         while (static_cast<int64_t>(inSize * scale) < ctx.dim(ctx.out(), axis))
           scale = std::nextafter(scale, 2.0f * scale + 1.0f);
       }
@@ -581,7 +575,8 @@ void upsample(ConvertContext& ctx, const std::string& mode) {
   const auto type = ctx.dtype(ctx.out());
   const bool nearest = mode == "nearest";
   const bool vec = ctx.node()->schema().overload_name() == "vec";
-  const size_t spatial = static_cast<size_t>(ctx.rank(ctx.in(0)) - 2);
+  const Value* input = ctx.in(vec ? "input" : "self");
+  const size_t spatial = static_cast<size_t>(ctx.rank(input) - 2);
   const bool alignCorners = !nearest && ctx.toBool(ctx.arg("align_corners"));
   // The per-dim scales by name: align_corners shifts their positions.
   static const char* const perDim[3][3] = {{"scales"}, {"scales_h", "scales_w"}, {"scales_d", "scales_h", "scales_w"}};
@@ -610,12 +605,12 @@ void upsample(ConvertContext& ctx, const std::string& mode) {
     if (mode == "cubic") attrs.push_back(attr::f("cubic_coeff_a", -0.75f));
   }
   const bool useScales = !scales.empty() && !alignCorners;
-  if (ctx.hasDynamicDims(ctx.in(0)) || ctx.hasDynamicDims(ctx.out())) {
-    upsampleToRunTimeSize(ctx, scales, useScales, attrs, type);
+  if (ctx.hasDynamicDims(input) || ctx.hasDynamicDims(ctx.out())) {
+    upsampleToRunTimeSize(ctx, input, scales, useScales, attrs, type);
     return;
   }
   std::vector<float> scaleValues{1.0f, 1.0f};
-  const auto& inShape = ctx.sizes(ctx.in(0));
+  const auto& inShape = ctx.sizes(input);
   const auto& outShape = ctx.sizes(ctx.out());
   for (size_t d = 0; d < scales.size(); ++d) {
     // LibTorch sizes the output with the double factor, the runtime with its float: nudge
@@ -631,7 +626,7 @@ void upsample(ConvertContext& ctx, const std::string& mode) {
   }
   const std::string noTensor = ctx.opset() >= 13 ? "" : ctx.constant(torch::zeros({0}, at::kFloat), "empty");
   std::string roi = noTensor;
-  std::vector<std::string> ins{ctx.inputAs(ctx.in(0), type), roi};
+  std::vector<std::string> ins{ctx.inputAs(input, type), roi};
   if (useScales) {
     ins.push_back(ctx.constant(torch::tensor(scaleValues, at::kFloat), "scales"));
   } else {
@@ -646,9 +641,9 @@ void upsample(ConvertContext& ctx, const std::string& mode) {
 
 void registerNnConverters(ConverterRegistry& r) {
   r.add("aten::linear", linear, sizedBy(SizeFormula::Linear));
-  r.add("aten::matmul", matmul, sizedBy(SizeFormula::Matmul));
-  r.add("aten::mm", matmul, sizedBy(SizeFormula::Mm));
-  r.add("aten::bmm", matmul, sizedBy(SizeFormula::Bmm));
+  r.add("aten::matmul", [](ConvertContext& c) { matmul(c, "other"); }, sizedBy(SizeFormula::Matmul));
+  r.add("aten::mm", [](ConvertContext& c) { matmul(c, "mat2"); }, sizedBy(SizeFormula::Mm));
+  r.add("aten::bmm", [](ConvertContext& c) { matmul(c, "mat2"); }, sizedBy(SizeFormula::Bmm));
   r.add("aten::addmm", addmm, sizedBy(SizeFormula::Addmm));
   r.add("aten::baddbmm", baddbmm, sizedBy(SizeFormula::Baddbmm));
   // ids index the weight's rows

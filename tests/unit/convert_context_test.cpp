@@ -126,6 +126,17 @@ TEST_F(ConvertContextTest, GivenIsPresentAndNotNone) {
   EXPECT_FALSE(ctx.given("dtype"));
 }
 
+TEST_F(ConvertContextTest, ArgumentsByNameFollowTheSchemaAndRefuseToGuess) {
+  ConvertContext ctx(builder_, facts_, 14);
+  ctx.setNode(producer("c"));  // cumsum(Tensor self, int dim, *, ScalarType? dtype=None)
+  EXPECT_EQ(ctx.in("self"), v("x"));
+  EXPECT_EQ(ctx.in("dim"), v("dim"));
+  EXPECT_THROW(ctx.in("keepdim"), std::logic_error);  // a name the schema lacks
+  ctx.setNode(producer("dim"));                       // prim::Constant: no schema
+  EXPECT_THROW(ctx.in("value"), std::logic_error);
+  EXPECT_THROW(ctx.arg("value"), std::logic_error);
+}
+
 TEST_F(ConvertContextTest, EmittedNodesCarryTheCurrentTag) {
   ConvertContext ctx(builder_, facts_, 14);
   ctx.bind(v("x"), "x");
