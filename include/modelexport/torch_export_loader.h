@@ -3,8 +3,9 @@
 // serialized ExportedProgram (models/<name>.json, PyTorch's torch/_export/serde/schema.py,
 // read with the C++ types LibTorch ships in generated_serialization_types.h) becomes the
 // same flat TorchScript IR graph that prepare makes of a TorchScript model: weights and
-// constants as constants with their paths, one node per ATen call. The module of each
-// node comes from its nn_module_stack, the module tree from all the stacks.
+// constants as constants with their paths, one node per ATen call. The nodes'
+// nn_module_stacks are handed to hierarchy/ (recorded_module_tree.h), which makes the
+// module tree and each node's module of them.
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -23,7 +24,7 @@ namespace modelexport {
 inline constexpr int64_t kTorchExportSchemaMajor = 8;
 
 struct TorchExportModel {
-  ModuleTree tree;
+  ModuleTree tree;  // recordedModuleTree of the nodes' frames
   PreparedGraph prepared;
   // The innermost module of every node that has an nn_module_stack.
   std::unordered_map<const torch::jit::Node*, int> nodeModules;

@@ -1,7 +1,6 @@
 #include "modelexport/torch_export_loader.h"
 
 #include <algorithm>
-#include <functional>
 #include <regex>
 #include <set>
 #include <variant>
@@ -19,6 +18,7 @@
 #include "modelexport/errors.h"
 #include "modelexport/file_backed_tensors.h"
 #include "modelexport/model_file_format.h"
+#include "modelexport/recorded_module_tree.h"
 #include "modelexport/torchvision_ops.h"
 
 namespace modelexport {
@@ -111,11 +111,6 @@ std::string attributePath(std::string path) {
   path = std::regex_replace(path, index, ".$1");
   if (!path.empty() && path[0] == '.') path = path.substr(1);
   return path;
-}
-
-std::string lastSegment(const std::string& qualified) {
-  const auto dot = qualified.rfind('.');
-  return dot == std::string::npos ? qualified : qualified.substr(dot + 1);
 }
 
 struct OperatorName {
@@ -973,7 +968,7 @@ class Loader {
     auto stack = node.get_metadata().find("nn_module_stack");
     if (stack != node.get_metadata().end()) {
       const auto frames = parseModuleStack(stack->second);
-      for (const auto& [path, type] : frames) noteModule(path, type);
+      for (const auto& [path, type] : frames) frames_.push_back({path, type});
       if (!frames.empty())
         for (Node* n : made) nodePaths_[n] = frames.back().first;
     }
@@ -1031,108 +1026,23 @@ class Loader {
       if (const Value* v = valueNamed(name); v && value.tag() == serde::SymBool::Tag::AS_EXPR) result_.symbolicValues[v];
   }
 
-  void noteModule(const std::string& path, const std::string& type) {
-    auto it = moduleClass_.find(path);
-    if (it == moduleClass_.end()) {
-      moduleClass_[path] = type;
-      moduleOrder_.push_back(path);
-    }
-  }
-
-  // Modules in the order torch.export met them (parameters first: their order is the
-  // state_dict's, which is the order of registration); containers that no stack names
-  // (ModuleList, ModuleDict: no forward) fill the gaps in the paths.
+  // The module tree and each node's module: hierarchy/ builds them from the frames the
+  // nodes' nn_module_stacks gave and the weights' paths (their order is the state_dict's,
+  // the order of registration).
   void buildModuleTree() {
-    std::vector<std::string> order;
-    std::set<std::string> seen;
-    std::function<void(const std::string&)> add = [&](const std::string& path) {
-      if (seen.count(path)) return;
-      const auto dot = path.rfind('.');
-      if (!path.empty()) add(dot == std::string::npos ? "" : path.substr(0, dot));
-      seen.insert(path);
-      order.push_back(path);
-    };
-    add("");
+    RecordedModuleFrames recorded;
+    recorded.frames = std::move(frames_);
     for (const auto& spec : program_.get_graph_module().get_signature().get_input_specs()) {
-      std::string key;
-      if (spec.tag() == serde::InputSpec::Tag::PARAMETER) key = spec.get_parameter().get_parameter_name();
-      if (spec.tag() == serde::InputSpec::Tag::BUFFER) key = spec.get_buffer().get_buffer_name();
-      const auto dot = key.rfind('.');
-      if (dot != std::string::npos && moduleClass_.count(key.substr(0, dot))) add(key.substr(0, dot));
+      if (spec.tag() == serde::InputSpec::Tag::PARAMETER) recorded.weightPaths.push_back(spec.get_parameter().get_parameter_name());
+      if (spec.tag() == serde::InputSpec::Tag::BUFFER) recorded.weightPaths.push_back(spec.get_buffer().get_buffer_name());
     }
-    for (const auto& path : moduleOrder_) add(path);
-    order = numberedChildrenInOrder(order);
-
-    std::vector<ModuleInfo> modules;
-    std::map<std::string, int> index;
-    for (const auto& path : order) {
-      ModuleInfo info;
-      info.path = path;
-      const auto dot = path.rfind('.');
-      info.name = path.empty() ? "" : (dot == std::string::npos ? path : path.substr(dot + 1));
-      info.parent = path.empty() ? -1 : index.at(dot == std::string::npos ? "" : path.substr(0, dot));
-      auto known = moduleClass_.find(path);
-      if (known != moduleClass_.end()) {
-        info.qualifiedClass = known->second;
-        info.className = lastSegment(known->second);
-        info.typeName = known->second;
-        info.hasForward = true;
-      } else {
-        info.hasForward = false;
-      }
-      index[path] = static_cast<int>(modules.size());
-      modules.push_back(info);
-    }
-    // Containers: ModuleList when every child is numbered, else ModuleDict.
-    for (auto& m : modules) {
-      if (m.hasForward) continue;
-      bool numbered = true;
-      for (const auto& other : modules)
-        if (other.parent >= 0 && &modules[static_cast<size_t>(other.parent)] == &m)
-          numbered = numbered && !other.name.empty() && std::all_of(other.name.begin(), other.name.end(), ::isdigit);
-      m.className = numbered ? "ModuleList" : "ModuleDict";
-      m.qualifiedClass = "torch.nn.modules.container." + m.className;
-    }
-    if (!modules[0].hasForward) {
-      // No node carried a stack: the root is the program itself.
-      modules[0].hasForward = true;
-      modules[0].className = modules[0].qualifiedClass = "ExportedProgram";
-    }
-    result_.tree = ModuleTree(std::move(modules));
-    std::unordered_set<const Node*> alive;
+    std::unordered_set<const Node*> alive;  // dead-code elimination dropped the others
     for (const Node* n : graph_->nodes()) alive.insert(n);
     for (const auto& [node, path] : nodePaths_)
-      if (alive.count(node)) result_.nodeModules[node] = index.at(path);
-  }
-
-  // Parents before children, depth first; the children of a container whose children are
-  // all numbered (ModuleList, Sequential) by number, others as first met.
-  static std::vector<std::string> numberedChildrenInOrder(const std::vector<std::string>& paths) {
-    std::map<std::string, std::vector<std::string>> children;
-    auto nameOf = [](const std::string& path) {
-      const auto dot = path.rfind('.');
-      return dot == std::string::npos ? path : path.substr(dot + 1);
-    };
-    auto isNumber = [](const std::string& name) {
-      return !name.empty() && std::all_of(name.begin(), name.end(), ::isdigit);
-    };
-    for (const auto& path : paths) {
-      if (path.empty()) continue;
-      const auto dot = path.rfind('.');
-      children[dot == std::string::npos ? "" : path.substr(0, dot)].push_back(path);
-    }
-    std::vector<std::string> ordered;
-    std::function<void(const std::string&)> visit = [&](const std::string& path) {
-      ordered.push_back(path);
-      auto& kids = children[path];
-      if (std::all_of(kids.begin(), kids.end(), [&](const std::string& k) { return isNumber(nameOf(k)); }))
-        std::stable_sort(kids.begin(), kids.end(), [&](const std::string& a, const std::string& b) {
-          return std::stoll(nameOf(a)) < std::stoll(nameOf(b));
-        });
-      for (const auto& kid : kids) visit(kid);
-    };
-    visit("");
-    return ordered;
+      if (alive.count(node)) recorded.nodePaths[node] = path;
+    RecordedModuleTree built = recordedModuleTree(recorded);
+    result_.tree = std::move(built.tree);
+    result_.nodeModules = std::move(built.nodeModules);
   }
 
   std::string path_;
@@ -1149,9 +1059,8 @@ class Loader {
   std::unordered_map<std::string, at::ScalarType> castDtypes_;  // tensors autocast cast for their last reader
   // The bodies of inlined regions and their values by name, for noteSymbolicValues.
   std::vector<std::pair<const serde::Graph*, std::unordered_map<std::string, Value*>>> inlinedScopes_;
-  std::unordered_map<const Node*, std::string> nodePaths_;
-  std::map<std::string, std::string> moduleClass_;
-  std::vector<std::string> moduleOrder_;
+  std::unordered_map<const Node*, std::string> nodePaths_;  // innermost frame of each node made
+  std::vector<ModuleFrame> frames_;                           // every node's frames, in order
 };
 
 }  // namespace
