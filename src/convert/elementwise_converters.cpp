@@ -12,8 +12,19 @@ using torch::jit::Value;
 
 constexpr int kFloatOnly = std::numeric_limits<int>::max();
 
-double doubleArg(const ConvertContext& ctx, size_t i, double fallback) {
-  return ctx.given(i) ? ctx.toDouble(ctx.in(i)) : fallback;
+double doubleArg(const ConvertContext& ctx, const char* name, double fallback) {
+  return ctx.given(name) ? ctx.toDouble(ctx.in(name)) : fallback;
+}
+
+// The operands of ops that also have overloads on numbers: "self" (and "other", or
+// pow's "exponent") in the tensor overloads, "a" and "b" in the number ones (add.int,
+// eq.float, sqrt.int, prim::min.int).
+const Value* firstOperand(const ConvertContext& ctx) {
+  const Value* self = ctx.arg("self");
+  return self ? self : ctx.in("a");
+}
+const Value* secondOperand(const ConvertContext& ctx, const char* name = "other") {
+  return ctx.arg("self") ? ctx.in(name) : ctx.in("b");
 }
 
 // The dtype an ONNX op computes `type` in: `type` itself when the op takes integers at
@@ -25,21 +36,22 @@ at::ScalarType computeType(const ConvertContext& ctx, at::ScalarType type, int i
 }
 
 // Both operands in `type`, combined by one ONNX op, bound as the output.
-void binaryIn(ConvertContext& ctx, const std::string& opType, at::ScalarType type) {
-  ctx.setOutput(ctx.op(opType, {ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type)}), type);
+void binaryIn(ConvertContext& ctx, const std::string& opType, at::ScalarType type, const char* second = "other") {
+  ctx.setOutput(ctx.op(opType, {ctx.inputAs(firstOperand(ctx), type), ctx.inputAs(secondOperand(ctx, second), type)}),
+                type);
 }
 
 // Arithmetic in the result dtype LibTorch computed. Bool results (bool op bool) are
 // logical: ONNX arithmetic has no bool form.
 void binary(ConvertContext& ctx, const std::string& opType, const std::string& boolOpType,
-            int intsFromOpset = 0) {
+            int intsFromOpset = 0, const char* second = "other") {
   const auto type = ctx.dtype(ctx.out());
   if (type == at::kBool) {
     if (boolOpType.empty()) ctx.unsupported(opType + " on bool tensors");
-    binaryIn(ctx, boolOpType, at::kBool);
+    binaryIn(ctx, boolOpType, at::kBool, second);
     return;
   }
-  binaryIn(ctx, opType, computeType(ctx, type, intsFromOpset));
+  binaryIn(ctx, opType, computeType(ctx, type, intsFromOpset), second);
 }
 
 // b scaled by alpha, when aten::add/sub pass an alpha other than 1.
@@ -57,15 +69,15 @@ void addOrSub(ConvertContext& ctx, const std::string& opType) {
     binaryIn(ctx, "Or", at::kBool);  // alpha is 1 or true for bools
     return;
   }
-  std::string a = ctx.inputAs(ctx.in(0), type);
-  std::string b = scaledByAlpha(ctx, ctx.inputAs(ctx.in(1), type), type);
+  std::string a = ctx.inputAs(firstOperand(ctx), type);
+  std::string b = scaledByAlpha(ctx, ctx.inputAs(secondOperand(ctx), type), type);
   ctx.setOutput(ctx.op(opType, {a, b}), type);
 }
 
 void rsub(ConvertContext& ctx) {  // other - alpha * self
   const auto type = ctx.dtype(ctx.out());
-  std::string a = scaledByAlpha(ctx, ctx.inputAs(ctx.in(0), type), type);
-  ctx.setOutput(ctx.op("Sub", {ctx.inputAs(ctx.in(1), type), a}), type);
+  std::string a = scaledByAlpha(ctx, ctx.inputAs(ctx.in("self"), type), type);
+  ctx.setOutput(ctx.op("Sub", {ctx.inputAs(ctx.in("other"), type), a}), type);
 }
 
 // Rounds toward zero; ONNX has no Trunc op.
@@ -78,7 +90,7 @@ std::string truncate(ConvertContext& ctx, const std::string& x, at::ScalarType t
 void roundedDivide(ConvertContext& ctx, const std::string& mode) {
   const auto type = ctx.dtype(ctx.out());
   const auto work = at::isFloatingType(type) ? type : at::kDouble;
-  std::string q = ctx.op("Div", {ctx.inputAs(ctx.in(0), work), ctx.inputAs(ctx.in(1), work)});
+  std::string q = ctx.op("Div", {ctx.inputAs(firstOperand(ctx), work), ctx.inputAs(secondOperand(ctx), work)});
   if (mode == "floor") {
     q = ctx.op("Floor", {q});
   } else if (mode == "trunc") {
@@ -100,7 +112,7 @@ void div(ConvertContext& ctx) {
 
 void remainder(ConvertContext& ctx) {  // Python modulo: the result has the divisor's sign
   const auto type = ctx.dtype(ctx.out());
-  std::string a = ctx.inputAs(ctx.in(0), type), b = ctx.inputAs(ctx.in(1), type);
+  std::string a = ctx.inputAs(firstOperand(ctx), type), b = ctx.inputAs(secondOperand(ctx), type);
   if (!at::isFloatingType(type)) {
     ctx.setOutput(ctx.op("Mod", {a, b}, {attr::i("fmod", 0)}), type);
     return;
@@ -116,17 +128,20 @@ void remainder(ConvertContext& ctx) {  // Python modulo: the result has the divi
 
 void fmod(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("Mod", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type)}, {attr::i("fmod", 1)}),
+  ctx.setOutput(ctx.op("Mod", {ctx.inputAs(firstOperand(ctx), type), ctx.inputAs(secondOperand(ctx), type)},
+                       {attr::i("fmod", 1)}),
                 type);
 }
 
 enum class Comparison { Eq, Ne, Lt, Gt, Le, Ge };
 
 void compare(ConvertContext& ctx, Comparison comparison) {
-  auto type = ctx.promotedType({ctx.in(0), ctx.in(1)});
+  const Value* first = firstOperand(ctx);
+  const Value* second = secondOperand(ctx);
+  auto type = ctx.promotedType({first, second});
   // Only Equal takes bools; orderings compare them as 0/1.
   if (type == at::kBool && comparison != Comparison::Eq && comparison != Comparison::Ne) type = at::kInt;
-  std::string a = ctx.inputAs(ctx.in(0), type), b = ctx.inputAs(ctx.in(1), type);
+  std::string a = ctx.inputAs(first, type), b = ctx.inputAs(second, type);
   // Not(Greater) would make NaN <= x true; LessOrEqual exists from opset 12.
   auto orEqual = [&](const std::string& strict, const std::string& combined) {
     if (ctx.opset() >= 12) return ctx.op(combined, {a, b});
@@ -145,8 +160,8 @@ void compare(ConvertContext& ctx, Comparison comparison) {
 }
 
 void logical(ConvertContext& ctx, const std::string& opType) {
-  std::vector<std::string> ins;
-  for (size_t i = 0; i < (opType == "Not" ? 1u : 2u); ++i) ins.push_back(ctx.inputAs(ctx.in(i), at::kBool));
+  std::vector<std::string> ins{ctx.inputAs(firstOperand(ctx), at::kBool)};
+  if (opType != "Not") ins.push_back(ctx.inputAs(secondOperand(ctx), at::kBool));
   ctx.setOutput(ctx.op(opType, ins), at::kBool);
 }
 
@@ -157,11 +172,11 @@ void bitwise(ConvertContext& ctx, const std::string& opType) {
 }
 
 // x passed through in its own dtype (rounding an integer, for example).
-void identity(ConvertContext& ctx) { ctx.setOutput(ctx.input(ctx.in(0)), ctx.dtype(ctx.in(0))); }
+void identity(ConvertContext& ctx) { ctx.setOutput(ctx.input(firstOperand(ctx)), ctx.dtype(firstOperand(ctx))); }
 
 void unary(ConvertContext& ctx, const std::string& opType, int intsFromOpset = kFloatOnly) {
   const auto type = computeType(ctx, ctx.dtype(ctx.out()), intsFromOpset);
-  ctx.setOutput(ctx.op(opType, {ctx.inputAs(ctx.in(0), type)}), type);
+  ctx.setOutput(ctx.op(opType, {ctx.inputAs(firstOperand(ctx), type)}), type);
 }
 
 // floor/ceil/round/trunc keep integers as they are.
@@ -175,12 +190,12 @@ void rounding(ConvertContext& ctx, const std::string& opType) {
 
 void round(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  int64_t decimals = ctx.given(1) ? ctx.toInt(ctx.in(1)) : 0;
+  int64_t decimals = ctx.given("decimals") ? ctx.toInt(ctx.in("decimals")) : 0;
   if (!at::isFloatingType(type)) {
     identity(ctx);
     return;
   }
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   if (decimals == 0) {
     ctx.setOutput(ctx.op("Round", {x}), type);
     return;
@@ -196,59 +211,59 @@ void trunc(ConvertContext& ctx) {
     identity(ctx);
     return;
   }
-  ctx.setOutput(truncate(ctx, ctx.inputAs(ctx.in(0), type), type), type);
+  ctx.setOutput(truncate(ctx, ctx.inputAs(ctx.in("self"), type), type), type);
 }
 
 void frac(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   ctx.setOutput(ctx.op("Sub", {x, truncate(ctx, x, type)}), type);
 }
 
 void log1p(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(firstOperand(ctx), type);
   ctx.setOutput(ctx.op("Log", {ctx.op("Add", {x, ctx.scalar(1, type)})}), type);
 }
 
 void expm1(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(firstOperand(ctx), type);
   ctx.setOutput(ctx.op("Sub", {ctx.op("Exp", {x}), ctx.scalar(1, type)}), type);
 }
 
 void logBase(ConvertContext& ctx, double base) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(firstOperand(ctx), type);
   ctx.setOutput(ctx.op("Div", {ctx.op("Log", {x}), ctx.scalar(std::log(base), type)}), type);
 }
 
 void exp2(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("Pow", {ctx.scalar(2, type), ctx.inputAs(ctx.in(0), type)}), type);
+  ctx.setOutput(ctx.op("Pow", {ctx.scalar(2, type), ctx.inputAs(ctx.in("self"), type)}), type);
 }
 
 void rsqrt(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("Reciprocal", {ctx.op("Sqrt", {ctx.inputAs(ctx.in(0), type)})}), type);
+  ctx.setOutput(ctx.op("Reciprocal", {ctx.op("Sqrt", {ctx.inputAs(ctx.in("self"), type)})}), type);
 }
 
 void square(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   ctx.setOutput(ctx.op("Mul", {x, x}), type);
 }
 
 void pow(ConvertContext& ctx) {
   // Pow takes integer bases from opset 12; the exponent is converted to the base's type.
-  binary(ctx, "Pow", "", 12);
+  binary(ctx, "Pow", "", 12, "exponent");
 }
 
 void gelu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   std::string approximate = "none";
-  if (ctx.given(1)) approximate = ctx.staticValue(ctx.in(1)).toStringRef();
+  if (ctx.given("approximate")) approximate = ctx.staticValue(ctx.in("approximate")).toStringRef();
   if (approximate == "tanh") {
     // 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
     std::string cube = ctx.op("Mul", {x, ctx.op("Mul", {x, x})});
@@ -267,13 +282,13 @@ void gelu(ConvertContext& ctx) {
 
 void silu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   ctx.setOutput(ctx.op("Mul", {x, ctx.op("Sigmoid", {x})}), type);
 }
 
 void mish(ConvertContext& ctx) {  // x * tanh(softplus(x))
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   ctx.setOutput(ctx.op("Mul", {x, ctx.op("Tanh", {ctx.op("Softplus", {x})})}), type);
 }
 
@@ -284,7 +299,7 @@ std::string hardSigmoidOf(ConvertContext& ctx, const std::string& x) {
 
 void hardswish(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   if (ctx.opset() >= 14) {  // HardSwish was added in opset 14
     ctx.setOutput(ctx.op("HardSwish", {x}), type);
     return;
@@ -294,7 +309,7 @@ void hardswish(ConvertContext& ctx) {
 
 void hardsigmoid(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(hardSigmoidOf(ctx, ctx.inputAs(ctx.in(0), type)), type);
+  ctx.setOutput(hardSigmoidOf(ctx, ctx.inputAs(ctx.in("self"), type)), type);
 }
 
 // A clamp bound that Clip can take: a number or a one-element tensor known at export time.
@@ -312,7 +327,7 @@ void clamp(ConvertContext& ctx, const Value* low, const Value* high) {
   const auto work = computeType(ctx, type, 12);
   if (!ctx.given(low)) low = nullptr;
   if (!ctx.given(high)) high = nullptr;
-  std::string x = ctx.inputAs(ctx.in(0), work);
+  std::string x = ctx.inputAs(ctx.in("self"), work);
   bool clip = (!low || isStaticScalarBound(ctx, low)) && (!high || isStaticScalarBound(ctx, high)) &&
               (ctx.opset() >= 12 || work == at::kFloat);
   if (clip) {
@@ -330,29 +345,29 @@ void clamp(ConvertContext& ctx, const Value* low, const Value* high) {
 
 void hardtanh(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  double low = doubleArg(ctx, 1, -1.0), high = doubleArg(ctx, 2, 1.0);
-  ctx.setOutput(ctx.op("Clip", {ctx.inputAs(ctx.in(0), type), ctx.scalar(low, type), ctx.scalar(high, type)}), type);
+  double low = doubleArg(ctx, "min_val", -1.0), high = doubleArg(ctx, "max_val", 1.0);
+  ctx.setOutput(ctx.op("Clip", {ctx.inputAs(ctx.in("self"), type), ctx.scalar(low, type), ctx.scalar(high, type)}), type);
 }
 
 void relu6(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("Clip", {ctx.inputAs(ctx.in(0), type), ctx.scalar(0, type), ctx.scalar(6, type)}), type);
+  ctx.setOutput(ctx.op("Clip", {ctx.inputAs(ctx.in("self"), type), ctx.scalar(0, type), ctx.scalar(6, type)}), type);
 }
 
 void leakyRelu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  float slope = static_cast<float>(doubleArg(ctx, 1, 0.01));
-  ctx.setOutput(ctx.op("LeakyRelu", {ctx.inputAs(ctx.in(0), type)}, {attr::f("alpha", slope)}), type);
+  float slope = static_cast<float>(doubleArg(ctx, "negative_slope", 0.01));
+  ctx.setOutput(ctx.op("LeakyRelu", {ctx.inputAs(ctx.in("self"), type)}, {attr::f("alpha", slope)}), type);
 }
 
 // aten::elu(x, alpha, scale, input_scale): scale * x above 0, else
 // scale * alpha * (exp(input_scale * x) - 1).
 void elu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  float alpha = static_cast<float>(doubleArg(ctx, 1, 1.0));
-  double scale = doubleArg(ctx, 2, 1.0), inputScale = doubleArg(ctx, 3, 1.0);
+  float alpha = static_cast<float>(doubleArg(ctx, "alpha", 1.0));
+  double scale = doubleArg(ctx, "scale", 1.0), inputScale = doubleArg(ctx, "input_scale", 1.0);
   if (inputScale != 1.0) ctx.unsupported("elu with input_scale != 1");
-  std::string y = ctx.op("Elu", {ctx.inputAs(ctx.in(0), type)}, {attr::f("alpha", alpha)});
+  std::string y = ctx.op("Elu", {ctx.inputAs(ctx.in("self"), type)}, {attr::f("alpha", alpha)});
   if (scale != 1.0) y = ctx.op("Mul", {y, ctx.scalar(scale, type)});
   ctx.setOutput(y, type);
 }
@@ -360,8 +375,8 @@ void elu(ConvertContext& ctx) {
 // celu(x, alpha) = alpha * elu(x / alpha); the Celu op exists from opset 12.
 void celu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  double alpha = doubleArg(ctx, 1, 1.0);
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  double alpha = doubleArg(ctx, "alpha", 1.0);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   if (ctx.opset() >= 12 && type == at::kFloat) {  // Celu-12 is float-only
     ctx.setOutput(ctx.op("Celu", {x}, {attr::f("alpha", static_cast<float>(alpha))}), type);
     return;
@@ -379,9 +394,9 @@ void selu(ConvertContext& ctx) {
 // PRelu broadcasts the slope from the trailing dimensions.
 void prelu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type), slope = ctx.inputAs(ctx.in(1), type);
-  const int64_t rank = ctx.rank(ctx.in(0));
-  const auto& weightSizes = ctx.sizes(ctx.in(1));
+  std::string x = ctx.inputAs(ctx.in("self"), type), slope = ctx.inputAs(ctx.in("weight"), type);
+  const int64_t rank = ctx.rank(ctx.in("self"));
+  const auto& weightSizes = ctx.sizes(ctx.in("weight"));
   int64_t weightCount = 1;
   for (int64_t size : weightSizes) weightCount *= size;
   if (weightCount > 1 && rank >= 2) {
@@ -395,10 +410,10 @@ void prelu(ConvertContext& ctx) {
 // glu(x, dim) = a * sigmoid(b), a and b the halves of x along dim.
 void glu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t rank = ctx.rank(ctx.in(0));
-  const int64_t dim = ConvertContext::normDim(ctx.given(1) ? ctx.toInt(ctx.in(1)) : -1, rank);
-  const int64_t half = ctx.sizes(ctx.in(0)).at(static_cast<size_t>(dim)) / 2;
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  const int64_t rank = ctx.rank(ctx.in("self"));
+  const int64_t dim = ConvertContext::normDim(ctx.given("dim") ? ctx.toInt(ctx.in("dim")) : -1, rank);
+  const int64_t half = ctx.sizes(ctx.in("self")).at(static_cast<size_t>(dim)) / 2;
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   std::string axes = ctx.constInts({dim});
   std::string a = ctx.op("Slice", {x, ctx.constInts({0}), ctx.constInts({half}), axes});
   std::string b = ctx.op("Slice", {x, ctx.constInts({half}), ctx.constInts({2 * half}), axes});
@@ -408,8 +423,8 @@ void glu(ConvertContext& ctx) {
 void softplus(ConvertContext& ctx) {
   // (1/beta) * log(1 + exp(beta * x)); LibTorch switches to x where beta * x > threshold.
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
-  double beta = doubleArg(ctx, 1, 1.0), threshold = doubleArg(ctx, 2, 20.0);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
+  double beta = doubleArg(ctx, "beta", 1.0), threshold = doubleArg(ctx, "threshold", 20.0);
   std::string bx = beta == 1.0 ? x : ctx.op("Mul", {x, ctx.scalar(beta, type)});
   std::string sp = ctx.op("Softplus", {bx});
   if (beta != 1.0) sp = ctx.op("Div", {sp, ctx.scalar(beta, type)});
@@ -419,7 +434,7 @@ void softplus(ConvertContext& ctx) {
 
 void logSigmoid(ConvertContext& ctx) {  // -softplus(-x)
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   ctx.setOutput(ctx.op("Neg", {ctx.op("Softplus", {ctx.op("Neg", {x})})}), type);
 }
 
@@ -434,8 +449,8 @@ std::string inFloatOrDouble(ConvertContext& ctx, const std::string& x, at::Scala
 // ln 2 before Exp and the log divided by it after.
 void logAddExp(ConvertContext& ctx, bool base2) {
   const auto type = ctx.dtype(ctx.out());
-  const std::string a = ctx.inputAs(ctx.arg("self"), type);
-  const std::string b = ctx.inputAs(ctx.arg("other"), type);
+  const std::string a = ctx.inputAs(ctx.in("self"), type);
+  const std::string b = ctx.inputAs(ctx.in("other"), type);
   const double ln2 = std::log(2.0);
   std::string gap = ctx.op("Neg", {ctx.op("Abs", {ctx.op("Sub", {a, b})})});
   if (base2) gap = ctx.op("Mul", {gap, ctx.scalar(ln2, type)});
@@ -449,8 +464,8 @@ void logAddExp(ConvertContext& ctx, bool base2) {
 // xlogy(self, other) = self * log(other), and 0 where self is 0 unless other is NaN.
 void xlogy(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const std::string x = ctx.inputAs(ctx.arg("self"), type);
-  const std::string y = ctx.inputAs(ctx.arg("other"), type);
+  const std::string x = ctx.inputAs(ctx.in("self"), type);
+  const std::string y = ctx.inputAs(ctx.in("other"), type);
   const std::string product = ctx.op("Mul", {x, ctx.op("Log", {y})});
   const std::string yIsNaN = ctx.op("IsNaN", {inFloatOrDouble(ctx, y, type)});
   const std::string zeroX = ctx.op("And", {ctx.op("Equal", {x, ctx.scalar(0, type)}), ctx.op("Not", {yIsNaN})});
@@ -460,16 +475,16 @@ void xlogy(ConvertContext& ctx) {
 // threshold(x, threshold, value): x where x > threshold, else value.
 void threshold(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
-  std::string above = ctx.op("Greater", {x, ctx.inputAs(ctx.in(1), type)});
-  ctx.setOutput(ctx.op("Where", {above, x, ctx.inputAs(ctx.in(2), type)}), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
+  std::string above = ctx.op("Greater", {x, ctx.inputAs(ctx.in("threshold"), type)});
+  ctx.setOutput(ctx.op("Where", {above, x, ctx.inputAs(ctx.in("value"), type)}), type);
 }
 
 // ONNX Shrink: hardshrink with bias 0, softshrink with bias lambda.
 void shrink(ConvertContext& ctx, bool soft) {
   const auto type = ctx.dtype(ctx.out());
-  float lambd = static_cast<float>(doubleArg(ctx, 1, 0.5));
-  ctx.setOutput(ctx.op("Shrink", {ctx.inputAs(ctx.in(0), type)},
+  float lambd = static_cast<float>(doubleArg(ctx, "lambd", 0.5));
+  ctx.setOutput(ctx.op("Shrink", {ctx.inputAs(ctx.in("self"), type)},
                        {attr::f("lambd", lambd), attr::f("bias", soft ? lambd : 0.0f)}),
                 type);
 }
@@ -477,9 +492,9 @@ void shrink(ConvertContext& ctx, bool soft) {
 // logit(p, eps) = log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given.
 void logit(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string p = ctx.inputAs(ctx.in(0), type);
-  if (ctx.given(1)) {
-    double eps = ctx.toDouble(ctx.in(1));
+  std::string p = ctx.inputAs(ctx.in("self"), type);
+  if (ctx.given("eps")) {
+    double eps = ctx.toDouble(ctx.in("eps"));
     p = ctx.op("Clip", {p, ctx.scalar(eps, type), ctx.scalar(1.0 - eps, type)});
   }
   std::string oneMinus = ctx.op("Sub", {ctx.scalar(1, type), p});
@@ -488,8 +503,9 @@ void logit(ConvertContext& ctx) {
 
 // Floating point view of x for the IsNaN/IsInf family (integers are never nan or inf).
 std::string floatingInput(ConvertContext& ctx) {
-  const auto type = ctx.dtype(ctx.in(0));
-  return ctx.inputAs(ctx.in(0), at::isFloatingType(type) ? type : at::kFloat);
+  const Value* x = firstOperand(ctx);  // isnan.float(a) too
+  const auto type = ctx.dtype(x);
+  return ctx.inputAs(x, at::isFloatingType(type) ? type : at::kFloat);
 }
 
 void isFinite(ConvertContext& ctx) {  // x - x is NaN exactly for nan and +-inf
@@ -507,42 +523,42 @@ void nanToNum(ConvertContext& ctx) {
   const double largest = type == at::kDouble ? std::numeric_limits<double>::max()
                          : type == at::kHalf ? 65504.0
                                              : std::numeric_limits<float>::max();
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   std::string posInf = ctx.op("IsInf", {x}, {attr::i("detect_negative", 0)});
   std::string negInf = ctx.op("IsInf", {x}, {attr::i("detect_positive", 0)});
-  std::string y = ctx.op("Where", {ctx.op("IsNaN", {x}), ctx.scalar(doubleArg(ctx, 1, 0.0), type), x});
-  y = ctx.op("Where", {posInf, ctx.scalar(doubleArg(ctx, 2, largest), type), y});
-  y = ctx.op("Where", {negInf, ctx.scalar(doubleArg(ctx, 3, -largest), type), y});
+  std::string y = ctx.op("Where", {ctx.op("IsNaN", {x}), ctx.scalar(doubleArg(ctx, "nan", 0.0), type), x});
+  y = ctx.op("Where", {posInf, ctx.scalar(doubleArg(ctx, "posinf", largest), type), y});
+  y = ctx.op("Where", {negInf, ctx.scalar(doubleArg(ctx, "neginf", -largest), type), y});
   ctx.setOutput(y, type);
 }
 
 // addcmul/addcdiv(self, t1, t2, value): self + value * (t1 op t2).
 void addcombined(ConvertContext& ctx, const std::string& opType) {
   const auto type = ctx.dtype(ctx.out());
-  std::string product = ctx.op(opType, {ctx.inputAs(ctx.in(1), type), ctx.inputAs(ctx.in(2), type)});
-  double value = doubleArg(ctx, 3, 1.0);
+  std::string product = ctx.op(opType, {ctx.inputAs(ctx.in("tensor1"), type), ctx.inputAs(ctx.in("tensor2"), type)});
+  double value = doubleArg(ctx, "value", 1.0);
   if (value != 1.0) product = ctx.op("Mul", {product, ctx.scalar(value, type)});
-  ctx.setOutput(ctx.op("Add", {ctx.inputAs(ctx.in(0), type), product}), type);
+  ctx.setOutput(ctx.op("Add", {ctx.inputAs(ctx.in("self"), type), product}), type);
 }
 
 void lerp(ConvertContext& ctx) {  // start + weight * (end - start)
   const auto type = ctx.dtype(ctx.out());
-  std::string start = ctx.inputAs(ctx.in(0), type);
-  std::string difference = ctx.op("Sub", {ctx.inputAs(ctx.in(1), type), start});
-  ctx.setOutput(ctx.op("Add", {start, ctx.op("Mul", {ctx.inputAs(ctx.in(2), type), difference})}), type);
+  std::string start = ctx.inputAs(ctx.in("self"), type);
+  std::string difference = ctx.op("Sub", {ctx.inputAs(ctx.in("end"), type), start});
+  ctx.setOutput(ctx.op("Add", {start, ctx.op("Mul", {ctx.inputAs(ctx.in("weight"), type), difference})}), type);
 }
 
 void where(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("Where", {ctx.inputAs(ctx.in(0), at::kBool), ctx.inputAs(ctx.in(1), type),
-                                 ctx.inputAs(ctx.in(2), type)}),
+  ctx.setOutput(ctx.op("Where", {ctx.inputAs(ctx.in("condition"), at::kBool), ctx.inputAs(ctx.in("self"), type),
+                                 ctx.inputAs(ctx.in("other"), type)}),
                 type);
 }
 
 void maskedFill(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("Where", {ctx.inputAs(ctx.in(1), at::kBool), ctx.inputAs(ctx.in(2), type),
-                                 ctx.inputAs(ctx.in(0), type)}),
+  ctx.setOutput(ctx.op("Where", {ctx.inputAs(ctx.in("mask"), at::kBool), ctx.inputAs(ctx.in("value"), type),
+                                 ctx.inputAs(ctx.in("self"), type)}),
                 type);
 }
 
@@ -651,10 +667,10 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::addcdiv", [](ConvertContext& c) { addcombined(c, "Div"); });
   r.add("aten::lerp", lerp);
   const OpFacts bounded = keepsSize(KeepsInputSize::NumberBounds);
-  r.add("aten::clamp", [](ConvertContext& c) { clamp(c, c.in(1), c.in(2)); }, bounded);
-  r.add("aten::clip", [](ConvertContext& c) { clamp(c, c.in(1), c.in(2)); });
-  r.add("aten::clamp_min", [](ConvertContext& c) { clamp(c, c.in(1), nullptr); }, bounded);
-  r.add("aten::clamp_max", [](ConvertContext& c) { clamp(c, nullptr, c.in(1)); }, bounded);
+  r.add("aten::clamp", [](ConvertContext& c) { clamp(c, c.in("min"), c.in("max")); }, bounded);
+  r.add("aten::clip", [](ConvertContext& c) { clamp(c, c.in("min"), c.in("max")); });
+  r.add("aten::clamp_min", [](ConvertContext& c) { clamp(c, c.in("min"), nullptr); }, bounded);
+  r.add("aten::clamp_max", [](ConvertContext& c) { clamp(c, nullptr, c.in("max")); }, bounded);
   // The three-argument overloads; where(condition), the overload with no name, is
   // nonzero's (index_converters.cpp): its size depends on the data.
   r.add("aten::where", where);
