@@ -1,5 +1,6 @@
 #pragma once
 // Small pieces several converter families share.
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,14 @@ inline std::string reduce(ConvertContext& ctx, const std::string& opType, const 
   }
   if (!axes.empty()) attrs.push_back(attr::ints("axes", axes));
   return ctx.op(opType, {x}, attrs);
+}
+
+// GELU's exact (erf) form, x * (1 + erf(x / sqrt(2))) * 0.5: written once, for aten::gelu
+// and for the feed-forward block of the fused transformer encoder layer.
+inline std::string erfGelu(ConvertContext& ctx, const std::string& x, at::ScalarType type) {
+  std::string e = ctx.op("Erf", {ctx.op("Div", {x, ctx.scalar(std::sqrt(2.0), type)})});
+  std::string onePlus = ctx.op("Add", {e, ctx.scalar(1.0, type)});
+  return ctx.op("Mul", {ctx.op("Mul", {x, onePlus}), ctx.scalar(0.5, type)});
 }
 
 }  // namespace modelexport

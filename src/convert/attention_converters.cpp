@@ -175,13 +175,7 @@ void transformerEncoderLayer(ConvertContext& ctx) {
   if (!normFirst) x = norm1(x);
   const std::string residual = x;
   std::string h = staticLinear(ctx, normFirst ? norm2(x) : x, ctx.in("ffn_weight_1"), ctx.in("ffn_bias_1"), type);
-  if (gelu) {
-    // The erf form: 0.5 x (1 + erf(x / sqrt(2))).
-    std::string erf = ctx.op("Erf", {ctx.op("Div", {h, ctx.scalar(std::sqrt(2.0), type)})});
-    h = ctx.op("Mul", {ctx.op("Mul", {h, ctx.scalar(0.5, type)}), ctx.op("Add", {erf, ctx.scalar(1.0, type)})});
-  } else {
-    h = ctx.op("Relu", {h});
-  }
+  h = gelu ? erfGelu(ctx, h, type) : ctx.op("Relu", {h});  // use_gelu: the erf form, as aten::gelu
   x = ctx.op("Add", {staticLinear(ctx, h, ctx.in("ffn_weight_2"), ctx.in("ffn_bias_2"), type), residual});
   if (!normFirst) x = norm2(x);
   ctx.setOutput(x, type);

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "modelexport/convert_context.h"
+#include "modelexport/converter_helpers.h"
 
 namespace modelexport {
 namespace {
@@ -274,10 +275,7 @@ void gelu(ConvertContext& ctx) {
     return;
   }
   if (approximate != "none") ctx.unsupported("gelu approximate='" + approximate + "'");
-  // x * 0.5 * (1 + erf(x / sqrt(2)))
-  std::string e = ctx.op("Erf", {ctx.op("Div", {x, ctx.scalar(std::sqrt(2.0), type)})});
-  std::string onePlus = ctx.op("Add", {e, ctx.scalar(1.0, type)});
-  ctx.setOutput(ctx.op("Mul", {ctx.op("Mul", {x, onePlus}), ctx.scalar(0.5, type)}), type);
+  ctx.setOutput(erfGelu(ctx, x, type), type);
 }
 
 void silu(ConvertContext& ctx) {
