@@ -56,6 +56,12 @@ void dropReadPages(const void* p, size_t n);
 // The same for a tensor's storage bytes (the whole storage a view reads from).
 void dropReadPages(const at::Tensor& tensor);
 
+// Asks the kernel to read the file pages under a tensor's storage range (as
+// dropReadPages(tensor) spans it) ahead, in one sequential read, when it lies in a live
+// mapping: a transposed view then reads them from the page cache instead of faulting
+// them in one by one in its own order. Does nothing elsewhere.
+void adviseWillRead(const at::Tensor& tensor);
+
 // Registers another private file mapping (a TorchScript archive's) for the two calls
 // above; `fd` stays open until `unregisterFileMapping`.
 void registerFileMapping(const void* base, uint64_t size, int fd);

@@ -34,6 +34,12 @@ int runExport(int argc, char** argv) {
   fs::path library = own / MODELEXPORT_EXPORT_ENGINE_LIBRARY;
   const fs::path installed = own.parent_path() / "lib" / "modelexport" / MODELEXPORT_EXPORT_ENGINE_LIBRARY;
   if (!fs::exists(library, ec) && fs::exists(installed, ec)) library = installed;
+  // LibTorch's OpenMP threads otherwise spin after each parallel op, waiting for the next
+  // one. The export runs short ops between long stretches of its own work (the writer
+  // reorders weights on a second thread): spinning only takes the cores that work needs
+  // (672M-parameter export on 2 cores: run 1.9 s -> 0.7 s). libgomp reads this when the
+  // engine loads it; a value the user set stays.
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
   void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     std::cerr << "modelexport: error: " << library.string() << ": cannot load the export engine: " << dlerror() << "\n";

@@ -164,15 +164,32 @@ void dropReadPages(const void* p, size_t n) {
   });
 }
 
-void dropReadPages(const at::Tensor& tensor) {
-  if (!tensor.defined() || tensor.is_sparse() || !tensor.has_storage() || tensor.numel() == 0) return;
-  // The bytes the view reaches: from its first element to its last.
+namespace {
+
+// The bytes a view reaches, from its first element to its last; 0 when there are none or
+// its first element is not its lowest address (a negative stride).
+size_t reachedBytes(const at::Tensor& tensor) {
+  if (!tensor.defined() || tensor.is_sparse() || !tensor.has_storage() || tensor.numel() == 0) return 0;
   int64_t last = 0;
   for (int64_t d = 0; d < tensor.dim(); ++d) {
-    if (tensor.stride(d) < 0) return;  // its first element is not its lowest address
+    if (tensor.stride(d) < 0) return 0;
     last += (tensor.size(d) - 1) * tensor.stride(d);
   }
-  dropReadPages(tensor.data_ptr(), static_cast<size_t>(last + 1) * tensor.element_size());
+  return static_cast<size_t>(last + 1) * tensor.element_size();
+}
+
+}  // namespace
+
+void dropReadPages(const at::Tensor& tensor) {
+  if (const size_t n = reachedBytes(tensor)) dropReadPages(tensor.data_ptr(), n);
+}
+
+void adviseWillRead(const at::Tensor& tensor) {
+  const size_t n = reachedBytes(tensor);
+  if (n == 0 || !regions().find(tensor.data_ptr(), n)) return;
+  const auto first = reinterpret_cast<uintptr_t>(tensor.data_ptr()) / kPage * kPage;
+  const auto end = reinterpret_cast<uintptr_t>(tensor.data_ptr()) + n;
+  ::madvise(reinterpret_cast<void*>(first), end - first, MADV_WILLNEED);
 }
 
 }  // namespace modelexport
