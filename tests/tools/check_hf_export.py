@@ -4,7 +4,8 @@
 Usage:
     check_hf_export.py --cache HUB_CACHE --repo ORG/NAME --onnx FILE.onnx
         [--batch 2] [--length 11] [--decoder-length 7] [--audio-samples 5600]
-        [--tolerance 1e-4] [--model-class NAME]
+        [--tolerance 1e-4] [--model-class NAME] [--references DIR]
+    check_hf_export.py --cache HUB_CACHE --write-references DIR [--repo ORG/NAME ...]
 
 Checks, one line each:
   1. onnx.checker.check_model(FILE, full_check=True);
@@ -20,11 +21,25 @@ Checks, one line each:
      "outer.inner", a tuple element as "name.0"): max |onnx - torch| / (1 + |torch|) must be
      at most TOLERANCE.
 Ends with `PASS REPO (max err X)` or `FAIL REPO: reason`; exit status 0 or 1.
+
+Cached references. Check 3's inputs and transformers' outputs depend only on the repo's
+files in the cache, this file, the input plan and the versions of the libraries that make
+them, not on the ONNX file. `--write-references DIR` computes them for the given repos (all
+of the cache's manifest.json by default; for the inputs the manifest lists) in one process
+and keeps them in DIR (REPO.json + REPO.npz), each under a key of all of those (the repo's
+snapshot commit, sha256 of this file, the plan, --model-class, Python's and torch's,
+transformers', tokenizers', numpy's and Pillow's versions); a repo whose key is unchanged
+is skipped. A check given `--references DIR` uses a reference only when its key is the
+one computed now and its inputs are the ones the graph declares; otherwise (or without
+DIR) it makes them as above. Either way it says which (`reference: ...`): the comparison
+is the same, the cached one skips importing torch and transformers.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -136,6 +151,9 @@ class InputPlan:
     length: int
     decoder_length: int
     audio_samples: int
+    references: Optional[Path] = None
+    model_class: Optional[str] = None
+    cached: Optional[dict[str, Any]] = None  # the --references entry whose key is today's
 
 
 def text_inputs(plan: InputPlan) -> dict[str, Any]:
@@ -241,6 +259,14 @@ def shape_problems(session_inputs: list[Any], arrays: dict[str, Any]) -> list[st
 # ---------------------------------------------------------------------------------------
 # Check 3: the reference and the comparison
 # ---------------------------------------------------------------------------------------
+
+def load_config(repo: str) -> Any:
+    """transformers' AutoConfig of the repo (transformers imported here, quiet)."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    return transformers.AutoConfig.from_pretrained(repo)
+
 
 def load_reference(repo: str, class_name: str) -> Any:
     """The transformers model, eval, no cache, SDPA attention where the class has it."""
@@ -352,7 +378,15 @@ def check_numerics(report: Report, path: Path, plan: InputPlan, class_name: str,
         options.log_severity_level = 3  # errors only: not its notes on unused initializers
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         declared = [spec.name for spec in session.get_inputs()]
-        arrays = make_inputs(plan, declared)
+        cached = cached_reference(plan, class_name, declared)
+        if cached is not None:
+            arrays, cached_outputs = cached
+            report.line(f"  reference: cached in {plan.references} (inputs and {class_name}'s outputs, same key)")
+        else:
+            if plan.config is None:  # a cached entry for other inputs than these
+                plan.config = load_config(plan.repo)
+            arrays, cached_outputs = make_inputs(plan, declared), None
+            report.line(f"  reference: transformers {class_name}, computed now")
         report.line("  inputs: " + ", ".join(f"{name} {list(array.shape)}" for name, array in arrays.items()))
         problems = shape_problems(session.get_inputs(), arrays)
         if problems:
@@ -362,7 +396,10 @@ def check_numerics(report: Report, path: Path, plan: InputPlan, class_name: str,
                for spec in session.get_inputs()}
         names = [spec.name for spec in session.get_outputs()]
         got = dict(zip(names, session.run(names, fed)))
-        reference = run_reference(load_reference(plan.repo, class_name), arrays)
+        if cached_outputs is not None:
+            reference = cached_outputs
+        else:
+            reference = run_reference(load_reference(plan.repo, class_name), arrays)
     except Exception as error:
         report.check(3, title, f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}")
         return
@@ -372,34 +409,162 @@ def check_numerics(report: Report, path: Path, plan: InputPlan, class_name: str,
 
 
 # ---------------------------------------------------------------------------------------
+# Cached references (--write-references DIR, --references DIR)
+# ---------------------------------------------------------------------------------------
+
+KEYED_DISTRIBUTIONS = ("torch", "transformers", "tokenizers", "numpy", "Pillow")
+
+
+def reference_file(directory: Path, repo: str, suffix: str) -> Path:
+    return directory / (repo.replace("/", "--") + suffix)
+
+
+def reference_key(plan: InputPlan, cache: Path) -> str:
+    """What check 3's inputs and reference outputs are made from, hashed (without importing
+    torch): the repo's snapshot commit in the cache (its files), this file, the plan,
+    --model-class, and the versions of Python and of the libraries that make them."""
+    from importlib import metadata
+
+    refs = cache / "--".join(["models", *plan.repo.split("/")]) / "refs" / "main"
+    versions = {}
+    for name in KEYED_DISTRIBUTIONS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    facts = {
+        "repo": plan.repo,
+        "commit": refs.read_text().strip() if refs.is_file() else None,
+        "checker": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+        "plan": [plan.batch, plan.length, plan.decoder_length, plan.audio_samples],
+        "model_class": plan.model_class,
+        "python": sys.version,
+        "versions": versions,
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def cached_entry(plan: InputPlan, cache: Path) -> Optional[dict[str, Any]]:
+    """The reference entry of plan.repo in plan.references if its key is today's, else None."""
+    if plan.references is None:
+        return None
+    try:
+        entry = json.loads(reference_file(plan.references, plan.repo, ".json").read_text())
+    except (OSError, ValueError):
+        return None
+    if entry.get("key") != reference_key(plan, cache):
+        return None
+    return entry
+
+
+def cached_reference(plan: InputPlan, class_name: str,
+                     declared: list[str]) -> Optional[tuple[dict[str, Any], dict[str, Any]]]:
+    """(inputs by declared name, reference outputs in the model's order) from the cache, when
+    it holds them for this class and exactly these inputs; else None."""
+    entry = plan.cached
+    if entry is None or entry.get("class_name") != class_name or sorted(entry["inputs"]) != sorted(declared):
+        return None
+    import numpy as np
+
+    with np.load(reference_file(plan.references, plan.repo, ".npz"), allow_pickle=False) as data:
+        inputs = {name: data[f"input_{i}"] for i, name in enumerate(entry["inputs"])}
+        outputs = {name: data[f"output_{i}"] for i, name in enumerate(entry["outputs"])}
+    return {name: inputs[name] for name in declared}, outputs
+
+
+def write_references(cache: Path, directory: Path, repos: list[str], base: InputPlan) -> int:
+    """Compute and keep check 3's inputs and reference outputs for each repo (the inputs its
+    manifest entry lists); a repo whose kept key is today's is left alone. A repo whose
+    reference cannot be made is reported and skipped: its check makes it, and fails, itself."""
+    import numpy as np
+
+    manifest = json.loads((cache / "manifest.json").read_text())
+    directory.mkdir(parents=True, exist_ok=True)
+    todo = []
+    for repo in repos or list(manifest):
+        plan = InputPlan(repo, None, base.batch, base.length, base.decoder_length, base.audio_samples,
+                         directory, base.model_class)
+        key = reference_key(plan, cache)
+        if cached_entry(plan, cache) is None:
+            todo.append((plan, key))
+    print(f"check_hf_export: {len(repos or manifest) - len(todo)} references up to date, {len(todo)} to make "
+          f"in {directory}", flush=True)
+    if not todo:
+        return 0
+    for plan, key in todo:
+        try:
+            plan.config = load_config(plan.repo)
+            class_name = plan.model_class or (plan.config.architectures or [None])[0]
+            if class_name is None:
+                raise ValueError("config.json names no architecture")
+            declared = list(manifest[plan.repo]["inputs"])
+            arrays = make_inputs(plan, declared)
+            reference = run_reference(load_reference(plan.repo, class_name), arrays)
+        except Exception as error:
+            print(f"  {plan.repo}: no reference ({type(error).__name__}: {error}); its check makes it", flush=True)
+            continue
+        stored = {f"input_{i}": np.asarray(arrays[name]) for i, name in enumerate(declared)}
+        stored.update({f"output_{i}": np.asarray(value) for i, value in enumerate(reference.values())})
+        npz = reference_file(directory, plan.repo, ".npz")
+        entry = reference_file(directory, plan.repo, ".json")
+        entry.unlink(missing_ok=True)  # the entry goes last: never an entry over another file's arrays
+        with open(str(npz) + ".tmp", "wb") as out:
+            np.savez(out, **stored)
+        os.replace(str(npz) + ".tmp", npz)
+        entry.with_suffix(".json.tmp").write_text(json.dumps(
+            {"key": key, "repo": plan.repo, "class_name": class_name, "inputs": declared,
+             "outputs": list(reference)}, indent=1) + "\n")
+        os.replace(entry.with_suffix(".json.tmp"), entry)
+        print(f"  {plan.repo}: {class_name}, inputs {', '.join(declared)}; {len(reference)} outputs", flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", required=True, type=Path, help="the Hugging Face hub cache (HF_HUB_CACHE)")
-    parser.add_argument("--repo", required=True, help="the repo id the file was exported from (ORG/NAME or NAME)")
-    parser.add_argument("--onnx", required=True, type=Path, help="the exported ONNX file")
+    parser.add_argument("--repo", action="append",
+                        help="the repo id the file was exported from (ORG/NAME or NAME); with --write-references, "
+                             "each repo to make a reference for (default: all of the cache's manifest.json)")
+    parser.add_argument("--onnx", type=Path, help="the exported ONNX file")
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--length", type=int, default=11, help="text length in tokens")
     parser.add_argument("--decoder-length", type=int, default=7, help="decoder_input_ids length (seq2seq)")
     parser.add_argument("--audio-samples", type=int, default=5600, help="waveform length (audio models)")
     parser.add_argument("--tolerance", type=float, default=1e-4)
     parser.add_argument("--model-class", help="the transformers class (default: config.architectures[0])")
+    parser.add_argument("--references", type=Path,
+                        help="kept inputs and reference outputs (made by --write-references), used when their key matches")
+    parser.add_argument("--write-references", type=Path, metavar="DIR",
+                        help="make the references of --repo (default: every repo of the cache) in DIR, then exit")
     args = parser.parse_args(argv)
 
     # huggingface_hub reads these when imported.
     os.environ["HF_HUB_CACHE"] = str(args.cache.resolve())
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if args.write_references is not None:
+        base = InputPlan("", None, args.batch, args.length, args.decoder_length, args.audio_samples,
+                         None, args.model_class)
+        return write_references(args.cache, args.write_references, args.repo or [], base)
+    if not args.repo or len(args.repo) != 1 or args.onnx is None:
+        parser.error("give one --repo and --onnx (or --write-references)")
+    args.repo = args.repo[0]
     import onnx
-    import transformers
 
-    transformers.logging.set_verbosity_error()
     report = Report(args.repo)
+    plan = InputPlan(args.repo, None, args.batch, args.length, args.decoder_length, args.audio_samples,
+                     args.references, args.model_class)
+    plan.cached = cached_entry(plan, args.cache)
     try:
-        config = transformers.AutoConfig.from_pretrained(args.repo)
-        class_name = args.model_class or (config.architectures or [None])[0]
-        if class_name is None:
-            raise ValueError("config.json names no architecture; give --model-class")
+        if plan.cached is not None:
+            class_name = plan.cached["class_name"]
+        else:
+            plan.config = load_config(args.repo)
+            class_name = args.model_class or (plan.config.architectures or [None])[0]
+            if class_name is None:
+                raise ValueError("config.json names no architecture; give --model-class")
         model = onnx.load(str(args.onnx), load_external_data=False)
     except Exception as error:
         report.line(f"FAIL {args.repo}: {type(error).__name__}: {error}")
@@ -408,7 +573,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     report.check(1, "onnx.checker (full_check)", check_checker(args.onnx))
     problem, detail = check_stamps(model, class_name)
     report.check(2, "hierarchy_path stamps", problem, detail)
-    plan = InputPlan(args.repo, config, args.batch, args.length, args.decoder_length, args.audio_samples)
     check_numerics(report, args.onnx, plan, class_name, args.tolerance)
     return report.finish()
 

@@ -127,9 +127,9 @@ def export(cache: Path, repo: str, out: Path) -> None:
     stamp(out, class_name)
 
 
-def run_checker(cache: Path, repo: str, onnx_path: Path) -> subprocess.CompletedProcess[str]:
+def run_checker(cache: Path, repo: str, onnx_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(HERE / "check_hf_export.py"), "--cache", str(cache), "--repo", repo,
-                           "--onnx", str(onnx_path)], capture_output=True, text=True, timeout=300)
+                           "--onnx", str(onnx_path), *extra], capture_output=True, text=True, timeout=300)
 
 
 class CheckHfExportTest(unittest.TestCase):
@@ -206,6 +206,63 @@ class CheckHfExportTest(unittest.TestCase):
         result = run_checker(self.cache, "tiny-gpt2", self.edited("tiny-gpt2", "perturbed.onnx", perturb))
         self.assertEqual(result.returncode, 1, result.stdout)
         self.assertRegex(result.stdout, r"FAIL tiny-gpt2: onnxruntime vs transformers .*max err .* > 0.0001")
+
+    def test_cached_references(self) -> None:
+        """--write-references keeps check 3's inputs and outputs; a check given them prints the
+        same lines as one that computes them, still fails changed weights, and computes its
+        own when the key or the inputs differ."""
+        import json
+
+        refs = Path(self.tmp.name) / "refs"
+        made = subprocess.run([sys.executable, str(HERE / "check_hf_export.py"), "--cache", str(self.cache),
+                               "--write-references", str(refs)], capture_output=True, text=True, timeout=300)
+        self.assertEqual(made.returncode, 0, made.stdout + made.stderr)
+        self.assertIn(f"0 references up to date, {len(REPOS)} to make", made.stdout)
+        again = subprocess.run([sys.executable, str(HERE / "check_hf_export.py"), "--cache", str(self.cache),
+                                "--write-references", str(refs)], capture_output=True, text=True, timeout=300)
+        self.assertIn(f"{len(REPOS)} references up to date, 0 to make", again.stdout)
+
+        def lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+            return [line for line in result.stdout.splitlines() if "reference:" not in line]
+
+        for repo, path in self.files.items():
+            with self.subTest(repo=repo):
+                live = run_checker(self.cache, repo, path)
+                cached = run_checker(self.cache, repo, path, "--references", str(refs))
+                self.assertEqual(cached.returncode, 0, cached.stdout + cached.stderr)
+                self.assertIn("reference: cached in", cached.stdout)
+                self.assertIn("reference: transformers", live.stdout)
+                self.assertEqual(lines(cached), lines(live))
+
+        perturbed = self.edited("tiny-gpt2", "perturbed-cached.onnx", perturb_first_matrix)
+        result = run_checker(self.cache, "tiny-gpt2", perturbed, "--references", str(refs))
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("reference: cached in", result.stdout)
+        self.assertRegex(result.stdout, r"FAIL tiny-gpt2: onnxruntime vs transformers .*max err .* > 0.0001")
+
+        entry_path = refs / "modelexport-test--tiny-bert.json"
+        entry = json.loads(entry_path.read_text())
+        for name, changed in (("key", {**entry, "key": "0" * 64}),
+                              ("inputs", {**entry, "inputs": entry["inputs"][:2]})):
+            with self.subTest(changed=name):
+                entry_path.write_text(json.dumps(changed))
+                result = run_checker(self.cache, "modelexport-test/tiny-bert", self.files["modelexport-test/tiny-bert"],
+                                     "--references", str(refs))
+                self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+                self.assertIn("reference: transformers BertModel, computed now", result.stdout)
+        entry_path.write_text(json.dumps(entry))
+
+
+def perturb_first_matrix(model: Any) -> None:
+    """Weights changed by 1%: the first float 2-D initializer."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    for index, initializer in enumerate(model.graph.initializer):
+        array = numpy_helper.to_array(initializer)
+        if array.dtype == np.float32 and array.ndim == 2:
+            model.graph.initializer[index].CopyFrom(numpy_helper.from_array(array * 1.01, initializer.name))
+            return
 
 
 if __name__ == "__main__":
