@@ -168,10 +168,10 @@ using ConverterFn = std::function<void(ConvertContext&)>;
 
 // The op table. A key is an op kind ("aten::add": every overload) or one overload
 // ("aten::add.Tensor"; "aten::add" is also the overload with the empty name). An entry
-// holds the converter and the facts other stages read (op_facts.h); either may be
-// missing. A node finds its overload's entry first, then its kind's: for the converter,
-// the first of the two that has one; for the facts, the first that exists (so an
-// overload's entry replaces its kind's facts).
+// holds the converter and the facts other stages read (op_facts.h, handed to them as
+// opFacts()); either may be missing. A node finds its overload's entry first, then its
+// kind's: for the converter, the first of the two that has one; for the facts, the
+// first that exists (so an overload's entry replaces its kind's facts).
 class ConverterRegistry {
  public:
   // Sets the converter; the facts join those the entry has.
@@ -185,18 +185,16 @@ class ConverterRegistry {
   // The converter of the out-of-place form of an in-place node (`aten::add_.Tensor` ->
   // `aten::add.Tensor`, then `aten::add`).
   const ConverterFn* findOutOfPlace(const torch::jit::Node* node, std::string* key = nullptr) const;
-  const OpFacts* facts(const torch::jit::Node* node) const;
+  // Every op's facts, declared with its converter: the table the pipeline hands to the
+  // stages before conversion (node_op_facts.h finds a node's entry).
+  const OpFactsTable& opFacts() const { return facts_; }
   // Every key that has a converter.
   std::vector<std::string> kinds() const;
 
  private:
-  struct Entry {
-    ConverterFn convert;
-    OpFacts facts;
-  };
-  const Entry* entry(const std::string& kind, const std::string& overload) const;
   const ConverterFn* converter(const std::string& kind, const std::string& overload, std::string* key) const;
-  std::unordered_map<std::string, Entry> table_;
+  std::unordered_map<std::string, ConverterFn> table_;
+  OpFactsTable facts_;
 };
 
 // Every converter of the product, one registration function per op family.

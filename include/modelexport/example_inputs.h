@@ -5,6 +5,8 @@
 
 #include <torch/script.h>
 
+#include "modelexport/op_facts.h"
+
 namespace modelexport {
 
 struct InputSpec {
@@ -17,13 +19,13 @@ struct InputSpec {
 
 // int64 when the input reaches an embedding or indexing op (or is a *mask* input the
 // model casts itself), float32 otherwise; for
-// embeddings whose table is a constant, the table size bounds the example ids.
-InputSpec inferInputSpec(const torch::jit::Value* input, const std::string& name,
-                         const std::vector<int64_t>& shape);
+// embeddings whose table is a constant, the table size bounds the example ids. `ops`
+// says which ops index, cast, move elements or read only shapes.
+InputSpec inferInputSpec(const torch::jit::Value* input, const std::string& name, const std::vector<int64_t>& shape,
+                         const OpFactsTable& ops);
 
-std::vector<InputSpec> inferInputSpecs(const torch::jit::Graph& graph,
-                                       const std::vector<std::string>& names,
-                                       const std::vector<int64_t>& shape);
+std::vector<InputSpec> inferInputSpecs(const torch::jit::Graph& graph, const std::vector<std::string>& names,
+                                       const std::vector<int64_t>& shape, const OpFactsTable& ops);
 
 // Deterministic example tensors: ids below indexLimit, inputs named *mask* all ones, floats from a seeded
 // normal distribution.

@@ -1,9 +1,11 @@
 #pragma once
-// What the stages before conversion need to know about an op, declared with its
-// converter in the one op table (defaultConverters(), convert_context.h).
+// What the stages before conversion need to know about an op, and the table of them
+// keyed by op name. Plain data: the converters' registrations fill it (each op's facts
+// declared beside its converter, convert_context.h), the pipeline hands it to the stages
+// that read it, and node_op_facts.h finds a TorchScript node's entry.
 #include <cstdint>
-
-#include <torch/csrc/jit/ir/ir.h>
+#include <string>
+#include <unordered_map>
 
 namespace modelexport {
 
@@ -43,12 +45,21 @@ struct OpFacts {
     // Indexing (aten::index): with a boolean mask computed from data among its indices,
     // its result's size at the mask's place depends on the data, as kDataDependentSize.
     kSizeFromMask = 1u << 6,
+    // Its result is elements of its first input, moved or selected, none computed (view,
+    // slice, expand, index, ...): a mask passed through it is still that mask.
+    kMovesElements = 1u << 7,
+    // Converts its first input to another dtype (to, type_as): an input named *mask*
+    // that reaches one is given as int64, as tokenizers make masks.
+    kDtypeCast = 1u << 8,
   };
   uint32_t flags = 0;
   KeepsInputSize keepsInputSize = KeepsInputSize::No;
   SizeFormula sizeFormula = SizeFormula::None;
   int indexInput = -1;  // an input holding indices: a graph input reaching it is int64
   int indexTable = -1;  // the input whose dim 0 those indices select (bounds the ids)
+  // A shape-only op's fill value (full_like, new_full): computed from data, it makes the
+  // result depend on data after all.
+  int fillInput = -1;
 
   bool has(Flag f) const { return (flags & f) != 0; }
   // Data-blind also when a stand-in or a size formula covers it.
@@ -63,6 +74,7 @@ struct OpFacts {
     if (o.sizeFormula != SizeFormula::None) r.sizeFormula = o.sizeFormula;
     if (o.indexInput >= 0) r.indexInput = o.indexInput;
     if (o.indexTable >= 0) r.indexTable = o.indexTable;
+    if (o.fillInput >= 0) r.fillInput = o.fillInput;
     return r;
   }
 };
@@ -75,6 +87,8 @@ inline OpFacts auxiliary() { return flags(OpFacts::kAuxiliary); }
 inline OpFacts view() { return flags(OpFacts::kView); }
 inline OpFacts dataDependentSize() { return flags(OpFacts::kDataDependentSize); }
 inline OpFacts sizeFromMask() { return flags(OpFacts::kSizeFromMask); }
+inline OpFacts movesElements() { return flags(OpFacts::kMovesElements); }
+inline OpFacts dtypeCast() { return flags(OpFacts::kDtypeCast); }
 inline OpFacts keepsSize(KeepsInputSize when = KeepsInputSize::Always) {
   OpFacts f;
   f.keepsInputSize = when;
@@ -92,10 +106,32 @@ inline OpFacts indexAt(int input, int table = -1) {
   return f;
 }
 
-// The facts of this node's op in defaultConverters(): its overload's entry, else its
-// kind's; nullptr for an op the table does not know.
-const OpFacts* opFacts(const torch::jit::Node* node);
-// The same, or no facts at all.
-const OpFacts& opFactsOrNone(const torch::jit::Node* node);
+inline OpFacts fillFrom(int input) {
+  OpFacts f;
+  f.fillInput = input;
+  return f;
+}
+
+// The op table's facts. A key is an op kind ("aten::add": every overload) or one
+// overload ("aten::add.Tensor"); an overload's entry, when there is one, replaces its
+// kind's (the rounding-mode overloads of div declare none).
+class OpFactsTable {
+ public:
+  // The facts join those the key has (an entry with no facts is still an entry).
+  void add(const std::string& key, const OpFacts& facts) {
+    OpFacts& f = table_[key];
+    f = f | facts;
+  }
+  // The entry of the overload (empty: the plain kind), else of the kind; nullptr for an
+  // op the table does not know.
+  const OpFacts* find(const std::string& kind, const std::string& overload = std::string()) const {
+    auto it = table_.find(overload.empty() ? kind : kind + "." + overload);
+    if (it == table_.end() && !overload.empty()) it = table_.find(kind);
+    return it == table_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, OpFacts> table_;
+};
 
 }  // namespace modelexport

@@ -9,6 +9,8 @@
 
 #include <torch/script.h>
 
+#include "modelexport/op_facts.h"
+
 namespace modelexport {
 
 struct ValueFact {
@@ -40,22 +42,23 @@ class ValueFacts {
   // that run varied the data-dependent sizes (nms, boolean masks), everything computed
   // from a value that differs stops being known too (but by shape-only ops), even where
   // both runs gave the same: min(60, boxes kept) is 60 in both when each keeps more.
-  void markVarying(const ValueFacts& other);
+  void markVarying(const ValueFacts& other, const OpFactsTable& ops);
   // Set by runForFacts on a run that varied the data-dependent sizes.
   void setVariedDataDependentSizes() { variedDataDependentSizes_ = true; }
   // Values a torch.export program declares symbolic (value -> dims that are expressions
   // of its symbols; none for a SymInt): those dims become dynamic and the values stop
   // being known at export time, and so does everything computed from them (except by
   // shape-only ops), even where the run with the axes one larger gave the same (a
-  // length after strided convolutions, n // 20).
+  // length after strided convolutions, n // 20). `ops` says which ops are shape-only.
   void markSymbolic(const torch::jit::Graph& graph,
-                    const std::unordered_map<const torch::jit::Value*, std::vector<int64_t>>& symbolic);
+                    const std::unordered_map<const torch::jit::Value*, std::vector<int64_t>>& symbolic,
+                    const OpFactsTable& ops);
 
  private:
   // What depends on a value no longer known at export time is not known either, as the
   // run decides (Runner::runNode): static when shape-only (a fill value aside) or when
   // every input is.
-  void followNotStatic(const torch::jit::Graph& graph);
+  void followNotStatic(const torch::jit::Graph& graph, const OpFactsTable& ops);
 
   std::unordered_map<const torch::jit::Value*, ValueFact> facts_;
   bool variedDataDependentSizes_ = false;
@@ -76,19 +79,21 @@ c10::optional<c10::IValue> constantValue(const torch::jit::Value* v);
 bool isInPlaceKind(const std::string& kind);
 
 // Runs the graph node by node. Throws UserError when the model rejects the inputs.
+// `ops` is the op table's facts (which ops are shape-only, views, data-dependent in
+// size, or need only a stand-in of their result: shape_only_run.h).
 // `parameters` are the constants that hold module parameters and buffers. With
 // `varyDataDependentSizes`, each result of an op whose size depends on data
 // (OpFacts::kDataDependentSize; kSizeFromMask with a mask computed from data) has
 // another count along that size: its first entry alone, the one entry twice, or one
 // zero row for none, so comparing with a plain run (markVarying) shows what follows
 // those sizes. In a graph with such ops, a branch not taken on a size gets facts too.
-RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs,
+RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs, const OpFactsTable& ops,
                       const std::unordered_set<const torch::jit::Value*>& parameters = {},
                       bool varyDataDependentSizes = false);
 
 // Whether the graph (or a block in it) calls an op whose result size depends on data.
 // With a run's facts, an index counts only with a boolean mask computed from data; without
 // them, with an index whose type may be one.
-bool hasDataDependentSizes(const torch::jit::Block* block, const ValueFacts* facts = nullptr);
+bool hasDataDependentSizes(const torch::jit::Block* block, const OpFactsTable& ops, const ValueFacts* facts = nullptr);
 
 }  // namespace modelexport

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "modelexport/errors.h"
+#include "modelexport/node_op_facts.h"
 #include "modelexport/onnx_tensor.h"
 
 namespace modelexport {
@@ -315,35 +316,15 @@ void ConvertContext::requireOpset(int opset, const std::string& feature) const {
 }
 
 void ConverterRegistry::add(const std::string& key, ConverterFn fn, const OpFacts& facts) {
-  Entry& e = table_[key];
-  e.convert = std::move(fn);
-  e.facts = e.facts | facts;
+  table_[key] = std::move(fn);
+  facts_.add(key, facts);
 }
 
-void ConverterRegistry::declare(const std::string& key, const OpFacts& facts) {
-  Entry& e = table_[key];
-  e.facts = e.facts | facts;
-}
+void ConverterRegistry::declare(const std::string& key, const OpFacts& facts) { facts_.add(key, facts); }
 
 const ConverterFn* ConverterRegistry::find(const std::string& key) const {
   auto it = table_.find(key);
-  return it == table_.end() || !it->second.convert ? nullptr : &it->second.convert;
-}
-
-namespace {
-
-// A node's overload name; "" when it has none or no schema.
-std::string overloadOf(const torch::jit::Node* node) {
-  const c10::FunctionSchema* schema = node->maybeSchema();
-  return schema ? schema->overload_name() : std::string();
-}
-
-}  // namespace
-
-const ConverterRegistry::Entry* ConverterRegistry::entry(const std::string& kind, const std::string& overload) const {
-  auto it = table_.find(overload.empty() ? kind : kind + "." + overload);
-  if (it == table_.end() && !overload.empty()) it = table_.find(kind);
-  return it == table_.end() ? nullptr : &it->second;
+  return it == table_.end() || !it->second ? nullptr : &it->second;
 }
 
 const ConverterFn* ConverterRegistry::converter(const std::string& kind, const std::string& overload,
@@ -369,15 +350,10 @@ const ConverterFn* ConverterRegistry::findOutOfPlace(const torch::jit::Node* nod
   return converter(kind.substr(0, kind.size() - 1), overloadOf(node), key);
 }
 
-const OpFacts* ConverterRegistry::facts(const torch::jit::Node* node) const {
-  const Entry* e = entry(node->kind().toQualString(), overloadOf(node));
-  return e ? &e->facts : nullptr;
-}
-
 std::vector<std::string> ConverterRegistry::kinds() const {
   std::vector<std::string> out;
-  for (const auto& [key, e] : table_)
-    if (e.convert) out.push_back(key);
+  for (const auto& [key, convert] : table_)
+    if (convert) out.push_back(key);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -399,14 +375,6 @@ const ConverterRegistry& defaultConverters() {
     return r;
   }();
   return registry;
-}
-
-const OpFacts* opFacts(const torch::jit::Node* node) { return defaultConverters().facts(node); }
-
-const OpFacts& opFactsOrNone(const torch::jit::Node* node) {
-  static const OpFacts none;
-  const OpFacts* facts = opFacts(node);
-  return facts ? *facts : none;
 }
 
 }  // namespace modelexport

@@ -386,7 +386,7 @@ void filled(ConvertContext& ctx, double fill) {
 
 void registerIndexConverters(ConverterRegistry& r) {
   // A graph input reaching an index argument is int64 ids (example_inputs.cpp).
-  r.add("aten::index", index, indexAt(1) | sizeFromMask());
+  r.add("aten::index", index, indexAt(1) | sizeFromMask() | movesElements());
   r.add("aten::index_put", indexPut);
   r.add("aten::index_select", indexSelect, indexAt(2));
   r.add("aten::gather", gather, indexAt(2));
@@ -414,8 +414,8 @@ void registerIndexConverters(ConverterRegistry& r) {
   }, dataDependentSize());
   const double kFillArgument = std::numeric_limits<double>::quiet_NaN();
   // The _like and new_ forms take only the shape, dtype and device of their tensor.
-  const std::pair<const char*, OpFacts> fulls[] = {{"aten::full", {}}, {"aten::full_like", shapeOnly()},
-                                                   {"aten::new_full", shapeOnly()}};
+  const std::pair<const char*, OpFacts> fulls[] = {{"aten::full", {}}, {"aten::full_like", shapeOnly() | fillFrom(1)},
+                                                   {"aten::new_full", shapeOnly() | fillFrom(2)}};
   for (const auto& [kind, facts] : fulls)
     r.add(kind, [kFillArgument](ConvertContext& c) { filled(c, kFillArgument); }, facts);
   const std::pair<const char*, OpFacts> zeros[] = {{"aten::zeros", {}}, {"aten::zeros_like", shapeOnly()},

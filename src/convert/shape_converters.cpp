@@ -559,7 +559,7 @@ void registerShapeConverters(ConverterRegistry& r) {
   // Layout ops: data-blind (sizes from sizes), most of them views of their input.
   const OpFacts layout = dataBlind(), viewOf = dataBlind() | view();
   const std::pair<const char*, OpFacts> reshapes[] = {
-      {"aten::view", viewOf},         {"aten::reshape", viewOf},           {"aten::view_as", {}},
+      {"aten::view", viewOf | movesElements()}, {"aten::reshape", viewOf | movesElements()}, {"aten::view_as", {}},
       {"aten::reshape_as", {}},       {"aten::_reshape_alias", {}},        {"aten::unflatten", {}},
       {"aten::_unsafe_view", {}}};
   for (const auto& [kind, facts] : reshapes) r.add(kind, reshapeToOutput, facts);
@@ -571,17 +571,17 @@ void registerShapeConverters(ConverterRegistry& r) {
   r.add("aten::swapdims", transpose);
   r.add("aten::movedim", movedim);
   r.add("aten::moveaxis", movedim);
-  r.add("aten::unsqueeze", unsqueezeOp, viewOf | auxiliary());
-  r.add("aten::squeeze", squeezeOp, viewOf);
-  r.add("aten::expand", expand, viewOf);
+  r.add("aten::unsqueeze", unsqueezeOp, viewOf | auxiliary() | movesElements());
+  r.add("aten::squeeze", squeezeOp, viewOf | movesElements());
+  r.add("aten::expand", expand, viewOf | movesElements());
   r.add("aten::expand_as", expand, layout);
   r.add("aten::broadcast_to", expand);
   r.add("aten::cat", cat, layout);
   r.add("aten::concat", cat);
   r.add("aten::stack", stack, layout);
-  r.add("aten::slice", sliceOp, viewOf);
+  r.add("aten::slice", sliceOp, viewOf | movesElements());
   r.add("aten::narrow", narrow, viewOf);
-  r.add("aten::select", select, viewOf);
+  r.add("aten::select", select, viewOf | movesElements());
   r.add("aten::slice_scatter", sliceScatter, keepsSize());
   r.add("aten::select_scatter", selectScatter, keepsSize());
   r.add("aten::split", [](ConvertContext& c) { split(c, false); }, layout);

@@ -1,6 +1,6 @@
 #include "modelexport/hierarchy_tags.h"
 
-#include "modelexport/op_facts.h"
+#include "modelexport/node_op_facts.h"
 
 namespace modelexport {
 
@@ -16,10 +16,12 @@ int moduleOfCallstack(const torch::jit::Node* node, const ModuleTree& tree) {
   return tree.taggedAncestor(module);
 }
 
-bool isAuxiliaryNode(const torch::jit::Node* node) { return opFactsOrNone(node).has(OpFacts::kAuxiliary); }
+bool isAuxiliaryNode(const torch::jit::Node* node, const OpFactsTable& ops) {
+  return opFactsOrNone(ops, node).has(OpFacts::kAuxiliary);
+}
 
 std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(
-    const torch::jit::Graph& graph, const ModuleTree& tree,
+    const torch::jit::Graph& graph, const ModuleTree& tree, const OpFactsTable& ops,
     const std::unordered_map<const torch::jit::Node*, int>* recorded) {
   std::unordered_map<const torch::jit::Node*, NodeTag> tags;
   std::function<void(const torch::jit::Block*)> visit = [&](const torch::jit::Block* block) {
@@ -30,7 +32,7 @@ std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(
         tags[node] = NodeTag{tree.taggedAncestor(known->second), TagMethod::Trace};
       } else if (!recorded && node->callstack()) {
         tags[node] = NodeTag{moduleOfCallstack(node, tree), TagMethod::Trace};
-      } else if (isAuxiliaryNode(node)) {
+      } else if (isAuxiliaryNode(node, ops)) {
         tags[node] = NodeTag{-1, TagMethod::Project};
       } else {
         tags[node] = NodeTag{0, TagMethod::Trace};  // an op of the root's own forward

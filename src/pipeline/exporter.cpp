@@ -223,11 +223,12 @@ struct ExampleRun {
   bool dynamic = false;
 };
 
-ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, StageClock& clock) {
+ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, const OpFactsTable& ops,
+                      StageClock& clock) {
   const PreparedGraph& prepared = loaded.prepared;
   ExampleRun example;
   auto& specs = example.specs;
-  specs = inferInputSpecs(*prepared.graph, prepared.inputNames, options.inputShape);
+  specs = inferInputSpecs(*prepared.graph, prepared.inputNames, options.inputShape, ops);
   // A torch.export program records its inputs' dtypes and shapes: those are the default.
   for (size_t i = 0; i < loaded.recordedInputs.size() && i < specs.size(); ++i) {
     specs[i].dtype = loaded.recordedInputs[i].dtype;
@@ -256,7 +257,7 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
   std::unordered_set<const torch::jit::Value*> parameters;
   for (const auto& [value, path] : prepared.parameterPaths) parameters.insert(value);
   try {
-    example.run = runForFacts(*prepared.graph, example.inputs, parameters);
+    example.run = runForFacts(*prepared.graph, example.inputs, ops, parameters);
   } catch (const UserError& e) {
     throw UserError(options.modelPath + ": " + e.what() + " (inputs tried: --input-spec " +
                         formatInputSpecs(specs) + "; change them with --input-spec or --input-shape)",
@@ -271,7 +272,7 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
   // depend on data (boxes kept by nms) vary in that run too, so what follows them stays
   // computed as well: the file is right for other inputs than the example.
   example.inputAxes.resize(specs.size());
-  const bool dataDependent = hasDataDependentSizes(prepared.graph->block(), &example.run.facts);
+  const bool dataDependent = hasDataDependentSizes(prepared.graph->block(), ops, &example.run.facts);
   example.dynamic = !dynamicAxes.empty() || dataDependent;
   if (!example.dynamic) return example;
   example.inputAxes = resolveDynamicAxes(dynamicAxes, specs, options.modelPath);
@@ -286,7 +287,7 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
     altInputs.emplace_back(t);
   }
   try {
-    example.altRun = runForFacts(*prepared.graph, altInputs, parameters, dataDependent);
+    example.altRun = runForFacts(*prepared.graph, altInputs, ops, parameters, dataDependent);
   } catch (const UserError& e) {
     const std::string varied = dynamicAxes.empty() ? std::string()
                                                    : "the dynamic axes one larger (--input-spec " + formatInputSpecs(altSpecs) + ")";
@@ -294,7 +295,7 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
                     (dataDependent ? "another count of the results of each data-dependent op (nms, boolean masks)" : "") +
                     " the model fails: " + e.what());
   }
-  example.run.facts.markVarying(example.altRun.facts);
+  example.run.facts.markVarying(example.altRun.facts, ops);
   // A program whose own symbolic dims are the dynamic axes says which values follow them,
   // also those the run with the axes one larger cannot tell (n // 20 of n and n + 1).
   std::set<std::pair<std::string, int64_t>> axes, symbolic;
@@ -302,7 +303,7 @@ ExampleRun runExample(const LoadedModel& loaded, const ExportOptions& options, S
     for (const auto& [dim, label] : example.inputAxes[i]) axes.emplace(specs[i].name, dim);
   for (const auto& [name, dims] : loaded.symbolicDims)
     for (const auto& [dim, symbol] : dims) symbolic.emplace(name, dim);
-  if (!symbolic.empty() && axes == symbolic) example.run.facts.markSymbolic(*prepared.graph, loaded.symbolicValues);
+  if (!symbolic.empty() && axes == symbolic) example.run.facts.markSymbolic(*prepared.graph, loaded.symbolicValues, ops);
   clock.done("run-dynamic");
   return example;
 }
@@ -428,13 +429,15 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
   if (!options.outputNames.empty()) renameOutputs(loaded.prepared, options.outputNames, options.modelPath);
   clock.done("prepare");
 
-  ExampleRun example = runExample(loaded, options, clock);
+  // The op table's facts, declared with the converters, for the stages before conversion.
+  const OpFactsTable& ops = defaultConverters().opFacts();
+  ExampleRun example = runExample(loaded, options, ops, clock);
   summary.exampleInputs = example.specs;
   summary.inputDims = example.inputAxes;
 
   const auto tags = options.strategy == "usage_based"
                         ? usageTags(*loaded.prepared.graph, loaded.tree, loaded.prepared.parameterPaths)
-                        : traceTags(*loaded.prepared.graph, loaded.tree, loaded.torchscript ? nullptr : &loaded.nodeModules);
+                        : traceTags(*loaded.prepared.graph, loaded.tree, ops, loaded.torchscript ? nullptr : &loaded.nodeModules);
   clock.done("tag");
 
   // convert, build and check at the opset; without --opset-version again at a newer one

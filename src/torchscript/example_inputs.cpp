@@ -10,7 +10,7 @@
 
 #include "modelexport/errors.h"
 #include "modelexport/libtorch_errors.h"
-#include "modelexport/op_facts.h"
+#include "modelexport/node_op_facts.h"
 
 namespace modelexport {
 namespace {
@@ -19,7 +19,7 @@ using torch::jit::Node;
 using torch::jit::Value;
 
 // Uses that depend only on the input's shape: they do not carry its values onward.
-bool dropsValues(const Node* node) { return opFactsOrNone(node).has(OpFacts::kShapeOnly); }
+bool dropsValues(const Node* node, const OpFactsTable& ops) { return opFactsOrNone(ops, node).has(OpFacts::kShapeOnly); }
 
 // Rows of the table an index value selects from, when the table is a constant.
 int64_t tableRows(const Value* table, int64_t dim) {
@@ -32,19 +32,16 @@ int64_t tableRows(const Value* table, int64_t dim) {
 
 // A mask the model converts itself (HF: mask[:, None, None, :].to(dtype)) is given as
 // int64, as tokenizers produce it.
-bool isMaskCastByModel(const Value* input, const std::string& name) {
+bool isMaskCastByModel(const Value* input, const std::string& name, const OpFactsTable& ops) {
   if (name.find("mask") == std::string::npos) return false;
-  static const std::unordered_set<std::string> layoutOnly = {
-      "aten::slice", "aten::unsqueeze", "aten::select", "aten::view", "aten::reshape",
-      "aten::squeeze", "aten::expand", "aten::contiguous", "aten::index"};
   std::deque<const Value*> queue{input};
   while (!queue.empty()) {
     const Value* v = queue.front();
     queue.pop_front();
     for (const auto& use : v->uses()) {
-      const std::string kind = use.user->kind().toQualString();
-      if (kind == "aten::to" || kind == "aten::type_as") return true;
-      if (layoutOnly.count(kind) && use.offset == 0) queue.push_back(use.user->output());
+      const OpFacts& facts = opFactsOrNone(ops, use.user);
+      if (facts.has(OpFacts::kDtypeCast)) return true;
+      if (facts.has(OpFacts::kMovesElements) && use.offset == 0) queue.push_back(use.user->output());
     }
   }
   return false;
@@ -52,9 +49,9 @@ bool isMaskCastByModel(const Value* input, const std::string& name) {
 
 }  // namespace
 
-InputSpec inferInputSpec(const Value* input, const std::string& name,
-                         const std::vector<int64_t>& shape) {
-  InputSpec spec{name, isMaskCastByModel(input, name) ? at::kLong : at::kFloat, shape, 0};
+InputSpec inferInputSpec(const Value* input, const std::string& name, const std::vector<int64_t>& shape,
+                         const OpFactsTable& ops) {
+  InputSpec spec{name, isMaskCastByModel(input, name, ops) ? at::kLong : at::kFloat, shape, 0};
   std::deque<const Value*> queue{input};
   std::unordered_set<const Value*> seen{input};
   auto noteLimit = [&](int64_t rows) {
@@ -67,18 +64,18 @@ InputSpec inferInputSpec(const Value* input, const std::string& name,
     for (const auto& use : v->uses()) {
       const Node* user = use.user;
       const std::string kind = user->kind().toQualString();
-      const OpFacts& facts = opFactsOrNone(user);
+      const OpFacts& facts = opFactsOrNone(ops, user);
       if (facts.indexInput >= 0 && use.offset == static_cast<size_t>(facts.indexInput)) {
         noteLimit(facts.indexTable >= 0 ? tableRows(user->input(static_cast<size_t>(facts.indexTable)), 0) : 0);
         continue;
       }
       if (kind == "prim::ListConstruct") {  // indices given as a list (x[ids])
         for (const auto& listUse : user->output()->uses()) {
-          const int listIndex = opFactsOrNone(listUse.user).indexInput;
+          const int listIndex = opFactsOrNone(ops, listUse.user).indexInput;
           if (listIndex >= 0 && listUse.offset == static_cast<size_t>(listIndex)) noteLimit(0);
         }
       }
-      if (dropsValues(user)) continue;
+      if (dropsValues(user, ops)) continue;
       for (const Value* out : user->outputs())
         if (seen.insert(out).second) queue.push_back(out);
       for (const auto* block : user->blocks())
@@ -89,12 +86,11 @@ InputSpec inferInputSpec(const Value* input, const std::string& name,
   return spec;
 }
 
-std::vector<InputSpec> inferInputSpecs(const torch::jit::Graph& graph,
-                                       const std::vector<std::string>& names,
-                                       const std::vector<int64_t>& shape) {
+std::vector<InputSpec> inferInputSpecs(const torch::jit::Graph& graph, const std::vector<std::string>& names,
+                                       const std::vector<int64_t>& shape, const OpFactsTable& ops) {
   std::vector<InputSpec> specs;
   for (size_t i = 0; i < graph.inputs().size(); ++i)
-    specs.push_back(inferInputSpec(graph.inputs()[i], names.at(i), shape));
+    specs.push_back(inferInputSpec(graph.inputs()[i], names.at(i), shape, ops));
   return specs;
 }
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "modelexport/op_facts.h"
+#include "modelexport/node_op_facts.h"
 #include "modelexport/value_facts.h"
 
 namespace modelexport {
@@ -11,9 +11,6 @@ namespace {
 
 using torch::jit::Node;
 using torch::jit::Value;
-
-// What the op table says about the node's op (op_facts.h).
-const OpFacts& factsOf(const Node* node) { return opFactsOrNone(node); }
 
 void collectUsedInside(const torch::jit::Block* block, std::unordered_set<const Value*>& needed) {
   for (const Node* node : block->nodes()) {
@@ -80,7 +77,7 @@ c10::optional<std::vector<int64_t>> matmulSizes(const at::Tensor& a, const at::T
 
 }  // namespace
 
-std::unordered_set<const Node*> nodesNeedingOnlySizes(const torch::jit::Graph& graph) {
+std::unordered_set<const Node*> nodesNeedingOnlySizes(const torch::jit::Graph& graph, const OpFactsTable& ops) {
   std::unordered_set<const Value*> needed;
   std::vector<const Node*> order(graph.nodes().begin(), graph.nodes().end());
   for (const Node* node : order)
@@ -88,7 +85,7 @@ std::unordered_set<const Node*> nodesNeedingOnlySizes(const torch::jit::Graph& g
   std::unordered_set<const Node*> result;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const Node* node = *it;
-    const OpFacts& facts = factsOf(node);
+    const OpFacts& facts = opFactsOrNone(ops, node);
     if (facts.has(OpFacts::kReadsOnlySizes)) continue;
     bool outputNeeded = false;
     for (const Value* out : node->outputs()) outputNeeded = outputNeeded || needed.count(out) != 0;
@@ -104,8 +101,8 @@ std::unordered_set<const Node*> nodesNeedingOnlySizes(const torch::jit::Graph& g
   return result;
 }
 
-bool resultHasInputSizeAndDtype(const Node* node, c10::ArrayRef<c10::IValue> in) {
-  const KeepsInputSize when = factsOf(node).keepsInputSize;
+bool resultHasInputSizeAndDtype(const Node* node, const OpFactsTable& ops, c10::ArrayRef<c10::IValue> in) {
+  const KeepsInputSize when = opFactsOrNone(ops, node).keepsInputSize;
   if (when == KeepsInputSize::No || node->outputs().size() != 1 || in.empty() || !in[0].isTensor()) return false;
   const at::Tensor& x = in[0].toTensor();
   // A strided input (a transpose) would lend its strides, and views downstream read them.
@@ -131,9 +128,9 @@ bool resultHasInputSizeAndDtype(const Node* node, c10::ArrayRef<c10::IValue> in)
   return true;
 }
 
-c10::optional<std::vector<int64_t>> outputSizesWithoutComputing(const Node* node,
+c10::optional<std::vector<int64_t>> outputSizesWithoutComputing(const Node* node, const OpFactsTable& ops,
                                                                 c10::ArrayRef<c10::IValue> in) {
-  const SizeFormula heavy = factsOf(node).sizeFormula;
+  const SizeFormula heavy = opFactsOrNone(ops, node).sizeFormula;
   if (heavy == SizeFormula::None) return c10::nullopt;
   for (size_t i = 0; i < std::min<size_t>(in.size(), 3); ++i)
     if (!in[i].isTensor() && !(i == 2 && in[i].isNone())) return c10::nullopt;

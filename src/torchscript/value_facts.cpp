@@ -11,7 +11,7 @@
 #include "modelexport/errors.h"
 #include "modelexport/file_backed_tensors.h"
 #include "modelexport/libtorch_errors.h"
-#include "modelexport/op_facts.h"
+#include "modelexport/node_op_facts.h"
 #include "modelexport/shape_only_run.h"
 
 namespace modelexport {
@@ -22,8 +22,13 @@ using torch::jit::Node;
 using torch::jit::Value;
 
 // Ops whose result depends only on shapes, dtypes and devices, never on data
-// (`x is None` too: which optional values are given is fixed by the example inputs).
-bool isShapeOnly(const Node* node) { return opFactsOrNone(node).has(OpFacts::kShapeOnly); }
+// (`x is None` too: which optional values are given is fixed by the example inputs);
+// full_like/new_full but for a fill value computed from data.
+bool isShapeOnly(const Node* node, const OpFactsTable& ops, const ValueFacts& facts) {
+  const OpFacts& op = opFactsOrNone(ops, node);
+  if (!op.has(OpFacts::kShapeOnly)) return false;
+  return op.fillInput < 0 || facts.of(node->input(static_cast<size_t>(op.fillInput))).isStatic;
+}
 
 bool isConvolution(const Node* node) {
   const std::string kind = node->kind().toQualString();
@@ -49,12 +54,13 @@ bool sharesElements(const at::Tensor& a, const at::Tensor& b) {
 class Runner {
  public:
   Runner(RunResult& result, const std::unordered_set<const Value*>& parameters,
-         const std::unordered_set<const Node*>& sizesOnly, bool varyDataDependentSizes,
+         const std::unordered_set<const Node*>& sizesOnly, const OpFactsTable& ops, bool varyDataDependentSizes,
          bool factsForStaticUntakenBranches)
       : result_(result),
         facts_(result.facts),
         parameters_(parameters),
         sizesOnly_(sizesOnly),
+        ops_(ops),
         varyDataDependentSizes_(varyDataDependentSizes),
         factsForStaticUntakenBranches_(factsForStaticUntakenBranches) {}
 
@@ -147,7 +153,7 @@ class Runner {
     // A list that received a value computed from data is no longer known at export time.
     if (node->kind() == c10::aten::append && !facts_.of(node->input(1)).isStatic)
       facts_.set(node->input(0)).isStatic = false;
-    const bool shapeOnly = isShapeOnly(node) && !fillFromData(node);
+    const bool shapeOnly = isShapeOnly(node, ops_, facts_);
     const bool isStatic = !node->isNondeterministic() && (shapeOnly || allStatic(node));
     bool fromParameter = false;
     for (const Value* in : node->inputs()) fromParameter = fromParameter || facts_.of(in).fromParameter;
@@ -172,9 +178,9 @@ class Runner {
     const size_t inputs = node->inputs().size();
     const auto args = c10::ArrayRef<c10::IValue>(stack).slice(stack.size() - inputs);
     at::Tensor standIn;
-    if (resultHasInputSizeAndDtype(node, args)) {
+    if (resultHasInputSizeAndDtype(node, ops_, args)) {
       standIn = args[0].toTensor();
-    } else if (auto sizes = outputSizesWithoutComputing(node, args)) {
+    } else if (auto sizes = outputSizesWithoutComputing(node, ops_, args)) {
       standIn = at::zeros(*sizes, args[0].toTensor().options());
     } else {
       return false;
@@ -190,7 +196,7 @@ class Runner {
   // from data, where the mask's count lands (the index block's place, or the front when
   // the indices are separated, as torch lays them out).
   int64_t dataDependentDim(const Node* node) const {
-    const OpFacts& facts = opFactsOrNone(node);
+    const OpFacts& facts = opFactsOrNone(ops_, node);
     if (facts.has(OpFacts::kDataDependentSize)) return 0;
     if (!facts.has(OpFacts::kSizeFromMask) || node->inputs().size() < 2) return -1;
     const Node* list = node->input(1)->node();
@@ -249,7 +255,7 @@ class Runner {
     if (node->inputs().empty() || !isInPlaceKind(node->kind().toQualString())) return;
     const Value* target = node->input(0);
     const ValueFact& fact = facts_.of(target);
-    if (!fact.isStatic || !fact.value.isTensor() || opFactsOrNone(target->node()).has(OpFacts::kView)) return;
+    if (!fact.isStatic || !fact.value.isTensor() || opFactsOrNone(ops_, target->node()).has(OpFacts::kView)) return;
     for (const auto& use : target->uses())
       if (use.user != node && (use.user->owningBlock() != node->owningBlock() || !use.user->isBefore(node))) return;
     facts_.set(target).value = fact.value.toTensor().clone();
@@ -262,7 +268,7 @@ class Runner {
   void foldMutatedBase(const Value* target) {
     for (const Value* v = target;; v = v->node()->input(0)) {
       facts_.set(v).fromParameter = false;
-      if (!opFactsOrNone(v->node()).has(OpFacts::kView) || v->node()->inputs().empty()) break;
+      if (!opFactsOrNone(ops_, v->node()).has(OpFacts::kView) || v->node()->inputs().empty()) break;
     }
   }
 
@@ -284,14 +290,6 @@ class Runner {
                           value->debugName() + "' (made by " + value->node()->kind().toQualString() +
                           ") shares and is read after it; this form of aliasing is not supported");
     }
-  }
-
-  // full_like/new_full also take a fill value, which may be computed from data.
-  bool fillFromData(const Node* node) const {
-    const std::string kind = node->kind().toQualString();
-    if (kind == "aten::full_like") return !facts_.of(node->input(1)).isStatic;
-    if (kind == "aten::new_full") return !facts_.of(node->input(2)).isStatic;
-    return false;
   }
 
   // Container ops are instructions of LibTorch's interpreter, not registered operators.
@@ -391,6 +389,7 @@ class Runner {
   ValueFacts& facts_;
   const std::unordered_set<const Value*>& parameters_;
   const std::unordered_set<const Node*>& sizesOnly_;
+  const OpFactsTable& ops_;
   const bool varyDataDependentSizes_;
   const bool factsForStaticUntakenBranches_;
   std::unordered_map<const Value*, c10::IValue> env_;
@@ -449,7 +448,7 @@ bool sameElements(c10::ArrayRef<c10::IValue> xs, c10::ArrayRef<c10::IValue> ys) 
 
 }  // namespace
 
-void ValueFacts::markVarying(const ValueFacts& other) {
+void ValueFacts::markVarying(const ValueFacts& other, const OpFactsTable& ops) {
   for (auto& [value, fact] : facts_) {
     if (!other.has(value)) continue;
     const ValueFact& alt = other.of(value);
@@ -459,11 +458,12 @@ void ValueFacts::markVarying(const ValueFacts& other) {
     }
     if (fact.isStatic && !(alt.isStatic && sameValue(fact.value, alt.value))) fact.isStatic = false;
   }
-  if (other.variedDataDependentSizes_ && !facts_.empty()) followNotStatic(*facts_.begin()->first->owningGraph());
+  if (other.variedDataDependentSizes_ && !facts_.empty()) followNotStatic(*facts_.begin()->first->owningGraph(), ops);
 }
 
 void ValueFacts::markSymbolic(const torch::jit::Graph& graph,
-                              const std::unordered_map<const Value*, std::vector<int64_t>>& symbolic) {
+                              const std::unordered_map<const Value*, std::vector<int64_t>>& symbolic,
+                              const OpFactsTable& ops) {
   for (const auto& [value, dims] : symbolic) {
     auto it = facts_.find(value);
     if (it == facts_.end()) continue;
@@ -474,17 +474,14 @@ void ValueFacts::markSymbolic(const torch::jit::Graph& graph,
     std::sort(fact.dynamicDims.begin(), fact.dynamicDims.end());
     fact.isStatic = false;
   }
-  followNotStatic(graph);
+  followNotStatic(graph, ops);
 }
 
-void ValueFacts::followNotStatic(const torch::jit::Graph& graph) {
+void ValueFacts::followNotStatic(const torch::jit::Graph& graph, const OpFactsTable& ops) {
   std::function<void(const torch::jit::Block*)> follow = [&](const torch::jit::Block* block) {
     for (const Node* node : block->nodes()) {
       for (const torch::jit::Block* inner : node->blocks()) follow(inner);
-      const std::string kind = node->kind().toQualString();
-      const bool fillFromData = (kind == "aten::full_like" && !of(node->input(1)).isStatic) ||
-                                (kind == "aten::new_full" && !of(node->input(2)).isStatic);
-      if (isShapeOnly(node) && !fillFromData) continue;
+      if (isShapeOnly(node, ops, *this)) continue;
       bool varying = false;
       for (const Value* in : node->inputs()) varying = varying || (has(in) && !of(in).isStatic);
       for (const torch::jit::Block* inner : node->blocks())  // an if's or loop's results
@@ -522,8 +519,8 @@ bool mayBeMask(const Value* v, const ValueFacts* facts) {
   return !type || *type == at::kBool || *type == at::kByte;
 }
 
-bool mayHaveDataDependentSize(const Node* node, const ValueFacts* facts) {
-  const OpFacts& op = opFactsOrNone(node);
+bool mayHaveDataDependentSize(const Node* node, const OpFactsTable& ops, const ValueFacts* facts) {
+  const OpFacts& op = opFactsOrNone(ops, node);
   if (op.has(OpFacts::kDataDependentSize)) return true;
   if (!op.has(OpFacts::kSizeFromMask) || node->inputs().size() < 2) return false;
   const Node* list = node->input(1)->node();
@@ -535,24 +532,24 @@ bool mayHaveDataDependentSize(const Node* node, const ValueFacts* facts) {
 
 }  // namespace
 
-bool hasDataDependentSizes(const torch::jit::Block* block, const ValueFacts* facts) {
+bool hasDataDependentSizes(const torch::jit::Block* block, const OpFactsTable& ops, const ValueFacts* facts) {
   for (const Node* node : block->nodes()) {
-    if (mayHaveDataDependentSize(node, facts)) return true;
+    if (mayHaveDataDependentSize(node, ops, facts)) return true;
     for (const Block* inner : node->blocks())
-      if (hasDataDependentSizes(inner, facts)) return true;
+      if (hasDataDependentSizes(inner, ops, facts)) return true;
   }
   return false;
 }
 
-RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs,
+RunResult runForFacts(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs, const OpFactsTable& ops,
                       const std::unordered_set<const Value*>& parameters, bool varyDataDependentSizes) {
   if (inputs.size() != graph.inputs().size())
     throw UserError("the model takes " + std::to_string(graph.inputs().size()) + " inputs, " +
                     std::to_string(inputs.size()) + " were given");
   torch::NoGradGuard noGrad;
   RunResult result;
-  const auto sizesOnly = nodesNeedingOnlySizes(graph);
-  Runner runner(result, parameters, sizesOnly, varyDataDependentSizes, hasDataDependentSizes(graph.block()));
+  const auto sizesOnly = nodesNeedingOnlySizes(graph, ops);
+  Runner runner(result, parameters, sizesOnly, ops, varyDataDependentSizes, hasDataDependentSizes(graph.block(), ops));
   if (varyDataDependentSizes) result.facts.setVariedDataDependentSizes();
   for (size_t i = 0; i < inputs.size(); ++i) runner.record(graph.inputs()[i], inputs[i], false);
 

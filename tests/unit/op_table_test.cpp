@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/ir/irparser.h>
 
 #include "modelexport/convert_context.h"
+#include "modelexport/node_op_facts.h"
 #include "modelexport/op_facts.h"
 
 namespace modelexport::testing {
@@ -21,6 +22,36 @@ const torch::jit::Node* nodeOfKind(const torch::jit::Graph& graph, const std::st
   for (const torch::jit::Node* node : graph.nodes())
     if (node->kind().toQualString() == kind && nth-- == 0) return node;
   return nullptr;
+}
+
+// The product's table, as the pipeline hands it to the stages.
+const OpFactsTable& ops() { return defaultConverters().opFacts(); }
+
+// The table alone, keyed by name: no converter, no node.
+TEST(OpTable, FactsTableByName) {
+  OpFactsTable table;
+  table.add("aten::div", keepsSize());
+  table.add("aten::div", dataBlind());
+  table.add("aten::div.Tensor_mode", {});
+  ASSERT_NE(table.find("aten::div"), nullptr);
+  EXPECT_EQ(table.find("aten::div")->keepsInputSize, KeepsInputSize::Always);
+  EXPECT_TRUE(table.find("aten::div")->has(OpFacts::kDataBlind));
+  EXPECT_TRUE(table.find("aten::div", "Tensor")->has(OpFacts::kDataBlind)) << "no entry of its own: the kind's";
+  EXPECT_FALSE(table.find("aten::div", "Tensor_mode")->dataBlind()) << "an entry of its own replaces the kind's";
+  EXPECT_EQ(table.find("aten::mul"), nullptr);
+}
+
+// Facts the example inputs and the run read, declared with the converters instead of
+// lists of kinds in those stages.
+TEST(OpTable, ExampleInputAndRunFacts) {
+  for (const char* kind : {"aten::slice", "aten::unsqueeze", "aten::select", "aten::view", "aten::reshape",
+                           "aten::squeeze", "aten::expand", "aten::contiguous", "aten::index"})
+    EXPECT_TRUE(ops().find(kind)->has(OpFacts::kMovesElements)) << kind;
+  EXPECT_TRUE(ops().find("aten::to")->has(OpFacts::kDtypeCast));
+  EXPECT_TRUE(ops().find("aten::type_as")->has(OpFacts::kDtypeCast));
+  EXPECT_EQ(ops().find("aten::full_like")->fillInput, 1);
+  EXPECT_EQ(ops().find("aten::new_full")->fillInput, 2);
+  EXPECT_EQ(ops().find("aten::zeros_like")->fillInput, -1);
 }
 
 TEST(OpTable, OverloadBeforeKind) {
@@ -41,9 +72,9 @@ TEST(OpTable, OverloadBeforeKind) {
   r.declare("aten::div.Tensor_mode", dataBlind());
   // The overload's entry has no converter: the kind's converts it; its facts replace the kind's.
   ASSERT_NE(r.find(rounded), nullptr);
-  EXPECT_EQ(r.facts(plain)->keepsInputSize, KeepsInputSize::Always);
-  EXPECT_EQ(r.facts(rounded)->keepsInputSize, KeepsInputSize::No);
-  EXPECT_TRUE(r.facts(rounded)->has(OpFacts::kDataBlind));
+  EXPECT_EQ(opFacts(r.opFacts(), plain)->keepsInputSize, KeepsInputSize::Always);
+  EXPECT_EQ(opFacts(r.opFacts(), rounded)->keepsInputSize, KeepsInputSize::No);
+  EXPECT_TRUE(opFacts(r.opFacts(), rounded)->has(OpFacts::kDataBlind));
 
   r.add("aten::div.Tensor_mode", [&](ConvertContext&) { called = 2; });
   OnnxGraphBuilder builder;
@@ -68,17 +99,17 @@ TEST(OpTable, DefaultFacts) {
       "  %e : Tensor = aten::embedding(%w, %ids, %n, %no, %no)\n"
       "  %r : Tensor = aten::relu_(%x)\n"
       "  return (%n, %m, %a, %b, %r)\n");
-  EXPECT_TRUE(opFacts(nodeOfKind(*graph, "aten::len", 0))->has(OpFacts::kShapeOnly));
-  EXPECT_FALSE(opFactsOrNone(nodeOfKind(*graph, "aten::len", 1)).has(OpFacts::kShapeOnly));
-  EXPECT_EQ(opFacts(nodeOfKind(*graph, "aten::div", 0))->keepsInputSize, KeepsInputSize::SameSizeOperand);
-  EXPECT_FALSE(opFacts(nodeOfKind(*graph, "aten::div", 1))->dataBlind());
-  const OpFacts* embedding = opFacts(nodeOfKind(*graph, "aten::embedding"));
+  EXPECT_TRUE(opFacts(ops(), nodeOfKind(*graph, "aten::len", 0))->has(OpFacts::kShapeOnly));
+  EXPECT_FALSE(opFactsOrNone(ops(), nodeOfKind(*graph, "aten::len", 1)).has(OpFacts::kShapeOnly));
+  EXPECT_EQ(opFacts(ops(), nodeOfKind(*graph, "aten::div", 0))->keepsInputSize, KeepsInputSize::SameSizeOperand);
+  EXPECT_FALSE(opFacts(ops(), nodeOfKind(*graph, "aten::div", 1))->dataBlind());
+  const OpFacts* embedding = opFacts(ops(), nodeOfKind(*graph, "aten::embedding"));
   EXPECT_EQ(embedding->indexInput, 1);
   EXPECT_EQ(embedding->indexTable, 0);
-  EXPECT_TRUE(opFacts(nodeOfKind(*graph, "prim::Constant"))->has(OpFacts::kAuxiliary));
+  EXPECT_TRUE(opFacts(ops(), nodeOfKind(*graph, "prim::Constant"))->has(OpFacts::kAuxiliary));
   // In-place forms have facts of their own and convert through the out-of-place converter.
   const torch::jit::Node* relu = nodeOfKind(*graph, "aten::relu_");
-  EXPECT_EQ(opFacts(relu)->keepsInputSize, KeepsInputSize::Always);
+  EXPECT_EQ(opFacts(ops(), relu)->keepsInputSize, KeepsInputSize::Always);
   EXPECT_EQ(defaultConverters().find(relu), nullptr);
   EXPECT_NE(defaultConverters().findOutOfPlace(relu), nullptr);
 }
@@ -90,7 +121,7 @@ TEST(OpTable, FactsOnlyIsNoConverter) {
       "  %n : int = aten::dim(%x)\n"
       "  return (%n)\n");
   const torch::jit::Node* dim = nodeOfKind(*graph, "aten::dim");
-  ASSERT_NE(opFacts(dim), nullptr);
+  ASSERT_NE(opFacts(ops(), dim), nullptr);
   EXPECT_EQ(defaultConverters().find(dim), nullptr);
   const auto kinds = defaultConverters().kinds();
   EXPECT_EQ(std::find(kinds.begin(), kinds.end(), "aten::dim"), kinds.end());

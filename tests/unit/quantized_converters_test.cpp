@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/jit/ir/irparser.h>
 
+#include "modelexport/convert_context.h"
 #include "modelexport/shape_only_run.h"
 #include "test_support.h"
 
@@ -242,10 +243,11 @@ graph(%x : Tensor, %w : Tensor):
     if (node->kind() != c10::prim::Constant) ops.push_back(node);
   ASSERT_EQ(ops.size(), 2u);
   const at::Tensor q = at::quantize_per_tensor(at::randn({2, 4}), 0.1, 10, at::kQUInt8);
-  EXPECT_FALSE(resultHasInputSizeAndDtype(ops[0], {q}));
-  EXPECT_TRUE(resultHasInputSizeAndDtype(ops[0], {at::randn({2, 4})}));
-  EXPECT_FALSE(outputSizesWithoutComputing(ops[1], {q, at::quantize_per_tensor(at::randn({3, 4}), 0.1, 0, at::kQInt8),
-                                                    c10::IValue()}));
+  EXPECT_FALSE(resultHasInputSizeAndDtype(ops[0], defaultConverters().opFacts(), {q}));
+  EXPECT_TRUE(resultHasInputSizeAndDtype(ops[0], defaultConverters().opFacts(), {at::randn({2, 4})}));
+  EXPECT_FALSE(outputSizesWithoutComputing(
+      ops[1], defaultConverters().opFacts(),
+      {q, at::quantize_per_tensor(at::randn({3, 4}), 0.1, 0, at::kQInt8), c10::IValue()}));
 }
 
 }  // namespace

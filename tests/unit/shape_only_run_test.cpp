@@ -11,11 +11,15 @@
 #include <torch/jit.h>
 #include <torch/script.h>
 
+#include "modelexport/convert_context.h"
 #include "modelexport/shape_only_run.h"
 #include "modelexport/value_facts.h"
 
 namespace modelexport::testing {
 namespace {
+
+// The product's op table: the facts these tests check are the registrations' own.
+const OpFactsTable& ops() { return defaultConverters().opFacts(); }
 
 // Parses IR whose graph inputs are `inputs`, runs every node in LibTorch and checks that
 // each heavy node's formula size equals the size LibTorch computes. Returns how many
@@ -33,7 +37,7 @@ int expectFormulaSizesMatch(const std::string& ir, const std::vector<at::Tensor>
       continue;
     }
     for (const torch::jit::Value* in : node->inputs()) stack.push_back(env.at(in));
-    auto sizes = outputSizesWithoutComputing(node, stack);
+    auto sizes = outputSizesWithoutComputing(node, ops(), stack);
     node->getOperation()(stack);
     const at::Tensor result = stack.back().toTensor();
     env[node->output()] = result;
@@ -129,15 +133,15 @@ graph(%x : Tensor, %w : Tensor, %v : Tensor, %ints : Tensor):
   std::vector<torch::jit::Node*> nodes;
   for (torch::jit::Node* node : graph->nodes())
     if (node->kind() != c10::prim::Constant) nodes.push_back(node);
-  EXPECT_FALSE(outputSizesWithoutComputing(nodes[0], convArgs)) << "string padding";
+  EXPECT_FALSE(outputSizesWithoutComputing(nodes[0], ops(), convArgs)) << "string padding";
   // Mismatched channels: LibTorch must be the one to report it.
   convArgs[1] = at::randn({3, 4, 3, 3});
   convArgs[4] = std::vector<int64_t>{0, 0};
-  EXPECT_FALSE(outputSizesWithoutComputing(nodes[0], convArgs)) << "channels differ";
-  EXPECT_FALSE(outputSizesWithoutComputing(nodes[1], {at::randn({2, 3}), at::randn({3})})) << "1-d operand";
-  EXPECT_FALSE(outputSizesWithoutComputing(nodes[1], {at::randn({2, 3}), at::randn({4, 5})})) << "inner dims";
+  EXPECT_FALSE(outputSizesWithoutComputing(nodes[0], ops(), convArgs)) << "channels differ";
+  EXPECT_FALSE(outputSizesWithoutComputing(nodes[1], ops(), {at::randn({2, 3}), at::randn({3})})) << "1-d operand";
+  EXPECT_FALSE(outputSizesWithoutComputing(nodes[1], ops(), {at::randn({2, 3}), at::randn({4, 5})})) << "inner dims";
   const at::Tensor ints = at::ones({2, 2}, at::kLong);
-  EXPECT_FALSE(outputSizesWithoutComputing(nodes[2], {ints, ints})) << "integer product";
+  EXPECT_FALSE(outputSizesWithoutComputing(nodes[2], ops(), {ints, ints})) << "integer product";
 }
 
 TEST(ShapeOnlyRun, InputsStandInOnlyWhereTheResultKeepsTheirSizeAndDtype) {
@@ -167,17 +171,17 @@ graph(%x : Tensor, %y : Tensor):
   const at::Tensor x = at::randn({2, 3}), same = at::randn({2, 3}), row = at::randn({3});
   const at::Tensor ints = at::ones({2, 3}, at::kLong);
   const c10::IValue one(int64_t{1}), none;
-  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["r"], {x}));
-  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["r"], {ints})) << "integer input";
-  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["r"], {at::randn({3, 2}).t()})) << "strided input";
-  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["a"], {x, same, one}));
-  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["a"], {row, x, one})) << "broadcasts to a larger result";
-  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["a"], {x, ints, one})) << "other dtype";
-  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["s"], {x, one, none}));
-  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["s2"], {x, one, c10::IValue(int64_t{6})})) << "dtype argument";
-  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["d"], {x, same, std::string("floor")})) << "rounding mode";
-  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["c"], {x, row, none})) << "tensor bound";
-  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["m"], {x, c10::IValue(0.5)}));
+  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["r"], ops(), {x}));
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["r"], ops(), {ints})) << "integer input";
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["r"], ops(), {at::randn({3, 2}).t()})) << "strided input";
+  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["a"], ops(), {x, same, one}));
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["a"], ops(), {row, x, one})) << "broadcasts to a larger result";
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["a"], ops(), {x, ints, one})) << "other dtype";
+  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["s"], ops(), {x, one, none}));
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["s2"], ops(), {x, one, c10::IValue(int64_t{6})})) << "dtype argument";
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["d"], ops(), {x, same, std::string("floor")})) << "rounding mode";
+  EXPECT_FALSE(resultHasInputSizeAndDtype(byOutput["c"], ops(), {x, row, none})) << "tensor bound";
+  EXPECT_TRUE(resultHasInputSizeAndDtype(byOutput["m"], ops(), {x, c10::IValue(0.5)}));
 }
 
 std::set<std::string> sizedKinds(const std::string& source) {
@@ -185,7 +189,7 @@ std::set<std::string> sizedKinds(const std::string& source) {
   auto graph = toGraphFunction(unit->get_function("f")).graph();
   torch::jit::Inline(*graph);
   std::set<std::string> kinds;
-  for (const torch::jit::Node* node : nodesNeedingOnlySizes(*graph))
+  for (const torch::jit::Node* node : nodesNeedingOnlySizes(*graph, ops()))
     kinds.insert(std::string(node->kind().toQualString()) + "@" + node->output()->debugName());
   return kinds;
 }

@@ -4,6 +4,7 @@
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/script.h>
 
+#include "modelexport/convert_context.h"
 #include "modelexport/hierarchy_tags.h"
 #include "modelexport/module_tree.h"
 #include "modelexport/tag_projection.h"
@@ -152,7 +153,7 @@ TEST(TraceTags, InnermostModuleOfTheCallstackOrTheRootOrProjection) {
   const ModuleTree t = torchscriptModuleTree(root);
   auto graph = root.get_method("forward").graph()->copy();
   torch::jit::Inline(*graph);
-  const auto tags = traceTags(*graph, t);
+  const auto tags = traceTags(*graph, t, defaultConverters().opFacts());
   using Tag = std::pair<std::string, std::string>;
   auto tagOf = [&](const torch::jit::Node* node) {
     const auto& tag = tags.at(node);
@@ -181,7 +182,7 @@ TEST(TraceTags, RecordedModulesWinAndContainersGoToTheirTaggedParent) {
   const int b = *t.findByPath("b");
   const torch::jit::Node* firstRelu = nodesOf(*graph, "aten::relu").at(0);
   std::unordered_map<const torch::jit::Node*, int> recorded{{firstRelu, b}, {onlyNode(*graph, "aten::neg"), holder}};
-  const auto tags = traceTags(*graph, t, &recorded);
+  const auto tags = traceTags(*graph, t, defaultConverters().opFacts(), &recorded);
   EXPECT_EQ(tags.at(firstRelu).module, b);
   EXPECT_EQ(tags.at(onlyNode(*graph, "aten::neg")).module, 0);  // the holder has no tag
   // Not recorded: no callstack is read; a real op belongs to the root.
