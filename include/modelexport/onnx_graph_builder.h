@@ -2,7 +2,9 @@
 // Collects ONNX nodes and initializers; every node is stamped with the module of the
 // TorchScript node being converted when it was emitted.
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -72,6 +74,9 @@ class OnnxGraphBuilder {
   std::vector<onnx::TensorProto> initializers_;
   WeightPayloads payloads_;
   std::unordered_multimap<uint64_t, size_t> initializerByHash_;
+  // Large initializers by the memory they view (data pointer, dtype, sizes, strides): the
+  // same weight reached twice (tied weights) is found without reading its bytes.
+  std::map<std::tuple<const void*, int, std::vector<int64_t>, std::vector<int64_t>>, size_t> payloadByView_;
   std::unordered_set<std::string> usedNames_;
   std::unordered_map<std::string, int> nameCounters_;
 };

@@ -22,7 +22,7 @@ enum class KeepsInputSize : uint8_t {
 
 // A formula for the result's sizes from the inputs' sizes, so the op itself need not
 // run (shape_only_run.cpp): the arguments' positions of each family.
-enum class SizeFormula : uint8_t { None, Convolution, ConvNd, ConvTransposeNd, Linear, Mm, Addmm, Bmm, Baddbmm, Matmul };
+enum class SizeFormula : uint8_t { None, Convolution, ConvNd, ConvTransposeNd, Linear, Mm, Addmm, Bmm, Baddbmm, Matmul, Attention };
 
 struct OpFacts {
   enum Flag : uint32_t {

@@ -35,6 +35,12 @@ std::unordered_set<const torch::jit::Node*> nodesNeedingOnlySizes(const torch::j
 c10::optional<std::vector<int64_t>> outputSizesWithoutComputing(const torch::jit::Node* node, const OpFactsTable& ops,
                                                                 c10::ArrayRef<c10::IValue> inputs);
 
+// Zeros of those sizes, laid out in memory as the node's own result would be (views
+// downstream read the strides): contiguous, but for attention, whose layout depends on
+// the kernel LibTorch picks, learned from a run on two rows of its inputs.
+at::Tensor standInOfSize(const torch::jit::Node* node, const OpFactsTable& ops, c10::ArrayRef<c10::IValue> inputs,
+                         const std::vector<int64_t>& sizes);
+
 // Whether this node's result, for these inputs, has exactly its first input's sizes and
 // dtype (activations, normalizations, softmax, arithmetic with a same-size tensor or a
 // float) and, the input being contiguous, its strides too (views downstream read them),

@@ -48,8 +48,8 @@ std::vector<int64_t> reduceDims(const ConvertContext& ctx, const Value* dimArg, 
 // accumulates in, e.g. int64 for an integer sum) reduced over `dim`.
 void plainReduce(ConvertContext& ctx, const std::string& opType) {
   const auto work = workType(ctx.dtype(ctx.out()));
-  std::string x = ctx.inputAs(ctx.in(0), work);
-  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in(0)));
+  std::string x = ctx.inputAs(ctx.in("self"), work);
+  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in("self")));
   ctx.setOutput(reduce(ctx, opType, x, axes, flag(ctx, "keepdim", false)), work);
 }
 
@@ -66,38 +66,38 @@ at::ScalarType argWorkType(at::ScalarType type) {
 }
 
 void maxMin(ConvertContext& ctx, bool isMax) {
-  const size_t inputs = ctx.node()->inputs().size();
-  if (inputs == 2 && ctx.in(1)->type()->isSubtypeOf(*c10::TensorType::get())) {
+  // The overload by its arguments: max.other(self, other), max(self), max.dim(self, dim, keepdim).
+  if (const Value* other = ctx.arg("other")) {
     // max(a, b): elementwise. Max/Min take integers only from opset 12.
     auto work = workType(ctx.dtype(ctx.out()));
     if (ctx.opset() < 12 && !at::isFloatingType(work)) work = at::kDouble;
-    ctx.setOutput(ctx.op(isMax ? "Max" : "Min", {ctx.inputAs(ctx.in(0), work), ctx.inputAs(ctx.in(1), work)}), work);
+    ctx.setOutput(ctx.op(isMax ? "Max" : "Min", {ctx.inputAs(ctx.in("self"), work), ctx.inputAs(other, work)}), work);
     return;
   }
   const std::string reduceType = isMax ? "ReduceMax" : "ReduceMin";
-  if (inputs == 1) {
+  if (!ctx.arg("dim")) {
     const auto work = workType(ctx.dtype(ctx.out()));
-    ctx.setOutput(reduce(ctx, reduceType, ctx.inputAs(ctx.in(0), work), {}, false), work);
+    ctx.setOutput(reduce(ctx, reduceType, ctx.inputAs(ctx.in("self"), work), {}, false), work);
     return;
   }
   // max(x, dim, keepdim) -> (values, indices)
-  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t rank = ctx.rank(ctx.in("self"));
   if (rank == 0) ctx.unsupported("max/min over a dim of a 0-d tensor");
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), rank);
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), rank);
   const bool keepdim = flag(ctx, "keepdim", false);
   const auto work = workType(ctx.dtype(ctx.out(0)));
-  ctx.setOutput(reduce(ctx, reduceType, ctx.inputAs(ctx.in(0), work), {dim}, keepdim), work, 0);
-  const auto argWork = argWorkType(ctx.dtype(ctx.in(0)));
-  ctx.setOutput(argExtreme(ctx, isMax, ctx.inputAs(ctx.in(0), argWork), dim, keepdim), at::kLong, 1);
+  ctx.setOutput(reduce(ctx, reduceType, ctx.inputAs(ctx.in("self"), work), {dim}, keepdim), work, 0);
+  const auto argWork = argWorkType(ctx.dtype(ctx.in("self")));
+  ctx.setOutput(argExtreme(ctx, isMax, ctx.inputAs(ctx.in("self"), argWork), dim, keepdim), at::kLong, 1);
 }
 
 void argMaxMin(ConvertContext& ctx, bool isMax) {
-  const auto work = argWorkType(ctx.dtype(ctx.in(0)));
-  std::string x = ctx.inputAs(ctx.in(0), work);
+  const auto work = argWorkType(ctx.dtype(ctx.in("self")));
+  std::string x = ctx.inputAs(ctx.in("self"), work);
   const Value* dimArg = ctx.arg("dim");
   const bool keepdim = flag(ctx, "keepdim", false);
-  if (ctx.given(dimArg) && ctx.rank(ctx.in(0)) > 0) {
-    const int64_t dim = ConvertContext::normDim(ctx.toInt(dimArg), ctx.rank(ctx.in(0)));
+  if (ctx.given(dimArg) && ctx.rank(ctx.in("self")) > 0) {
+    const int64_t dim = ConvertContext::normDim(ctx.toInt(dimArg), ctx.rank(ctx.in("self")));
     ctx.setOutput(argExtreme(ctx, isMax, x, dim, keepdim), at::kLong);
     return;
   }
@@ -122,8 +122,8 @@ int64_t elementsOver(const std::vector<int64_t>& shape, const std::vector<int64_
 void varStd(ConvertContext& ctx, bool isStd) {
   const auto type = ctx.dtype(ctx.out());
   if (!at::isFloatingType(type)) ctx.unsupported("var/std of a non-floating result");
-  std::string x = ctx.inputAs(ctx.in(0), type);
-  const auto& shape = ctx.sizes(ctx.in(0));
+  std::string x = ctx.inputAs(ctx.in("self"), type);
+  const auto& shape = ctx.sizes(ctx.in("self"));
   const auto axes = reduceDims(ctx, ctx.arg("dim"), static_cast<int64_t>(shape.size()));
   const bool keepdim = flag(ctx, "keepdim", false);
   double correction = 1.0;
@@ -141,12 +141,12 @@ void varStd(ConvertContext& ctx, bool isStd) {
 void norm(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   if (!at::isFloatingType(type)) ctx.unsupported("norm of a non-floating result");
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   double p = 2.0;
   const Value* pArg = ctx.arg("p");
   if (!pArg) pArg = ctx.arg("ord");
   if (ctx.given(pArg)) p = ctx.toDouble(pArg);
-  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in(0)));
+  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in("self")));
   const bool keepdim = flag(ctx, "keepdim", false);
   std::string result;
   if (p == 2.0) {
@@ -167,25 +167,25 @@ void norm(ConvertContext& ctx) {
 
 // all/any: the elements as 0/1, then the minimum/maximum.
 void allAny(ConvertContext& ctx, bool isAll) {
-  std::string bits = ctx.cast(ctx.inputAs(ctx.in(0), at::kBool), at::kInt);
-  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in(0)));
+  std::string bits = ctx.cast(ctx.inputAs(ctx.in("self"), at::kBool), at::kInt);
+  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in("self")));
   ctx.setOutput(reduce(ctx, isAll ? "ReduceMin" : "ReduceMax", bits, axes, flag(ctx, "keepdim", false)), at::kInt);
 }
 
 void countNonzero(ConvertContext& ctx) {
-  std::string counts = ctx.cast(ctx.inputAs(ctx.in(0), at::kBool), at::kLong);
-  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in(0)));
+  std::string counts = ctx.cast(ctx.inputAs(ctx.in("self"), at::kBool), at::kLong);
+  const auto axes = reduceDims(ctx, ctx.arg("dim"), ctx.rank(ctx.in("self")));
   ctx.setOutput(reduce(ctx, "ReduceSum", counts, axes, false), at::kLong);
 }
 
 void cumsum(ConvertContext& ctx) {
   const auto work = workType(ctx.dtype(ctx.out()));
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(ctx.in(0)));
-  if (ctx.rank(ctx.in(0)) == 0) {  // cumsum of a scalar is the scalar
-    ctx.setOutput(ctx.inputAs(ctx.in(0), work), work);
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), ctx.rank(ctx.in("self")));
+  if (ctx.rank(ctx.in("self")) == 0) {  // cumsum of a scalar is the scalar
+    ctx.setOutput(ctx.inputAs(ctx.in("self"), work), work);
     return;
   }
-  ctx.setOutput(ctx.op("CumSum", {ctx.inputAs(ctx.in(0), work), ctx.scalar(static_cast<double>(dim), at::kLong)}),
+  ctx.setOutput(ctx.op("CumSum", {ctx.inputAs(ctx.in("self"), work), ctx.scalar(static_cast<double>(dim), at::kLong)}),
                 work);
 }
 
@@ -198,15 +198,15 @@ std::vector<std::string> topK(ConvertContext& ctx, const std::string& x, const s
 }
 
 void topk(ConvertContext& ctx) {
-  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t rank = ctx.rank(ctx.in("self"));
   if (rank == 0) ctx.unsupported("topk of a 0-d tensor");
-  const auto work = workType(ctx.dtype(ctx.in(0)));
+  const auto work = workType(ctx.dtype(ctx.in("self")));
   const Value* dimArg = ctx.arg("dim");
   const int64_t dim = ConvertContext::normDim(ctx.given(dimArg) ? ctx.toInt(dimArg) : -1, rank);
-  const Value* kArg = ctx.arg("k");
+  const Value* kArg = ctx.in("k");
   std::string k = ctx.isStatic(kArg) ? ctx.constInts({ctx.toInt(kArg)})
                                      : ctx.op("Reshape", {ctx.inputAs(kArg, at::kLong), ctx.constInts({1})});
-  auto outs = topK(ctx, ctx.inputAs(ctx.in(0), work), k, dim, flag(ctx, "largest", true));
+  auto outs = topK(ctx, ctx.inputAs(ctx.in("self"), work), k, dim, flag(ctx, "largest", true));
   ctx.setOutput(outs[0], work, 0);
   ctx.setOutput(outs[1], at::kLong, 1);
 }
@@ -214,9 +214,9 @@ void topk(ConvertContext& ctx) {
 // sort / argsort: a TopK over the whole dimension. Ties may come out in another order
 // than LibTorch's (its sort is not stable unless asked).
 void sort(ConvertContext& ctx, bool indicesOnly) {
-  const int64_t rank = ctx.rank(ctx.in(0));
-  const auto work = workType(ctx.dtype(ctx.in(0)));
-  std::string x = ctx.inputAs(ctx.in(0), work);
+  const int64_t rank = ctx.rank(ctx.in("self"));
+  const auto work = workType(ctx.dtype(ctx.in("self")));
+  std::string x = ctx.inputAs(ctx.in("self"), work);
   if (rank == 0) {
     if (indicesOnly) {
       ctx.setOutput(ctx.scalar(0, at::kLong), at::kLong);
@@ -228,7 +228,7 @@ void sort(ConvertContext& ctx, bool indicesOnly) {
   }
   const Value* dimArg = ctx.arg("dim");
   const int64_t dim = ConvertContext::normDim(ctx.given(dimArg) ? ctx.toInt(dimArg) : -1, rank);
-  const int64_t length = ctx.sizes(ctx.in(0)).at(dim);
+  const int64_t length = ctx.sizes(ctx.in("self")).at(dim);
   auto outs = topK(ctx, x, ctx.constInts({length}), dim, flag(ctx, "descending", false));
   if (indicesOnly) {
     ctx.setOutput(outs[1], at::kLong);

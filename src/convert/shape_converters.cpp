@@ -561,7 +561,7 @@ void registerShapeConverters(ConverterRegistry& r) {
   const std::pair<const char*, OpFacts> reshapes[] = {
       {"aten::view", viewOf | movesElements()}, {"aten::reshape", viewOf | movesElements()}, {"aten::view_as", {}},
       {"aten::reshape_as", {}},       {"aten::_reshape_alias", {}},        {"aten::unflatten", {}},
-      {"aten::_unsafe_view", {}}};
+      {"aten::_unsafe_view", layout}};
   for (const auto& [kind, facts] : reshapes) r.add(kind, reshapeToOutput, facts);
   r.add("aten::flatten", flatten, viewOf);
   r.add("aten::permute", permute, viewOf);

@@ -88,6 +88,12 @@ std::string OnnxGraphBuilder::addInitializer(const at::Tensor& tensor, const std
   // A large view (a transposed Linear weight) stays a view: the writer makes it
   // contiguous a slice at a time, so no second copy of the weights is ever held.
   at::Tensor dense = isPayload && !tensor.is_contiguous() ? tensor : tensor.contiguous();
+  const auto view = std::make_tuple(static_cast<const void*>(dense.data_ptr()), static_cast<int>(dense.scalar_type()),
+                                    dense.sizes().vec(), dense.strides().vec());
+  if (isPayload) {
+    auto same = payloadByView_.find(view);
+    if (same != payloadByView_.end()) return initializers_[same->second].name();
+  }
   uint64_t hash = sampledHash(dense, 1469598103934665603ull ^ (uint64_t)dense.scalar_type());
   for (int64_t d : dense.sizes()) hash = hash * 31 + (uint64_t)d;
   if (isPayload) dropReadPages(dense);  // a mapped weight's sampled pages leave memory
@@ -116,6 +122,7 @@ std::string OnnxGraphBuilder::addInitializer(const at::Tensor& tensor, const std
   if (isPayload) {
     initializers_.push_back(payloadPlaceholder(dense, name));
     payloads_.byName[name] = dense;
+    payloadByView_.emplace(view, initializers_.size() - 1);
   } else {
     initializers_.push_back(toTensorProto(dense, name));
   }

@@ -1,5 +1,6 @@
 #include "modelexport/shape_only_run.h"
 
+#include <algorithm>
 #include <string>
 #include <unordered_map>
 
@@ -75,7 +76,78 @@ c10::optional<std::vector<int64_t>> matmulSizes(const at::Tensor& a, const at::T
   return sizes;
 }
 
+// scaled_dot_product_attention(q, k, v): q's sizes with v's last, for the forms LibTorch
+// takes (PyTorch's docs: q (..., L, E), k (..., S, E), v (..., S, Ev), a mask that
+// broadcasts to (..., L, S); with enable_gqa, k and v may have fewer heads, dividing q's).
+c10::optional<std::vector<int64_t>> attentionSizes(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                                   const c10::IValue& mask, bool gqa) {
+  const int64_t n = q.dim();
+  if (n < 3 || k.dim() != n || v.dim() != n || q.size(-1) != k.size(-1) || k.size(-2) != v.size(-2))
+    return c10::nullopt;
+  for (int64_t d = 0; d < n - 2; ++d) {
+    const bool heads = d == n - 3;
+    if (k.size(d) != v.size(d)) return c10::nullopt;
+    if (k.size(d) != q.size(d) && !(gqa && heads && k.size(d) > 0 && q.size(d) % k.size(d) == 0))
+      return c10::nullopt;
+  }
+  if (mask.isTensor()) {
+    const at::Tensor& m = mask.toTensor();
+    if (m.dim() > n) return c10::nullopt;
+    for (int64_t d = 1; d <= m.dim(); ++d) {
+      const int64_t want = d == 1 ? k.size(-2) : q.size(-d);
+      if (m.size(-d) != 1 && m.size(-d) != want) return c10::nullopt;
+    }
+  } else if (!mask.isNone()) {
+    return c10::nullopt;
+  }
+  std::vector<int64_t> sizes = q.sizes().vec();
+  sizes.back() = v.size(-1);
+  return sizes;
+}
+
+// Attention run on two query rows and two key rows of these inputs (the mask sliced to
+// match): its result's layout in memory, for a stand-in laid out the same way.
+at::Tensor attentionLayoutProbe(const Node* node, c10::ArrayRef<c10::IValue> in) {
+  auto rows = [](const at::Tensor& t, int64_t dim) { return t.size(dim) > 2 ? t.narrow(dim, 0, 2) : t; };
+  torch::jit::Stack probe(in.begin(), in.end());
+  probe[0] = rows(in[0].toTensor(), -2);
+  probe[1] = rows(in[1].toTensor(), -2);
+  probe[2] = rows(in[2].toTensor(), -2);
+  if (in[3].isTensor()) {
+    const at::Tensor& mask = in[3].toTensor();
+    probe[3] = mask.dim() >= 2 ? rows(rows(mask, -1), -2) : rows(mask, -1);
+  }
+  node->getOperation()(probe);
+  return probe.back().toTensor();
+}
+
+// Zeros of `sizes` whose dims lie in memory in the order they do in `probe` (outermost
+// first; by decreasing stride, ties in dim order).
+at::Tensor zerosLaidOutAs(const std::vector<int64_t>& sizes, const at::Tensor& probe, const at::TensorOptions& options) {
+  std::vector<int64_t> order(sizes.size());
+  for (size_t d = 0; d < order.size(); ++d) order[d] = static_cast<int64_t>(d);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return probe.stride(a) > probe.stride(b); });
+  std::vector<int64_t> stored(sizes.size()), back(sizes.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    stored[i] = sizes[static_cast<size_t>(order[i])];
+    back[static_cast<size_t>(order[i])] = static_cast<int64_t>(i);
+  }
+  return at::zeros(stored, options).permute(back);
+}
+
 }  // namespace
+
+at::Tensor standInOfSize(const Node* node, const OpFactsTable& ops, c10::ArrayRef<c10::IValue> in,
+                         const std::vector<int64_t>& sizes) {
+  const at::TensorOptions options = in[0].toTensor().options();
+  if (opFactsOrNone(ops, node).sizeFormula != SizeFormula::Attention) return at::zeros(sizes, options);
+  // LibTorch's CPU attention kernels return (B, L, H, E) transposed on some paths and a
+  // contiguous result on others; views downstream work only on the layout the model met.
+  const at::Tensor probe = attentionLayoutProbe(node, in);
+  if (probe.dim() != static_cast<int64_t>(sizes.size())) return at::zeros(sizes, options);
+  return zerosLaidOutAs(sizes, probe, options);
+}
 
 std::unordered_set<const Node*> nodesNeedingOnlySizes(const torch::jit::Graph& graph, const OpFactsTable& ops) {
   std::unordered_set<const Value*> needed;
@@ -170,6 +242,9 @@ c10::optional<std::vector<int64_t>> outputSizesWithoutComputing(const Node* node
     }
     case SizeFormula::Matmul:
       return matmulSizes(x, y);
+    case SizeFormula::Attention:  // query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa
+      if (!z || in.size() < 4) return c10::nullopt;  // enable_gqa is newer than torch 2.4
+      return attentionSizes(x, y, *z, in[3], in.size() >= 8 && in[7].isBool() && in[7].toBool());
     case SizeFormula::None:
       break;
   }

@@ -181,7 +181,7 @@ class Runner {
     if (resultHasInputSizeAndDtype(node, ops_, args)) {
       standIn = args[0].toTensor();
     } else if (auto sizes = outputSizesWithoutComputing(node, ops_, args)) {
-      standIn = at::zeros(*sizes, args[0].toTensor().options());
+      standIn = standInOfSize(node, ops_, args, *sizes);
     } else {
       return false;
     }

@@ -113,6 +113,49 @@ graph(%x : Tensor, %w : Tensor, %m1 : Tensor, %m2 : Tensor, %bias : Tensor, %b1 
   EXPECT_EQ(expectFormulaSizesMatch(ir, inputs), 7);
 }
 
+TEST(ShapeOnlyRun, AttentionSizesAndLayoutMatchLibTorch) {
+  // Causal, float and boolean masks that broadcast, grouped-query heads, 3-d inputs; a value
+  // width other than the query's; the query laid out as Hugging Face's projections leave it.
+  const std::string ir = R"IR(
+graph(%q : Tensor, %k : Tensor, %v : Tensor, %fmask : Tensor, %bmask : Tensor, %kg : Tensor, %vg : Tensor,
+      %q3 : Tensor, %k3 : Tensor, %v3 : Tensor):
+  %none : NoneType = prim::Constant()
+  %zero : float = prim::Constant[value=0.]()
+  %false : bool = prim::Constant[value=0]()
+  %true : bool = prim::Constant[value=1]()
+  %a : Tensor = aten::scaled_dot_product_attention(%q, %k, %v, %none, %zero, %true, %none, %false)
+  %b : Tensor = aten::scaled_dot_product_attention(%q, %k, %v, %fmask, %zero, %false, %none, %false)
+  %c : Tensor = aten::scaled_dot_product_attention(%q, %k, %v, %bmask, %zero, %false, %none, %false)
+  %d : Tensor = aten::scaled_dot_product_attention(%q, %kg, %vg, %none, %zero, %false, %none, %true)
+  %e : Tensor = aten::scaled_dot_product_attention(%q3, %k3, %v3, %none, %zero, %false, %none, %false)
+  return (%a, %b, %c, %d, %e)
+)IR";
+  std::vector<at::Tensor> inputs = {
+      at::randn({2, 5, 4, 8}).transpose(1, 2), at::randn({2, 4, 6, 8}), at::randn({2, 4, 6, 3}),
+      at::randn({1, 1, 5, 6}), at::rand({5, 6}) > 0.3, at::randn({2, 2, 6, 8}), at::randn({2, 2, 6, 3}),
+      at::randn({3, 5, 8}), at::randn({3, 6, 8}), at::randn({3, 6, 8})};
+  EXPECT_EQ(expectFormulaSizesMatch(ir, inputs), 5);
+
+  // The stand-in's strides are those of LibTorch's own result (views downstream read them).
+  auto graph = std::make_shared<torch::jit::Graph>();
+  torch::jit::parseIR(ir, graph.get());
+  std::unordered_map<const torch::jit::Value*, c10::IValue> env;
+  for (size_t i = 0; i < inputs.size(); ++i) env[graph->inputs()[i]] = inputs[i];
+  for (torch::jit::Node* node : graph->nodes()) {
+    if (node->kind() == c10::prim::Constant) {
+      env[node->output()] = *constantValue(node->output());
+      continue;
+    }
+    torch::jit::Stack stack;
+    for (const torch::jit::Value* in : node->inputs()) stack.push_back(env.at(in));
+    const auto sizes = outputSizesWithoutComputing(node, ops(), stack);
+    ASSERT_TRUE(sizes.has_value()) << *node;
+    const at::Tensor standIn = standInOfSize(node, ops(), stack, *sizes);
+    node->getOperation()(stack);
+    EXPECT_EQ(standIn.strides(), stack.back().toTensor().strides()) << *node;
+  }
+}
+
 TEST(ShapeOnlyRun, FormsWithoutAFormulaAreLeftToLibTorch) {
   const std::string ir = R"IR(
 graph(%x : Tensor, %w : Tensor, %v : Tensor, %ints : Tensor):
@@ -212,6 +255,50 @@ def f(x, w, m):
   std::set<std::string> names;
   for (const auto& k : kinds) names.insert(k.substr(0, k.find('@')));
   EXPECT_EQ(names, (std::set<std::string>{"aten::conv2d", "aten::relu", "aten::add", "aten::mul", "aten::bmm"}));
+}
+
+TEST(ShapeOnlyRun, AttentionInAProjectedBlockIsSized) {
+  // q/k/v projections -> heads split by a view and a transpose -> attention -> heads merged
+  // by a transpose and a view -> output projection (Hugging Face's attention blocks): the
+  // projections and the attention are sized, and the run goes through the view on the
+  // attention's stand-in, which works only on the layout LibTorch's own result has.
+  auto graph = std::make_shared<torch::jit::Graph>();
+  torch::jit::parseIR(R"IR(
+graph(%x : Tensor, %wq : Tensor, %wk : Tensor, %wv : Tensor, %wo : Tensor):
+  %none : NoneType = prim::Constant()
+  %zero : float = prim::Constant[value=0.]()
+  %true : bool = prim::Constant[value=1]()
+  %false : bool = prim::Constant[value=0]()
+  %i1 : int = prim::Constant[value=1]()
+  %i2 : int = prim::Constant[value=2]()
+  %i4 : int = prim::Constant[value=4]()
+  %i5 : int = prim::Constant[value=5]()
+  %i8 : int = prim::Constant[value=8]()
+  %heads : int[] = prim::ListConstruct(%i1, %i5, %i2, %i4)
+  %merged : int[] = prim::ListConstruct(%i1, %i5, %i8)
+  %ql : Tensor = aten::linear(%x, %wq, %none)
+  %qv : Tensor = aten::view(%ql, %heads)
+  %q : Tensor = aten::transpose(%qv, %i1, %i2)
+  %kl : Tensor = aten::linear(%x, %wk, %none)
+  %kv : Tensor = aten::view(%kl, %heads)
+  %k : Tensor = aten::transpose(%kv, %i1, %i2)
+  %vl : Tensor = aten::linear(%x, %wv, %none)
+  %vv : Tensor = aten::view(%vl, %heads)
+  %v : Tensor = aten::transpose(%vv, %i1, %i2)
+  %a : Tensor = aten::scaled_dot_product_attention(%q, %k, %v, %none, %zero, %true, %none, %false)
+  %at : Tensor = aten::transpose(%a, %i1, %i2)
+  %av : Tensor = aten::view(%at, %merged)
+  %o : Tensor = aten::linear(%av, %wo, %none)
+  return (%o)
+)IR", graph.get());
+  std::set<std::string> sized;
+  for (const torch::jit::Node* node : nodesNeedingOnlySizes(*graph, ops())) sized.insert(node->kind().toQualString());
+  EXPECT_EQ(sized, (std::set<std::string>{"aten::linear", "aten::scaled_dot_product_attention"}));
+  std::vector<c10::IValue> inputs = {at::randn({1, 5, 8}), at::randn({8, 8}), at::randn({8, 8}), at::randn({8, 8}),
+                                     at::randn({8, 8})};
+  const RunResult run = runForFacts(*graph, inputs, ops());
+  EXPECT_EQ(run.sizedNotComputed, 5u);
+  EXPECT_EQ(run.facts.of(graph->outputs()[0]).sizes, (std::vector<int64_t>{1, 5, 8}));
 }
 
 TEST(ShapeOnlyRun, AnInPlaceWriteIntoANeededValueKeepsItsSourceComputed) {
