@@ -17,12 +17,12 @@ at::ScalarType roiWorkType(at::ScalarType type) { return type == at::kDouble ? a
 // selection is the result. Its corner order is (y1, x1, y2, x2), but IoU does not change
 // when x and y swap, so torchvision's (x1, y1, x2, y2) go in as they are.
 void nms(ConvertContext& ctx) {
-  const std::string boxes = ctx.inputAs(ctx.in(0), at::kFloat);
+  const std::string boxes = ctx.inputAs(ctx.in("dets"), at::kFloat);
   const std::string batched = unsqueeze(ctx, boxes, {0});
-  const std::string scores = unsqueeze(ctx, ctx.inputAs(ctx.in(1), at::kFloat), {0, 1});
+  const std::string scores = unsqueeze(ctx, ctx.inputAs(ctx.in("scores"), at::kFloat), {0, 1});
   const std::string count = ctx.op("Gather", {ctx.op("Shape", {boxes}), ctx.scalar(0, at::kLong)});
-  const std::string iou = ctx.isStatic(ctx.in(2)) ? ctx.scalar(ctx.toDouble(ctx.in(2)), at::kFloat)
-                                                  : ctx.inputAs(ctx.in(2), at::kFloat);
+  const std::string iou = ctx.isStatic(ctx.in("iou_threshold")) ? ctx.scalar(ctx.toDouble(ctx.in("iou_threshold")), at::kFloat)
+                                                  : ctx.inputAs(ctx.in("iou_threshold"), at::kFloat);
   const std::string selected =
       ctx.op("NonMaxSuppression", {batched, scores, count, iou}, {attr::i("center_point_box", 0)});
   ctx.setOutput(ctx.op("Gather", {selected, ctx.scalar(2, at::kLong)}, {attr::i("axis", 1)}), at::kLong);
@@ -30,7 +30,7 @@ void nms(ConvertContext& ctx) {
 
 // rois [K, 5] rows (batch index, x1, y1, x2, y2) -> ONNX's boxes [K, 4] and batch_indices [K].
 std::pair<std::string, std::string> splitRois(ConvertContext& ctx, at::ScalarType work) {
-  const std::string rois = ctx.inputAs(ctx.in(1), work);
+  const std::string rois = ctx.inputAs(ctx.in("rois"), work);
   const std::string boxes = ctx.op("Slice", {rois, ctx.constInts({1}), ctx.constInts({5}), ctx.constInts({1})});
   // The index is truncated, as torchvision reads it.
   const std::string index =
@@ -46,33 +46,33 @@ std::string roiAlignNode(ConvertContext& ctx, at::ScalarType work, bool halfPixe
                              ? "RoiAlign coordinate_transformation_mode half_pixel, for aligned=True"
                              : "RoiAlign coordinate_transformation_mode half_pixel, for sampling on half-pixel centers");
   auto [boxes, index] = splitRois(ctx, work);
-  const torch::jit::Value* samplingArg = ctx.arg("sampling_ratio");
+  const torch::jit::Value* samplingArg = ctx.in("sampling_ratio");
   std::vector<onnx::AttributeProto> attrs{
       attr::s("mode", "avg"),
-      attr::i("output_height", ctx.toInt(ctx.arg("pooled_height"))),
-      attr::i("output_width", ctx.toInt(ctx.arg("pooled_width"))),
+      attr::i("output_height", ctx.toInt(ctx.in("pooled_height"))),
+      attr::i("output_width", ctx.toInt(ctx.in("pooled_width"))),
       // torchvision's ratio <= 0 and ONNX's 0 both mean ceil(region size / output size) samples.
       attr::i("sampling_ratio", std::max<int64_t>(ctx.toInt(samplingArg), 0)),
-      attr::f("spatial_scale", static_cast<float>(ctx.toDouble(ctx.arg("spatial_scale"))))};
+      attr::f("spatial_scale", static_cast<float>(ctx.toDouble(ctx.in("spatial_scale"))))};
   if (ctx.opset() >= 16)
     attrs.push_back(attr::s("coordinate_transformation_mode", halfPixel ? "half_pixel" : "output_half_pixel"));
-  return ctx.op("RoiAlign", {ctx.inputAs(ctx.in(0), work), boxes, index}, attrs);
+  return ctx.op("RoiAlign", {ctx.inputAs(ctx.in("input"), work), boxes, index}, attrs);
 }
 
 void roiAlign(ConvertContext& ctx) {
-  const at::ScalarType work = roiWorkType(ctx.dtype(ctx.in(0)));
-  ctx.setOutput(roiAlignNode(ctx, work, ctx.toBool(ctx.arg("aligned"))), work);
+  const at::ScalarType work = roiWorkType(ctx.dtype(ctx.in("input")));
+  ctx.setOutput(roiAlignNode(ctx, work, ctx.toBool(ctx.in("aligned"))), work);
 }
 
 // ONNX MaxRoiPool takes torchvision's [K, 5] rois as they are and pools the same way
 // (rounded region, bins from floor/ceil). The argmax output serves only the backward pass.
 void roiPool(ConvertContext& ctx) {
   if (!ctx.out(1)->uses().empty()) ctx.unsupported("use of roi_pool's argmax output (ONNX MaxRoiPool has none)");
-  const at::ScalarType work = roiWorkType(ctx.dtype(ctx.in(0)));
-  const std::string out = ctx.op("MaxRoiPool", {ctx.inputAs(ctx.in(0), work), ctx.inputAs(ctx.in(1), work)},
-                                 {attr::ints("pooled_shape", {ctx.toInt(ctx.arg("pooled_height")),
-                                                              ctx.toInt(ctx.arg("pooled_width"))}),
-                                  attr::f("spatial_scale", static_cast<float>(ctx.toDouble(ctx.arg("spatial_scale"))))});
+  const at::ScalarType work = roiWorkType(ctx.dtype(ctx.in("input")));
+  const std::string out = ctx.op("MaxRoiPool", {ctx.inputAs(ctx.in("input"), work), ctx.inputAs(ctx.in("rois"), work)},
+                                 {attr::ints("pooled_shape", {ctx.toInt(ctx.in("pooled_height")),
+                                                              ctx.toInt(ctx.in("pooled_width"))}),
+                                  attr::f("spatial_scale", static_cast<float>(ctx.toDouble(ctx.in("spatial_scale"))))});
   ctx.setOutput(out, work, 0);
 }
 
@@ -81,9 +81,9 @@ void roiPool(ConvertContext& ctx) {
 // [K, C_out, bins * bins] each bin b's own channel is element b * bins + b.
 void psRoiAlign(ConvertContext& ctx) {
   if (!ctx.out(1)->uses().empty()) ctx.unsupported("use of ps_roi_align's channel mapping output");
-  const at::ScalarType work = roiWorkType(ctx.dtype(ctx.in(0)));
-  const int64_t ph = ctx.toInt(ctx.arg("pooled_height")), pw = ctx.toInt(ctx.arg("pooled_width"));
-  const int64_t bins = ph * pw, channels = ctx.dim(ctx.in(0), 1);
+  const at::ScalarType work = roiWorkType(ctx.dtype(ctx.in("input")));
+  const int64_t ph = ctx.toInt(ctx.in("pooled_height")), pw = ctx.toInt(ctx.in("pooled_width"));
+  const int64_t bins = ph * pw, channels = ctx.dim(ctx.in("input"), 1);
   if (bins <= 0 || channels % bins != 0)
     ctx.unsupported("input channels not a multiple of pooled_height * pooled_width");
   const std::string all = roiAlignNode(ctx, work, true);
@@ -96,7 +96,7 @@ void psRoiAlign(ConvertContext& ctx) {
 
 // torch._shape_as_tensor(x): torchvision's detection code (_topk_min) takes a size as a
 // tensor so a trace keeps it a run-time value. Folded when the sizes are known at export time.
-void shapeAsTensor(ConvertContext& ctx) { ctx.setOutput(ctx.op("Shape", {ctx.input(ctx.in(0))}), at::kLong); }
+void shapeAsTensor(ConvertContext& ctx) { ctx.setOutput(ctx.op("Shape", {ctx.input(ctx.in("self"))}), at::kLong); }
 
 }  // namespace
 
