@@ -14,19 +14,19 @@ namespace {
 // padding rules and names them.
 void gridSampler(ConvertContext& ctx) {
   // Volumetric sampling ([N, C, D, H, W]) is GridSample from opset 20, beyond the exporter's opsets.
-  if (ctx.rank(ctx.in(0)) == 5) ctx.requireOpset(20, "GridSample of a 5-d input");
-  if (ctx.rank(ctx.in(0)) != 4) ctx.unsupported("input of rank " + std::to_string(ctx.rank(ctx.in(0))) + " (4-d only)");
+  if (ctx.rank(ctx.in("input")) == 5) ctx.requireOpset(20, "GridSample of a 5-d input");
+  if (ctx.rank(ctx.in("input")) != 4) ctx.unsupported("input of rank " + std::to_string(ctx.rank(ctx.in("input"))) + " (4-d only)");
   ctx.requireOpset(16, "GridSample");
   static const char* const kModes[] = {"bilinear", "nearest", "bicubic"};
   static const char* const kPadding[] = {"zeros", "border", "reflection"};
-  const int64_t mode = ctx.toInt(ctx.in(2));
-  const int64_t padding = ctx.toInt(ctx.in(3));
+  const int64_t mode = ctx.toInt(ctx.in("interpolation_mode"));
+  const int64_t padding = ctx.toInt(ctx.in("padding_mode"));
   if (mode < 0 || mode > 2) ctx.unsupported("interpolation_mode " + std::to_string(mode));
   if (padding < 0 || padding > 2) ctx.unsupported("padding_mode " + std::to_string(padding));
   const auto type = ctx.dtype(ctx.out());
-  ctx.setOutput(ctx.op("GridSample", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.in(1), type)},
+  ctx.setOutput(ctx.op("GridSample", {ctx.inputAs(ctx.in("input"), type), ctx.inputAs(ctx.in("grid"), type)},
                        {attr::s("mode", kModes[mode]), attr::s("padding_mode", kPadding[padding]),
-                        attr::i("align_corners", ctx.toBool(ctx.in(4)) ? 1 : 0)}),
+                        attr::i("align_corners", ctx.toBool(ctx.in("align_corners")) ? 1 : 0)}),
                 type);
 }
 
