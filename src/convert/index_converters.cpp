@@ -166,13 +166,13 @@ std::vector<int64_t> inverse(const std::vector<int64_t>& perm) {
 
 void index(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
-  const auto indices = tensorIndices(ctx, ctx.in(1));
+  std::string x = ctx.inputAs(ctx.in("self"), type);
+  const auto indices = tensorIndices(ctx, ctx.in("indices"));
   if (indices.size() == 1) {  // one index: a Gather keeps the index shape in place
     ctx.setOutput(ctx.op("Gather", {x, indices[0].name}, {attr::i("axis", indices[0].dim)}), type);
     return;
   }
-  const AdvancedLayout layout = advancedLayout(ctx, indices, ctx.in(0));
+  const AdvancedLayout layout = advancedLayout(ctx, indices, ctx.in("self"));
   std::string gathered = ctx.op("GatherND", {transposeIfNeeded(ctx, x, layout.dimsFirst),
                                              stackedIndices(ctx, indices, layout)});
   // GatherND gives [B..., rest...]; torch wants [before..., B..., after...] for adjacent indices.
@@ -187,7 +187,7 @@ void index(ConvertContext& ctx) {
 // else assembled at run time from Shape(x) and the indices' broadcast shape (indices
 // from data, a boolean mask computed from data, dynamic axes).
 std::string indexedShape(ConvertContext& ctx, const std::vector<TensorIndex>& indices, const AdvancedLayout& layout) {
-  const torch::jit::Value* self = ctx.in(0);
+  const torch::jit::Value* self = ctx.in("self");
   const std::vector<int64_t> rest(layout.dimsFirst.begin() + static_cast<long>(indices.size()), layout.dimsFirst.end());
   if (layout.broadcastKnown && !ctx.hasDynamicDims(self)) {
     std::vector<int64_t> shape;
@@ -217,14 +217,14 @@ std::string indexedShape(ConvertContext& ctx, const std::vector<TensorIndex>& in
 // boolean masks, dynamic axes).
 void indexPut(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  std::string x = ctx.inputAs(ctx.in(0), type);
-  const auto indices = tensorIndices(ctx, ctx.arg("indices"));
+  std::string x = ctx.inputAs(ctx.in("self"), type);
+  const auto indices = tensorIndices(ctx, ctx.in("indices"));
   const Value* accumulateArg = ctx.arg("accumulate");
   const bool accumulate = ctx.given(accumulateArg) && ctx.toBool(accumulateArg);
   if (accumulate) ctx.requireOpset(16, "ScatterND reduction='add', for accumulate=True");
-  const AdvancedLayout layout = advancedLayout(ctx, indices, ctx.in(0));
+  const AdvancedLayout layout = advancedLayout(ctx, indices, ctx.in("self"));
   const int64_t broadcastRank = layout.broadcastRank;
-  std::string values = ctx.op("Expand", {ctx.inputAs(ctx.arg("values"), type), indexedShape(ctx, indices, layout)});
+  std::string values = ctx.op("Expand", {ctx.inputAs(ctx.in("values"), type), indexedShape(ctx, indices, layout)});
   const int64_t outRank = broadcastRank + layout.restCount;
   values = transposeIfNeeded(ctx, values, blockToFront(outRank, layout.inPlaceAt, broadcastRank));
   std::vector<onnx::AttributeProto> attrs;
@@ -237,17 +237,17 @@ void indexPut(ConvertContext& ctx) {
 
 void indexSelect(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(ctx.in(0)));
-  const Value* indexArg = ctx.arg("index");
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), ctx.rank(ctx.in("self")));
+  const Value* indexArg = ctx.in("index");
   std::string index = ctx.inputAs(indexArg, at::kLong);
   if (ctx.rank(indexArg) == 0) index = ctx.op("Reshape", {index, ctx.constInts({1})});  // keeps the dim
-  ctx.setOutput(ctx.op("Gather", {ctx.inputAs(ctx.in(0), type), index}, {attr::i("axis", dim)}), type);
+  ctx.setOutput(ctx.op("Gather", {ctx.inputAs(ctx.in("self"), type), index}, {attr::i("axis", dim)}), type);
 }
 
 void gather(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(ctx.in(0)));
-  ctx.setOutput(ctx.op("GatherElements", {ctx.inputAs(ctx.in(0), type), ctx.inputAs(ctx.arg("index"), at::kLong)},
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), ctx.rank(ctx.in("self")));
+  ctx.setOutput(ctx.op("GatherElements", {ctx.inputAs(ctx.in("self"), type), ctx.inputAs(ctx.in("index"), at::kLong)},
                        {attr::i("axis", dim)}),
                 type);
 }
@@ -258,9 +258,9 @@ void gather(ConvertContext& ctx) {
 // index as long as the boxes of a level) takes src's leading block of Shape(index).
 void scatter(ConvertContext& ctx, bool add) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t rank = ctx.rank(ctx.in(0));
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), rank);
-  const Value* indexArg = ctx.arg("index");
+  const int64_t rank = ctx.rank(ctx.in("self"));
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), rank);
+  const Value* indexArg = ctx.in("index");
   const std::string index = ctx.inputAs(indexArg, at::kLong);
   const bool indexShapeKnown = !ctx.hasDynamicDims(indexArg);
   std::string reduction = add ? "add" : "";
@@ -293,7 +293,7 @@ void scatter(ConvertContext& ctx, bool add) {
   }
   std::vector<onnx::AttributeProto> attrs{attr::i("axis", dim)};
   if (!reduction.empty()) attrs.push_back(attr::s("reduction", reduction));
-  ctx.setOutput(ctx.op("ScatterElements", {ctx.inputAs(ctx.in(0), type), index, updates}, attrs), type);
+  ctx.setOutput(ctx.op("ScatterElements", {ctx.inputAs(ctx.in("self"), type), index, updates}, attrs), type);
 }
 
 // Range's three inputs are scalars of the output type.
@@ -309,7 +309,7 @@ void arange(ConvertContext& ctx) {
 }
 
 void oneHot(ConvertContext& ctx) {
-  std::string indices = ctx.inputAs(ctx.in(0), at::kLong);
+  std::string indices = ctx.inputAs(ctx.in("self"), at::kLong);
   const Value* classesArg = ctx.arg("num_classes");
   const int64_t classes = ctx.given(classesArg) ? ctx.toInt(classesArg) : -1;
   // num_classes=-1: one more than the largest index in the data.
@@ -325,9 +325,9 @@ void einsum(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   if (type != at::kFloat && type != at::kDouble && type != at::kInt && type != at::kLong)
     ctx.unsupported("einsum on " + std::string(c10::toString(type)));
-  std::string equation = ctx.staticValue(ctx.arg("equation")).toStringRef();
+  std::string equation = ctx.staticValue(ctx.in("equation")).toStringRef();
   equation.erase(std::remove(equation.begin(), equation.end(), ' '), equation.end());
-  const Value* operands = ctx.arg("tensors");
+  const Value* operands = ctx.in("tensors");
   if (operands->node()->kind() != c10::prim::ListConstruct) ctx.unsupported("einsum operands that are not a literal list");
   std::vector<std::string> ins;
   for (const Value* operand : operands->node()->inputs()) ins.push_back(ctx.inputAs(operand, type));
@@ -335,7 +335,13 @@ void einsum(ConvertContext& ctx) {
 }
 
 // ONNX NonZero gives [rank, count]; torch.nonzero gives [count, rank].
-std::string nonzeroRows(ConvertContext& ctx) { return ctx.op("NonZero", {ctx.inputAs(ctx.in(0), at::kBool)}); }
+// The tensor is nonzero's "self", where(condition)'s "condition".
+const Value* nonzeroInput(const ConvertContext& ctx) {
+  const Value* self = ctx.arg("self");
+  return self ? self : ctx.in("condition");
+}
+
+std::string nonzeroRows(ConvertContext& ctx) { return ctx.op("NonZero", {ctx.inputAs(nonzeroInput(ctx), at::kBool)}); }
 
 void nonzero(ConvertContext& ctx) {
   ctx.setOutput(ctx.op("Transpose", {nonzeroRows(ctx)}, {attr::ints("perm", {1, 0})}), at::kLong);
@@ -343,7 +349,7 @@ void nonzero(ConvertContext& ctx) {
 
 // where(condition) / nonzero_numpy: one index tensor per dimension.
 void nonzeroPerDim(ConvertContext& ctx) {
-  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t rank = ctx.rank(nonzeroInput(ctx));
   if (rank == 0) ctx.unsupported("where(condition) on a 0-d tensor");
   std::string rows = nonzeroRows(ctx);
   std::vector<std::string> parts = rank == 1 ? std::vector<std::string>{rows}
@@ -356,11 +362,11 @@ void nonzeroPerDim(ConvertContext& ctx) {
 // true, flattened in row-major order, as Compress without an axis selects them. Where
 // broadcasts x to the common shape; the mask is expanded to it and flattened.
 void maskedSelect(ConvertContext& ctx) {
-  const std::string mask = ctx.inputAs(ctx.in(1), at::kBool);
-  const std::string values = ctx.op("Where", {mask, ctx.input(ctx.in(0)), ctx.input(ctx.in(0))});
+  const std::string mask = ctx.inputAs(ctx.in("mask"), at::kBool);
+  const std::string values = ctx.op("Where", {mask, ctx.input(ctx.in("self")), ctx.input(ctx.in("self"))});
   const std::string fullMask = ctx.op("Expand", {mask, ctx.op("Shape", {values})});
   const std::string flatMask = ctx.op("Reshape", {fullMask, ctx.constInts({-1})});
-  ctx.setOutput(ctx.op("Compress", {values, flatMask}), ctx.dtype(ctx.in(0)));
+  ctx.setOutput(ctx.op("Compress", {values, flatMask}), ctx.dtype(ctx.in("self")));
 }
 
 // full / full_like / new_full reach a converter only when the fill value comes from
@@ -404,7 +410,7 @@ void registerIndexConverters(ConverterRegistry& r) {
   // where(condition), the overload with no name, gives as many positions as the data has
   // true elements (the three-argument overloads' facts are their own: elementwise).
   r.add("aten::where", [elementwiseWhere](ConvertContext& c) {
-    if (c.node()->inputs().size() == 1) {
+    if (!c.arg("self")) {  // where(condition)
       nonzeroPerDim(c);
     } else if (elementwiseWhere) {
       elementwiseWhere(c);
