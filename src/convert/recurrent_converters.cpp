@@ -130,24 +130,24 @@ std::string layerState(ConvertContext& ctx, const ListItem& state, int64_t layer
 // before reverse, w_ih, w_hh and (with has_biases) b_ih, b_hh.
 void recurrentLayers(ConvertContext& ctx, const RecurrentKind& kind) {
   const auto type = ctx.dtype(ctx.out(0));
-  const Value* input = ctx.in(0);
+  const Value* input = ctx.in("input");
   if (ctx.rank(input) != 3) ctx.unsupported("input of rank " + std::to_string(ctx.rank(input)) + " (3-d only)");
   ListItem h0, c0;
   if (isLstm(kind)) {
-    auto hx = tensorList(ctx, ctx.in(1));
+    auto hx = tensorList(ctx, ctx.in("hx"));
     if (hx.size() != 2) ctx.unsupported("hx that is not a list of (h_0, c_0)");
     h0 = hx[0];
     c0 = hx[1];
-  } else if (ctx.given(1)) {
-    h0.value = ctx.in(1);
+  } else if (ctx.given("hx")) {
+    h0.value = ctx.in("hx");
   }
-  const std::vector<ListItem> params = tensorList(ctx, ctx.in(2));
-  const bool hasBiases = ctx.toBool(ctx.in(3));
-  const int64_t layers = ctx.toInt(ctx.in(4));
-  const double dropout = ctx.toDouble(ctx.in(5));
-  const bool train = ctx.toBool(ctx.in(6));
-  const bool bidirectional = ctx.toBool(ctx.in(7));
-  const bool batchFirst = ctx.toBool(ctx.in(8));
+  const std::vector<ListItem> params = tensorList(ctx, ctx.in("params"));
+  const bool hasBiases = ctx.toBool(ctx.in("has_biases"));
+  const int64_t layers = ctx.toInt(ctx.in("num_layers"));
+  const double dropout = ctx.toDouble(ctx.in("dropout"));
+  const bool train = ctx.toBool(ctx.in("train"));
+  const bool bidirectional = ctx.toBool(ctx.in("bidirectional"));
+  const bool batchFirst = ctx.toBool(ctx.in("batch_first"));
   if (train && dropout > 0 && layers > 1) ctx.unsupported("dropout between layers in training mode");
   const int64_t directions = bidirectional ? 2 : 1;
   const size_t perDirection = hasBiases ? 4 : 2;
@@ -177,7 +177,7 @@ void recurrentLayers(ConvertContext& ctx, const RecurrentKind& kind) {
     }
     hidden = weights[0].wHh.size(1);
     const ListItem& first = params[p - perDirection];
-    const std::string hint = ctx.nameHint(first.value ? first.value : ctx.in(2));
+    const std::string hint = ctx.nameHint(first.value ? first.value : ctx.in("params"));
     auto outs = recurrentNode(ctx, kind, x, onnxWeights(ctx, weights, kind, type, hint),
                               layerState(ctx, h0, layer, directions, type),
                               layerState(ctx, c0, layer, directions, type), hidden, bidirectional);
@@ -205,21 +205,21 @@ void recurrentLayers(ConvertContext& ctx, const RecurrentKind& kind) {
 // sequence op over [1, B, I].
 void recurrentCell(ConvertContext& ctx, const RecurrentKind& kind) {
   const auto type = ctx.dtype(ctx.out(0));
-  if (ctx.rank(ctx.in(0)) != 2) ctx.unsupported("input of rank " + std::to_string(ctx.rank(ctx.in(0))) + " (2-d only)");
+  if (ctx.rank(ctx.in("input")) != 2) ctx.unsupported("input of rank " + std::to_string(ctx.rank(ctx.in("input"))) + " (2-d only)");
   std::vector<ListItem> states;
   if (isLstm(kind)) {
-    states = tensorList(ctx, ctx.in(1));
+    states = tensorList(ctx, ctx.in("hx"));
     if (states.size() != 2) ctx.unsupported("hx that is not a list of (h, c)");
-  } else if (ctx.given(1)) {
-    states = {ListItem{ctx.in(1), {}}};
+  } else if (ctx.given("hx")) {
+    states = {ListItem{ctx.in("hx"), {}}};
   }
   DirectionWeights w;
-  w.wIh = staticWeight(ctx, ctx.in(2));
-  w.wHh = staticWeight(ctx, ctx.in(3));
-  if (ctx.given(4) != ctx.given(5)) ctx.unsupported("only one of b_ih and b_hh");
-  if (ctx.given(4)) {
-    w.bIh = staticWeight(ctx, ctx.in(4));
-    w.bHh = staticWeight(ctx, ctx.in(5));
+  w.wIh = staticWeight(ctx, ctx.in("w_ih"));
+  w.wHh = staticWeight(ctx, ctx.in("w_hh"));
+  if (ctx.given("b_ih") != ctx.given("b_hh")) ctx.unsupported("only one of b_ih and b_hh");
+  if (ctx.given("b_ih")) {
+    w.bIh = staticWeight(ctx, ctx.in("b_ih"));
+    w.bHh = staticWeight(ctx, ctx.in("b_hh"));
   }
   const int64_t hidden = w.wHh.size(1);
   auto stepState = [&](size_t i) {
@@ -228,8 +228,8 @@ void recurrentCell(ConvertContext& ctx, const RecurrentKind& kind) {
     return unsqueeze(ctx, state.value ? ctx.inputAs(state.value, type) : ctx.constant(state.tensor.to(type), "state"),
                      {0});
   };
-  std::string x = unsqueeze(ctx, ctx.inputAs(ctx.in(0), type), {0});
-  auto outs = recurrentNode(ctx, kind, x, onnxWeights(ctx, {w}, kind, type, ctx.nameHint(ctx.in(2))),
+  std::string x = unsqueeze(ctx, ctx.inputAs(ctx.in("input"), type), {0});
+  auto outs = recurrentNode(ctx, kind, x, onnxWeights(ctx, {w}, kind, type, ctx.nameHint(ctx.in("w_ih"))),
                             stepState(0), stepState(1), hidden, false);
   ctx.setOutput(squeeze(ctx, outs[1], {0}), type, 0);
   if (isLstm(kind)) ctx.setOutput(squeeze(ctx, outs[2], {0}), type, 1);
