@@ -67,7 +67,7 @@ void quantizePerTensor(ConvertContext& ctx) {
   const at::ScalarType storage = storageType(ctx, f.dtype);
   const double zp = static_cast<double>(f.qZeroPoint);
   const std::string shifted =
-      ctx.op("Add", {ctx.op("Mul", {ctx.inputAs(ctx.in(0), at::kDouble),
+      ctx.op("Add", {ctx.op("Mul", {ctx.inputAs(ctx.in("self"), at::kDouble),
                                     ctx.scalar(1.0f / static_cast<float>(f.qScale), at::kDouble)}),
                      ctx.scalar(zp, at::kDouble)});
   const std::string level =
@@ -77,7 +77,7 @@ void quantizePerTensor(ConvertContext& ctx) {
 }
 
 // The carried tensor is already the dequantized float.
-void dequantize(ConvertContext& ctx) { ctx.setOutput(ctx.input(ctx.in(0)), at::kFloat); }
+void dequantize(ConvertContext& ctx) { ctx.setOutput(ctx.input(ctx.in("self")), at::kFloat); }
 
 const c10::IValue& packedParams(ConvertContext& ctx, const torch::jit::Value* v) {
   if (!ctx.isStatic(v)) ctx.unsupported("packed weights that are not known at export time");
@@ -160,13 +160,16 @@ void checkWeightScheme(ConvertContext& ctx, const at::Tensor& weight) {
 // dim 0 with the x86/fbgemm qconfigs), the float bias and the convolution's geometry.
 // ConvInteger on the levels gives fbgemm's int32 accumulator, requantized as it does.
 void conv2dWith(ConvertContext& ctx, bool relu) {
-  auto params = packedParams(ctx, ctx.in(1)).toCustomClass<ConvPackedParamsBase<2>>();
+  // conv2d.new names the packed parameters "packed_weight", the older conv2d "weight".
+  const torch::jit::Value* packed = ctx.arg("packed_weight");
+  if (!packed) packed = ctx.in("weight");
+  auto params = packedParams(ctx, packed).toCustomClass<ConvPackedParamsBase<2>>();
   if (params->transpose()) ctx.unsupported("a transposed quantized convolution");
   auto [weight, bias] = params->unpack();
   checkWeightScheme(ctx, weight);
-  const std::string hint = weightHint(ctx, ctx.in(1));
-  const ValueFact& in = ctx.fact(ctx.in(0));
-  std::vector<std::string> inputs{levelsOf(ctx, ctx.in(0)),
+  const std::string hint = weightHint(ctx, packed);
+  const ValueFact& in = ctx.fact(ctx.in("qx"));
+  std::vector<std::string> inputs{levelsOf(ctx, ctx.in("qx")),
                                   ctx.constant(weight.int_repr().contiguous(), hint + ".weight_quantized"),
                                   ctx.scalar(static_cast<double>(in.qZeroPoint), at::kByte)};
   for (const auto& zp : weightZeroPoint(ctx, weight, hint)) inputs.push_back(zp);
@@ -178,24 +181,24 @@ void conv2dWith(ConvertContext& ctx, bool relu) {
              {attr::ints("kernel_shape", {weight.size(2), weight.size(3)}),
               attr::ints("strides", params->stride().vec()), attr::ints("pads", pads),
               attr::ints("dilations", params->dilation().vec()), attr::i("group", params->groups())});
-  ctx.setOutput(requantizeAccumulator(ctx, acc, ctx.in(0), weight, bias, relu, {weight.size(0), 1, 1}, hint),
+  ctx.setOutput(requantizeAccumulator(ctx, acc, ctx.in("qx"), weight, bias, relu, {weight.size(0), 1, 1}, hint),
                 at::kFloat);
 }
 
 // quantized::linear(X, packed, Y_scale, Y_zero_point) and linear_relu: MatMulInteger on
 // the levels and the int8 weight stored [in, out], requantized as fbgemm does.
 void linearWith(ConvertContext& ctx, bool relu) {
-  auto params = packedParams(ctx, ctx.in(1)).toCustomClass<LinearPackedParamsBase>();
+  auto params = packedParams(ctx, ctx.in("W_prepack")).toCustomClass<LinearPackedParamsBase>();
   auto [weight, bias] = params->unpack();
   checkWeightScheme(ctx, weight);
-  const std::string hint = weightHint(ctx, ctx.in(1));
-  const ValueFact& in = ctx.fact(ctx.in(0));
-  std::vector<std::string> inputs{levelsOf(ctx, ctx.in(0)),
+  const std::string hint = weightHint(ctx, ctx.in("W_prepack"));
+  const ValueFact& in = ctx.fact(ctx.in("X"));
+  std::vector<std::string> inputs{levelsOf(ctx, ctx.in("X")),
                                   ctx.constant(weight.int_repr().t().contiguous(), hint + ".weight_quantized"),
                                   ctx.scalar(static_cast<double>(in.qZeroPoint), at::kByte)};
   for (const auto& zp : weightZeroPoint(ctx, weight, hint)) inputs.push_back(zp);
   const std::string acc = ctx.op("MatMulInteger", inputs);
-  ctx.setOutput(requantizeAccumulator(ctx, acc, ctx.in(0), weight, bias, relu, {weight.size(0)}, hint), at::kFloat);
+  ctx.setOutput(requantizeAccumulator(ctx, acc, ctx.in("X"), weight, bias, relu, {weight.size(0)}, hint), at::kFloat);
 }
 
 // quantized::linear_dynamic(X float, packed, reduce_range): fbgemm quantizes X to uint8
@@ -207,9 +210,9 @@ void linearWith(ConvertContext& ctx, bool relu) {
 // float MatMul on a DequantizeLinear weight: onnxruntime fuses those into DynamicQuantize-
 // MatMul or MatMulNBits, which quantize the input again with a range of their own.
 void linearDynamicWith(ConvertContext& ctx, bool relu) {
-  const bool reduceRange = ctx.given("reduce_range") && ctx.toBool(ctx.arg("reduce_range"));
+  const bool reduceRange = ctx.given("reduce_range") && ctx.toBool(ctx.in("reduce_range"));
   const double qmax = reduceRange ? 127 : 255;
-  const std::string x = ctx.inputAs(ctx.in(0), at::kFloat);
+  const std::string x = ctx.inputAs(ctx.in("X"), at::kFloat);
   const std::string zero = ctx.scalar(0, at::kFloat);
   const std::string low = ctx.op("Min", {reduce(ctx, "ReduceMin", x, {}, false), zero});
   const std::string high = ctx.op("Max", {reduce(ctx, "ReduceMax", x, {}, false), zero});
@@ -221,9 +224,9 @@ void linearDynamicWith(ConvertContext& ctx, bool relu) {
   const std::string levels = ctx.op("Clip", {ctx.op("Add", {ctx.op("Round", {ctx.op("Div", {x, scale})}), zeroPoint}),
                                              zero, ctx.scalar(255, at::kFloat)});
 
-  auto params = packedParams(ctx, ctx.in(1)).toCustomClass<LinearPackedParamsBase>();
+  auto params = packedParams(ctx, ctx.in("W_prepack")).toCustomClass<LinearPackedParamsBase>();
   auto [weight, bias] = params->unpack();
-  const std::string hint = weightHint(ctx, ctx.in(1));
+  const std::string hint = weightHint(ctx, ctx.in("W_prepack"));
   at::Tensor weightScale, weightZeroPoint;
   if (weight.qscheme() == at::kPerTensorAffine) {
     weightScale = at::scalar_tensor(weight.q_scale(), at::kFloat);
@@ -249,7 +252,7 @@ void linearDynamicWith(ConvertContext& ctx, bool relu) {
 void binaryWith(ConvertContext& ctx, const char* opType, bool relu) {
   if (!ctx.node()->schema().overload_name().empty())
     ctx.unsupported("the " + ctx.node()->schema().overload_name() + " overload (only two quantized tensors convert)");
-  std::string y = ctx.op(opType, {ctx.input(ctx.in(0)), ctx.input(ctx.in(1))});
+  std::string y = ctx.op(opType, {ctx.input(ctx.in("qa")), ctx.input(ctx.in("qb"))});
   if (relu) y = ctx.op("Relu", {y});
   bindRounded(ctx, y);
 }
@@ -258,14 +261,14 @@ void binaryWith(ConvertContext& ctx, const char* opType, bool relu) {
 // first input's, which the recorded result has either way.
 void cat(ConvertContext& ctx) {
   const int64_t rank = ctx.rank(ctx.out());
-  bindRounded(ctx, ctx.op("Concat", ctx.inputList(ctx.in(0)),
-                          {attr::i("axis", ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank))}));
+  bindRounded(ctx, ctx.op("Concat", ctx.inputList(ctx.in("qx")),
+                          {attr::i("axis", ConvertContext::normDim(ctx.toInt(ctx.in("dim")), rank))}));
 }
 
 // quantized::hardswish(x, output_scale, output_zero_point): HardSwish from opset 14, as
 // x * hardsigmoid(x) (ONNX's HardSigmoid with alpha 1/6, beta 1/2) before.
 void hardswish(ConvertContext& ctx) {
-  const std::string x = ctx.input(ctx.in(0));
+  const std::string x = ctx.input(ctx.in("input"));
   if (ctx.opset() >= 14) {
     bindRounded(ctx, ctx.op("HardSwish", {x}));
     return;
@@ -278,36 +281,36 @@ void hardswish(ConvertContext& ctx) {
 // output_zero_point): normalized over the last dims, in float (the quantized kernel
 // normalizes dequantized values too).
 void layerNorm(ConvertContext& ctx) {
-  const std::string x = ctx.input(ctx.in(0));
-  const int64_t dims = static_cast<int64_t>(ctx.toInts(ctx.in(1)).size());
+  const std::string x = ctx.input(ctx.in("input"));
+  const int64_t dims = static_cast<int64_t>(ctx.toInts(ctx.in("normalized_shape")).size());
   std::vector<int64_t> axes;
   for (int64_t d = -dims; d < 0; ++d) axes.push_back(d);
   const std::string centered = ctx.op("Sub", {x, reduce(ctx, "ReduceMean", x, axes, true)});
   const std::string variance = reduce(ctx, "ReduceMean", ctx.op("Mul", {centered, centered}), axes, true);
-  const std::string eps = ctx.scalar(ctx.toDouble(ctx.in(4)), at::kFloat);
+  const std::string eps = ctx.scalar(ctx.toDouble(ctx.in("eps")), at::kFloat);
   std::string y = ctx.op("Div", {centered, ctx.op("Sqrt", {ctx.op("Add", {variance, eps})})});
-  if (ctx.given(2)) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in(2), at::kFloat)});
-  if (ctx.given(3)) y = ctx.op("Add", {y, ctx.inputAs(ctx.in(3), at::kFloat)});
+  if (ctx.given("weight")) y = ctx.op("Mul", {y, ctx.inputAs(ctx.in("weight"), at::kFloat)});
+  if (ctx.given("bias")) y = ctx.op("Add", {y, ctx.inputAs(ctx.in("bias"), at::kFloat)});
   bindRounded(ctx, y);
 }
 
 // quantized::batch_norm2d(qx, weight?, bias?, mean, var, eps, output_scale,
 // output_zero_point): eval-mode BatchNormalization with the running statistics.
 void batchNorm2d(ConvertContext& ctx) {
-  const int64_t channels = ctx.dim(ctx.in(0), 1);
-  const std::string weight = ctx.given(1) ? ctx.inputAs(ctx.in(1), at::kFloat)
+  const int64_t channels = ctx.dim(ctx.in("qx"), 1);
+  const std::string weight = ctx.given("weight") ? ctx.inputAs(ctx.in("weight"), at::kFloat)
                                           : ctx.constant(at::ones({channels}, at::kFloat), "bn_weight");
-  const std::string bias = ctx.given(2) ? ctx.inputAs(ctx.in(2), at::kFloat)
+  const std::string bias = ctx.given("bias") ? ctx.inputAs(ctx.in("bias"), at::kFloat)
                                         : ctx.constant(at::zeros({channels}, at::kFloat), "bn_bias");
   bindRounded(ctx, ctx.op("BatchNormalization",
-                          {ctx.input(ctx.in(0)), weight, bias, ctx.inputAs(ctx.in(3), at::kFloat),
-                           ctx.inputAs(ctx.in(4), at::kFloat)},
-                          {attr::f("epsilon", static_cast<float>(ctx.toDouble(ctx.in(5))))}));
+                          {ctx.input(ctx.in("qx")), weight, bias, ctx.inputAs(ctx.in("mean"), at::kFloat),
+                           ctx.inputAs(ctx.in("var"), at::kFloat)},
+                          {attr::f("epsilon", static_cast<float>(ctx.toDouble(ctx.in("eps"))))}));
 }
 
 // quantized::relu6(qx, inplace): the output keeps the input's scale and zero point.
 void relu6(ConvertContext& ctx) {
-  const std::string x = ctx.input(ctx.in(0));
+  const std::string x = ctx.input(ctx.in("qx"));
   bindRounded(ctx, ctx.op("Clip", {x, ctx.scalar(0, at::kFloat), ctx.scalar(6, at::kFloat)}));
 }
 
