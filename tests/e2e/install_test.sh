@@ -9,20 +9,33 @@
 # environment's LibTorch ($ORIGIN-relative RPATH) and the front end came from its
 # site-packages. Last, `cmake --install build --prefix P` and P/bin/modelexport.
 #
-#   install_test.sh SOURCE_DIR BUILD_DIR WORK_DIR HF_CACHE VENV_PYTHON
+#   install_test.sh [--wheel | --install] SOURCE_DIR BUILD_DIR WORK_DIR HF_CACHE VENV_PYTHON
+#
+# The wheel goes to WORK_DIR.wheel. --wheel only makes it (pip configures BUILD_DIR again,
+# so ctest runs this part alone: pip_wheel, RUN_SERIAL); --install does the rest with the
+# wheel made before (pip_install_fresh_venv, beside other tests); no flag does both.
 set -euo pipefail
+mode=all
+if [[ "${1:-}" == --wheel || "${1:-}" == --install ]]; then mode="${1#--}"; shift; fi
 SRC="$1"; BUILD="$2"; WORK="$3"; HF_CACHE="$4"; BUILD_PYTHON="$5"
+WHEEL="$WORK.wheel"
 BASE_PYTHON="$(command -v python3.11 || command -v python3)"
-rm -rf "$WORK" && mkdir -p "$WORK/elsewhere"
 step() { printf '\n$ %s\n' "$*"; "$@"; }
 
-CMAKE_GENERATOR="Unix Makefiles" step "$BUILD_PYTHON" -m pip wheel --disable-pip-version-check -q --no-build-isolation \
-  --no-deps -C build-dir="$BUILD" -C cmake.define.BUILD_TESTING=ON -w "$WORK/wheel" "$SRC"
-cmake -S "$SRC" -B "$BUILD" >/dev/null  # back to the plain install layout (install rules only)
+if [[ "$mode" != install ]]; then
+  rm -rf "$WHEEL"
+  CMAKE_GENERATOR="Unix Makefiles" step "$BUILD_PYTHON" -m pip wheel --disable-pip-version-check -q --no-build-isolation \
+    --no-deps -C build-dir="$BUILD" -C cmake.define.BUILD_TESTING=ON -w "$WHEEL" "$SRC"
+  cmake -S "$SRC" -B "$BUILD" >/dev/null  # back to the plain install layout (install rules only)
+  if [[ "$mode" == wheel ]]; then echo "install test: wheel $(basename "$WHEEL"/modelexport-*.whl)"; exit 0; fi
+fi
+wheels=("$WHEEL"/modelexport-*.whl)
+[[ ${#wheels[@]} == 1 && -f "${wheels[0]}" ]] || { echo "FAIL: not one wheel in $WHEEL (run --wheel first)"; exit 1; }
+rm -rf "$WORK" && mkdir -p "$WORK/elsewhere"
 step "$BASE_PYTHON" -m venv "$WORK/venv"
 VENV="$WORK/venv"
 step "$VENV/bin/python" -m pip install --disable-pip-version-check -q torch==2.13.0
-step "$VENV/bin/python" -m pip install --disable-pip-version-check -q "$WORK"/wheel/modelexport-*.whl
+step "$VENV/bin/python" -m pip install --disable-pip-version-check -q "${wheels[0]}"
 
 cd "$WORK/elsewhere"
 unset PYTHONPATH LD_LIBRARY_PATH MODELEXPORT_PYTHON MODELEXPORT_BINARY
