@@ -1,5 +1,9 @@
 #include "modelexport/torchscript_module_tree.h"
 
+#include <functional>
+
+#include "modelexport/hierarchy_tags.h"
+
 namespace modelexport {
 
 namespace {
@@ -34,6 +38,19 @@ ModuleTree torchscriptModuleTree(const torch::jit::Module& root) {
   std::vector<ModuleInfo> modules{describe(root)};
   addChildren(root, 0, modules);
   return ModuleTree(std::move(modules));
+}
+
+std::unordered_map<const torch::jit::Node*, int> callstackModules(const torch::jit::Graph& graph,
+                                                                  const ModuleTree& tree) {
+  std::unordered_map<const torch::jit::Node*, int> modules;
+  std::function<void(const torch::jit::Block*)> visit = [&](const torch::jit::Block* block) {
+    for (const auto* node : block->nodes()) {
+      for (const auto* sub : node->blocks()) visit(sub);
+      if (node->callstack()) modules[node] = moduleOfCallstack(node, tree);
+    }
+  };
+  visit(graph.block());
+  return modules;
 }
 
 }  // namespace modelexport

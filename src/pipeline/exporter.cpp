@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <set>
 #include <sstream>
@@ -113,25 +114,28 @@ void renameOutputs(PreparedGraph& prepared, const std::vector<std::string>& name
   prepared.outputNames = names;
 }
 
-// What the load stage hands on; nothing after it knows the file's format.
+// What the load stage hands on, the same from every front end: nothing after it knows
+// the file's format. What a front end does not record is empty.
 struct LoadedModel {
-  std::optional<torch::jit::Module> torchscript;  // kept: --dump-io runs it
   ModuleTree tree;
   PreparedGraph prepared;
-  std::unordered_map<const torch::jit::Node*, int> nodeModules;  // torch.export: from nn_module_stack
-  std::vector<InputSpec> recordedInputs;                         // torch.export: dtypes and shapes
+  // Each node's module (hierarchy/: callstackModules, recordedModuleTree); nodes without
+  // one are the root's or auxiliary.
+  std::unordered_map<const torch::jit::Node*, int> nodeModules;
+  std::vector<InputSpec> recordedInputs;  // dtypes and shapes the file recorded
   std::map<std::string, std::map<int64_t, std::string>> symbolicDims;
-  std::unordered_map<const torch::jit::Value*, std::vector<int64_t>> symbolicValues;  // torch.export
-
-  // LibTorch's own outputs for `inputs`: the module's forward, or the program's graph.
-  c10::IValue runReference(const std::vector<c10::IValue>& inputs) {
-    if (torchscript) return torchscript->forward(std::vector<c10::IValue>(inputs.begin(), inputs.end()));
-    torch::jit::GraphExecutor executor(prepared.graph->copy(), "forward");
-    torch::jit::Stack stack(inputs.begin(), inputs.end());
-    executor.run(stack);
-    return c10::ivalue::Tuple::create(std::move(stack));
-  }
+  std::unordered_map<const torch::jit::Value*, std::vector<int64_t>> symbolicValues;
+  // LibTorch's own outputs for some inputs (--dump-io), run as the front end's model runs.
+  std::function<c10::IValue(const std::vector<c10::IValue>&)> runReference;
 };
+
+// A .pt2's reference is its program's graph: the file holds no other form of the model.
+c10::IValue runProgramGraph(torch::jit::Graph& graph, const std::vector<c10::IValue>& inputs) {
+  torch::jit::GraphExecutor executor(graph.copy(), "forward");
+  torch::jit::Stack stack(inputs.begin(), inputs.end());
+  executor.run(stack);
+  return c10::ivalue::Tuple::create(std::move(stack));
+}
 
 LoadedModel loadModel(const ExportOptions& options, StageClock& clock) {
   LoadedModel loaded;
@@ -148,6 +152,9 @@ LoadedModel loadModel(const ExportOptions& options, StageClock& clock) {
     loaded.recordedInputs = std::move(program.inputs);
     loaded.symbolicDims = std::move(program.symbolicDims);
     loaded.symbolicValues = std::move(program.symbolicValues);
+    loaded.runReference = [graph = loaded.prepared.graph](const std::vector<c10::IValue>& inputs) {
+      return runProgramGraph(*graph, inputs);
+    };
     std::ostringstream detail;
     detail << "torch.export schema " << program.schemaVersion << ", " << loaded.tree.modules().size() << " modules, "
            << std::fixed << std::setprecision(1) << program.weightBytes / 1048576.0 << " MiB of weights";
@@ -155,19 +162,25 @@ LoadedModel loadModel(const ExportOptions& options, StageClock& clock) {
     return loaded;
   }
   ArchiveLoadStats loadStats;
-  loaded.torchscript = loadTorchScript(path, &loadStats);
-  loaded.tree = torchscriptModuleTree(*loaded.torchscript);
+  // A TorchScript file's reference is its module's forward, not the graph prepare makes of
+  // it: --dump-io checks the prepare stage too.
+  auto module = std::make_shared<torch::jit::Module>(loadTorchScript(path, &loadStats));
+  loaded.runReference = [module](const std::vector<c10::IValue>& inputs) {
+    return module->forward(std::vector<c10::IValue>(inputs.begin(), inputs.end()));
+  };
+  loaded.tree = torchscriptModuleTree(*module);
   std::ostringstream detail;
   detail << loaded.tree.modules().size() << " modules, " << std::fixed << std::setprecision(1)
          << loadStats.mappedBytes / 1048576.0 << " MiB mapped, " << loadStats.copiedBytes / 1048576.0 << " MiB copied";
   clock.done("load", detail.str());
   try {
-    loaded.prepared = prepareGraph(*loaded.torchscript);
+    loaded.prepared = prepareGraph(*module);
   } catch (const UserError& e) {
     throw UserError(path + ": " + e.what(), e.detail());
   } catch (const c10::Error& e) {
     throw UserError(path + ": cannot prepare the graph: " + libTorchCause(e), libTorchText(e));
   }
+  loaded.nodeModules = callstackModules(*loaded.prepared.graph, loaded.tree);
   return loaded;
 }
 
@@ -437,7 +450,7 @@ ExportSummary exportModel(const ExportOptions& options, std::ostream& log) {
 
   const auto tags = options.strategy == "usage_based"
                         ? usageTags(*loaded.prepared.graph, loaded.tree, loaded.prepared.parameterPaths)
-                        : traceTags(*loaded.prepared.graph, loaded.tree, ops, loaded.torchscript ? nullptr : &loaded.nodeModules);
+                        : traceTags(*loaded.prepared.graph, loaded.tree, ops, &loaded.nodeModules);
   clock.done("tag");
 
   // convert, build and check at the opset; without --opset-version again at a newer one
