@@ -27,30 +27,32 @@ void reshapeToOutput(ConvertContext& ctx) {
     shape = ctx.constInts(ctx.sizes(ctx.out()));
   } else {
     const std::string kind = ctx.node()->kind().toQualString();
-    if (kind == "aten::view" || kind == "aten::reshape" || kind == "aten::_unsafe_view") {
-      shape = ctx.intListInput(ctx.in(1));
+    if (kind == "aten::view" || kind == "aten::_unsafe_view") {
+      shape = ctx.intListInput(ctx.in("size"));
+    } else if (kind == "aten::reshape") {
+      shape = ctx.intListInput(ctx.in("shape"));
     } else if (kind == "aten::view_as" || kind == "aten::reshape_as") {
-      shape = ctx.op("Shape", {ctx.input(ctx.in(1))});
+      shape = ctx.op("Shape", {ctx.input(ctx.in("other"))});
     } else {
       ctx.unsupported(kind + " of a tensor with dynamic axes");
     }
   }
-  ctx.setOutput(ctx.op("Reshape", {ctx.inputAs(ctx.in(0), type), shape}), type);
+  ctx.setOutput(ctx.op("Reshape", {ctx.inputAs(ctx.in("self"), type), shape}), type);
 }
 
 void flatten(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t rank = ctx.rank(ctx.in(0));
-  const int64_t start = ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank);
-  const int64_t end = ConvertContext::normDim(ctx.toInt(ctx.in(2)), rank);
+  const int64_t rank = ctx.rank(ctx.in("self"));
+  const int64_t start = ConvertContext::normDim(ctx.toInt(ctx.in("start_dim")), rank);
+  const int64_t end = ConvertContext::normDim(ctx.toInt(ctx.in("end_dim")), rank);
   if (rank >= 2 && start == 1 && end == rank - 1) {
-    ctx.setOutput(ctx.op("Flatten", {ctx.inputAs(ctx.in(0), type)}, {attr::i("axis", 1)}), type);
+    ctx.setOutput(ctx.op("Flatten", {ctx.inputAs(ctx.in("self"), type)}, {attr::i("axis", 1)}), type);
     return;
   }
-  if (ctx.hasDynamicDims(ctx.in(0)) && rank > 0) {
+  if (ctx.hasDynamicDims(ctx.in("self")) && rank > 0) {
     // Sizes known at run time: the dims before start kept (Reshape's 0), the flattened
     // ones -1, those after end from x's Shape.
-    std::string x = ctx.inputAs(ctx.in(0), type);
+    std::string x = ctx.inputAs(ctx.in("self"), type);
     std::vector<int64_t> head(static_cast<size_t>(start), 0);
     head.push_back(-1);
     std::string shape = ctx.constInts(head);
@@ -66,65 +68,67 @@ void flatten(ConvertContext& ctx) {
 
 void permute(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t rank = ctx.rank(ctx.in(0));
-  std::vector<int64_t> perm = ctx.toInts(ctx.in(1));
+  const int64_t rank = ctx.rank(ctx.in("self"));
+  std::vector<int64_t> perm = ctx.toInts(ctx.in("dims"));
   for (auto& p : perm) p = ConvertContext::normDim(p, rank);
-  ctx.setOutput(ctx.op("Transpose", {ctx.inputAs(ctx.in(0), type)}, {attr::ints("perm", perm)}), type);
+  ctx.setOutput(ctx.op("Transpose", {ctx.inputAs(ctx.in("self"), type)}, {attr::ints("perm", perm)}), type);
 }
 
-void transpose(ConvertContext& ctx) {
+// transpose/swapdims(self, dim0, dim1), swapaxes(self, axis0, axis1): the names of the
+// two dims come from the registration; aten::t (none) swaps a matrix's.
+void transpose(ConvertContext& ctx, const char* dim0, const char* dim1) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t rank = ctx.rank(ctx.in("self"));
   std::vector<int64_t> perm;
   for (int64_t d = 0; d < rank; ++d) perm.push_back(d);
-  if (ctx.given(2)) {  // transpose.int, not aten::t
-    std::swap(perm[ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank)],
-              perm[ConvertContext::normDim(ctx.toInt(ctx.in(2)), rank)]);
+  if (dim0) {
+    std::swap(perm[ConvertContext::normDim(ctx.toInt(ctx.in(dim0)), rank)],
+              perm[ConvertContext::normDim(ctx.toInt(ctx.in(dim1)), rank)]);
   } else if (rank == 2) {  // aten::t
     std::swap(perm[0], perm[1]);
   }
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   ctx.setOutput(rank < 2 ? x : ctx.op("Transpose", {x}, {attr::ints("perm", perm)}), type);
 }
 
 void unsqueezeOp(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.in(0)) + 1);
-  ctx.setOutput(unsqueeze(ctx, ctx.inputAs(ctx.in(0), type), {dim}), type);
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), ctx.rank(ctx.in("self")) + 1);
+  ctx.setOutput(unsqueeze(ctx, ctx.inputAs(ctx.in("self"), type), {dim}), type);
 }
 
 // Only the named dims (or all) of size 1 go; asking a dynamic dim's size refuses, since
 // whether it is 1 is only known at run time.
 void squeezeOp(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t rank = ctx.rank(ctx.in("self"));
   std::vector<int64_t> axes;
   if (ctx.given("dim")) {  // squeeze.dim, squeeze.dims
-    for (int64_t d : ctx.toInts(ctx.arg("dim"))) {
+    for (int64_t d : ctx.toInts(ctx.in("dim"))) {
       d = ConvertContext::normDim(d, rank);
-      if (d < rank && ctx.dim(ctx.in(0), d) == 1) axes.push_back(d);
+      if (d < rank && ctx.dim(ctx.in("self"), d) == 1) axes.push_back(d);
     }
   } else {
     for (int64_t d = 0; d < rank; ++d)
-      if (ctx.dim(ctx.in(0), d) == 1) axes.push_back(d);
+      if (ctx.dim(ctx.in("self"), d) == 1) axes.push_back(d);
   }
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   ctx.setOutput(axes.empty() ? x : squeeze(ctx, x, axes), type);
 }
 
 void expand(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   if (!ctx.hasDynamicDims(ctx.out())) {
-    ctx.setOutput(ctx.op("Expand", {ctx.inputAs(ctx.in(0), type), ctx.constInts(ctx.sizes(ctx.out()))}), type);
+    ctx.setOutput(ctx.op("Expand", {ctx.inputAs(ctx.in("self"), type), ctx.constInts(ctx.sizes(ctx.out()))}), type);
     return;
   }
   const std::string kind = ctx.node()->kind().toQualString();
   if (kind == "aten::expand_as") {
-    ctx.setOutput(ctx.op("Expand", {ctx.inputAs(ctx.in(0), type), ctx.op("Shape", {ctx.input(ctx.in(1))})}), type);
+    ctx.setOutput(ctx.op("Expand", {ctx.inputAs(ctx.in("self"), type), ctx.op("Shape", {ctx.input(ctx.in("other"))})}), type);
     return;
   }
   // torch's -1 keeps a dim; ONNX Expand broadcasts, and 1 keeps any dim the same way.
-  const Value* sizes = ctx.in(1);
+  const Value* sizes = ctx.in("size");
   if (sizes->node()->kind() != c10::prim::ListConstruct) ctx.unsupported("expand to a computed size list");
   std::vector<std::string> parts;
   for (const Value* element : sizes->node()->inputs()) {
@@ -135,15 +139,15 @@ void expand(ConvertContext& ctx) {
       parts.push_back(unsqueeze(ctx, ctx.inputAs(element, at::kLong), {0}));
     }
   }
-  ctx.setOutput(ctx.op("Expand", {ctx.inputAs(ctx.in(0), type), ctx.op("Concat", parts, {attr::i("axis", 0)})}),
+  ctx.setOutput(ctx.op("Expand", {ctx.inputAs(ctx.in("self"), type), ctx.op("Concat", parts, {attr::i("axis", 0)})}),
                 type);
 }
 
 void cat(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.out()));
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), ctx.rank(ctx.out()));
   std::vector<std::string> parts;
-  if (auto elements = ctx.listElements(ctx.in(0))) {
+  if (auto elements = ctx.listElements(ctx.in("tensors"))) {
     for (const Value* element : *elements) {
       if (ctx.fact(element).isTensor && ctx.fact(element).sizes.size() == 1 && ctx.fact(element).sizes[0] == 0 &&
           ctx.rank(ctx.out()) != 1)
@@ -151,19 +155,19 @@ void cat(ConvertContext& ctx) {
       parts.push_back(ctx.inputAs(element, type));
     }
   } else {
-    parts = ctx.inputList(ctx.in(0));
+    parts = ctx.inputList(ctx.in("tensors"));
   }
   ctx.setOutput(parts.size() == 1 ? parts[0] : ctx.op("Concat", parts, {attr::i("axis", dim)}), type);
 }
 
 void stack(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.out()));
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), ctx.rank(ctx.out()));
   std::vector<std::string> parts;
-  if (auto elements = ctx.listElements(ctx.in(0))) {
+  if (auto elements = ctx.listElements(ctx.in("tensors"))) {
     for (const Value* element : *elements) parts.push_back(unsqueeze(ctx, ctx.inputAs(element, type), {dim}));
   } else {
-    for (const auto& name : ctx.inputList(ctx.in(0))) parts.push_back(unsqueeze(ctx, name, {dim}));
+    for (const auto& name : ctx.inputList(ctx.in("tensors"))) parts.push_back(unsqueeze(ctx, name, {dim}));
   }
   ctx.setOutput(ctx.op("Concat", parts, {attr::i("axis", dim)}), type);
 }
@@ -181,36 +185,36 @@ std::string sliceBound(ConvertContext& ctx, const Value* v, int64_t fallback) {
 
 void sliceOp(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t rank = ctx.rank(ctx.in(0));
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), rank);
-  if ((ctx.given(ctx.in(2)) && !ctx.isStatic(ctx.in(2))) || (ctx.given(ctx.in(3)) && !ctx.isStatic(ctx.in(3)))) {
-    const int64_t step = ctx.given(4) ? ctx.toInt(ctx.in(4)) : 1;
-    ctx.setOutput(ctx.op("Slice", {ctx.inputAs(ctx.in(0), type), sliceBound(ctx, ctx.in(2), 0),
-                                   sliceBound(ctx, ctx.in(3), std::numeric_limits<int64_t>::max()),
+  const int64_t rank = ctx.rank(ctx.in("self"));
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), rank);
+  if ((ctx.given(ctx.in("start")) && !ctx.isStatic(ctx.in("start"))) || (ctx.given(ctx.in("end")) && !ctx.isStatic(ctx.in("end")))) {
+    const int64_t step = ctx.given("step") ? ctx.toInt(ctx.in("step")) : 1;
+    ctx.setOutput(ctx.op("Slice", {ctx.inputAs(ctx.in("self"), type), sliceBound(ctx, ctx.in("start"), 0),
+                                   sliceBound(ctx, ctx.in("end"), std::numeric_limits<int64_t>::max()),
                                    ctx.constInts({dim}), ctx.constInts({step})}),
                   type);
     return;
   }
-  const int64_t start = optionalInt(ctx, ctx.in(2), 0);
-  const int64_t end = optionalInt(ctx, ctx.in(3), std::numeric_limits<int64_t>::max());
-  const int64_t step = ctx.given(4) ? ctx.toInt(ctx.in(4)) : 1;
-  ctx.setOutput(slice(ctx, ctx.inputAs(ctx.in(0), type), dim, start, end, step), type);
+  const int64_t start = optionalInt(ctx, ctx.in("start"), 0);
+  const int64_t end = optionalInt(ctx, ctx.in("end"), std::numeric_limits<int64_t>::max());
+  const int64_t step = ctx.given("step") ? ctx.toInt(ctx.in("step")) : 1;
+  ctx.setOutput(slice(ctx, ctx.inputAs(ctx.in("self"), type), dim, start, end, step), type);
 }
 
 void narrow(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.in(0)));
-  int64_t start = ctx.toInt(ctx.in(2));
-  if (start < 0) start += ctx.sizes(ctx.in(0)).at(dim);
-  ctx.setOutput(slice(ctx, ctx.inputAs(ctx.in(0), type), dim, start, start + ctx.toInt(ctx.in(3)), 1), type);
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), ctx.rank(ctx.in("self")));
+  int64_t start = ctx.toInt(ctx.in("start"));
+  if (start < 0) start += ctx.sizes(ctx.in("self")).at(dim);
+  ctx.setOutput(slice(ctx, ctx.inputAs(ctx.in("self"), type), dim, start, start + ctx.toInt(ctx.in("length")), 1), type);
 }
 
 void select(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in(1)), ctx.rank(ctx.in(0)));
-  std::string index = ctx.isStatic(ctx.in(2)) ? ctx.scalar(static_cast<double>(ctx.toInt(ctx.in(2))), at::kLong)
-                                              : ctx.inputAs(ctx.in(2), at::kLong);
-  ctx.setOutput(ctx.op("Gather", {ctx.inputAs(ctx.in(0), type), index}, {attr::i("axis", dim)}), type);
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), ctx.rank(ctx.in("self")));
+  std::string index = ctx.isStatic(ctx.in("index")) ? ctx.scalar(static_cast<double>(ctx.toInt(ctx.in("index"))), at::kLong)
+                                              : ctx.inputAs(ctx.in("index"), at::kLong);
+  ctx.setOutput(ctx.op("Gather", {ctx.inputAs(ctx.in("self"), type), index}, {attr::i("axis", dim)}), type);
 }
 
 bool isDynamicDim(const ConvertContext& ctx, const Value* x, int64_t d) {
@@ -258,12 +262,12 @@ std::string scatterAlong(ConvertContext& ctx, const Value* self, const std::stri
 // A slice of the whole dim (start 0, no end, step 1) is src itself.
 void sliceScatter(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const Value* self = ctx.in(0);
-  const Value* srcValue = ctx.arg("src");
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(self));
-  const int64_t step = ctx.given("step") ? ctx.toInt(ctx.arg("step")) : 1;
-  const Value* start = ctx.arg("start");
-  const Value* end = ctx.arg("end");
+  const Value* self = ctx.in("self");
+  const Value* srcValue = ctx.in("src");
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), ctx.rank(self));
+  const int64_t step = ctx.given("step") ? ctx.toInt(ctx.in("step")) : 1;
+  const Value* start = ctx.in("start");
+  const Value* end = ctx.in("end");
   const bool fromZero = !ctx.given(start) || (ctx.isStatic(start) && ctx.toInt(start) == 0);
   const bool toEnd = !ctx.given(end) || (ctx.isStatic(end) && ctx.toInt(end) == std::numeric_limits<int64_t>::max());
   std::string src = ctx.inputAs(srcValue, type);
@@ -280,10 +284,10 @@ void sliceScatter(ConvertContext& ctx) {
 // select_scatter(self, src, dim, index): src (self's shape without dim) written at index.
 void selectScatter(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const Value* self = ctx.in(0);
-  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(self));
-  std::string src = unsqueeze(ctx, ctx.inputAs(ctx.arg("src"), type), {dim});
-  const Value* index = ctx.arg("index");
+  const Value* self = ctx.in("self");
+  const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), ctx.rank(self));
+  std::string src = unsqueeze(ctx, ctx.inputAs(ctx.in("src"), type), {dim});
+  const Value* index = ctx.in("index");
   std::string position;
   if (ctx.isStatic(index) && (ctx.toInt(index) >= 0 || !isDynamicDim(ctx, self, dim))) {
     const int64_t i = ctx.toInt(index);
@@ -307,7 +311,7 @@ void selectScatter(ConvertContext& ctx) {
 void split(ConvertContext& ctx, bool squeezeParts) {
   const Value* result = ctx.out();
   const auto& listValue = ctx.fact(result).value;
-  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t rank = ctx.rank(ctx.in("self"));
   const Value* dimArg = ctx.arg("dim");  // unbind's second argument, split's and chunk's third
   const int64_t dim = ConvertContext::normDim(ctx.given(dimArg) ? ctx.toInt(dimArg) : 0, rank);
   if (!listValue.isTensorList()) ctx.unsupported("split whose parts are not a tensor list");
@@ -315,11 +319,11 @@ void split(ConvertContext& ctx, bool squeezeParts) {
   std::vector<int64_t> sizes;
   // unbind's parts have lost `dim`: each is one slice of it.
   for (const auto& p : parts) sizes.push_back(squeezeParts ? 1 : p.size(dim));
-  const auto type = ctx.dtype(ctx.in(0));
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  const auto type = ctx.dtype(ctx.in("self"));
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   // Sizes known only at run time: a split of a dim that varies (boxes kept per image).
   const Value* sizesArg = ctx.arg("split_sizes");
-  const auto& varying = ctx.fact(ctx.in(0)).dynamicDims;
+  const auto& varying = ctx.fact(ctx.in("self")).dynamicDims;
   const bool dimVaries = std::find(varying.begin(), varying.end(), dim) != varying.end();
   if (!squeezeParts && parts.size() == 1) {  // the whole tensor, whatever its size
     ctx.bindList(result, {ctx.op("Identity", {x})});
@@ -344,29 +348,29 @@ void split(ConvertContext& ctx, bool squeezeParts) {
 void repeat(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   size_t count = 0;
-  if (ctx.isStatic(ctx.in(1))) {
-    count = ctx.toInts(ctx.in(1)).size();
-  } else if (auto elements = ctx.listElements(ctx.in(1))) {
+  if (ctx.isStatic(ctx.in("repeats"))) {
+    count = ctx.toInts(ctx.in("repeats")).size();
+  } else if (auto elements = ctx.listElements(ctx.in("repeats"))) {
     count = elements->size();
   } else {
     ctx.unsupported("repeats of a length only known at run time");
   }
-  std::string x = ctx.inputAs(ctx.in(0), type);
-  const auto rank = static_cast<size_t>(ctx.rank(ctx.in(0)));
+  std::string x = ctx.inputAs(ctx.in("self"), type);
+  const auto rank = static_cast<size_t>(ctx.rank(ctx.in("self")));
   if (count > rank) {  // torch prepends dims of size 1
     std::vector<int64_t> leading(count - rank);
     std::iota(leading.begin(), leading.end(), 0);
     x = unsqueeze(ctx, x, leading);
   }
-  ctx.setOutput(ctx.op("Tile", {x, ctx.intListInput(ctx.in(1))}), type);
+  ctx.setOutput(ctx.op("Tile", {x, ctx.intListInput(ctx.in("repeats"))}), type);
 }
 
-// Pad with torch's pad list (last_begin, last_end, prev_begin, prev_end, ...); `valueInput`
-// is where the constant fill value is, if any.
+// Pad with torch's pad list (last_begin, last_end, prev_begin, prev_end, ...) and the
+// constant fill "value" (constant_pad_nd and pad both name it so).
 // Pad's pads (x1_begin, x2_begin, ..., x1_end, ...) from a pad list whose amounts are
 // run-time ints (window padding that follows the dynamic axes).
 std::string runTimePads(ConvertContext& ctx, int64_t rank) {
-  auto elements = ctx.listElements(ctx.in(1));
+  auto elements = ctx.listElements(ctx.in("pad"));
   if (!elements) ctx.unsupported("pad amounts in a list computed at run time");
   std::vector<std::string> pads(2 * static_cast<size_t>(rank), ctx.constInts({0}));
   for (size_t k = 0; k + 1 < elements->size() && k / 2 < static_cast<size_t>(rank); k += 2) {
@@ -380,12 +384,12 @@ std::string runTimePads(ConvertContext& ctx, int64_t rank) {
   return ctx.op("Concat", pads, {attr::i("axis", 0)});
 }
 
-void padWith(ConvertContext& ctx, const std::string& onnxMode, size_t valueInput) {
+void padWith(ConvertContext& ctx, const std::string& onnxMode) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t rank = ctx.rank(ctx.in(0));
+  const int64_t rank = ctx.rank(ctx.in("self"));
   std::string padsInput;
-  if (ctx.isStatic(ctx.in(1))) {
-    auto pad = ctx.toInts(ctx.in(1));  // (last_begin, last_end, prev_begin, prev_end, ...)
+  if (ctx.isStatic(ctx.in("pad"))) {
+    auto pad = ctx.toInts(ctx.in("pad"));  // (last_begin, last_end, prev_begin, prev_end, ...)
     std::vector<int64_t> pads(2 * rank, 0);
     for (size_t k = 0; k + 1 < pad.size() && k / 2 < static_cast<size_t>(rank); k += 2) {
       const int64_t d = rank - 1 - static_cast<int64_t>(k / 2);
@@ -396,29 +400,29 @@ void padWith(ConvertContext& ctx, const std::string& onnxMode, size_t valueInput
   } else {
     padsInput = runTimePads(ctx, rank);
   }
-  std::vector<std::string> inputs{ctx.inputAs(ctx.in(0), type), padsInput};
+  std::vector<std::string> inputs{ctx.inputAs(ctx.in("self"), type), padsInput};
   if (onnxMode == "constant") {
-    inputs.push_back(ctx.scalar(ctx.given(valueInput) ? ctx.toDouble(ctx.in(valueInput)) : 0.0, type));
+    inputs.push_back(ctx.scalar(ctx.given("value") ? ctx.toDouble(ctx.in("value")) : 0.0, type));
   }
   ctx.setOutput(ctx.op("Pad", inputs, {attr::s("mode", onnxMode)}), type);
 }
 
-void constantPad(ConvertContext& ctx) { padWith(ctx, "constant", 2); }
+void constantPad(ConvertContext& ctx) { padWith(ctx, "constant"); }
 
 // aten::pad(self, pad, mode, value): what F.pad traces into since torch 1.13.
 void padOp(ConvertContext& ctx) {
-  const std::string mode = ctx.given(2) ? ctx.staticValue(ctx.in(2)).toStringRef() : "constant";
-  if (mode == "constant") return padWith(ctx, "constant", 3);
-  if (mode == "reflect") return padWith(ctx, "reflect", 3);
-  if (mode == "replicate") return padWith(ctx, "edge", 3);
+  const std::string mode = ctx.given("mode") ? ctx.staticValue(ctx.in("mode")).toStringRef() : "constant";
+  if (mode == "constant") return padWith(ctx, "constant");
+  if (mode == "reflect") return padWith(ctx, "reflect");
+  if (mode == "replicate") return padWith(ctx, "edge");
   ctx.unsupported("pad mode '" + mode + "'");
 }
 
 void sizeOp(ConvertContext& ctx) {
   // Only reached when the shape is not known at export time (dynamic axes).
-  std::string shape = ctx.op("Shape", {ctx.input(ctx.in(0))});
+  std::string shape = ctx.op("Shape", {ctx.input(ctx.in("self"))});
   if (ctx.given("dim")) {  // size.int
-    const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.arg("dim")), ctx.rank(ctx.in(0)));
+    const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), ctx.rank(ctx.in("self")));
     shape = ctx.op("Gather", {shape, ctx.scalar(static_cast<double>(dim), at::kLong)}, {attr::i("axis", 0)});
   }
   // The result is an int or int[], not a tensor: bound as is, nothing to cast.
@@ -427,29 +431,29 @@ void sizeOp(ConvertContext& ctx) {
 
 // numel: ONNX Size, an int64 scalar. Only reached when the element count is not known
 // at export time (boxes kept by nms, dynamic axes).
-void numelOp(ConvertContext& ctx) { ctx.setOutput(ctx.op("Size", {ctx.input(ctx.in(0))})); }
+void numelOp(ConvertContext& ctx) { ctx.setOutput(ctx.op("Size", {ctx.input(ctx.in("self"))})); }
 
 void flip(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t rank = ctx.rank(ctx.in(0));
-  std::vector<int64_t> axes = ctx.toInts(ctx.in(1));
+  const int64_t rank = ctx.rank(ctx.in("self"));
+  std::vector<int64_t> axes = ctx.toInts(ctx.in("dims"));
   for (auto& a : axes) a = ConvertContext::normDim(a, rank);
   std::vector<int64_t> starts(axes.size(), -1), ends(axes.size(), std::numeric_limits<int64_t>::min()),
       steps(axes.size(), -1);
-  ctx.setOutput(ctx.op("Slice", {ctx.inputAs(ctx.in(0), type), ctx.constInts(starts), ctx.constInts(ends),
+  ctx.setOutput(ctx.op("Slice", {ctx.inputAs(ctx.in("self"), type), ctx.constInts(starts), ctx.constInts(ends),
                                  ctx.constInts(axes), ctx.constInts(steps)}),
                 type);
 }
 
 void trilu(ConvertContext& ctx, bool upper) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t k = ctx.given(1) ? ctx.toInt(ctx.in(1)) : 0;
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  const int64_t k = ctx.given("diagonal") ? ctx.toInt(ctx.in("diagonal")) : 0;
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   if (ctx.opset() >= 14) {
     ctx.setOutput(ctx.op("Trilu", {x, ctx.scalar(static_cast<double>(k), at::kLong)}, {attr::i("upper", upper)}), type);
     return;
   }
-  const auto& shape = ctx.sizes(ctx.in(0));
+  const auto& shape = ctx.sizes(ctx.in("self"));
   at::Tensor ones = torch::ones({shape[shape.size() - 2], shape.back()}, at::kBool);
   at::Tensor keep = upper ? ones.triu(k) : ones.tril(k);
   ctx.setOutput(ctx.op("Where", {ctx.constant(keep, "trilu_mask"), x, ctx.scalar(0, type)}), type);
@@ -459,9 +463,9 @@ void trilu(ConvertContext& ctx, bool upper) {
 // dims with leading 1s; more dims go through repeat's leading-1 reshape.
 void tile(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  auto repeats = ctx.toInts(ctx.in(1));
-  auto shape = ctx.sizes(ctx.in(0));
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  auto repeats = ctx.toInts(ctx.in("dims"));
+  auto shape = ctx.sizes(ctx.in("self"));
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   if (repeats.size() < shape.size()) repeats.insert(repeats.begin(), shape.size() - repeats.size(), 1);
   if (repeats.size() > shape.size()) {
     shape.insert(shape.begin(), repeats.size() - shape.size(), 1);
@@ -475,23 +479,23 @@ void tile(ConvertContext& ctx) {
 // Only the rolled dims need known sizes: the others (a dynamic batch) pass through.
 void roll(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  auto shifts = ctx.toInts(ctx.in(1));
-  auto dims = ctx.given(2) ? ctx.toInts(ctx.in(2)) : std::vector<int64_t>{};
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  auto shifts = ctx.toInts(ctx.in("shifts"));
+  auto dims = ctx.given("dims") ? ctx.toInts(ctx.in("dims")) : std::vector<int64_t>{};
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   const bool flat = dims.empty();
   std::vector<int64_t> shape;
   int64_t numel = 1;
   if (flat) {
-    shape = ctx.sizes(ctx.in(0));
+    shape = ctx.sizes(ctx.in("self"));
     for (int64_t s : shape) numel *= s;
     x = ctx.op("Reshape", {x, ctx.constInts({numel})});
     dims = {0};
   }
   if (shifts.size() != dims.size()) ctx.unsupported("roll with different numbers of shifts and dims");
-  const int64_t rank = flat ? 1 : ctx.rank(ctx.in(0));
+  const int64_t rank = flat ? 1 : ctx.rank(ctx.in("self"));
   for (size_t k = 0; k < dims.size(); ++k) {
     const int64_t dim = ConvertContext::normDim(dims[k], rank);
-    const int64_t n = flat ? numel : ctx.dim(ctx.in(0), dim);
+    const int64_t n = flat ? numel : ctx.dim(ctx.in("self"), dim);
     if (n == 0) continue;
     const int64_t shift = ((shifts[k] % n) + n) % n;
     if (shift == 0) continue;
@@ -507,9 +511,9 @@ void roll(ConvertContext& ctx) {
 // movedim / moveaxis(x, source, destination) with int or int[] arguments.
 void movedim(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
-  const int64_t rank = ctx.rank(ctx.in(0));
-  auto source = ctx.toInts(ctx.in(1));
-  auto destination = ctx.toInts(ctx.in(2));
+  const int64_t rank = ctx.rank(ctx.in("self"));
+  auto source = ctx.toInts(ctx.in("source"));
+  auto destination = ctx.toInts(ctx.in("destination"));
   if (source.size() != destination.size()) ctx.unsupported("movedim with different numbers of dims");
   std::vector<int64_t> perm(static_cast<size_t>(rank), -1);
   std::vector<bool> used(static_cast<size_t>(rank), false);
@@ -525,7 +529,7 @@ void movedim(ConvertContext& ctx) {
     while (used[next]) ++next;
     p = next++;
   }
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   ctx.setOutput(rank < 2 ? x : ctx.op("Transpose", {x}, {attr::ints("perm", perm)}), type);
 }
 
@@ -534,19 +538,19 @@ void movedim(ConvertContext& ctx) {
 void repeatInterleave(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
   if (ctx.node()->schema().overload_name() == "Tensor") ctx.unsupported("repeat_interleave(repeats) computed from data");
-  if (!ctx.isStatic(ctx.in(1))) ctx.unsupported("repeat_interleave with repeats computed from data");
-  const auto& shape = ctx.sizes(ctx.in(0));
-  std::string x = ctx.inputAs(ctx.in(0), type);
+  if (!ctx.isStatic(ctx.in("repeats"))) ctx.unsupported("repeat_interleave with repeats computed from data");
+  const auto& shape = ctx.sizes(ctx.in("self"));
+  std::string x = ctx.inputAs(ctx.in("self"), type);
   int64_t dim = 0;
   int64_t length = 1;
-  if (ctx.given(2)) {
-    dim = ConvertContext::normDim(ctx.toInt(ctx.in(2)), static_cast<int64_t>(shape.size()));
+  if (ctx.given("dim")) {
+    dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), static_cast<int64_t>(shape.size()));
     length = shape.at(dim);
   } else {
     for (int64_t s : shape) length *= s;
     x = ctx.op("Reshape", {x, ctx.constInts({length})});
   }
-  const auto& repeatsValue = ctx.staticValue(ctx.in(1));
+  const auto& repeatsValue = ctx.staticValue(ctx.in("repeats"));
   at::Tensor repeats = repeatsValue.isTensor() ? repeatsValue.toTensor().to(at::kLong)
                                                : torch::tensor({repeatsValue.toInt()}, at::kLong);
   at::Tensor indices = torch::arange(length, at::kLong).repeat_interleave(repeats.numel() == 1 ? repeats.reshape({}) : repeats);
@@ -565,10 +569,10 @@ void registerShapeConverters(ConverterRegistry& r) {
   for (const auto& [kind, facts] : reshapes) r.add(kind, reshapeToOutput, facts);
   r.add("aten::flatten", flatten, viewOf);
   r.add("aten::permute", permute, viewOf);
-  r.add("aten::transpose", transpose, viewOf);
-  r.add("aten::t", transpose, viewOf);
-  r.add("aten::swapaxes", transpose);
-  r.add("aten::swapdims", transpose);
+  r.add("aten::transpose", [](ConvertContext& c) { transpose(c, "dim0", "dim1"); }, viewOf);
+  r.add("aten::t", [](ConvertContext& c) { transpose(c, nullptr, nullptr); }, viewOf);
+  r.add("aten::swapaxes", [](ConvertContext& c) { transpose(c, "axis0", "axis1"); });
+  r.add("aten::swapdims", [](ConvertContext& c) { transpose(c, "dim0", "dim1"); });
   r.add("aten::movedim", movedim);
   r.add("aten::moveaxis", movedim);
   r.add("aten::unsqueeze", unsqueezeOp, viewOf | auxiliary() | movesElements());
