@@ -1,6 +1,7 @@
 #pragma once
-// Assigning modules to TorchScript nodes (strategy htp: trace; projection happens on the
-// ONNX nodes once the graph is built, see tag_projection.h).
+// Assigning modules to the graph's nodes (strategy htp: trace; projection happens on the
+// ONNX nodes once the graph is built, see tag_projection.h), from the node modules every
+// front end hands on: nothing here knows the model's format.
 #include <string>
 #include <unordered_map>
 
@@ -12,18 +13,16 @@
 
 namespace modelexport {
 
-// The innermost module of the node's InlinedCallStack, resolved against the tree.
-int moduleOfCallstack(const torch::jit::Node* node, const ModuleTree& tree);
-
 // Nodes that only feed others (constants, shape plumbing, casts: OpFacts::kAuxiliary in
 // the op table) and have no callstack.
 bool isAuxiliaryNode(const torch::jit::Node* node, const OpFactsTable& ops);
 
-// `recorded`: the module of each node as the file recorded it (torch.export's
-// nn_module_stack); without it, each node's InlinedCallStack says. A node with neither
-// that is auxiliary (`ops`) is projected from its consumers.
+// `nodeModules`: the module of each node as its front end recorded it
+// (callstackModules, recordedModuleTree); without it, the nodes' InlinedCallStacks say
+// (callstackModules). A node without a module that is auxiliary (`ops`) is projected
+// from its consumers; any other is the root's.
 std::unordered_map<const torch::jit::Node*, NodeTag> traceTags(
     const torch::jit::Graph& graph, const ModuleTree& tree, const OpFactsTable& ops,
-    const std::unordered_map<const torch::jit::Node*, int>* recorded = nullptr);
+    const std::unordered_map<const torch::jit::Node*, int>* nodeModules = nullptr);
 
 }  // namespace modelexport

@@ -11,6 +11,10 @@ namespace modelexport {
 
 ModuleTree torchscriptModuleTree(const torch::jit::Module& root);
 
+// The innermost module of the node's InlinedCallStack, resolved against the tree (its
+// tagged ancestor).
+int moduleOfCallstack(const torch::jit::Node* node, const ModuleTree& tree);
+
 // The module of every node (in every block) that has an InlinedCallStack: the frames
 // inlining kept, resolved against the tree (moduleOfCallstack). Nodes without one are
 // not in it, as nodes without an nn_module_stack are not in a .pt2's.

@@ -2,8 +2,6 @@
 
 #include <functional>
 
-#include "modelexport/hierarchy_tags.h"
-
 namespace modelexport {
 
 namespace {
@@ -38,6 +36,18 @@ ModuleTree torchscriptModuleTree(const torch::jit::Module& root) {
   std::vector<ModuleInfo> modules{describe(root)};
   addChildren(root, 0, modules);
   return ModuleTree(std::move(modules));
+}
+
+int moduleOfCallstack(const torch::jit::Node* node, const ModuleTree& tree) {
+  auto callstack = node->callstack();
+  if (!callstack) return 0;
+  int module = 0;
+  for (const auto& entry : (*callstack)->vec()) {
+    const auto& info = std::get<torch::jit::kModuleInstanceInfo>(entry);
+    if (!info) continue;  // a plain function call: stays in the caller's module
+    module = tree.resolveCall(module, info->instance_name(), torchscriptTypeName(info->class_type()));
+  }
+  return tree.taggedAncestor(module);
 }
 
 std::unordered_map<const torch::jit::Node*, int> callstackModules(const torch::jit::Graph& graph,
