@@ -14,6 +14,7 @@
 #include "modelexport/exporter.h"
 #include "modelexport/input_resolution.h"
 #include "modelexport/input_spec_parser.h"
+#include "modelexport/libtorch_warnings.h"
 #include "modelexport/python_front_end.h"
 #include "modelexport/temporary_file.h"
 
@@ -172,6 +173,7 @@ Command addExportCommand(CLI::App& app) {
   return {cmd, [options, shape, shapeOption, text, textOption, specs, specOption, dynamicAxes, dynamicBatch, front,
                taskOption, opset, opsetOption]() {
     const auto start = std::chrono::steady_clock::now();
+    const LibTorchWarningsToLog libTorchWarnings(options->verbose ? &std::cerr : nullptr);
     if (opsetOption->count()) options->opset = *opset;
     front->taskGiven = taskOption->count() > 0;
     for (const auto& spec : *dynamicAxes)
