@@ -29,10 +29,15 @@ struct AttrOwner {
   std::string path;
 };
 
+// Parameter paths by the constant's Value::unique(): the passes after folding destroy
+// some of those constants, and a new value may then take a destroyed one's address, never
+// its number (a graph numbers its values once).
+using PathByValueNumber = std::unordered_map<size_t, std::string>;
+
 // Replaces every self.a.b.weight access with a constant holding the tensor, so the
 // graph no longer needs the module object. Parameter ownership is remembered.
 void foldModuleAttributes(torch::jit::Graph& graph, const torch::jit::Module& module,
-                          PreparedGraph& prepared) {
+                          PathByValueNumber& parameterPaths) {
   std::unordered_map<const Value*, AttrOwner> owners;
   owners[graph.inputs().at(0)] = AttrOwner{module._ivalue(), ""};
   std::vector<Node*> toDestroy;
@@ -66,7 +71,7 @@ void foldModuleAttributes(torch::jit::Graph& graph, const torch::jit::Module& mo
       const c10::TypePtr valueType = (*constant)->type();
       (*constant)->copyMetadata(node->output());
       (*constant)->setType(valueType);
-      if (value.isTensor() || packed) prepared.parameterPaths[*constant] = path;
+      if (value.isTensor() || packed) parameterPaths[(*constant)->unique()] = path;
       node->output()->replaceAllUsesWith(*constant);
       toDestroy.push_back(node);
     }
@@ -127,7 +132,8 @@ PreparedGraph prepareGraph(const torch::jit::Module& module) {
   }
 
   torch::jit::Inline(graph);
-  foldModuleAttributes(graph, module, prepared);
+  PathByValueNumber parameterPaths;
+  foldModuleAttributes(graph, module, parameterPaths);
   if (!graph.inputs().at(0)->uses().empty())
     throw UserError("forward uses the module object in a way that cannot be folded");
   graph.eraseInput(0);
@@ -197,12 +203,13 @@ PreparedGraph prepareGraph(const torch::jit::Module& module) {
     used.insert(name);
     prepared.outputNames.push_back(name);
   }
-  // parameterPaths may name constants that passes removed; drop those.
-  std::unordered_set<const Value*> alive;
-  for (Node* node : graph.nodes())
-    for (Value* v : node->outputs()) alive.insert(v);
-  for (auto it = prepared.parameterPaths.begin(); it != prepared.parameterPaths.end();)
-    it = alive.count(it->first) ? std::next(it) : prepared.parameterPaths.erase(it);
+  // The folded constants the passes left, by number: an address may be reused.
+  for (Node* node : graph.nodes()) {
+    for (Value* v : node->outputs()) {
+      auto path = parameterPaths.find(v->unique());
+      if (path != parameterPaths.end()) prepared.parameterPaths[v] = path->second;
+    }
+  }
   return prepared;
 }
 
