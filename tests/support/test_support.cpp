@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <vector>
 #include <iomanip>
 #include <mutex>
 #include <sstream>
@@ -59,25 +60,28 @@ namespace {
 
 std::string ortCheckScript() { return std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/ort_check.js"; }
 
-// One long-lived `node ort_check.js --server` per test process: loading node and
-// onnxruntime once instead of once per check. Requests and answers are one line each
-// (see ort_check.js). Started on first use; if it cannot start, or dies, or answers out of
-// protocol, it is not used again and every check runs as its own `node` process (the
+// A long-lived checker process per test process, started with `argv` on first use
+// (`node ort_check.js --server`, `python onnx_check.py --server`): node or Python and
+// onnxruntime or onnx load once instead of once per check. Requests (tab-separated fields)
+// and answers ("STATUS\tTEXT") are one line each. If it cannot start, or dies, or answers
+// out of protocol, it is not used again and every check runs as its own process (the
 // check in hand is run again that way, so its answer is the CLI's).
-class OrtServer {
+class CheckServer {
  public:
-  ~OrtServer() { stop(); }
+  explicit CheckServer(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+  ~CheckServer() { stop(); }
 
   // The answer, or nothing when the server cannot give one.
-  std::optional<ProcessResult> check(const std::string& onnxPath, const std::string& ioDir,
-                                     const std::string& tolerance) {
+  std::optional<ProcessResult> check(const std::vector<std::string>& fields) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (broken_) return std::nullopt;
-    for (const std::string* field : {&onnxPath, &ioDir}) {
-      if (field->find_first_of("\t\n\r") != std::string::npos) return std::nullopt;
+    std::string request;
+    for (const std::string& field : fields) {
+      if (field.find_first_of("\t\n\r") != std::string::npos) return std::nullopt;
+      request += (request.empty() ? "" : "\t") + field;
     }
+    request += "\n";
     if (fd_ < 0 && !start()) return giveUp();
-    const std::string request = onnxPath + "\t" + ioDir + "\t" + tolerance + "\n";
     for (size_t sent = 0; sent < request.size();) {
       ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
@@ -111,11 +115,11 @@ class OrtServer {
     // its stderr is this process's.
     posix_spawn_file_actions_adddup2(&actions, fds[1], 0);
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    const std::string node = MODELEXPORT_NODE, script = ortCheckScript(), mode = "--server";
-    std::vector<char*> argv = {const_cast<char*>(node.c_str()), const_cast<char*>(script.c_str()),
-                               const_cast<char*>(mode.c_str()), nullptr};
+    std::vector<char*> argv;
+    for (std::string& arg : argv_) argv.push_back(arg.data());
+    argv.push_back(nullptr);
     pid_t pid = -1;
-    const int rc = posix_spawn(&pid, node.c_str(), &actions, nullptr, argv.data(), environ);
+    const int rc = posix_spawn(&pid, argv_[0].c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(fds[1]);
     if (rc != 0) {
@@ -161,6 +165,7 @@ class OrtServer {
     buffer_.clear();
   }
 
+  std::vector<std::string> argv_;
   std::mutex mutex_;
   int fd_ = -1;
   pid_t pid_ = -1;
@@ -172,14 +177,24 @@ class OrtServer {
 
 ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, double tolerance) {
   const std::string tol = std::to_string(tolerance);
-  static OrtServer server;
-  if (std::optional<ProcessResult> answer = server.check(onnxPath, ioDir, tol)) return *std::move(answer);
+  static CheckServer server({MODELEXPORT_NODE, ortCheckScript(), "--server"});
+  if (std::optional<ProcessResult> answer = server.check({onnxPath, ioDir, tol})) return *std::move(answer);
   return runCommand(std::string(MODELEXPORT_NODE) + " " + shellQuote(ortCheckScript()) + " " + shellQuote(onnxPath) +
                     " " + shellQuote(ioDir) + " --tol " + tol);
 }
 
 ProcessResult pythonOnnxCheck(const std::string& onnxPath) {
-  // onnx from PyPI (.venv): its checker knows NodeProto.metadata_props.
+  // onnx from PyPI (.venv): its checker knows NodeProto.metadata_props. One server per test
+  // process (tests/tools/onnx_check.py, the same call); a file it finds invalid is checked
+  // again as its own process, so a failure's output is the whole of Python's.
+  static CheckServer server({MODELEXPORT_VENV_PYTHON, std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/onnx_check.py",
+                             "--server"});
+  std::error_code error;
+  const std::string absolute = fs::absolute(onnxPath, error).string();
+  if (!error) {
+    std::optional<ProcessResult> answer = server.check({absolute});
+    if (answer && answer->exitCode == 0) return *std::move(answer);
+  }
   return runCommand(std::string(MODELEXPORT_VENV_PYTHON) +
                     " -c 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print(\"onnx checker: OK\")' " +
                     shellQuote(onnxPath));

@@ -31,6 +31,10 @@ std::string shellQuote(const std::string& text);
 ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, double tolerance = 1e-4);
 
 // Python's onnx.checker.check_model(full_check=True) on a file (onnx from PyPI, in .venv).
+// Answered by one long-lived `tests/tools/onnx_check.py --server` per test process (output
+// "onnx checker: OK"); a file it does not pass, or any file when it cannot answer (or with
+// MODELEXPORT_ORT_CHECK_NO_SERVER=1), is checked by its own `python -c` process, whose
+// status and whole output are returned.
 ProcessResult pythonOnnxCheck(const std::string& onnxPath);
 
 // The modelexport binary with arguments.
