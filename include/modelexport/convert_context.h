@@ -145,8 +145,8 @@ class ConvertContext {
   [[noreturn]] void unsupported(const std::string& why) const;
   // The converter's form needs ONNX `feature` ("GridSample"), which exists from `opset`:
   // below it, OpsetNeeded (so an export whose opset the user did not choose is converted
-  // again at `opset`); above kMaxOpset, a refusal saying so. Not for converters that pick
-  // between two forms by opset.
+  // again at `opset`); above kMaxOpset, a refusal saying so. Not for ops with a form at
+  // every opset: those register one form per opset range (byOpset, converter_helpers.h).
   void requireOpset(int opset, const std::string& feature) const;
 
  private:

@@ -40,7 +40,8 @@ std::pair<std::string, std::string> splitRois(ConvertContext& ctx, at::ScalarTyp
 
 // RoiAlign's "half_pixel" (opset 16) is torchvision's aligned=True: half a pixel shifted,
 // no minimum region size; "output_half_pixel" (the only mode before 16) is aligned=False.
-std::string roiAlignNode(ConvertContext& ctx, at::ScalarType work, bool halfPixel) {
+// `transformationModes`: RoiAlign has coordinate_transformation_mode (opset 16 on).
+std::string roiAlignNode(ConvertContext& ctx, at::ScalarType work, bool halfPixel, bool transformationModes) {
   if (halfPixel)
     ctx.requireOpset(16, std::string(ctx.node()->kind().toQualString()) == "torchvision::roi_align"
                              ? "RoiAlign coordinate_transformation_mode half_pixel, for aligned=True"
@@ -54,14 +55,14 @@ std::string roiAlignNode(ConvertContext& ctx, at::ScalarType work, bool halfPixe
       // torchvision's ratio <= 0 and ONNX's 0 both mean ceil(region size / output size) samples.
       attr::i("sampling_ratio", std::max<int64_t>(ctx.toInt(samplingArg), 0)),
       attr::f("spatial_scale", static_cast<float>(ctx.toDouble(ctx.in("spatial_scale"))))};
-  if (ctx.opset() >= 16)
+  if (transformationModes)
     attrs.push_back(attr::s("coordinate_transformation_mode", halfPixel ? "half_pixel" : "output_half_pixel"));
   return ctx.op("RoiAlign", {ctx.inputAs(ctx.in("input"), work), boxes, index}, attrs);
 }
 
-void roiAlign(ConvertContext& ctx) {
+void roiAlign(ConvertContext& ctx, bool transformationModes) {
   const at::ScalarType work = roiWorkType(ctx.dtype(ctx.in("input")));
-  ctx.setOutput(roiAlignNode(ctx, work, ctx.toBool(ctx.in("aligned"))), work);
+  ctx.setOutput(roiAlignNode(ctx, work, ctx.toBool(ctx.in("aligned")), transformationModes), work);
 }
 
 // ONNX MaxRoiPool takes torchvision's [K, 5] rois as they are and pools the same way
@@ -79,14 +80,14 @@ void roiPool(ConvertContext& ctx) {
 // Position-sensitive RoIAlign: output channel c's bin (i, j) reads input channel
 // (c * ph + i) * pw + j. A RoiAlign of every channel gives [K, c * bins + b, bin]; as
 // [K, C_out, bins * bins] each bin b's own channel is element b * bins + b.
-void psRoiAlign(ConvertContext& ctx) {
+void psRoiAlign(ConvertContext& ctx, bool transformationModes) {
   if (!ctx.out(1)->uses().empty()) ctx.unsupported("use of ps_roi_align's channel mapping output");
   const at::ScalarType work = roiWorkType(ctx.dtype(ctx.in("input")));
   const int64_t ph = ctx.toInt(ctx.in("pooled_height")), pw = ctx.toInt(ctx.in("pooled_width"));
   const int64_t bins = ph * pw, channels = ctx.dim(ctx.in("input"), 1);
   if (bins <= 0 || channels % bins != 0)
     ctx.unsupported("input channels not a multiple of pooled_height * pooled_width");
-  const std::string all = roiAlignNode(ctx, work, true);
+  const std::string all = roiAlignNode(ctx, work, true, transformationModes);
   const std::string flat = ctx.op("Reshape", {all, ctx.constInts({0, channels / bins, bins * bins})});
   std::vector<int64_t> own;
   for (int64_t b = 0; b < bins; ++b) own.push_back(b * bins + b);
@@ -103,9 +104,12 @@ void shapeAsTensor(ConvertContext& ctx) { ctx.setOutput(ctx.op("Shape", {ctx.inp
 void registerDetectionConverters(ConverterRegistry& r) {
   r.add("aten::_shape_as_tensor", shapeAsTensor, shapeOnly() | flags(OpFacts::kReadsOnlySizes));
   r.add("torchvision::nms", nms, dataDependentSize());
-  r.add("torchvision::roi_align", roiAlign);
+  // RoiAlign's coordinate_transformation_mode from opset 16.
+  r.add("torchvision::roi_align", byOpset({{kMinOpset, [](ConvertContext& c) { roiAlign(c, false); }},
+                                          {16, [](ConvertContext& c) { roiAlign(c, true); }}}));
   r.add("torchvision::roi_pool", roiPool);
-  r.add("torchvision::ps_roi_align", psRoiAlign);
+  r.add("torchvision::ps_roi_align", byOpset({{kMinOpset, [](ConvertContext& c) { psRoiAlign(c, false); }},
+                                             {16, [](ConvertContext& c) { psRoiAlign(c, true); }}}));
   r.add("torchvision::ps_roi_pool", [](ConvertContext& c) {
     c.unsupported("ONNX has no average RoI pooling (MaxRoiPool takes the maximum; RoiAlign samples bilinearly)");
   });

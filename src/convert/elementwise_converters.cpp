@@ -11,8 +11,6 @@ namespace {
 
 using torch::jit::Value;
 
-constexpr int kFloatOnly = std::numeric_limits<int>::max();
-
 double doubleArg(const ConvertContext& ctx, const char* name, double fallback) {
   return ctx.given(name) ? ctx.toDouble(ctx.in(name)) : fallback;
 }
@@ -29,11 +27,11 @@ const Value* secondOperand(const ConvertContext& ctx, const char* name = "other"
 }
 
 // The dtype an ONNX op computes `type` in: `type` itself when the op takes integers at
-// this opset (from `intsFromOpset` on), else double, which holds int64 values up to
-// 2^53 exactly. Floating types are always accepted.
-at::ScalarType computeType(const ConvertContext& ctx, at::ScalarType type, int intsFromOpset) {
+// the export's opset (`takesIntegers`, chosen by the registration's opset forms), else
+// double, which holds int64 values up to 2^53 exactly. Floating types are always accepted.
+at::ScalarType computeType(at::ScalarType type, bool takesIntegers) {
   if (at::isFloatingType(type)) return type;
-  return ctx.opset() >= intsFromOpset ? type : at::kDouble;
+  return takesIntegers ? type : at::kDouble;
 }
 
 // Both operands in `type`, combined by one ONNX op, bound as the output.
@@ -45,14 +43,14 @@ void binaryIn(ConvertContext& ctx, const std::string& opType, at::ScalarType typ
 // Arithmetic in the result dtype LibTorch computed. Bool results (bool op bool) are
 // logical: ONNX arithmetic has no bool form.
 void binary(ConvertContext& ctx, const std::string& opType, const std::string& boolOpType,
-            int intsFromOpset = 0, const char* second = "other") {
+            bool takesIntegers = true, const char* second = "other") {
   const auto type = ctx.dtype(ctx.out());
   if (type == at::kBool) {
     if (boolOpType.empty()) ctx.unsupported(opType + " on bool tensors");
     binaryIn(ctx, boolOpType, at::kBool, second);
     return;
   }
-  binaryIn(ctx, opType, computeType(ctx, type, intsFromOpset), second);
+  binaryIn(ctx, opType, computeType(type, takesIntegers), second);
 }
 
 // b scaled by alpha, when aten::add/sub pass an alpha other than 1.
@@ -136,16 +134,17 @@ void fmod(ConvertContext& ctx) {
 
 enum class Comparison { Eq, Ne, Lt, Gt, Le, Ge };
 
-void compare(ConvertContext& ctx, Comparison comparison) {
+// `orEqualOps`: LessOrEqual and GreaterOrEqual exist (opset 12 on).
+void compare(ConvertContext& ctx, Comparison comparison, bool orEqualOps) {
   const Value* first = firstOperand(ctx);
   const Value* second = secondOperand(ctx);
   auto type = ctx.promotedType({first, second});
   // Only Equal takes bools; orderings compare them as 0/1.
   if (type == at::kBool && comparison != Comparison::Eq && comparison != Comparison::Ne) type = at::kInt;
   std::string a = ctx.inputAs(first, type), b = ctx.inputAs(second, type);
-  // Not(Greater) would make NaN <= x true; LessOrEqual exists from opset 12.
+  // Not(Greater) would make NaN <= x true: Or(Less, Equal) before LessOrEqual exists.
   auto orEqual = [&](const std::string& strict, const std::string& combined) {
-    if (ctx.opset() >= 12) return ctx.op(combined, {a, b});
+    if (orEqualOps) return ctx.op(combined, {a, b});
     return ctx.op("Or", {ctx.op(strict, {a, b}), ctx.op("Equal", {a, b})});
   };
   std::string r;
@@ -175,8 +174,8 @@ void bitwise(ConvertContext& ctx, const std::string& opType) {
 // x passed through in its own dtype (rounding an integer, for example).
 void identity(ConvertContext& ctx) { ctx.setOutput(ctx.input(firstOperand(ctx)), ctx.dtype(firstOperand(ctx))); }
 
-void unary(ConvertContext& ctx, const std::string& opType, int intsFromOpset = kFloatOnly) {
-  const auto type = computeType(ctx, ctx.dtype(ctx.out()), intsFromOpset);
+void unary(ConvertContext& ctx, const std::string& opType, bool takesIntegers = false) {
+  const auto type = computeType(ctx.dtype(ctx.out()), takesIntegers);
   ctx.setOutput(ctx.op(opType, {ctx.inputAs(firstOperand(ctx), type)}), type);
 }
 
@@ -255,10 +254,6 @@ void square(ConvertContext& ctx) {
   ctx.setOutput(ctx.op("Mul", {x, x}), type);
 }
 
-void pow(ConvertContext& ctx) {
-  // Pow takes integer bases from opset 12; the exponent is converted to the base's type.
-  binary(ctx, "Pow", "", 12, "exponent");
-}
 
 void gelu(ConvertContext& ctx) {
   const auto type = ctx.dtype(ctx.out());
@@ -295,14 +290,11 @@ std::string hardSigmoidOf(ConvertContext& ctx, const std::string& x) {
   return ctx.op("HardSigmoid", {x}, {attr::f("alpha", 1.0f / 6), attr::f("beta", 0.5f)});
 }
 
-void hardswish(ConvertContext& ctx) {
+// HardSwish from opset 14 (`hardSwishOp`); x * hardsigmoid(x) before.
+void hardswish(ConvertContext& ctx, bool hardSwishOp) {
   const auto type = ctx.dtype(ctx.out());
   std::string x = ctx.inputAs(ctx.in("self"), type);
-  if (ctx.opset() >= 14) {  // HardSwish was added in opset 14
-    ctx.setOutput(ctx.op("HardSwish", {x}), type);
-    return;
-  }
-  ctx.setOutput(ctx.op("Mul", {x, hardSigmoidOf(ctx, x)}), type);
+  ctx.setOutput(hardSwishOp ? ctx.op("HardSwish", {x}) : ctx.op("Mul", {x, hardSigmoidOf(ctx, x)}), type);
 }
 
 void hardsigmoid(ConvertContext& ctx) {
@@ -318,16 +310,16 @@ bool isStaticScalarBound(const ConvertContext& ctx, const Value* bound) {
 }
 
 // clamp/clip: Clip for bounds known at export time, Max/Min for tensor bounds. Before
-// opset 12 Clip takes only float in onnxruntime, so other dtypes go through Max/Min in
-// double there (integers exact below 2^53).
-void clamp(ConvertContext& ctx, const Value* low, const Value* high) {
+// opset 12 (`opset12`: Clip and Max/Min take integers) Clip takes only float in
+// onnxruntime, so other dtypes go through Max/Min in double there (integers exact below 2^53).
+void clamp(ConvertContext& ctx, const Value* low, const Value* high, bool opset12) {
   const auto type = ctx.dtype(ctx.out());
-  const auto work = computeType(ctx, type, 12);
+  const auto work = computeType(type, opset12);
   if (!ctx.given(low)) low = nullptr;
   if (!ctx.given(high)) high = nullptr;
   std::string x = ctx.inputAs(ctx.in("self"), work);
   bool clip = (!low || isStaticScalarBound(ctx, low)) && (!high || isStaticScalarBound(ctx, high)) &&
-              (ctx.opset() >= 12 || work == at::kFloat);
+              (opset12 || work == at::kFloat);
   if (clip) {
     std::vector<std::string> ins{x, low ? ctx.scalar(ctx.toDouble(low), work) : ""};
     if (high) ins.push_back(ctx.scalar(ctx.toDouble(high), work));
@@ -370,12 +362,12 @@ void elu(ConvertContext& ctx) {
   ctx.setOutput(y, type);
 }
 
-// celu(x, alpha) = alpha * elu(x / alpha); the Celu op exists from opset 12.
-void celu(ConvertContext& ctx) {
+// celu(x, alpha) = alpha * elu(x / alpha); the Celu op exists from opset 12 (`celuOp`).
+void celu(ConvertContext& ctx, bool celuOp) {
   const auto type = ctx.dtype(ctx.out());
   double alpha = doubleArg(ctx, "alpha", 1.0);
   std::string x = ctx.inputAs(ctx.in("self"), type);
-  if (ctx.opset() >= 12 && type == at::kFloat) {  // Celu-12 is float-only
+  if (celuOp && type == at::kFloat) {  // Celu-12 is float-only
     ctx.setOutput(ctx.op("Celu", {x}, {attr::f("alpha", static_cast<float>(alpha))}), type);
     return;
   }
@@ -580,19 +572,27 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::floordiv", [](ConvertContext& c) { roundedDivide(c, "floor"); });
   r.add("aten::remainder", remainder);
   r.add("aten::fmod", fmod);
-  r.add("aten::pow", pow, dataBlind());
-  // Min/Max take integers from opset 12; on bools they are and/or.
-  r.add("aten::minimum", [](ConvertContext& c) { binary(c, "Min", "And", 12); }, dataBlind());
-  r.add("aten::maximum", [](ConvertContext& c) { binary(c, "Max", "Or", 12); }, dataBlind());
+  // Pow takes integer bases, Min/Max integers, from opset 12 (Pow's exponent is converted to
+  // the base's type); on bools Min/Max are and/or.
+  auto integersFrom12 = [](const char* opType, const char* boolOpType, const char* second) {
+    return byOpset({{kMinOpset, [=](ConvertContext& c) { binary(c, opType, boolOpType, false, second); }},
+                    {12, [=](ConvertContext& c) { binary(c, opType, boolOpType, true, second); }}});
+  };
+  r.add("aten::pow", integersFrom12("Pow", "", "exponent"), dataBlind());
+  r.add("aten::minimum", integersFrom12("Min", "And", "other"), dataBlind());
+  r.add("aten::maximum", integersFrom12("Max", "Or", "other"), dataBlind());
   // min(a, b) / max(a, b) of two ints known only at run time (a count kept by nms).
-  r.add("prim::min.int", [](ConvertContext& c) { binary(c, "Min", "And", 12); });
-  r.add("prim::max.int", [](ConvertContext& c) { binary(c, "Max", "Or", 12); });
-  r.add("aten::eq", [](ConvertContext& c) { compare(c, Comparison::Eq); });
-  r.add("aten::ne", [](ConvertContext& c) { compare(c, Comparison::Ne); });
-  r.add("aten::lt", [](ConvertContext& c) { compare(c, Comparison::Lt); });
-  r.add("aten::gt", [](ConvertContext& c) { compare(c, Comparison::Gt); });
-  r.add("aten::le", [](ConvertContext& c) { compare(c, Comparison::Le); });
-  r.add("aten::ge", [](ConvertContext& c) { compare(c, Comparison::Ge); });
+  r.add("prim::min.int", integersFrom12("Min", "And", "other"));
+  r.add("prim::max.int", integersFrom12("Max", "Or", "other"));
+  r.add("aten::eq", [](ConvertContext& c) { compare(c, Comparison::Eq, false); });
+  r.add("aten::ne", [](ConvertContext& c) { compare(c, Comparison::Ne, false); });
+  r.add("aten::lt", [](ConvertContext& c) { compare(c, Comparison::Lt, false); });
+  r.add("aten::gt", [](ConvertContext& c) { compare(c, Comparison::Gt, false); });
+  // LessOrEqual and GreaterOrEqual from opset 12.
+  r.add("aten::le", byOpset({{kMinOpset, [](ConvertContext& c) { compare(c, Comparison::Le, false); }},
+                             {12, [](ConvertContext& c) { compare(c, Comparison::Le, true); }}}));
+  r.add("aten::ge", byOpset({{kMinOpset, [](ConvertContext& c) { compare(c, Comparison::Ge, false); }},
+                             {12, [](ConvertContext& c) { compare(c, Comparison::Ge, true); }}}));
   r.add("aten::logical_and", [](ConvertContext& c) { logical(c, "And"); });
   r.add("aten::logical_or", [](ConvertContext& c) { logical(c, "Or"); });
   r.add("aten::logical_xor", [](ConvertContext& c) { logical(c, "Xor"); });
@@ -616,9 +616,9 @@ void registerElementwiseConverters(ConverterRegistry& r) {
     r.add(kind, [op](ConvertContext& c) { unary(c, op); }, facts);
   }
   // Abs, Neg and Sign take integers at every opset we write; Relu from opset 14.
-  r.add("aten::abs", [](ConvertContext& c) { unary(c, "Abs", 0); }, same);
-  r.add("aten::neg", [](ConvertContext& c) { unary(c, "Neg", 0); }, same);
-  r.add("aten::sign", [](ConvertContext& c) { unary(c, "Sign", 0); });
+  r.add("aten::abs", [](ConvertContext& c) { unary(c, "Abs", true); }, same);
+  r.add("aten::neg", [](ConvertContext& c) { unary(c, "Neg", true); }, same);
+  r.add("aten::sign", [](ConvertContext& c) { unary(c, "Sign", true); });
   // Relu-14 allows integers, but onnxruntime implements it for float and double only.
   r.add("aten::relu", [](ConvertContext& c) { unary(c, "Relu"); }, same);
   r.add("aten::floor", [](ConvertContext& c) { rounding(c, "Floor"); });
@@ -637,13 +637,16 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::gelu", gelu, same);
   r.add("aten::silu", silu, same);
   r.add("aten::mish", mish, same);
-  r.add("aten::hardswish", hardswish, same);
+  r.add("aten::hardswish", byOpset({{kMinOpset, [](ConvertContext& c) { hardswish(c, false); }},
+                                     {14, [](ConvertContext& c) { hardswish(c, true); }}}),
+        same);
   r.add("aten::hardsigmoid", hardsigmoid, same);
   r.add("aten::hardtanh", hardtanh, same);
   r.add("aten::relu6", relu6, same);
   r.add("aten::leaky_relu", leakyRelu, same);
   r.add("aten::elu", elu, same);
-  r.add("aten::celu", celu);
+  r.add("aten::celu", byOpset({{kMinOpset, [](ConvertContext& c) { celu(c, false); }},
+                               {12, [](ConvertContext& c) { celu(c, true); }}}));
   r.add("aten::selu", selu);
   r.add("aten::prelu", prelu);
   r.add("aten::glu", glu);
@@ -665,10 +668,18 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::addcdiv", [](ConvertContext& c) { addcombined(c, "Div"); });
   r.add("aten::lerp", lerp);
   const OpFacts bounded = keepsSize(KeepsInputSize::NumberBounds);
-  r.add("aten::clamp", [](ConvertContext& c) { clamp(c, c.in("min"), c.in("max")); }, bounded);
-  r.add("aten::clip", [](ConvertContext& c) { clamp(c, c.in("min"), c.in("max")); });
-  r.add("aten::clamp_min", [](ConvertContext& c) { clamp(c, c.in("min"), nullptr); }, bounded);
-  r.add("aten::clamp_max", [](ConvertContext& c) { clamp(c, nullptr, c.in("max")); }, bounded);
+  // Clip and Max/Min take integers from opset 12.
+  auto clampForms = [](const char* low, const char* high) {
+    auto convert = [low, high](ConvertContext& c, bool opset12) {
+      clamp(c, low ? c.in(low) : nullptr, high ? c.in(high) : nullptr, opset12);
+    };
+    return byOpset({{kMinOpset, [convert](ConvertContext& c) { convert(c, false); }},
+                    {12, [convert](ConvertContext& c) { convert(c, true); }}});
+  };
+  r.add("aten::clamp", clampForms("min", "max"), bounded);
+  r.add("aten::clip", clampForms("min", "max"));
+  r.add("aten::clamp_min", clampForms("min", nullptr), bounded);
+  r.add("aten::clamp_max", clampForms(nullptr, "max"), bounded);
   // The three-argument overloads; where(condition), the overload with no name, is
   // nonzero's (index_converters.cpp): its size depends on the data.
   r.add("aten::where", where);

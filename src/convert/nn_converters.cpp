@@ -81,7 +81,8 @@ void embedding(ConvertContext& ctx) {
                 type);
 }
 
-void layerNorm(ConvertContext& ctx) {
+// `fused`: LayerNormalization exists (opset 17 on); the mean/variance form before.
+void layerNorm(ConvertContext& ctx, bool fused) {
   const auto type = ctx.dtype(ctx.out());
   // normalized_shape is the trailing sizes: the only ones needed, whatever the leading
   // (batch, sequence) dims are at run time.
@@ -90,7 +91,7 @@ void layerNorm(ConvertContext& ctx) {
   const double eps = ctx.toDouble(ctx.in("eps"));
   std::string x = ctx.inputAs(ctx.in("input"), type);
   const int64_t rank = ctx.rank(ctx.in("input"));
-  if (ctx.opset() >= 17) {
+  if (fused) {
     std::vector<std::string> ins{x};
     ins.push_back(ctx.given("weight") ? ctx.inputAs(ctx.in("weight"), type) : ctx.constant(torch::ones(normShape, type), "ones"));
     if (ctx.given("bias")) ins.push_back(ctx.inputAs(ctx.in("bias"), type));
@@ -130,12 +131,13 @@ void rmsNorm(ConvertContext& ctx) {
   ctx.setOutput(y, type);
 }
 
-void softmax(ConvertContext& ctx, const std::string& opType) {
+// `anyAxis`: Softmax normalizes along its axis (opset 13 on); before, it flattens from it.
+void softmax(ConvertContext& ctx, const std::string& opType, bool anyAxis) {
   const auto type = ctx.dtype(ctx.out());
   std::string x = ctx.inputAs(ctx.in("self"), type);
   const int64_t rank = ctx.rank(ctx.in("self"));
   const int64_t dim = ConvertContext::normDim(ctx.toInt(ctx.in("dim")), rank);
-  if (ctx.opset() >= 13 || dim == rank - 1) {
+  if (anyAxis || dim == rank - 1) {
     ctx.setOutput(ctx.op(opType, {x}, {attr::i("axis", dim)}), type);
     return;
   }
@@ -508,7 +510,7 @@ std::string readableInts(ConvertContext& ctx, const std::vector<int64_t>& values
 // local Constant: with outer-scope initializers the Slice and (opset 13+) Unsqueeze
 // outputs have unknown lengths, the Concat too, and onnx's full check rejects the Resize
 // ("Number of elements of input 'sizes' (0) must be same as rank of input 'X'").
-std::string runTimeResizeSizes(ConvertContext& ctx, const std::string& x) {
+std::string runTimeResizeSizes(ConvertContext& ctx, const std::string& x, bool opset13Forms) {
   const Value* outputSize = ctx.arg("output_size");
   if (!ctx.inSubgraph()) {
     std::string leading = ctx.op("Slice", {ctx.op("Shape", {x}), ctx.constInts({0}), ctx.constInts({2})});
@@ -525,7 +527,7 @@ std::string runTimeResizeSizes(ConvertContext& ctx, const std::string& x) {
     for (const Value* element : producer->inputs()) {
       if (ctx.isStatic(element)) {
         parts.push_back(readableInts(ctx, {ctx.toInt(element)}));
-      } else if (ctx.opset() >= 13) {
+      } else if (opset13Forms) {  // Unsqueeze's axes an input
         parts.push_back(ctx.op("Unsqueeze", {ctx.inputAs(element, at::kLong), readableInts(ctx, {0})}));
       } else {
         parts.push_back(ctx.op("Unsqueeze", {ctx.inputAs(element, at::kLong)}, {attr::ints("axes", {0})}));
@@ -539,8 +541,8 @@ std::string runTimeResizeSizes(ConvertContext& ctx, const std::string& x) {
 // LibTorch maps coordinates by them, else to a `sizes` of x's leading dims (Shape) and
 // output_size, whose elements may be run-time ints.
 void upsampleToRunTimeSize(ConvertContext& ctx, const Value* input, const std::vector<double>& scales, bool useScales,
-                           const std::vector<onnx::AttributeProto>& attrs, at::ScalarType type) {
-  const std::string noTensor = ctx.opset() >= 13 ? "" : ctx.constant(torch::zeros({0}, at::kFloat), "empty");
+                           const std::vector<onnx::AttributeProto>& attrs, at::ScalarType type, bool opset13Forms) {
+  const std::string noTensor = opset13Forms ? "" : ctx.constant(torch::zeros({0}, at::kFloat), "empty");
   std::string x = ctx.inputAs(input, type);
   std::vector<std::string> ins{x, noTensor};
   if (useScales) {
@@ -563,7 +565,7 @@ void upsampleToRunTimeSize(ConvertContext& ctx, const Value* input, const std::v
   } else {
     if (!ctx.given("output_size")) ctx.unsupported("upsample by scale factors with align_corners under dynamic axes");
     ins.push_back(noTensor);
-    ins.push_back(runTimeResizeSizes(ctx, x));
+    ins.push_back(runTimeResizeSizes(ctx, x, opset13Forms));
   }
   ctx.setOutput(ctx.op("Resize", ins, attrs), type);
 }
@@ -571,7 +573,9 @@ void upsampleToRunTimeSize(ConvertContext& ctx, const Value* input, const std::v
 // upsample_{nearest,linear,bilinear,trilinear,bicubic}{1,2,3}d, as ONNX Resize. Both
 // schemas: the "vec" overload (input, output_size?, [align_corners,] scale_factors?) and
 // the per-dim one (self, output_size, [align_corners,] scales_d...).
-void upsample(ConvertContext& ctx, const std::string& mode) {
+// `opset13Forms`: Resize leaves unused optional inputs out ("") and Unsqueeze takes its
+// axes as an input (opset 13 on); before, an empty tensor and an attribute.
+void upsample(ConvertContext& ctx, const std::string& mode, bool opset13Forms) {
   const auto type = ctx.dtype(ctx.out());
   const bool nearest = mode == "nearest";
   const bool vec = ctx.node()->schema().overload_name() == "vec";
@@ -606,7 +610,7 @@ void upsample(ConvertContext& ctx, const std::string& mode) {
   }
   const bool useScales = !scales.empty() && !alignCorners;
   if (ctx.hasDynamicDims(input) || ctx.hasDynamicDims(ctx.out())) {
-    upsampleToRunTimeSize(ctx, input, scales, useScales, attrs, type);
+    upsampleToRunTimeSize(ctx, input, scales, useScales, attrs, type, opset13Forms);
     return;
   }
   std::vector<float> scaleValues{1.0f, 1.0f};
@@ -624,7 +628,7 @@ void upsample(ConvertContext& ctx, const std::string& mode) {
     while (static_cast<int64_t>(inSize * scale) < outShape[2 + d]) scale = std::nextafter(scale, 2.0f * scale + 1.0f);
     scaleValues.push_back(scale);
   }
-  const std::string noTensor = ctx.opset() >= 13 ? "" : ctx.constant(torch::zeros({0}, at::kFloat), "empty");
+  const std::string noTensor = opset13Forms ? "" : ctx.constant(torch::zeros({0}, at::kFloat), "empty");
   std::string roi = noTensor;
   std::vector<std::string> ins{ctx.inputAs(input, type), roi};
   if (useScales) {
@@ -648,10 +652,17 @@ void registerNnConverters(ConverterRegistry& r) {
   r.add("aten::baddbmm", baddbmm, sizedBy(SizeFormula::Baddbmm));
   // ids index the weight's rows
   r.add("aten::embedding", embedding, indexAt(1, 0));
-  r.add("aten::layer_norm", layerNorm, keepsSize());
+  r.add("aten::layer_norm", byOpset({{kMinOpset, [](ConvertContext& c) { layerNorm(c, false); }},
+                                     {17, [](ConvertContext& c) { layerNorm(c, true); }}}),
+        keepsSize());
   r.add("aten::rms_norm", rmsNorm);
-  r.add("aten::softmax", [](ConvertContext& c) { softmax(c, "Softmax"); }, keepsSize(KeepsInputSize::WithoutDtype));
-  r.add("aten::log_softmax", [](ConvertContext& c) { softmax(c, "LogSoftmax"); },
+  r.add("aten::softmax",
+        byOpset({{kMinOpset, [](ConvertContext& c) { softmax(c, "Softmax", false); }},
+                 {13, [](ConvertContext& c) { softmax(c, "Softmax", true); }}}),
+        keepsSize(KeepsInputSize::WithoutDtype));
+  r.add("aten::log_softmax",
+        byOpset({{kMinOpset, [](ConvertContext& c) { softmax(c, "LogSoftmax", false); }},
+                 {13, [](ConvertContext& c) { softmax(c, "LogSoftmax", true); }}}),
         keepsSize(KeepsInputSize::WithoutDtype));
   r.add("aten::_convolution", [](ConvertContext& c) { convolution(c, true, false); },
         sizedBy(SizeFormula::Convolution));
@@ -669,11 +680,16 @@ void registerNnConverters(ConverterRegistry& r) {
   r.add("aten::pixel_shuffle", [](ConvertContext& c) { pixelShuffle(c, false); });
   r.add("aten::pixel_unshuffle", [](ConvertContext& c) { pixelShuffle(c, true); });
   r.add("aten::channel_shuffle", channelShuffle);
+  // Resize's and Unsqueeze's opset-13 forms.
+  auto upsampleForms = [](std::string mode) {
+    return byOpset({{kMinOpset, [mode](ConvertContext& c) { upsample(c, mode, false); }},
+                    {13, [mode](ConvertContext& c) { upsample(c, mode, true); }}});
+  };
   for (const char* kind : {"aten::upsample_nearest1d", "aten::upsample_nearest2d", "aten::upsample_nearest3d"})
-    r.add(kind, [](ConvertContext& c) { upsample(c, "nearest"); });
+    r.add(kind, upsampleForms("nearest"));
   for (const char* kind : {"aten::upsample_linear1d", "aten::upsample_bilinear2d", "aten::upsample_trilinear3d"})
-    r.add(kind, [](ConvertContext& c) { upsample(c, "linear"); });
-  r.add("aten::upsample_bicubic2d", [](ConvertContext& c) { upsample(c, "cubic"); });
+    r.add(kind, upsampleForms("linear"));
+  r.add("aten::upsample_bicubic2d", upsampleForms("cubic"));
   for (const char* kind : {"aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d"}) r.add(kind, maxPool, dataBlind());
   for (const char* kind : {"aten::max_pool1d_with_indices", "aten::max_pool2d_with_indices", "aten::max_pool3d_with_indices"})
     r.add(kind, [](ConvertContext& c) {

@@ -266,10 +266,11 @@ void cat(ConvertContext& ctx) {
 }
 
 // quantized::hardswish(x, output_scale, output_zero_point): HardSwish from opset 14, as
-// x * hardsigmoid(x) (ONNX's HardSigmoid with alpha 1/6, beta 1/2) before.
-void hardswish(ConvertContext& ctx) {
+// x * hardsigmoid(x) (ONNX's HardSigmoid with alpha 1/6, beta 1/2) before (`hardSwishOp`
+// false: the registration picks the form by opset).
+void hardswish(ConvertContext& ctx, bool hardSwishOp) {
   const std::string x = ctx.input(ctx.in("input"));
-  if (ctx.opset() >= 14) {
+  if (hardSwishOp) {
     bindRounded(ctx, ctx.op("HardSwish", {x}));
     return;
   }
@@ -351,7 +352,8 @@ void registerQuantizedConverters(ConverterRegistry& r) {
   r.add("quantized::mul", [](ConvertContext& c) { binaryWith(c, "Mul", false); });
   r.add("quantized::mul_relu", [](ConvertContext& c) { binaryWith(c, "Mul", true); });
   r.add("quantized::cat", cat);
-  r.add("quantized::hardswish", hardswish);
+  r.add("quantized::hardswish", byOpset({{kMinOpset, [](ConvertContext& c) { hardswish(c, false); }},
+                                         {14, [](ConvertContext& c) { hardswish(c, true); }}}));
   r.add("quantized::layer_norm", layerNorm);
   r.add("quantized::batch_norm2d", batchNorm2d);
   r.add("quantized::relu6", relu6);

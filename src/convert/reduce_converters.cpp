@@ -65,12 +65,13 @@ at::ScalarType argWorkType(at::ScalarType type) {
   return work == at::kLong ? at::kDouble : work;
 }
 
-void maxMin(ConvertContext& ctx, bool isMax) {
+// `integerMinMax`: Max/Min take integers (opset 12 on).
+void maxMin(ConvertContext& ctx, bool isMax, bool integerMinMax) {
   // The overload by its arguments: max.other(self, other), max(self), max.dim(self, dim, keepdim).
   if (const Value* other = ctx.arg("other")) {
-    // max(a, b): elementwise. Max/Min take integers only from opset 12.
+    // max(a, b): elementwise.
     auto work = workType(ctx.dtype(ctx.out()));
-    if (ctx.opset() < 12 && !at::isFloatingType(work)) work = at::kDouble;
+    if (!integerMinMax && !at::isFloatingType(work)) work = at::kDouble;
     ctx.setOutput(ctx.op(isMax ? "Max" : "Min", {ctx.inputAs(ctx.in("self"), work), ctx.inputAs(other, work)}), work);
     return;
   }
@@ -247,8 +248,11 @@ void registerReduceConverters(ConverterRegistry& r) {
   r.add("aten::amin", [](ConvertContext& c) { plainReduce(c, "ReduceMin"); });
   r.add("aten::prod", [](ConvertContext& c) { plainReduce(c, "ReduceProd"); });
   r.add("aten::logsumexp", [](ConvertContext& c) { plainReduce(c, "ReduceLogSumExp"); });
-  r.add("aten::max", [](ConvertContext& c) { maxMin(c, true); });
-  r.add("aten::min", [](ConvertContext& c) { maxMin(c, false); });
+  // Elementwise Max/Min take integers from opset 12.
+  r.add("aten::max", byOpset({{kMinOpset, [](ConvertContext& c) { maxMin(c, true, false); }},
+                              {12, [](ConvertContext& c) { maxMin(c, true, true); }}}));
+  r.add("aten::min", byOpset({{kMinOpset, [](ConvertContext& c) { maxMin(c, false, false); }},
+                              {12, [](ConvertContext& c) { maxMin(c, false, true); }}}));
   r.add("aten::argmax", [](ConvertContext& c) { argMaxMin(c, true); });
   r.add("aten::argmin", [](ConvertContext& c) { argMaxMin(c, false); });
   r.add("aten::var", [](ConvertContext& c) { varStd(c, false); });

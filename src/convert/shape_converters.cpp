@@ -308,7 +308,8 @@ void selectScatter(ConvertContext& ctx) {
 }
 
 // split / split_with_sizes / chunk / unbind: sizes come from the recorded outputs.
-void split(ConvertContext& ctx, bool squeezeParts) {
+// `sizesInput`: Split takes its sizes as an input (opset 13 on), an attribute before.
+void split(ConvertContext& ctx, bool squeezeParts, bool sizesInput) {
   const Value* result = ctx.out();
   const auto& listValue = ctx.fact(result).value;
   const int64_t rank = ctx.rank(ctx.in("self"));
@@ -332,9 +333,9 @@ void split(ConvertContext& ctx, bool squeezeParts) {
   std::vector<std::string> outs;
   if (!squeezeParts && (dimVaries || (ctx.given(sizesArg) && !ctx.isStatic(sizesArg)))) {
     if (!ctx.given(sizesArg)) ctx.unsupported("split into parts of a fixed size along a dim whose size varies");
-    if (ctx.opset() < 13) ctx.unsupported("split sizes known only at run time need Split's sizes input (opset 13)");
+    if (!sizesInput) ctx.unsupported("split sizes known only at run time need Split's sizes input (opset 13)");
     outs = ctx.ops("Split", {x, ctx.intListInput(sizesArg)}, sizes.size(), {attr::i("axis", dim)});
-  } else if (ctx.opset() >= 13) {
+  } else if (sizesInput) {
     outs = ctx.ops("Split", {x, ctx.constInts(sizes)}, sizes.size(), {attr::i("axis", dim)});
   } else {
     outs = ctx.ops("Split", {x}, sizes.size(), {attr::i("axis", dim), attr::ints("split", sizes)});
@@ -445,11 +446,12 @@ void flip(ConvertContext& ctx) {
                 type);
 }
 
-void trilu(ConvertContext& ctx, bool upper) {
+// `triluOp`: Trilu exists (opset 14 on); a constant mask and Where before.
+void trilu(ConvertContext& ctx, bool upper, bool triluOp) {
   const auto type = ctx.dtype(ctx.out());
   const int64_t k = ctx.given("diagonal") ? ctx.toInt(ctx.in("diagonal")) : 0;
   std::string x = ctx.inputAs(ctx.in("self"), type);
-  if (ctx.opset() >= 14) {
+  if (triluOp) {
     ctx.setOutput(ctx.op("Trilu", {x, ctx.scalar(static_cast<double>(k), at::kLong)}, {attr::i("upper", upper)}), type);
     return;
   }
@@ -588,11 +590,16 @@ void registerShapeConverters(ConverterRegistry& r) {
   r.add("aten::select", select, viewOf | movesElements());
   r.add("aten::slice_scatter", sliceScatter, keepsSize());
   r.add("aten::select_scatter", selectScatter, keepsSize());
-  r.add("aten::split", [](ConvertContext& c) { split(c, false); }, layout);
-  r.add("aten::split_with_sizes", [](ConvertContext& c) { split(c, false); });
-  r.add("aten::chunk", [](ConvertContext& c) { split(c, false); }, layout);
-  r.add("aten::unsafe_chunk", [](ConvertContext& c) { split(c, false); });
-  r.add("aten::unbind", [](ConvertContext& c) { split(c, true); }, layout);
+  // Split's sizes are an input from opset 13.
+  auto splitForms = [](bool squeezeParts) {
+    return byOpset({{kMinOpset, [squeezeParts](ConvertContext& c) { split(c, squeezeParts, false); }},
+                    {13, [squeezeParts](ConvertContext& c) { split(c, squeezeParts, true); }}});
+  };
+  r.add("aten::split", splitForms(false), layout);
+  r.add("aten::split_with_sizes", splitForms(false));
+  r.add("aten::chunk", splitForms(false), layout);
+  r.add("aten::unsafe_chunk", splitForms(false));
+  r.add("aten::unbind", splitForms(true), layout);
   r.declare("aten::as_strided", view());
   r.add("aten::repeat", repeat);
   r.add("aten::tile", tile);
@@ -607,8 +614,10 @@ void registerShapeConverters(ConverterRegistry& r) {
     r.declare(kind, flags(OpFacts::kShapeOnly | OpFacts::kReadsOnlySizes));
   r.declare("aten::len.Tensor", shapeOnly());  // a list's len depends on the list
   r.add("aten::flip", flip);
-  r.add("aten::tril", [](ConvertContext& c) { trilu(c, false); });
-  r.add("aten::triu", [](ConvertContext& c) { trilu(c, true); });
+  r.add("aten::tril", byOpset({{kMinOpset, [](ConvertContext& c) { trilu(c, false, false); }},
+                               {14, [](ConvertContext& c) { trilu(c, false, true); }}}));
+  r.add("aten::triu", byOpset({{kMinOpset, [](ConvertContext& c) { trilu(c, true, false); }},
+                               {14, [](ConvertContext& c) { trilu(c, true, true); }}}));
 }
 
 }  // namespace modelexport

@@ -6,6 +6,7 @@
 #include <torch/script.h>
 
 #include "modelexport/convert_context.h"
+#include "modelexport/converter_helpers.h"
 #include "modelexport/onnx_tensor.h"
 
 namespace modelexport {
@@ -135,6 +136,20 @@ TEST_F(ConvertContextTest, ArgumentsByNameFollowTheSchemaAndRefuseToGuess) {
   ctx.setNode(producer("dim"));                       // prim::Constant: no schema
   EXPECT_THROW(ctx.in("value"), std::logic_error);
   EXPECT_THROW(ctx.arg("value"), std::logic_error);
+}
+
+TEST_F(ConvertContextTest, OpsetFormsArePickedByTheExportsOpset) {
+  std::vector<int> chosen;
+  const ConverterFn convert = byOpset({{kMinOpset, [&](ConvertContext&) { chosen.push_back(0); }},
+                                       {14, [&](ConvertContext&) { chosen.push_back(1); }}});
+  for (int opset : {kMinOpset, 13, 14, kMaxOpset}) {
+    ConvertContext ctx(builder_, facts_, opset);
+    convert(ctx);
+  }
+  EXPECT_EQ(chosen, (std::vector<int>{0, 0, 1, 1}));
+  const auto none = [](ConvertContext&) {};
+  EXPECT_THROW(byOpset({{12, none}}), std::logic_error);                       // no form at kMinOpset
+  EXPECT_THROW(byOpset({{kMinOpset, none}, {kMinOpset, none}}), std::logic_error);  // not increasing
 }
 
 TEST_F(ConvertContextTest, EmittedNodesCarryTheCurrentTag) {
