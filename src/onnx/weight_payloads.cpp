@@ -8,13 +8,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <utility>
 
 #include "modelexport/errors.h"
 #include "modelexport/file_backed_tensors.h"
 #include "modelexport/model_writer.h"
 #include "modelexport/onnx_tensor.h"
+#include "modelexport/reorder_ahead.h"
 #include "modelexport/temporary_file.h"
 
 namespace fs = std::filesystem;
@@ -26,129 +26,14 @@ constexpr size_t kAlignment = 4096;
 
 size_t tensorBytes(const at::Tensor& t) { return static_cast<size_t>(t.numel()) * t.element_size(); }
 
-// Two slices' room: one being written while the next is reordered.
-using ReorderBuffers = std::pair<std::vector<char>, std::vector<char>>;
-
 void setExternalEntry(onnx::TensorProto& proto, const std::string& key, const std::string& value) {
   auto* entry = proto.add_external_data();
   entry->set_key(key);
   entry->set_value(value);
 }
 
-// Copies rows [r0, r1) of a 2-d view into `out`, row-major. A transposed weight reads
-// down its storage's columns: 64x64 tiles keep both sides in cache, and each 8x8 block
-// goes through a local array the compiler keeps in registers, so reads and writes are
-// both runs of 8 (3x the throughput of an element-wise tile loop).
-template <typename T>
-void copyRowsTiled(const at::Tensor& t, int64_t r0, int64_t r1, char* out) {
-  constexpr int64_t kTile = 64;
-  constexpr int64_t kBlock = 8;
-  const T* src = static_cast<const T*>(t.data_ptr());
-  T* dst = reinterpret_cast<T*>(out);
-  const int64_t cols = t.size(1), s0 = t.stride(0), s1 = t.stride(1);
-  auto copyEdge = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-    for (int64_t i = i0; i < i1; ++i)
-      for (int64_t j = j0; j < j1; ++j) dst[(i - r0) * cols + j] = src[i * s0 + j * s1];
-  };
-  for (int64_t ib = r0; ib < r1; ib += kTile) {
-    const int64_t ie = std::min(r1, ib + kTile);
-    for (int64_t jb = 0; jb < cols; jb += kTile) {
-      const int64_t je = std::min(cols, jb + kTile);
-      for (int64_t i = ib; i < ie; i += kBlock) {
-        for (int64_t j = jb; j < je; j += kBlock) {
-          if (i + kBlock > ie || j + kBlock > je) {
-            copyEdge(i, std::min(ie, i + kBlock), j, std::min(je, j + kBlock));
-            continue;
-          }
-          T block[kBlock][kBlock];
-          for (int64_t b = 0; b < kBlock; ++b)
-            for (int64_t a = 0; a < kBlock; ++a) block[b][a] = src[(i + a) * s0 + (j + b) * s1];
-          for (int64_t a = 0; a < kBlock; ++a)
-            for (int64_t b = 0; b < kBlock; ++b) dst[(i + a - r0) * cols + j + b] = block[b][a];
-        }
-      }
-    }
-  }
-}
-
-bool copyRowsTiled(const at::Tensor& t, int64_t r0, int64_t r1, char* out) {
-  if (t.dim() != 2 || t.is_quantized() || t.stride(0) < 0 || t.stride(1) < 0) return false;
-  switch (t.element_size()) {
-    case 1: copyRowsTiled<uint8_t>(t, r0, r1, out); return true;
-    case 2: copyRowsTiled<uint16_t>(t, r0, r1, out); return true;
-    case 4: copyRowsTiled<uint32_t>(t, r0, r1, out); return true;
-    case 8: copyRowsTiled<uint64_t>(t, r0, r1, out); return true;
-    default: return false;
-  }
-}
-
-// Rows [r0, r1) of a view, row-major: in `buffer`, or in `keep` (LibTorch's copy) for a
-// form the tiles do not cover.
-struct ReorderedRows {
-  const char* data = nullptr;
-  size_t bytes = 0;
-  at::Tensor keep;
-};
-
-ReorderedRows reorderRows(const at::Tensor& t, int64_t r0, int64_t r1, std::vector<char>& buffer) {
-  ReorderedRows rows;
-  rows.bytes = tensorBytes(t) / static_cast<size_t>(t.size(0)) * static_cast<size_t>(r1 - r0);
-  if (buffer.size() < rows.bytes) buffer.resize(rows.bytes);
-  if (copyRowsTiled(t, r0, r1, buffer.data())) {
-    rows.data = buffer.data();
-  } else {
-    rows.keep = t.slice(0, r0, r1).contiguous();
-    rows.data = static_cast<const char*>(rows.keep.data_ptr());
-  }
-  return rows;
-}
-
-// Hands a payload's bytes, row-major, to `sink(data, size)` a few MiB at a time: straight
-// from tensor memory when contiguous, through two bounded buffers when a view needs
-// reordering, so a view's full copy never exists. The next slice is reordered on a second
-// thread while `sink` writes this one (the two take about as long; the machine has two
-// cores at least). Pages read from a mapped archive leave the resident set after use
-// (file_backed_tensors.h).
-template <typename Sink>
-void forEachChunk(const at::Tensor& t, ReorderBuffers& buffers, Sink sink) {
-  constexpr size_t kChunkBytes = size_t(8) << 20;
-  const size_t total = tensorBytes(t);
-  if (t.is_contiguous()) {
-    const char* data = static_cast<const char*>(t.data_ptr());
-    for (size_t done = 0; done < total;) {
-      const size_t n = std::min(kChunkBytes, total - done);
-      sink(data + done, n);
-      dropReadPages(data + done, n);
-      done += n;
-    }
-    return;
-  }
-  // A view reads its whole storage range once per slice: ask for it from the file now,
-  // in one sequential read-ahead, rather than page by page in the view's order.
-  adviseWillRead(t);
-  const int64_t rows = t.size(0);
-  const int64_t step = rowsPerSlice(t);
-  if (step >= rows) {  // one slice: nothing to overlap
-    const ReorderedRows all = reorderRows(t, 0, rows, buffers.first);
-    sink(all.data, all.bytes);
-    dropReadPages(t);
-    return;
-  }
-  auto reorder = [&](int64_t r, std::vector<char>& buffer) {
-    return reorderRows(t, r, std::min(rows, r + step), buffer);
-  };
-  std::future<ReorderedRows> next = std::async(std::launch::async, reorder, 0, std::ref(buffers.first));
-  for (int64_t r = 0, k = 0; r < rows; r += step, ++k) {
-    ReorderedRows current = next.get();
-    if (r + step < rows)
-      next = std::async(std::launch::async, reorder, r + step, std::ref(k % 2 ? buffers.first : buffers.second));
-    sink(current.data, current.bytes);
-  }
-  dropReadPages(t);
-}
-
-void writeTensorBytes(std::ostream& out, const at::Tensor& t, ReorderBuffers& buffers) {
-  forEachChunk(t, buffers, [&](const char* data, size_t n) { out.write(data, static_cast<std::streamsize>(n)); });
+void writeTensorBytes(std::ostream& out, ReorderAhead& bytes, size_t index) {
+  bytes.read(index, [&](const char* data, size_t n) { out.write(data, static_cast<std::streamsize>(n)); });
 }
 
 // The external data file, written at explicit offsets: a weight whose bytes are a mapped
@@ -174,13 +59,15 @@ class DataFileWriter {
     }
   }
 
-  void tensor(const at::Tensor& t) {
+  // Tensor `index` of `source`: straight from the archive file when its bytes are there
+  // untouched, else as `source` hands them over.
+  void tensor(const at::Tensor& t, ReorderAhead& source, size_t index) {
     const size_t bytes = tensorBytes(t);
     if (bytes == 0) return;
     if (copyInKernel_ && t.is_contiguous()) {
       if (auto span = pristineFileSpan(t.data_ptr(), bytes); span && copyFromFile(*span, bytes)) return;
     }
-    forEachChunk(t, buffers_, [&](const char* data, size_t n) { write(data, n); });
+    source.read(index, [&](const char* data, size_t n) { write(data, n); });
   }
 
   void close() {
@@ -233,7 +120,6 @@ class DataFileWriter {
   int fd_ = -1;
   uint64_t offset_ = 0;
   bool copyInKernel_ = true;
-  ReorderBuffers buffers_;
 };
 
 // Protobuf wire format: a length-delimited field is its tag byte (field number << 3 | 2;
@@ -296,12 +182,16 @@ void writeModelWithInlinePayloads(std::ostream& out, const onnx::ModelProto& mod
   onnx::ModelProto modelHead = model;
   modelHead.clear_graph();
   out << modelHead.SerializeAsString() << kModelGraphTag << varint(graphLength) << graphBytes;
-  ReorderBuffers buffers;
+  std::vector<at::Tensor> tensors;
+  for (const auto& piece : pieces)
+    if (piece.payload) tensors.push_back(*piece.payload);
+  ReorderAhead bytes(std::move(tensors));
+  size_t index = 0;
   for (const auto& piece : pieces) {
     out << kGraphInitializerTag << varint(piece.fieldLength()) << piece.head;
     if (!piece.payload) continue;
     out << kTensorRawDataTag << varint(piece.payloadBytes);
-    writeTensorBytes(out, *piece.payload, buffers);
+    writeTensorBytes(out, bytes, index++);
   }
 }
 
@@ -362,13 +252,21 @@ WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayload
   TemporaryFile dataTemp(temporaryPathFor(fs::path(written.dataPath), tempDir));
   {
     DataFileWriter out(dataTemp.path().string(), written.dataPath);
+    std::vector<std::pair<onnx::TensorProto*, const at::Tensor*>> inOrder;
     for (auto& init : *graph->mutable_initializer()) {
       auto it = payloads.byName.find(init.name());
-      if (it == payloads.byName.end()) continue;
+      if (it != payloads.byName.end()) inOrder.emplace_back(&init, &it->second);
+    }
+    std::vector<at::Tensor> tensors;
+    for (const auto& [init, tensor] : inOrder) tensors.push_back(*tensor);
+    ReorderAhead source(std::move(tensors));
+    for (size_t i = 0; i < inOrder.size(); ++i) {
+      onnx::TensorProto& init = *inOrder[i].first;
+      const at::Tensor& tensor = *inOrder[i].second;
       out.zeros((kAlignment - out.offset() % kAlignment) % kAlignment);
       const size_t offset = out.offset();
-      const size_t bytes = tensorBytes(it->second);
-      out.tensor(it->second);
+      const size_t bytes = tensorBytes(tensor);
+      out.tensor(tensor, source, i);
       init.clear_external_data();
       init.clear_raw_data();
       init.set_data_location(onnx::TensorProto::EXTERNAL);
