@@ -25,6 +25,10 @@ inline bool isTorchScriptArchive(const std::string& path) {
   return sniffModelFile(path) == ModelFileFormat::kTorchScript;
 }
 
+// Whether the file begins as a zip does (a local file header), the first thing a loader
+// checks before handing the file to LibTorch.
+bool startsAsZip(const std::string& path);
+
 // A record (its name below the archive's top folder) that holds a serialized
 // ExportedProgram: models/<name>.json.
 bool isTorchExportProgramRecord(const std::string& record);

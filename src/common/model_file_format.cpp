@@ -146,6 +146,8 @@ bool isTorchExportProgramRecord(const std::string& record) {
   return record.rfind("models/", 0) == 0 && record.size() > 12 && record.compare(record.size() - 5, 5, ".json") == 0;
 }
 
+bool startsAsZip(const std::string& path) { return startsWith(readHead(path, 4), "PK\x03\x04", 4); }
+
 ModelFileFormat sniffModelFile(const std::string& path) {
   const ArchiveRecords records = readArchiveRecords(path);
   if (!records.archive) return ModelFileFormat::kOther;

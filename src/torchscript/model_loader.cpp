@@ -1,7 +1,6 @@
 #include "modelexport/model_loader.h"
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <system_error>
@@ -24,18 +23,6 @@ namespace {
 const char* kHowToMake =
     "make TorchScript with torch.jit.trace(model, example_inputs).save(path) or "
     "torch.jit.script(model).save(path)";
-
-std::vector<char> readHead(const std::string& path, size_t n) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> head(n);
-  in.read(head.data(), static_cast<std::streamsize>(n));
-  head.resize(static_cast<size_t>(in.gcount()));
-  return head;
-}
-
-bool startsWith(const std::vector<char>& data, const char* magic, size_t n) {
-  return data.size() >= n && std::memcmp(data.data(), magic, n) == 0;
-}
 
 std::string quantizedEngineNames() {
   std::string names;
@@ -116,8 +103,7 @@ torch::jit::Module loadTorchScript(const std::string& path, ArchiveLoadStats* st
     std::ifstream probe(path, std::ios::binary);
     if (!probe) throw UserError(path + ": cannot be read (permission denied?)");
   }
-  auto head = readHead(path, 4);
-  if (!startsWith(head, "PK\x03\x04", 4))
+  if (!startsAsZip(path))
     throw UserError(path + ": cannot load: " + diagnoseNonTorchScript(path));
   ensureTorchvisionOperators();  // detection models call torchvision's operators
   selectQuantizedEngine();
