@@ -281,15 +281,20 @@ class Runner {
     if (target == env_.end() || !target->second.isTensor()) return;
     const at::Tensor& written = target->second.toTensor();
     std::unordered_set<const Value*> outputs(node->outputs().begin(), node->outputs().end());
+    // env_ is keyed by address: of several such values, name the one made first, so the
+    // message is the same on every run.
+    const Value* shared = nullptr;
     for (const auto& [value, held] : env_) {
       if (value == node->input(0) || outputs.count(value) || !held.isTensor() || !sharesElements(held.toTensor(), written))
         continue;
+      if (shared && shared->unique() < value->unique()) continue;
       for (const torch::jit::Use& use : value->uses())
-        if (use.user != node && use.user->isAfter(node))
-          throw UserError(std::string("in-place ") + node->kind().toQualString() + " writes data into memory that '" +
-                          value->debugName() + "' (made by " + value->node()->kind().toQualString() +
-                          ") shares and is read after it; this form of aliasing is not supported");
+        if (use.user != node && use.user->isAfter(node)) shared = value;
     }
+    if (shared)
+      throw UserError(std::string("in-place ") + node->kind().toQualString() + " writes data into memory that '" +
+                      shared->debugName() + "' (made by " + shared->node()->kind().toQualString() +
+                      ") shares and is read after it; this form of aliasing is not supported");
   }
 
   // Container ops are instructions of LibTorch's interpreter, not registered operators.

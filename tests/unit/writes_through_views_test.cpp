@@ -77,5 +77,19 @@ TEST(WritesThroughViews, WriteThroughAReshapeReadLaterIsRefused) {
   EXPECT_NE(error.find("this form of aliasing is not supported"), std::string::npos) << error;
 }
 
+TEST(WritesThroughViews, TheRefusalNamesTheFirstMadeOfTheValuesSharingTheWrite) {
+  // b and its other reshape s both share the written memory and are read later: the
+  // message names b, made first, on every run (not whichever a hash order finds first).
+  const std::string error = exportError("write_through_reshape_two_readers",
+                                        "def forward(self, x):\n"
+                                        "  b = x * 1.0\n"
+                                        "  s = b.reshape(4, 3)\n"
+                                        "  r = b.reshape(-1)\n"
+                                        "  r[0:2] = x.reshape(-1)[2:4]\n"
+                                        "  return b + s.sum()\n",
+                                        {floatInput({3, 4})}, 14);
+  EXPECT_NE(error.find("(made by aten::mul) shares and is read after it"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace modelexport::testing
