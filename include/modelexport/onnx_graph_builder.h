@@ -67,6 +67,11 @@ class OnnxGraphBuilder {
   // Renames a tensor everywhere (used to give graph outputs their signature names).
   void renameTensor(const std::string& from, const std::string& to);
 
+ public:
+  // A tensor's data pointer, dtype, sizes and strides: large initializers are indexed by
+  // it, so the same weight reached twice (tied weights) is found without reading it.
+  using MemoryViewed = std::tuple<const void*, int, std::vector<int64_t>, std::vector<int64_t>>;
+
  private:
   NodeTag currentTag_;
   std::vector<std::pair<int, int>> scopes_;  // (parent, branch) of the subgraphs entered
@@ -74,9 +79,7 @@ class OnnxGraphBuilder {
   std::vector<onnx::TensorProto> initializers_;
   WeightPayloads payloads_;
   std::unordered_multimap<uint64_t, size_t> initializerByHash_;
-  // Large initializers by the memory they view (data pointer, dtype, sizes, strides): the
-  // same weight reached twice (tied weights) is found without reading its bytes.
-  std::map<std::tuple<const void*, int, std::vector<int64_t>, std::vector<int64_t>>, size_t> payloadByView_;
+  std::map<MemoryViewed, size_t> payloadByView_;
   std::unordered_set<std::string> usedNames_;
   std::unordered_map<std::string, int> nameCounters_;
 };

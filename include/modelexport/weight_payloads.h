@@ -24,6 +24,9 @@ struct WeightPayloads {
   size_t totalBytes() const;
 };
 
+// Bytes of a tensor's elements (a view's own, not its storage's).
+inline size_t tensorBytes(const at::Tensor& t) { return static_cast<size_t>(t.numel()) * t.element_size(); }
+
 // Rows (along dim 0) per contiguous slice of a payload view: about 8 MiB, at least one.
 // Views are written and compared a slice at a time so their full copy never exists.
 int64_t rowsPerSlice(const at::Tensor& tensor);

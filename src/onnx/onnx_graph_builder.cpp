@@ -34,9 +34,15 @@ uint64_t sampledHash(const at::Tensor& t, uint64_t seed) {
   return hash ^ static_cast<uint64_t>(n);
 }
 
+// What a tensor reads: where, as what, in which order. Equal for two tensor objects over
+// the same weight (tied weights), without reading a byte.
+OnnxGraphBuilder::MemoryViewed memoryViewed(const at::Tensor& t) {
+  return {t.data_ptr(), static_cast<int>(t.scalar_type()), t.sizes().vec(), t.strides().vec()};
+}
+
 // Same bytes, whatever the strides; views are compared a few MiB at a time.
 bool sameBytes(const at::Tensor& a, const at::Tensor& b) {
-  const size_t bytes = a.numel() * a.element_size();
+  const size_t bytes = tensorBytes(a);
   if (bytes == 0) return true;  // an empty tensor's data pointer may be null
   if (a.is_contiguous() && b.is_contiguous()) return std::memcmp(a.data_ptr(), b.data_ptr(), bytes) == 0;
   if (a.dim() == 0) return std::memcmp(a.data_ptr(), b.data_ptr(), a.element_size()) == 0;
@@ -45,7 +51,7 @@ bool sameBytes(const at::Tensor& a, const at::Tensor& b) {
   for (int64_t r = 0; r < rows; r += step) {
     const at::Tensor x = a.slice(0, r, std::min(rows, r + step)).contiguous();
     const at::Tensor y = b.slice(0, r, std::min(rows, r + step)).contiguous();
-    if (std::memcmp(x.data_ptr(), y.data_ptr(), x.numel() * x.element_size()) != 0) return false;
+    if (std::memcmp(x.data_ptr(), y.data_ptr(), tensorBytes(x)) != 0) return false;
   }
   return true;
 }
@@ -83,15 +89,13 @@ std::string OnnxGraphBuilder::freshName(const std::string& hint) {
 }
 
 std::string OnnxGraphBuilder::addInitializer(const at::Tensor& tensor, const std::string& nameHint) {
-  const size_t bytes = tensor.numel() * tensor.element_size();
+  const size_t bytes = tensorBytes(tensor);
   const bool isPayload = bytes >= kPayloadThresholdBytes;
   // A large view (a transposed Linear weight) stays a view: the writer makes it
   // contiguous a slice at a time, so no second copy of the weights is ever held.
   at::Tensor dense = isPayload && !tensor.is_contiguous() ? tensor : tensor.contiguous();
-  const auto view = std::make_tuple(static_cast<const void*>(dense.data_ptr()), static_cast<int>(dense.scalar_type()),
-                                    dense.sizes().vec(), dense.strides().vec());
   if (isPayload) {
-    auto same = payloadByView_.find(view);
+    auto same = payloadByView_.find(memoryViewed(dense));
     if (same != payloadByView_.end()) return initializers_[same->second].name();
   }
   uint64_t hash = sampledHash(dense, 1469598103934665603ull ^ (uint64_t)dense.scalar_type());
@@ -122,7 +126,7 @@ std::string OnnxGraphBuilder::addInitializer(const at::Tensor& tensor, const std
   if (isPayload) {
     initializers_.push_back(payloadPlaceholder(dense, name));
     payloads_.byName[name] = dense;
-    payloadByView_.emplace(view, initializers_.size() - 1);
+    payloadByView_.emplace(memoryViewed(dense), initializers_.size() - 1);
   } else {
     initializers_.push_back(toTensorProto(dense, name));
   }

@@ -12,8 +12,6 @@ namespace {
 // Slices ready or being filled at once: the writer's, one ready, one being reordered.
 constexpr size_t kBuffers = 3;
 
-size_t tensorBytes(const at::Tensor& t) { return static_cast<size_t>(t.numel()) * t.element_size(); }
-
 // A transposed weight reads down its storage's columns: 64x64 tiles keep both sides in
 // cache, and each 8x8 block goes through a local array the compiler keeps in registers,
 // so reads and writes are both runs of 8 (3x an element-wise tile loop).

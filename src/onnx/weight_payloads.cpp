@@ -24,8 +24,6 @@ namespace {
 
 constexpr size_t kAlignment = 4096;
 
-size_t tensorBytes(const at::Tensor& t) { return static_cast<size_t>(t.numel()) * t.element_size(); }
-
 void setExternalEntry(onnx::TensorProto& proto, const std::string& key, const std::string& value) {
   auto* entry = proto.add_external_data();
   entry->set_key(key);

@@ -285,9 +285,9 @@ class Runner {
     // message is the same on every run.
     const Value* shared = nullptr;
     for (const auto& [value, held] : env_) {
-      if (value == node->input(0) || outputs.count(value) || !held.isTensor() || !sharesElements(held.toTensor(), written))
+      if (value == node->input(0) || outputs.count(value) || !held.isTensor() ||
+          (shared && shared->unique() < value->unique()) || !sharesElements(held.toTensor(), written))
         continue;
-      if (shared && shared->unique() < value->unique()) continue;
       for (const torch::jit::Use& use : value->uses())
         if (use.user != node && use.user->isAfter(node)) shared = value;
     }

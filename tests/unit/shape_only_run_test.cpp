@@ -22,9 +22,10 @@ namespace {
 const OpFactsTable& ops() { return defaultConverters().opFacts(); }
 
 // Parses IR whose graph inputs are `inputs`, runs every node in LibTorch and checks that
-// each heavy node's formula size equals the size LibTorch computes. Returns how many
-// heavy nodes were sized.
-int expectFormulaSizesMatch(const std::string& ir, const std::vector<at::Tensor>& inputs) {
+// each heavy node's formula size equals the size LibTorch computes; with `layoutToo`,
+// that its stand-in's strides equal those of LibTorch's result as well (views downstream
+// read them). Returns how many heavy nodes were sized.
+int expectFormulaSizesMatch(const std::string& ir, const std::vector<at::Tensor>& inputs, bool layoutToo = false) {
   auto graph = std::make_shared<torch::jit::Graph>();
   torch::jit::parseIR(ir, graph.get());
   std::unordered_map<const torch::jit::Value*, c10::IValue> env;
@@ -38,12 +39,16 @@ int expectFormulaSizesMatch(const std::string& ir, const std::vector<at::Tensor>
     }
     for (const torch::jit::Value* in : node->inputs()) stack.push_back(env.at(in));
     auto sizes = outputSizesWithoutComputing(node, ops(), stack);
+    const at::Tensor standIn = sizes && layoutToo ? standInOfSize(node, ops(), stack, *sizes) : at::Tensor();
     node->getOperation()(stack);
     const at::Tensor result = stack.back().toTensor();
     env[node->output()] = result;
     EXPECT_TRUE(sizes.has_value()) << "no formula for " << *node;
     if (!sizes) continue;
     EXPECT_EQ(*sizes, result.sizes().vec()) << *node;
+    if (layoutToo) {
+      EXPECT_EQ(standIn.strides(), result.strides()) << *node;
+    }
     ++sized;
   }
   return sized;
@@ -134,26 +139,7 @@ graph(%q : Tensor, %k : Tensor, %v : Tensor, %fmask : Tensor, %bmask : Tensor, %
       at::randn({2, 5, 4, 8}).transpose(1, 2), at::randn({2, 4, 6, 8}), at::randn({2, 4, 6, 3}),
       at::randn({1, 1, 5, 6}), at::rand({5, 6}) > 0.3, at::randn({2, 2, 6, 8}), at::randn({2, 2, 6, 3}),
       at::randn({3, 5, 8}), at::randn({3, 6, 8}), at::randn({3, 6, 8})};
-  EXPECT_EQ(expectFormulaSizesMatch(ir, inputs), 5);
-
-  // The stand-in's strides are those of LibTorch's own result (views downstream read them).
-  auto graph = std::make_shared<torch::jit::Graph>();
-  torch::jit::parseIR(ir, graph.get());
-  std::unordered_map<const torch::jit::Value*, c10::IValue> env;
-  for (size_t i = 0; i < inputs.size(); ++i) env[graph->inputs()[i]] = inputs[i];
-  for (torch::jit::Node* node : graph->nodes()) {
-    if (node->kind() == c10::prim::Constant) {
-      env[node->output()] = *constantValue(node->output());
-      continue;
-    }
-    torch::jit::Stack stack;
-    for (const torch::jit::Value* in : node->inputs()) stack.push_back(env.at(in));
-    const auto sizes = outputSizesWithoutComputing(node, ops(), stack);
-    ASSERT_TRUE(sizes.has_value()) << *node;
-    const at::Tensor standIn = standInOfSize(node, ops(), stack, *sizes);
-    node->getOperation()(stack);
-    EXPECT_EQ(standIn.strides(), stack.back().toTensor().strides()) << *node;
-  }
+  EXPECT_EQ(expectFormulaSizesMatch(ir, inputs, /*layoutToo=*/true), 5);
 }
 
 TEST(ShapeOnlyRun, FormsWithoutAFormulaAreLeftToLibTorch) {
