@@ -54,8 +54,4 @@ class ReorderAhead {
   std::thread worker_;
 };
 
-// Copies rows [r0, r1) of a 2-d view into `out`, row-major; false (nothing copied) for
-// other forms (more dims, quantized, negative strides).
-bool copyRowsTiled(const at::Tensor& t, int64_t r0, int64_t r1, char* out);
-
 }  // namespace modelexport

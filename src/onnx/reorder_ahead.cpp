@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "modelexport/file_backed_tensors.h"
+#include "modelexport/transposed_copy.h"
 #include "modelexport/weight_payloads.h"
 
 namespace modelexport {
@@ -12,53 +13,7 @@ namespace {
 // Slices ready or being filled at once: the writer's, one ready, one being reordered.
 constexpr size_t kBuffers = 3;
 
-// A transposed weight reads down its storage's columns: 64x64 tiles keep both sides in
-// cache, and each 8x8 block goes through a local array the compiler keeps in registers,
-// so reads and writes are both runs of 8 (3x an element-wise tile loop).
-template <typename T>
-void copyRowsTiledAs(const at::Tensor& t, int64_t r0, int64_t r1, char* out) {
-  constexpr int64_t kTile = 64;
-  constexpr int64_t kBlock = 8;
-  const T* src = static_cast<const T*>(t.data_ptr());
-  T* dst = reinterpret_cast<T*>(out);
-  const int64_t cols = t.size(1), s0 = t.stride(0), s1 = t.stride(1);
-  auto copyEdge = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-    for (int64_t i = i0; i < i1; ++i)
-      for (int64_t j = j0; j < j1; ++j) dst[(i - r0) * cols + j] = src[i * s0 + j * s1];
-  };
-  for (int64_t ib = r0; ib < r1; ib += kTile) {
-    const int64_t ie = std::min(r1, ib + kTile);
-    for (int64_t jb = 0; jb < cols; jb += kTile) {
-      const int64_t je = std::min(cols, jb + kTile);
-      for (int64_t i = ib; i < ie; i += kBlock) {
-        for (int64_t j = jb; j < je; j += kBlock) {
-          if (i + kBlock > ie || j + kBlock > je) {
-            copyEdge(i, std::min(ie, i + kBlock), j, std::min(je, j + kBlock));
-            continue;
-          }
-          T block[kBlock][kBlock];
-          for (int64_t b = 0; b < kBlock; ++b)
-            for (int64_t a = 0; a < kBlock; ++a) block[b][a] = src[(i + a) * s0 + (j + b) * s1];
-          for (int64_t a = 0; a < kBlock; ++a)
-            for (int64_t b = 0; b < kBlock; ++b) dst[(i + a - r0) * cols + j + b] = block[b][a];
-        }
-      }
-    }
-  }
-}
-
 }  // namespace
-
-bool copyRowsTiled(const at::Tensor& t, int64_t r0, int64_t r1, char* out) {
-  if (t.dim() != 2 || t.is_quantized() || t.stride(0) < 0 || t.stride(1) < 0) return false;
-  switch (t.element_size()) {
-    case 1: copyRowsTiledAs<uint8_t>(t, r0, r1, out); return true;
-    case 2: copyRowsTiledAs<uint16_t>(t, r0, r1, out); return true;
-    case 4: copyRowsTiledAs<uint32_t>(t, r0, r1, out); return true;
-    case 8: copyRowsTiledAs<uint64_t>(t, r0, r1, out); return true;
-    default: return false;
-  }
-}
 
 ReorderAhead::ReorderAhead(std::vector<at::Tensor> tensors)
     : tensors_(std::move(tensors)), buffers_(kBuffers) {

@@ -199,7 +199,9 @@ int64_t rowsPerSlice(const at::Tensor& tensor) {
   constexpr size_t kSliceBytes = size_t(8) << 20;
   const int64_t rows = tensor.dim() > 0 ? tensor.size(0) : 1;
   const size_t rowBytes = rows > 0 ? tensorBytes(tensor) / static_cast<size_t>(rows) : 0;
-  return std::max<int64_t>(1, rowBytes ? static_cast<int64_t>(kSliceBytes / rowBytes) : rows);
+  const int64_t fit = rowBytes ? static_cast<int64_t>(kSliceBytes / rowBytes) : rows;
+  // Whole 8-row blocks where they fit: the transposed copy's fast path works in 8x8 blocks.
+  return fit >= 8 ? fit / 8 * 8 : std::max<int64_t>(1, fit);
 }
 
 size_t WeightPayloads::totalBytes() const {
