@@ -57,12 +57,16 @@ class ConvertContext {
 
   void setNode(const torch::jit::Node* node) { node_ = node; }
   const torch::jit::Node* node() const { return node_; }
-  // An input by position: for ops without a schema (prim::) and where every overload agrees.
-  const torch::jit::Value* in(size_t i) const { return node_->input(i); }
+  // An input by position, only for nodes without a schema (prim::ListUnpack; the
+  // elements of prim::ListConstruct): their inputs have no names. Every other argument is
+  // read by name, below.
+  const torch::jit::Value* operand(size_t i) const { return node_->input(i); }
   // An argument by its schema name (PyTorch's native_functions.yaml: aten::linear's
   // "input", "weight", "bias"). A node without a schema, or whose schema lacks the
   // name, is a converter bound to the wrong op: std::logic_error naming both, no guess.
   const torch::jit::Value* in(std::string_view name) const;
+  // in(0) would otherwise compile, as a null name: positions are operand()'s.
+  const torch::jit::Value* in(size_t position) const = delete;
   const torch::jit::Value* out(size_t i = 0) const { return node_->output(i); }
   int opset() const { return opset_; }
   // With dynamic axes, ints that are not known at export time (sizes of dynamic dims)
@@ -78,7 +82,6 @@ class ConvertContext {
   // Whether an optional argument is given: present (the overload has it, the node
   // passes it) and not None. The one check converters use for optional arguments.
   bool given(const torch::jit::Value* v) const { return v && !isNone(v); }
-  bool given(size_t i) const { return i < node_->inputs().size() && !isNone(in(i)); }
   bool given(const char* name) const { return given(arg(name)); }
   const c10::IValue& staticValue(const torch::jit::Value* v) const;  // throws if dynamic
   int64_t toInt(const torch::jit::Value* v) const;

@@ -36,13 +36,13 @@ const Value* ConvertContext::in(std::string_view name) const {
   if (!index || *index >= static_cast<int>(node_->inputs().size()))
     throw std::logic_error(schema.operator_name().name + (schema.overload_name().empty() ? "" : ".") +
                            schema.overload_name() + " has no argument '" + std::string(name) + "'");
-  return in(static_cast<size_t>(*index));
+  return node_->input(static_cast<size_t>(*index));
 }
 
 const Value* ConvertContext::arg(const char* name) const {
   auto index = schemaOf(node_, name).argumentIndexWithName(name);
   if (!index || *index >= static_cast<int>(node_->inputs().size())) return nullptr;
-  return in(static_cast<size_t>(*index));
+  return node_->input(static_cast<size_t>(*index));
 }
 
 const c10::IValue& ConvertContext::staticValue(const Value* v) const {

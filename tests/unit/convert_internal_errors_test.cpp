@@ -79,7 +79,7 @@ TEST(ConvertInternalErrors, AConvertersOwnFailureIsReportedAtItsNode) {
 // time stays a list): one line naming the output, its type and its maker.
 TEST(ConvertInternalErrors, AnOutputWithNoOnnxTensorIsNamed) {
   ConverterRegistry registry;
-  registry.add("aten::relu", [](ConvertContext& ctx) { ctx.setOutput(ctx.op("Relu", {ctx.input(ctx.in(0))})); });
+  registry.add("aten::relu", [](ConvertContext& ctx) { ctx.setOutput(ctx.op("Relu", {ctx.input(ctx.in("self"))})); });
   registry.add("prim::ListConstruct", [](ConvertContext&) {});
   const auto converted = convert(
       "graph(%x : Tensor):\n"
