@@ -3,15 +3,22 @@
 # their `uv run ` prefix, on a Hugging Face cache made by tests/tools/make_hf_cache.py
 # with tiny random-weight models under the seed's names (prajjwal1/bert-tiny, gpt2).
 #
-#   seed_readme_commands.sh BUILD_DIR HF_CACHE WORK_DIR VENV_PYTHON
+#   seed_readme_commands.sh BUILD_DIR HF_CACHE WORK_DIR VENV_PYTHON [PROGRAM_CACHE]
 #
 # `modelexport` is the build's binary (put first on PATH); every command must exit 0
 # (validate: 0 = valid) and write what the seed says it writes.
+#
+# PROGRAM_CACHE (ctest's generate_hf_programs, tests/tools/make_hf_programs.py) holds the
+# front end's programs of some of these exports, made in one process; the test's own
+# program cache starts with them (hard links), so those exports reuse them. The others
+# (./my_local_model, the last bert-tiny export with its own text and shape) run the
+# front end as a subprocess, as any export of a model not seen before.
 set -euo pipefail
-BUILD_DIR="$1"; HF_CACHE="$2"; WORK="$3"; VENV_PYTHON="$4"
+BUILD_DIR="$1"; HF_CACHE="$2"; WORK="$3"; VENV_PYTHON="$4"; PROGRAMS="${5:-}"
 export PATH="$BUILD_DIR:$PATH" HF_HUB_CACHE="$HF_CACHE" HF_HUB_OFFLINE=1
 export MODELEXPORT_PYTHON="$VENV_PYTHON" MODELEXPORT_CACHE="$WORK/program-cache"
-rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
+rm -rf "$WORK" && mkdir -p "$WORK/program-cache" && cd "$WORK"
+if [[ -n "$PROGRAMS" ]]; then cp -al "$PROGRAMS/programs" "$WORK/program-cache/programs"; fi
 
 step() { printf '\n$ %s\n' "$*"; "$@"; }
 expect_file() { [[ -s "$1" ]] || { echo "FAIL: $1 was not written"; exit 1; }; }

@@ -4,10 +4,12 @@ keep it in a modelexport program cache, under the key the binary looks it up by,
 test's `modelexport export REPO` finds it (a program-cache hit, no Python started).
 
     make_hf_programs.py --source SOURCE_DIR --binary MODELEXPORT --python VENV_PYTHON
-        --hub-cache HF_CACHE --program-cache DIR REPO...
+        --hub-cache HF_CACHE --program-cache DIR [--with-inputs REPO TEXT SHAPE]... REPO...
 
 Each program is made by the front end itself (python/modelexport/frontend.py: run() with
-the arguments the binary gives it for a bare `modelexport export REPO`), imported from
+the arguments the binary gives it for a bare `modelexport export REPO`, or for
+`--input-text TEXT --input-shape SHAPE` with --with-inputs, "-" for an option not given),
+imported from
 SOURCE_DIR/python as the build tree's binary runs it, offline on HF_CACHE; only the
 interpreter start and the imports of torch and transformers are shared. The key
 (tests/tools/frontend_program_key.py) covers what the binary's does: the repo's files,
@@ -57,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", required=True, help="MODELEXPORT_PYTHON exactly as the tests set it")
     parser.add_argument("--hub-cache", required=True, help="HF_HUB_CACHE exactly as the tests set it")
     parser.add_argument("--program-cache", required=True, type=Path, help="MODELEXPORT_CACHE of the tests")
+    parser.add_argument("--with-inputs", nargs=3, action="append", default=[], metavar=("REPO", "TEXT", "SHAPE"),
+                        help="also the program of `export REPO --input-text TEXT --input-shape SHAPE` (- for none)")
     parser.add_argument("repos", nargs="+")
     args = parser.parse_args(argv)
 
@@ -72,24 +76,33 @@ def main(argv: list[str] | None = None) -> int:
     errors.mkdir(parents=True, exist_ok=True)
     print(f"make_hf_programs: front end imported in {time.perf_counter() - started:.1f} s", flush=True)
 
-    def key_of(repo: str) -> str:
+    # (repo, --input-text or None, --input-shape or None): the options' order of the binary's argv.
+    requests = [(repo, None, None) for repo in args.repos]
+    requests += [(repo, None if text == "-" else text, None if shape == "-" else shape)
+                 for repo, text, shape in args.with_inputs]
+
+    def key_of(repo: str, text: str | None, shape: str | None) -> str:
         model_dir = frontend_program_key.snapshot_directory(args.hub_cache, repo)
-        return frontend_program_key.program_key(version, model_dir, args.python, package_root)
+        dims = [int(d) for d in shape.split(",")] if shape is not None else None
+        return frontend_program_key.program_key(version, model_dir, args.python, package_root, text=text, shape=dims)
 
     kept: set[str] = set()
     made = failed = 0
-    for repo in args.repos:
-        error_file = errors / (repo.replace("/", "--") + ".txt")
+    for n, (repo, text, shape) in enumerate(requests):
+        options = (["--input-text", text] if text is not None else []) + (["--input-shape", shape] if shape else [])
+        name = " ".join([repo, *options])
+        # Errors of a bare export are named after the repo (hf_export_by_name.sh reads them).
+        error_file = errors / (repo.replace("/", "--") + (f".{n}" if options else "") + ".txt")
         error_file.unlink(missing_ok=True)
-        staged = programs / f".staged-{repo.replace('/', '--')}.pt2"
+        staged = programs / f".staged-{n}.pt2"
         t = time.perf_counter()
         try:
-            key = key_of(repo)
+            key = key_of(repo, text, shape)
             if (programs / f"{key}.pt2").is_file():
                 kept.add(f"{key}.pt2")
-                print(f"  {repo}: {key}.pt2 up to date", flush=True)
+                print(f"  {name}: {key}.pt2 up to date", flush=True)
                 continue
-            frontend.run(frontend.parse_args(["--model", repo, "--output", str(staged)]))
+            frontend.run(frontend.parse_args(["--model", repo, "--output", str(staged), *options]))
         except Exception as error:  # FrontendError or a bug: the front end's own one line
             line = str(error) if isinstance(error, frontend.FrontendError) else f"{type(error).__name__}: {error}"
             if not isinstance(error, frontend.FrontendError):
@@ -98,13 +111,13 @@ def main(argv: list[str] | None = None) -> int:
             error_file.write_text(line + "\n")
             staged.unlink(missing_ok=True)
             failed += 1
-            print(f"  {repo}: FAILED: {line}", flush=True)
+            print(f"  {name}: FAILED: {line}", flush=True)
             continue
-        key = key_of(repo)  # as the binary does: the key after the front end ran
+        key = key_of(repo, text, shape)  # as the binary does: the key after the front end ran
         os.replace(staged, programs / f"{key}.pt2")
         kept.add(f"{key}.pt2")
         made += 1
-        print(f"  {repo}: {key}.pt2 made in {time.perf_counter() - t:.1f} s", flush=True)
+        print(f"  {name}: {key}.pt2 made in {time.perf_counter() - t:.1f} s", flush=True)
     for old in programs.iterdir():
         if old.name not in kept:
             old.unlink()
