@@ -1,6 +1,7 @@
 #include "modelexport/mapped_archive.h"
 #include "modelexport/file_backed_tensors.h"
 #include "modelexport/pickle_lengths.h"
+#include "modelexport/zip_directory.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <unordered_map>
 #include <vector>
@@ -28,15 +30,6 @@ namespace {
 constexpr size_t kMinLentBytes = 4096;
 // LibTorch's CPU tensors are 64-byte aligned; PyTorch's zip writer aligns records to 64.
 constexpr uint64_t kLentAlignment = 64;
-
-uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t le32(const unsigned char* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
-uint64_t le64(const unsigned char* p) {
-  return static_cast<uint64_t>(le32(p)) | (static_cast<uint64_t>(le32(p + 4)) << 32);
-}
 
 // A file mapping shared by the archive and every tensor lent out of it: unmapped when
 // the last of them lets go.
@@ -108,68 +101,19 @@ struct StoredRecord {
   uint64_t size;
 };
 
-// Whether [offset, offset + length) lies in a file of `size` bytes; no sum can wrap.
-bool within(uint64_t offset, uint64_t length, uint64_t size) { return offset <= size && length <= size - offset; }
-
-// The stored records of a zip file, from its central directory (APPNOTE 4.3.12-16,
-// zip64 4.3.14-15). Returns nothing when the directory is not what PyTorch writes.
-// Every offset and length comes from the file, so each is checked before it is read.
+// The stored records of a zip file, from its central directory (zip_directory.h).
+// Returns nothing when the directory is not what PyTorch writes: unreadable, a stored
+// record's local header missing or naming another record, or records that overlap.
 std::vector<StoredRecord> storedRecords(const unsigned char* file, uint64_t size) {
+  const ZipMemoryBytes bytes(file, size);
+  const std::optional<std::vector<ZipEntry>> entries = readZipDirectory(bytes);
+  if (!entries) return {};
   std::vector<StoredRecord> records;
-  if (size < 22) return records;
-  const uint64_t searchFrom = size > 22 + 65535 ? size - 22 - 65535 : 0;
-  uint64_t eocd = UINT64_MAX;
-  for (uint64_t at = size - 22 + 1; at-- > searchFrom;)
-    if (le32(file + at) == 0x06054b50) {
-      eocd = at;
-      break;
-    }
-  if (eocd == UINT64_MAX) return records;
-  uint64_t entries = le16(file + eocd + 10);
-  uint64_t dirOffset = le32(file + eocd + 16);
-  if ((entries == 0xFFFF || dirOffset == 0xFFFFFFFF) && eocd >= 20 && le32(file + eocd - 20) == 0x07064b50) {
-    const uint64_t zip64 = le64(file + eocd - 20 + 8);
-    if (!within(zip64, 56, size) || le32(file + zip64) != 0x06064b50) return records;
-    entries = le64(file + zip64 + 32);
-    dirOffset = le64(file + zip64 + 48);
-  }
-  uint64_t at = dirOffset;
-  for (uint64_t i = 0; i < entries; ++i) {
-    if (!within(at, 46, size) || le32(file + at) != 0x02014b50) return {};
-    const uint16_t method = le16(file + at + 10);
-    uint64_t compressed = le32(file + at + 20);
-    uint64_t uncompressed = le32(file + at + 24);
-    const uint16_t nameLength = le16(file + at + 28);
-    const uint16_t extraLength = le16(file + at + 30);
-    const uint16_t commentLength = le16(file + at + 32);
-    uint64_t local = le32(file + at + 42);
-    const uint64_t next = at + 46 + nameLength + extraLength + commentLength;
-    if (next > size) return {};
-    // zip64 extended information: 64-bit values for the fields saturated above, in order.
-    const uint64_t extraEnd = at + 46 + nameLength + extraLength;
-    for (uint64_t e = at + 46 + nameLength; e + 4 <= extraEnd;) {
-      const uint16_t id = le16(file + e);
-      const uint64_t fieldEnd = std::min<uint64_t>(e + 4 + le16(file + e + 2), extraEnd);
-      if (id == 0x0001) {
-        uint64_t field = e + 4;
-        if (uncompressed == 0xFFFFFFFF && field + 8 <= fieldEnd) uncompressed = le64(file + field), field += 8;
-        if (compressed == 0xFFFFFFFF && field + 8 <= fieldEnd) compressed = le64(file + field), field += 8;
-        if (local == 0xFFFFFFFF && field + 8 <= fieldEnd) local = le64(file + field);
-      }
-      e = fieldEnd;
-    }
-    at = next;
-    if (method != 0 || compressed != uncompressed) continue;
-    // The local header must be there and name the same file, or the directory is not
-    // what we think it is.
-    if (!within(local, 30, size) || le32(file + local) != 0x04034b50) return {};
-    const uint16_t localNameLength = le16(file + local + 26);
-    if (localNameLength != nameLength || !within(local + 30, nameLength, size) ||
-        std::memcmp(file + local + 30, file + at - commentLength - extraLength - nameLength, nameLength) != 0)
-      return {};
-    const uint64_t data = local + 30 + localNameLength + le16(file + local + 28);
-    if (!within(data, uncompressed, size)) return {};
-    records.push_back({data, uncompressed});
+  for (const ZipEntry& entry : *entries) {
+    if (!entry.stored()) continue;
+    const std::optional<uint64_t> data = zipEntryDataOffset(bytes, entry);
+    if (!data) return {};
+    records.push_back({*data, entry.uncompressedSize});
   }
   // Lent records must not overlap: a copy into one would show through the other.
   std::sort(records.begin(), records.end(), [](const StoredRecord& a, const StoredRecord& b) { return a.offset < b.offset; });

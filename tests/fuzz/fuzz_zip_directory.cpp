@@ -1,6 +1,7 @@
-// The zip directory readers of TorchScript and torch.export archives: MappedArchive's
-// own central-directory walk (which records it may lend) and load over the mapping, and
-// the record probe that tells TorchScript from torch.export archives.
+// The zip central-directory reader (zip_directory.h) through both of its users: the
+// sniffer that tells TorchScript from torch.export archives by their records, and
+// MappedArchive (which stored records it may lend, their data past the local headers)
+// with its load over the mapping.
 #include <cstdint>
 
 #include "fuzz_files.h"

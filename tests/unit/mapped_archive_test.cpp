@@ -10,11 +10,13 @@
 
 #include "modelexport/mapped_archive.h"
 #include "test_support.h"
+#include "test_zips.h"
 
 namespace modelexport {
 namespace {
 
 using testing::freshWorkDir;
+using testing::withZip64Directory;
 
 // A module with weights of several sizes, two of them the same size (the loader must
 // give each record its own bytes whatever order LibTorch reads them in), and one below
@@ -147,75 +149,6 @@ TEST(MappedArchive, AnAllocationOfARecordsSizeDuringTheLoadDoesNotChangeTheRecor
   EXPECT_TRUE(torch::equal(loaded.attr("packer").toModule().attr("w").toTensor(),
                            reference.attr("packer").toModule().attr("w").toTensor()));
   EXPECT_TRUE(torch::equal(loaded.attr("packer").toModule().attr("scratch").toTensor(), torch::full({1024}, 7.0)));
-}
-
-uint32_t get32(const std::string& b, size_t at) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<size_t>(i)]);
-  return v;
-}
-uint16_t get16(const std::string& b, size_t at) {
-  return static_cast<uint16_t>(static_cast<unsigned char>(b[at]) | static_cast<unsigned char>(b[at + 1]) << 8);
-}
-void put(std::string& out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
-}
-void set(std::string& b, size_t at, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) b[at + static_cast<size_t>(i)] = static_cast<char>((value >> (8 * i)) & 0xFF);
-}
-
-// The same archive with a zip64 directory, as a writer emits it for archives over 4 GiB:
-// every entry's sizes and local-header offset saturated to 0xFFFFFFFF with the real
-// values in a zip64 extra field, and the end record pointing through the zip64 locator
-// (APPNOTE 4.3.14-15, 4.5.3). Records and data stay where they were.
-std::string withZip64Directory(const std::string& zip) {
-  const size_t eocd = zip.rfind(std::string("PK\x05\x06", 4));
-  const uint16_t entries = get16(zip, eocd + 10);
-  const size_t dirOffset = get32(zip, eocd + 16);
-  std::string out = zip.substr(0, dirOffset), directory;
-  for (size_t at = dirOffset, i = 0; i < entries; ++i) {
-    std::string header = zip.substr(at, 46);
-    const uint16_t nameLength = get16(header, 28), extraLength = get16(header, 30), commentLength = get16(header, 32);
-    const uint32_t compressed = get32(header, 20), uncompressed = get32(header, 24), local = get32(header, 42);
-    set(header, 20, 0xFFFFFFFF, 4);
-    set(header, 24, 0xFFFFFFFF, 4);
-    set(header, 42, 0xFFFFFFFF, 4);
-    set(header, 30, extraLength + 28u, 2);
-    std::string zip64Extra;
-    put(zip64Extra, 0x0001, 2);
-    put(zip64Extra, 24, 2);
-    put(zip64Extra, uncompressed, 8);
-    put(zip64Extra, compressed, 8);
-    put(zip64Extra, local, 8);
-    directory += header + zip.substr(at + 46, nameLength) + zip64Extra +
-                 zip.substr(at + 46 + nameLength, extraLength + commentLength);
-    at += 46 + nameLength + extraLength + commentLength;
-  }
-  const size_t directoryStart = out.size();
-  out += directory;
-  const size_t zip64End = out.size();
-  put(out, 0x06064b50, 4);
-  put(out, 44, 8);  // size of the rest of this record
-  put(out, 45, 2);
-  put(out, 45, 2);
-  put(out, 0, 4);
-  put(out, 0, 4);
-  put(out, entries, 8);
-  put(out, entries, 8);
-  put(out, directory.size(), 8);
-  put(out, directoryStart, 8);
-  put(out, 0x07064b50, 4);  // locator
-  put(out, 0, 4);
-  put(out, zip64End, 8);
-  put(out, 1, 4);
-  put(out, 0x06054b50, 4);  // end record, every field saturated
-  put(out, 0, 4);
-  put(out, 0xFFFF, 2);
-  put(out, 0xFFFF, 2);
-  put(out, 0xFFFFFFFF, 4);
-  put(out, 0xFFFFFFFF, 4);
-  put(out, 0, 2);
-  return out;
 }
 
 // Archives over 4 GiB need 64-bit offsets; the same reader path is taken here on a small

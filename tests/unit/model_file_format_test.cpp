@@ -1,59 +1,19 @@
 // The sniffer that says what a model file is (model_file_format.h), on zips written here
 // record by record, so each rule of PyTorch's reader it follows is tried alone.
-#include <cstdint>
 #include <fstream>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "modelexport/model_file_format.h"
 #include "test_support.h"
+#include "test_zips.h"
 
 namespace modelexport {
 namespace {
 
 using testing::freshWorkDir;
-
-void put16(std::string& out, uint16_t v) {
-  out += static_cast<char>(v & 0xff);
-  out += static_cast<char>(v >> 8);
-}
-void put32(std::string& out, uint32_t v) {
-  put16(out, static_cast<uint16_t>(v & 0xffff));
-  put16(out, static_cast<uint16_t>(v >> 16));
-}
-
-// A zip of stored records (APPNOTE 4.3.7, 4.3.12, 4.3.16); the CRCs are left 0, which
-// the sniffer does not read.
-std::string storedZip(const std::vector<std::pair<std::string, std::string>>& records) {
-  std::string out, directory;
-  for (const auto& [name, data] : records) {
-    const auto local = static_cast<uint32_t>(out.size());
-    put32(out, 0x04034b50);
-    put16(out, 20), put16(out, 0), put16(out, 0), put16(out, 0), put16(out, 0);
-    put32(out, 0), put32(out, static_cast<uint32_t>(data.size())), put32(out, static_cast<uint32_t>(data.size()));
-    put16(out, static_cast<uint16_t>(name.size())), put16(out, 0);
-    out += name + data;
-    put32(directory, 0x02014b50);
-    put16(directory, 20), put16(directory, 20), put16(directory, 0), put16(directory, 0);
-    put16(directory, 0), put16(directory, 0);
-    put32(directory, 0), put32(directory, static_cast<uint32_t>(data.size())),
-        put32(directory, static_cast<uint32_t>(data.size()));
-    put16(directory, static_cast<uint16_t>(name.size())), put16(directory, 0), put16(directory, 0);
-    put16(directory, 0), put16(directory, 0), put32(directory, 0), put32(directory, local);
-    directory += name;
-  }
-  const auto directoryOffset = static_cast<uint32_t>(out.size());
-  out += directory;
-  put32(out, 0x06054b50);
-  put16(out, 0), put16(out, 0);
-  put16(out, static_cast<uint16_t>(records.size())), put16(out, static_cast<uint16_t>(records.size()));
-  put32(out, static_cast<uint32_t>(directory.size())), put32(out, directoryOffset);
-  put16(out, 0);
-  return out;
-}
+using testing::storedZip;
 
 class ModelFileFormatTest : public ::testing::Test {
  protected:
