@@ -11,6 +11,7 @@
 #include <torch/script.h>
 
 #include "modelexport/onnx_attributes.h"
+#include "modelexport/onnx_axes_forms.h"
 #include "modelexport/onnx_graph_builder.h"
 #include "modelexport/op_facts.h"
 #include "modelexport/value_facts.h"
@@ -68,7 +69,9 @@ class ConvertContext {
   // in(0) would otherwise compile, as a null name: positions are operand()'s.
   const torch::jit::Value* in(size_t position) const = delete;
   const torch::jit::Value* out(size_t i = 0) const { return node_->output(i); }
-  int opset() const { return opset_; }
+  // Whether ONNX `opType` takes its axes as an attribute or an input at the export's
+  // opset, as onnx_axes_forms.h declares: the shared helpers' one question about the opset.
+  AxesForm axesForm(std::string_view opType) const { return axesFormAt(opType, opset_); }
   // With dynamic axes, ints that are not known at export time (sizes of dynamic dims)
   // must stay values in the graph: asking for them as constants is an error.
   void setDynamicAxes(bool on) { dynamicAxes_ = on; }
@@ -149,7 +152,7 @@ class ConvertContext {
   // The converter's form needs ONNX `feature` ("GridSample"), which exists from `opset`:
   // below it, OpsetNeeded (so an export whose opset the user did not choose is converted
   // again at `opset`); above kMaxOpset, a refusal saying so. Not for ops with a form at
-  // every opset: those register one form per opset range (byOpset, converter_helpers.h).
+  // every opset: those register one form per opset range (OpsetForms, below).
   void requireOpset(int opset, const std::string& feature) const;
 
  private:
@@ -169,25 +172,45 @@ class ConvertContext {
 
 using ConverterFn = std::function<void(ConvertContext&)>;
 
+// One form of a converter, written from opset `since` until the next form's `since`.
+struct OpsetForm {
+  int since;
+  ConverterFn convert;
+};
+// A converter's forms, one per opset range, declared in its registration (as torch-mlir's
+// onOp("HardSwish", 14, ...) does): the table picks the form for the export's opset, so
+// no converter body tests the opset to choose between forms.
+using OpsetForms = std::vector<OpsetForm>;
+
 // The op table. A key is an op kind ("aten::add": every overload) or one overload
 // ("aten::add.Tensor"; "aten::add" is also the overload with the empty name). An entry
-// holds the converter and the facts other stages read (op_facts.h, handed to them as
-// opFacts()); either may be missing. A node finds its overload's entry first, then its
-// kind's: for the converter, the first of the two that has one; for the facts, the
-// first that exists (so an overload's entry replaces its kind's facts).
+// holds the converter's forms by opset range and the facts other stages read
+// (op_facts.h, handed to them as opFacts()); either may be missing. A node finds its
+// overload's entry first, then its kind's: for the converter, the first of the two that
+// has one; for the facts, the first that exists (so an overload's entry replaces its
+// kind's facts).
 class ConverterRegistry {
  public:
-  // Sets the converter; the facts join those the entry has.
+  // One form at every opset; the facts join those the entry has.
   void add(const std::string& key, ConverterFn fn, const OpFacts& facts = {});
+  // One form per opset range. The forms start at kMinOpset, in increasing order; anything
+  // else is a registration slip, refused (std::logic_error naming the key) when the table
+  // is built.
+  void add(const std::string& key, OpsetForms forms, const OpFacts& facts = {});
   // Facts only (an op converted specially, or only its out-of-place form).
   void declare(const std::string& key, const OpFacts& facts);
-  const ConverterFn* find(const std::string& key) const;
-  // The converter for this node, by overload then kind; `key`, when given, is set to the
-  // key it was found under (the tests' coverage check collects them).
-  const ConverterFn* find(const torch::jit::Node* node, std::string* key = nullptr) const;
+  // The converter of `key` at `opset`: the form whose range holds it. An opset outside
+  // kMinOpset..kMaxOpset is an internal error (the opset is checked before conversion).
+  const ConverterFn* find(const std::string& key, int opset) const;
+  // Every form registered under `key`, exactly (no overload-then-kind search); nullptr
+  // when there is none. For a registration that wraps another's forms.
+  const OpsetForms* forms(const std::string& key) const;
+  // The converter for this node at `opset`, by overload then kind; `key`, when given, is
+  // set to the key it was found under (the tests' coverage check collects them).
+  const ConverterFn* find(const torch::jit::Node* node, int opset, std::string* key = nullptr) const;
   // The converter of the out-of-place form of an in-place node (`aten::add_.Tensor` ->
   // `aten::add.Tensor`, then `aten::add`).
-  const ConverterFn* findOutOfPlace(const torch::jit::Node* node, std::string* key = nullptr) const;
+  const ConverterFn* findOutOfPlace(const torch::jit::Node* node, int opset, std::string* key = nullptr) const;
   // Every op's facts, declared with its converter: the table the pipeline hands to the
   // stages before conversion (node_op_facts.h finds a node's entry).
   const OpFactsTable& opFacts() const { return facts_; }
@@ -195,8 +218,9 @@ class ConverterRegistry {
   std::vector<std::string> kinds() const;
 
  private:
-  const ConverterFn* converter(const std::string& kind, const std::string& overload, std::string* key) const;
-  std::unordered_map<std::string, ConverterFn> table_;
+  const ConverterFn* converter(const std::string& kind, const std::string& overload, int opset,
+                               std::string* key) const;
+  std::unordered_map<std::string, OpsetForms> table_;
   OpFactsTable facts_;
 };
 

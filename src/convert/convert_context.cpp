@@ -1,6 +1,7 @@
 #include "modelexport/convert_context.h"
 #include "modelexport/converter_helpers.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "modelexport/errors.h"
@@ -316,44 +317,66 @@ void ConvertContext::requireOpset(int opset, const std::string& feature) const {
 }
 
 void ConverterRegistry::add(const std::string& key, ConverterFn fn, const OpFacts& facts) {
-  table_[key] = std::move(fn);
+  add(key, OpsetForms{{kMinOpset, std::move(fn)}}, facts);
+}
+
+void ConverterRegistry::add(const std::string& key, OpsetForms forms, const OpFacts& facts) {
+  if (forms.empty()) throw std::logic_error(key + ": a converter with no form");
+  for (size_t i = 0; i < forms.size(); ++i)
+    if ((i == 0 && forms[i].since != kMinOpset) || (i > 0 && forms[i].since <= forms[i - 1].since))
+      throw std::logic_error(key + ": opset forms must start at opset " + std::to_string(kMinOpset) +
+                             " and increase");
+  table_[key] = std::move(forms);
   facts_.add(key, facts);
 }
 
 void ConverterRegistry::declare(const std::string& key, const OpFacts& facts) { facts_.add(key, facts); }
 
-const ConverterFn* ConverterRegistry::find(const std::string& key) const {
+const ConverterFn* ConverterRegistry::find(const std::string& key, int opset) const {
+  if (opset < kMinOpset || opset > kMaxOpset)
+    throw std::logic_error("converter of " + key + " asked for at opset " + std::to_string(opset) +
+                           ", outside the opsets written");
   auto it = table_.find(key);
-  return it == table_.end() || !it->second ? nullptr : &it->second;
+  if (it == table_.end()) return nullptr;
+  const OpsetForms& forms = it->second;
+  size_t chosen = 0;
+  while (chosen + 1 < forms.size() && forms[chosen + 1].since <= opset) ++chosen;
+  return forms[chosen].convert ? &forms[chosen].convert : nullptr;
 }
 
-const ConverterFn* ConverterRegistry::converter(const std::string& kind, const std::string& overload,
+const OpsetForms* ConverterRegistry::forms(const std::string& key) const {
+  auto it = table_.find(key);
+  return it == table_.end() ? nullptr : &it->second;
+}
+
+const ConverterFn* ConverterRegistry::converter(const std::string& kind, const std::string& overload, int opset,
                                                  std::string* key) const {
   if (!overload.empty()) {
     const std::string withOverload = kind + "." + overload;
-    if (const ConverterFn* fn = find(withOverload)) {
+    if (const ConverterFn* fn = find(withOverload, opset)) {
       if (key) *key = withOverload;
       return fn;
     }
   }
-  const ConverterFn* fn = find(kind);
+  const ConverterFn* fn = find(kind, opset);
   if (fn && key) *key = kind;
   return fn;
 }
 
-const ConverterFn* ConverterRegistry::find(const torch::jit::Node* node, std::string* key) const {
-  return converter(node->kind().toQualString(), overloadOf(node), key);
+const ConverterFn* ConverterRegistry::find(const torch::jit::Node* node, int opset, std::string* key) const {
+  return converter(node->kind().toQualString(), overloadOf(node), opset, key);
 }
 
-const ConverterFn* ConverterRegistry::findOutOfPlace(const torch::jit::Node* node, std::string* key) const {
+const ConverterFn* ConverterRegistry::findOutOfPlace(const torch::jit::Node* node, int opset, std::string* key) const {
   const std::string kind = node->kind().toQualString();
-  return converter(kind.substr(0, kind.size() - 1), overloadOf(node), key);
+  return converter(kind.substr(0, kind.size() - 1), overloadOf(node), opset, key);
 }
 
 std::vector<std::string> ConverterRegistry::kinds() const {
   std::vector<std::string> out;
-  for (const auto& [key, convert] : table_)
-    if (convert) out.push_back(key);
+  for (const auto& [key, forms] : table_)
+    if (std::any_of(forms.begin(), forms.end(), [](const OpsetForm& form) { return bool(form.convert); }))
+      out.push_back(key);
   std::sort(out.begin(), out.end());
   return out;
 }

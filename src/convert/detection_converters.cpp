@@ -105,11 +105,11 @@ void registerDetectionConverters(ConverterRegistry& r) {
   r.add("aten::_shape_as_tensor", shapeAsTensor, shapeOnly() | flags(OpFacts::kReadsOnlySizes));
   r.add("torchvision::nms", nms, dataDependentSize());
   // RoiAlign's coordinate_transformation_mode from opset 16.
-  r.add("torchvision::roi_align", byOpset({{kMinOpset, [](ConvertContext& c) { roiAlign(c, false); }},
-                                          {16, [](ConvertContext& c) { roiAlign(c, true); }}}));
+  r.add("torchvision::roi_align", OpsetForms{{kMinOpset, [](ConvertContext& c) { roiAlign(c, false); }},
+                                            {16, [](ConvertContext& c) { roiAlign(c, true); }}});
   r.add("torchvision::roi_pool", roiPool);
-  r.add("torchvision::ps_roi_align", byOpset({{kMinOpset, [](ConvertContext& c) { psRoiAlign(c, false); }},
-                                             {16, [](ConvertContext& c) { psRoiAlign(c, true); }}}));
+  r.add("torchvision::ps_roi_align", OpsetForms{{kMinOpset, [](ConvertContext& c) { psRoiAlign(c, false); }},
+                                               {16, [](ConvertContext& c) { psRoiAlign(c, true); }}});
   r.add("torchvision::ps_roi_pool", [](ConvertContext& c) {
     c.unsupported("ONNX has no average RoI pooling (MaxRoiPool takes the maximum; RoiAlign samples bilinearly)");
   });

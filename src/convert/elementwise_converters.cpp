@@ -575,8 +575,8 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   // Pow takes integer bases, Min/Max integers, from opset 12 (Pow's exponent is converted to
   // the base's type); on bools Min/Max are and/or.
   auto integersFrom12 = [](const char* opType, const char* boolOpType, const char* second) {
-    return byOpset({{kMinOpset, [=](ConvertContext& c) { binary(c, opType, boolOpType, false, second); }},
-                    {12, [=](ConvertContext& c) { binary(c, opType, boolOpType, true, second); }}});
+    return OpsetForms{{kMinOpset, [=](ConvertContext& c) { binary(c, opType, boolOpType, false, second); }},
+                      {12, [=](ConvertContext& c) { binary(c, opType, boolOpType, true, second); }}};
   };
   r.add("aten::pow", integersFrom12("Pow", "", "exponent"), dataBlind());
   r.add("aten::minimum", integersFrom12("Min", "And", "other"), dataBlind());
@@ -589,10 +589,10 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::lt", [](ConvertContext& c) { compare(c, Comparison::Lt, false); });
   r.add("aten::gt", [](ConvertContext& c) { compare(c, Comparison::Gt, false); });
   // LessOrEqual and GreaterOrEqual from opset 12.
-  r.add("aten::le", byOpset({{kMinOpset, [](ConvertContext& c) { compare(c, Comparison::Le, false); }},
-                             {12, [](ConvertContext& c) { compare(c, Comparison::Le, true); }}}));
-  r.add("aten::ge", byOpset({{kMinOpset, [](ConvertContext& c) { compare(c, Comparison::Ge, false); }},
-                             {12, [](ConvertContext& c) { compare(c, Comparison::Ge, true); }}}));
+  r.add("aten::le", OpsetForms{{kMinOpset, [](ConvertContext& c) { compare(c, Comparison::Le, false); }},
+                               {12, [](ConvertContext& c) { compare(c, Comparison::Le, true); }}});
+  r.add("aten::ge", OpsetForms{{kMinOpset, [](ConvertContext& c) { compare(c, Comparison::Ge, false); }},
+                               {12, [](ConvertContext& c) { compare(c, Comparison::Ge, true); }}});
   r.add("aten::logical_and", [](ConvertContext& c) { logical(c, "And"); });
   r.add("aten::logical_or", [](ConvertContext& c) { logical(c, "Or"); });
   r.add("aten::logical_xor", [](ConvertContext& c) { logical(c, "Xor"); });
@@ -637,16 +637,16 @@ void registerElementwiseConverters(ConverterRegistry& r) {
   r.add("aten::gelu", gelu, same);
   r.add("aten::silu", silu, same);
   r.add("aten::mish", mish, same);
-  r.add("aten::hardswish", byOpset({{kMinOpset, [](ConvertContext& c) { hardswish(c, false); }},
-                                     {14, [](ConvertContext& c) { hardswish(c, true); }}}),
+  r.add("aten::hardswish", OpsetForms{{kMinOpset, [](ConvertContext& c) { hardswish(c, false); }},
+                                       {14, [](ConvertContext& c) { hardswish(c, true); }}},
         same);
   r.add("aten::hardsigmoid", hardsigmoid, same);
   r.add("aten::hardtanh", hardtanh, same);
   r.add("aten::relu6", relu6, same);
   r.add("aten::leaky_relu", leakyRelu, same);
   r.add("aten::elu", elu, same);
-  r.add("aten::celu", byOpset({{kMinOpset, [](ConvertContext& c) { celu(c, false); }},
-                               {12, [](ConvertContext& c) { celu(c, true); }}}));
+  r.add("aten::celu", OpsetForms{{kMinOpset, [](ConvertContext& c) { celu(c, false); }},
+                                 {12, [](ConvertContext& c) { celu(c, true); }}});
   r.add("aten::selu", selu);
   r.add("aten::prelu", prelu);
   r.add("aten::glu", glu);
@@ -673,8 +673,8 @@ void registerElementwiseConverters(ConverterRegistry& r) {
     auto convert = [low, high](ConvertContext& c, bool opset12) {
       clamp(c, low ? c.in(low) : nullptr, high ? c.in(high) : nullptr, opset12);
     };
-    return byOpset({{kMinOpset, [convert](ConvertContext& c) { convert(c, false); }},
-                    {12, [convert](ConvertContext& c) { convert(c, true); }}});
+    return OpsetForms{{kMinOpset, [convert](ConvertContext& c) { convert(c, false); }},
+                      {12, [convert](ConvertContext& c) { convert(c, true); }}};
   };
   r.add("aten::clamp", clampForms("min", "max"), bounded);
   r.add("aten::clip", clampForms("min", "max"));

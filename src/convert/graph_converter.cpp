@@ -39,8 +39,8 @@ class GraphWalker {
  public:
   GraphWalker(ConvertContext& ctx, const ValueFacts& facts,
               const std::unordered_map<const Node*, NodeTag>& tags, const ModuleTree& tree,
-              const ConverterRegistry& registry, OnnxGraphBuilder& builder)
-      : ctx_(ctx), facts_(facts), tags_(tags), tree_(tree), registry_(registry), builder_(builder) {}
+              const ConverterRegistry& registry, int opset, OnnxGraphBuilder& builder)
+      : ctx_(ctx), facts_(facts), tags_(tags), tree_(tree), registry_(registry), opset_(opset), builder_(builder) {}
 
   void convertBlock(const Block* block) {
     for (const Node* node : block->nodes()) convertNode(node);
@@ -123,11 +123,11 @@ class GraphWalker {
     }
     const std::string kind = node->kind().toQualString();
     std::string key;
-    const ConverterFn* converter = registry_.find(node, &key);
+    const ConverterFn* converter = registry_.find(node, opset_, &key);
     // In-place ops left by LibTorch's mutation removal (aliasing kept them): converted as
     // their out-of-place form, then the mutated input names the result from here on.
     const bool inPlace = !converter && isInPlaceKind(kind) && node->outputs().size() == 1;
-    if (inPlace) converter = registry_.findOutOfPlace(node, &key);
+    if (inPlace) converter = registry_.findOutOfPlace(node, opset_, &key);
     if (!converter) {
       note(kind, node, "");
       return;
@@ -298,6 +298,7 @@ class GraphWalker {
   const std::unordered_map<const Node*, NodeTag>& tags_;
   const ModuleTree& tree_;
   const ConverterRegistry& registry_;
+  const int opset_;  // picks each converter's form
   OnnxGraphBuilder& builder_;
 };
 
@@ -321,7 +322,7 @@ ConvertedGraph convertAll(const PreparedGraph& prepared, const ValueFacts& facts
   }
   for (const auto& name : prepared.outputNames) builder.reserveName(name);
 
-  GraphWalker walker(ctx, facts, tags, tree, registry, builder);
+  GraphWalker walker(ctx, facts, tags, tree, registry, opset, builder);
   walker.convertBlock(graph.block());
   if (!walker.unsupported.empty()) {
     // The causes first, each with where and why; then, in one list, the operators that

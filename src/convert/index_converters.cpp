@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 #include "modelexport/convert_context.h"
 #include "modelexport/converter_helpers.h"
@@ -405,19 +406,27 @@ void registerIndexConverters(ConverterRegistry& r) {
   r.add("aten::nonzero", nonzero, dataDependentSize());
   r.add("aten::nonzero_numpy", nonzeroPerDim, dataDependentSize());
   // The elementwise family owns where(cond, a, b); the one-argument form is nonzero's.
-  const ConverterFn* threeArgWhere = r.find("aten::where");
-  ConverterFn elementwiseWhere = threeArgWhere ? *threeArgWhere : ConverterFn();
   // where(condition), the overload with no name, gives as many positions as the data has
-  // true elements (the three-argument overloads' facts are their own: elementwise).
-  r.add("aten::where", [elementwiseWhere](ConvertContext& c) {
-    if (!c.arg("self")) {  // where(condition)
-      nonzeroPerDim(c);
-    } else if (elementwiseWhere) {
-      elementwiseWhere(c);
-    } else {
-      c.unsupported("where(condition, a, b) has no converter");
-    }
-  }, dataDependentSize());
+  // true elements (the three-argument overloads' facts are their own: elementwise). Each
+  // elementwise form is wrapped over the same opsets.
+  const auto conditionOnlyOr = [](ConverterFn elementwiseWhere) {
+    return [elementwiseWhere](ConvertContext& c) {
+      if (!c.arg("self")) {  // where(condition)
+        nonzeroPerDim(c);
+      } else if (elementwiseWhere) {
+        elementwiseWhere(c);
+      } else {
+        c.unsupported("where(condition, a, b) has no converter");
+      }
+    };
+  };
+  OpsetForms whereForms;
+  if (const OpsetForms* elementwise = r.forms("aten::where")) {
+    for (const OpsetForm& form : *elementwise) whereForms.push_back({form.since, conditionOnlyOr(form.convert)});
+  } else {
+    whereForms.push_back({kMinOpset, conditionOnlyOr(nullptr)});
+  }
+  r.add("aten::where", std::move(whereForms), dataDependentSize());
   const double kFillArgument = std::numeric_limits<double>::quiet_NaN();
   // The _like and new_ forms take only the shape, dtype and device of their tensor.
   const std::pair<const char*, OpFacts> fulls[] = {{"aten::full", {}}, {"aten::full_like", shapeOnly() | fillFrom(1)},

@@ -652,17 +652,17 @@ void registerNnConverters(ConverterRegistry& r) {
   r.add("aten::baddbmm", baddbmm, sizedBy(SizeFormula::Baddbmm));
   // ids index the weight's rows
   r.add("aten::embedding", embedding, indexAt(1, 0));
-  r.add("aten::layer_norm", byOpset({{kMinOpset, [](ConvertContext& c) { layerNorm(c, false); }},
-                                     {17, [](ConvertContext& c) { layerNorm(c, true); }}}),
+  r.add("aten::layer_norm", OpsetForms{{kMinOpset, [](ConvertContext& c) { layerNorm(c, false); }},
+                                       {17, [](ConvertContext& c) { layerNorm(c, true); }}},
         keepsSize());
   r.add("aten::rms_norm", rmsNorm);
   r.add("aten::softmax",
-        byOpset({{kMinOpset, [](ConvertContext& c) { softmax(c, "Softmax", false); }},
-                 {13, [](ConvertContext& c) { softmax(c, "Softmax", true); }}}),
+        OpsetForms{{kMinOpset, [](ConvertContext& c) { softmax(c, "Softmax", false); }},
+                   {13, [](ConvertContext& c) { softmax(c, "Softmax", true); }}},
         keepsSize(KeepsInputSize::WithoutDtype));
   r.add("aten::log_softmax",
-        byOpset({{kMinOpset, [](ConvertContext& c) { softmax(c, "LogSoftmax", false); }},
-                 {13, [](ConvertContext& c) { softmax(c, "LogSoftmax", true); }}}),
+        OpsetForms{{kMinOpset, [](ConvertContext& c) { softmax(c, "LogSoftmax", false); }},
+                   {13, [](ConvertContext& c) { softmax(c, "LogSoftmax", true); }}},
         keepsSize(KeepsInputSize::WithoutDtype));
   r.add("aten::_convolution", [](ConvertContext& c) { convolution(c, true, false); },
         sizedBy(SizeFormula::Convolution));
@@ -682,8 +682,8 @@ void registerNnConverters(ConverterRegistry& r) {
   r.add("aten::channel_shuffle", channelShuffle);
   // Resize's and Unsqueeze's opset-13 forms.
   auto upsampleForms = [](std::string mode) {
-    return byOpset({{kMinOpset, [mode](ConvertContext& c) { upsample(c, mode, false); }},
-                    {13, [mode](ConvertContext& c) { upsample(c, mode, true); }}});
+    return OpsetForms{{kMinOpset, [mode](ConvertContext& c) { upsample(c, mode, false); }},
+                      {13, [mode](ConvertContext& c) { upsample(c, mode, true); }}};
   };
   for (const char* kind : {"aten::upsample_nearest1d", "aten::upsample_nearest2d", "aten::upsample_nearest3d"})
     r.add(kind, upsampleForms("nearest"));

@@ -352,8 +352,8 @@ void registerQuantizedConverters(ConverterRegistry& r) {
   r.add("quantized::mul", [](ConvertContext& c) { binaryWith(c, "Mul", false); });
   r.add("quantized::mul_relu", [](ConvertContext& c) { binaryWith(c, "Mul", true); });
   r.add("quantized::cat", cat);
-  r.add("quantized::hardswish", byOpset({{kMinOpset, [](ConvertContext& c) { hardswish(c, false); }},
-                                         {14, [](ConvertContext& c) { hardswish(c, true); }}}));
+  r.add("quantized::hardswish", OpsetForms{{kMinOpset, [](ConvertContext& c) { hardswish(c, false); }},
+                                           {14, [](ConvertContext& c) { hardswish(c, true); }}});
   r.add("quantized::layer_norm", layerNorm);
   r.add("quantized::batch_norm2d", batchNorm2d);
   r.add("quantized::relu6", relu6);

@@ -249,10 +249,10 @@ void registerReduceConverters(ConverterRegistry& r) {
   r.add("aten::prod", [](ConvertContext& c) { plainReduce(c, "ReduceProd"); });
   r.add("aten::logsumexp", [](ConvertContext& c) { plainReduce(c, "ReduceLogSumExp"); });
   // Elementwise Max/Min take integers from opset 12.
-  r.add("aten::max", byOpset({{kMinOpset, [](ConvertContext& c) { maxMin(c, true, false); }},
-                              {12, [](ConvertContext& c) { maxMin(c, true, true); }}}));
-  r.add("aten::min", byOpset({{kMinOpset, [](ConvertContext& c) { maxMin(c, false, false); }},
-                              {12, [](ConvertContext& c) { maxMin(c, false, true); }}}));
+  r.add("aten::max", OpsetForms{{kMinOpset, [](ConvertContext& c) { maxMin(c, true, false); }},
+                                {12, [](ConvertContext& c) { maxMin(c, true, true); }}});
+  r.add("aten::min", OpsetForms{{kMinOpset, [](ConvertContext& c) { maxMin(c, false, false); }},
+                                {12, [](ConvertContext& c) { maxMin(c, false, true); }}});
   r.add("aten::argmax", [](ConvertContext& c) { argMaxMin(c, true); });
   r.add("aten::argmin", [](ConvertContext& c) { argMaxMin(c, false); });
   r.add("aten::var", [](ConvertContext& c) { varStd(c, false); });

@@ -592,8 +592,8 @@ void registerShapeConverters(ConverterRegistry& r) {
   r.add("aten::select_scatter", selectScatter, keepsSize());
   // Split's sizes are an input from opset 13.
   auto splitForms = [](bool squeezeParts) {
-    return byOpset({{kMinOpset, [squeezeParts](ConvertContext& c) { split(c, squeezeParts, false); }},
-                    {13, [squeezeParts](ConvertContext& c) { split(c, squeezeParts, true); }}});
+    return OpsetForms{{kMinOpset, [squeezeParts](ConvertContext& c) { split(c, squeezeParts, false); }},
+                      {13, [squeezeParts](ConvertContext& c) { split(c, squeezeParts, true); }}};
   };
   r.add("aten::split", splitForms(false), layout);
   r.add("aten::split_with_sizes", splitForms(false));
@@ -614,10 +614,10 @@ void registerShapeConverters(ConverterRegistry& r) {
     r.declare(kind, flags(OpFacts::kShapeOnly | OpFacts::kReadsOnlySizes));
   r.declare("aten::len.Tensor", shapeOnly());  // a list's len depends on the list
   r.add("aten::flip", flip);
-  r.add("aten::tril", byOpset({{kMinOpset, [](ConvertContext& c) { trilu(c, false, false); }},
-                               {14, [](ConvertContext& c) { trilu(c, false, true); }}}));
-  r.add("aten::triu", byOpset({{kMinOpset, [](ConvertContext& c) { trilu(c, true, false); }},
-                               {14, [](ConvertContext& c) { trilu(c, true, true); }}}));
+  r.add("aten::tril", OpsetForms{{kMinOpset, [](ConvertContext& c) { trilu(c, false, false); }},
+                                 {14, [](ConvertContext& c) { trilu(c, false, true); }}});
+  r.add("aten::triu", OpsetForms{{kMinOpset, [](ConvertContext& c) { trilu(c, true, false); }},
+                                 {14, [](ConvertContext& c) { trilu(c, true, true); }}});
 }
 
 }  // namespace modelexport

@@ -136,18 +136,23 @@ TEST_F(ConvertContextTest, ArgumentsByNameFollowTheSchemaAndRefuseToGuess) {
   EXPECT_THROW(ctx.arg("value"), std::logic_error);
 }
 
-TEST_F(ConvertContextTest, OpsetFormsArePickedByTheExportsOpset) {
-  std::vector<int> chosen;
-  const ConverterFn convert = byOpset({{kMinOpset, [&](ConvertContext&) { chosen.push_back(0); }},
-                                       {14, [&](ConvertContext&) { chosen.push_back(1); }}});
-  for (int opset : {kMinOpset, 13, 14, kMaxOpset}) {
-    ConvertContext ctx(builder_, facts_, opset);
-    convert(ctx);
+// Squeeze/Unsqueeze/ReduceSum take their axes as an input from opset 13, the other Reduce
+// operators from 18; the helpers write the form declared for the export's opset.
+TEST_F(ConvertContextTest, AxesFormsFollowTheDeclaredOpsets) {
+  for (const char* opType : {"Squeeze", "Unsqueeze", "ReduceSum"}) {
+    EXPECT_EQ(axesFormAt(opType, 12), AxesForm::Attribute) << opType;
+    EXPECT_EQ(axesFormAt(opType, 13), AxesForm::Input) << opType;
   }
-  EXPECT_EQ(chosen, (std::vector<int>{0, 0, 1, 1}));
-  const auto none = [](ConvertContext&) {};
-  EXPECT_THROW(byOpset({{12, none}}), std::logic_error);                       // no form at kMinOpset
-  EXPECT_THROW(byOpset({{kMinOpset, none}, {kMinOpset, none}}), std::logic_error);  // not increasing
+  for (const char* opType : {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+                             "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"}) {
+    EXPECT_EQ(axesFormAt(opType, 17), AxesForm::Attribute) << opType;
+    EXPECT_EQ(axesFormAt(opType, 18), AxesForm::Input) << opType;
+  }
+  EXPECT_THROW(axesFormAt("Relu", 14), std::logic_error);  // no axes: not a helper's operator
+  ConvertContext at12(builder_, facts_, 12), at13(builder_, facts_, 13);
+  EXPECT_EQ(at12.axesForm("Unsqueeze"), AxesForm::Attribute);
+  EXPECT_EQ(at13.axesForm("Unsqueeze"), AxesForm::Input);
+  EXPECT_EQ(at13.axesForm("ReduceMean"), AxesForm::Attribute);
 }
 
 TEST_F(ConvertContextTest, EmittedNodesCarryTheCurrentTag) {

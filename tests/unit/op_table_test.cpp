@@ -71,7 +71,7 @@ TEST(OpTable, OverloadBeforeKind) {
   r.add("aten::div", [&](ConvertContext&) { called = 1; }, keepsSize());
   r.declare("aten::div.Tensor_mode", dataBlind());
   // The overload's entry has no converter: the kind's converts it; its facts replace the kind's.
-  ASSERT_NE(r.find(rounded), nullptr);
+  ASSERT_NE(r.find(rounded, kDefaultOpset), nullptr);
   EXPECT_EQ(opFacts(r.opFacts(), plain)->keepsInputSize, KeepsInputSize::Always);
   EXPECT_EQ(opFacts(r.opFacts(), rounded)->keepsInputSize, KeepsInputSize::No);
   EXPECT_TRUE(opFacts(r.opFacts(), rounded)->has(OpFacts::kDataBlind));
@@ -80,11 +80,49 @@ TEST(OpTable, OverloadBeforeKind) {
   OnnxGraphBuilder builder;
   ValueFacts facts;
   ConvertContext ctx(builder, facts, 14);
-  (*r.find(rounded))(ctx);
+  (*r.find(rounded, kDefaultOpset))(ctx);
   EXPECT_EQ(called, 2);
-  (*r.find(plain))(ctx);
+  (*r.find(plain, kDefaultOpset))(ctx);
   EXPECT_EQ(called, 1);
   EXPECT_EQ(r.kinds(), (std::vector<std::string>{"aten::div", "aten::div.Tensor_mode"}));
+}
+
+// A converter's forms by opset range, as its registration declares them: each opset gets
+// the last form that starts at or below it; the forms must start at kMinOpset and increase.
+TEST(OpTable, ConverterFormsAreFoundByOpsetRange) {
+  int called = 0;
+  ConverterRegistry r;
+  r.add("aten::celu", OpsetForms{{kMinOpset, [&](ConvertContext&) { called = 11; }},
+                                 {13, [&](ConvertContext&) { called = 13; }},
+                                 {16, [&](ConvertContext&) { called = 16; }}});
+  r.add("aten::relu", [&](ConvertContext&) { called = 1; });  // one form at every opset
+  OnnxGraphBuilder builder;
+  ValueFacts facts;
+  ConvertContext ctx(builder, facts, kDefaultOpset);
+  auto formAt = [&](const std::string& key, int opset) {
+    called = 0;
+    const ConverterFn* fn = r.find(key, opset);
+    if (fn) (*fn)(ctx);
+    return called;
+  };
+  EXPECT_EQ(formAt("aten::celu", kMinOpset), 11);
+  EXPECT_EQ(formAt("aten::celu", 12), 11);  // the last opset before the next form
+  EXPECT_EQ(formAt("aten::celu", 13), 13);  // a form's first opset
+  EXPECT_EQ(formAt("aten::celu", 15), 13);
+  EXPECT_EQ(formAt("aten::celu", 16), 16);
+  EXPECT_EQ(formAt("aten::celu", kMaxOpset), 16);  // the last form runs to the last opset
+  EXPECT_EQ(formAt("aten::relu", kMinOpset), 1);
+  EXPECT_EQ(formAt("aten::relu", kMaxOpset), 1);
+  EXPECT_EQ(r.find("aten::gelu", kDefaultOpset), nullptr);  // no entry
+  // Opsets outside those written never reach the table: asking is an internal error.
+  EXPECT_THROW(r.find("aten::celu", kMinOpset - 1), std::logic_error);
+  EXPECT_THROW(r.find("aten::celu", kMaxOpset + 1), std::logic_error);
+  const ConverterFn none = [](ConvertContext&) {};
+  EXPECT_THROW(r.add("aten::a", OpsetForms{{12, none}}), std::logic_error);  // no form at kMinOpset
+  EXPECT_THROW(r.add("aten::b", OpsetForms{{kMinOpset, none}, {kMinOpset, none}}), std::logic_error);
+  EXPECT_THROW(r.add("aten::c", OpsetForms{{kMinOpset, none}, {14, none}, {13, none}}), std::logic_error);
+  EXPECT_THROW(r.add("aten::d", OpsetForms{}), std::logic_error);
+  EXPECT_EQ(r.kinds(), (std::vector<std::string>{"aten::celu", "aten::relu"}));
 }
 
 TEST(OpTable, DefaultFacts) {
@@ -110,8 +148,8 @@ TEST(OpTable, DefaultFacts) {
   // In-place forms have facts of their own and convert through the out-of-place converter.
   const torch::jit::Node* relu = nodeOfKind(*graph, "aten::relu_");
   EXPECT_EQ(opFacts(ops(), relu)->keepsInputSize, KeepsInputSize::Always);
-  EXPECT_EQ(defaultConverters().find(relu), nullptr);
-  EXPECT_NE(defaultConverters().findOutOfPlace(relu), nullptr);
+  EXPECT_EQ(defaultConverters().find(relu, kDefaultOpset), nullptr);
+  EXPECT_NE(defaultConverters().findOutOfPlace(relu, kDefaultOpset), nullptr);
 }
 
 // An entry with facts only is not a converter: the op is still reported as unsupported.
@@ -122,7 +160,7 @@ TEST(OpTable, FactsOnlyIsNoConverter) {
       "  return (%n)\n");
   const torch::jit::Node* dim = nodeOfKind(*graph, "aten::dim");
   ASSERT_NE(opFacts(ops(), dim), nullptr);
-  EXPECT_EQ(defaultConverters().find(dim), nullptr);
+  EXPECT_EQ(defaultConverters().find(dim, kDefaultOpset), nullptr);
   const auto kinds = defaultConverters().kinds();
   EXPECT_EQ(std::find(kinds.begin(), kinds.end(), "aten::dim"), kinds.end());
   EXPECT_NE(std::find(kinds.begin(), kinds.end(), "aten::size"), kinds.end());

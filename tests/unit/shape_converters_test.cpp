@@ -191,7 +191,7 @@ TEST(ShapeConverters, SizeOfADynamicShape) {
   for (torch::jit::Node* node : graph->nodes()) {
     if (node->kind() != c10::aten::size) continue;
     ctx.setNode(node);
-    (*defaultConverters().find("aten::size"))(ctx);
+    (*defaultConverters().find("aten::size", 14))(ctx);
   }
   std::vector<std::string> opTypes;
   for (const auto& node : builder.nodes()) opTypes.push_back(node.proto.op_type());
