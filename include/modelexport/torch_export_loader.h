@@ -4,8 +4,8 @@
 // read with the C++ types LibTorch ships in generated_serialization_types.h) becomes the
 // same flat TorchScript IR graph that prepare makes of a TorchScript model: weights and
 // constants as constants with their paths, one node per ATen call. The nodes'
-// nn_module_stacks are handed to hierarchy/ (recorded_module_tree.h), which makes the
-// module tree and each node's module of them.
+// nn_module_stacks are handed on as recorded module frames, of which hierarchy/
+// (recorded_module_tree.h) makes the module tree and each node's module.
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -16,7 +16,7 @@
 #include "modelexport/example_inputs.h"
 #include "modelexport/graph_preparation.h"
 #include "modelexport/model_file_format.h"  // isTorchExportArchive: which files this loader reads
-#include "modelexport/module_tree.h"
+#include "modelexport/recorded_module_tree.h"
 
 namespace modelexport {
 
@@ -24,10 +24,10 @@ namespace modelexport {
 inline constexpr int64_t kTorchExportSchemaMajor = 8;
 
 struct TorchExportModel {
-  ModuleTree tree;  // recordedModuleTree of the nodes' frames
   PreparedGraph prepared;
-  // The innermost module of every node that has an nn_module_stack.
-  std::unordered_map<const torch::jit::Node*, int> nodeModules;
+  // The nodes' nn_module_stack frames and the weights' paths: recordedModuleTree makes
+  // the module tree and each node's module of them.
+  RecordedModuleFrames moduleFrames;
   // Dtype and shape of each graph input as recorded by torch.export (symbolic dims at
   // their hint, else 2).
   std::vector<InputSpec> inputs;

@@ -30,6 +30,7 @@
 #include "modelexport/onnx_tensor.h"
 #include "modelexport/opset_choice.h"
 #include "modelexport/output_paths.h"
+#include "modelexport/recorded_module_tree.h"
 #include "modelexport/reference_io.h"
 #include "modelexport/tag_projection.h"
 #include "modelexport/torch_export_loader.h"
@@ -146,9 +147,10 @@ LoadedModel loadModel(const ExportOptions& options, StageClock& clock) {
   const bool namedPt2 = std::filesystem::path(path).extension() == ".pt2";
   if (format == ModelFileFormat::kTorchExport || (namedPt2 && format != ModelFileFormat::kTorchScript)) {
     TorchExportModel program = loadTorchExport(path);
-    loaded.tree = std::move(program.tree);
+    RecordedModuleTree modules = recordedModuleTree(program.moduleFrames);
+    loaded.tree = std::move(modules.tree);
+    loaded.nodeModules = std::move(modules.nodeModules);
     loaded.prepared = std::move(program.prepared);
-    loaded.nodeModules = std::move(program.nodeModules);
     loaded.recordedInputs = std::move(program.inputs);
     loaded.symbolicDims = std::move(program.symbolicDims);
     loaded.symbolicValues = std::move(program.symbolicValues);

@@ -330,7 +330,8 @@ class Loader {
     for (const auto& node : program_.get_graph_module().get_graph().get_nodes()) addNode(node);
     addOutputs();
     torch::jit::EliminateDeadCode(result_.prepared.graph);
-    buildModuleTree();
+    keepParameterPathsOfLiveValues();
+    recordModuleFrames();
     noteSymbolicValues();
     return std::move(result_);
   }
@@ -513,7 +514,7 @@ class Loader {
     Value* v = constant(payload(key));
     v->setDebugName(sanitized(name));
     values_[name] = v;
-    result_.prepared.parameterPaths[v] = key;
+    parameterPaths_[v->unique()] = key;
   }
 
   static std::string sanitized(const std::string& name) {
@@ -1026,23 +1027,32 @@ class Loader {
       if (const Value* v = valueNamed(name); v && value.tag() == serde::SymBool::Tag::AS_EXPR) result_.symbolicValues[v];
   }
 
-  // The module tree and each node's module: hierarchy/ builds them from the frames the
+  // The paths of the weights whose constants dead-code elimination left, found by value
+  // number: a dropped constant's address may be taken by a value made later, its number
+  // never is.
+  void keepParameterPathsOfLiveValues() {
+    for (Node* n : graph_->nodes())
+      for (Value* v : n->outputs())
+        if (auto path = parameterPaths_.find(v->unique()); path != parameterPaths_.end())
+          result_.prepared.parameterPaths[v] = path->second;
+  }
+
+  // What hierarchy/ builds the module tree and each node's module from: the frames the
   // nodes' nn_module_stacks gave and the weights' paths (their order is the state_dict's,
   // the order of registration).
-  void buildModuleTree() {
-    RecordedModuleFrames recorded;
+  void recordModuleFrames() {
+    RecordedModuleFrames& recorded = result_.moduleFrames;
     recorded.frames = std::move(frames_);
     for (const auto& spec : program_.get_graph_module().get_signature().get_input_specs()) {
       if (spec.tag() == serde::InputSpec::Tag::PARAMETER) recorded.weightPaths.push_back(spec.get_parameter().get_parameter_name());
       if (spec.tag() == serde::InputSpec::Tag::BUFFER) recorded.weightPaths.push_back(spec.get_buffer().get_buffer_name());
     }
-    std::unordered_set<const Node*> alive;  // dead-code elimination dropped the others
+    // Only the nodes dead-code elimination left; no node was made since it ran, so no
+    // dropped node's address can belong to a node of the graph.
+    std::unordered_set<const Node*> alive;
     for (const Node* n : graph_->nodes()) alive.insert(n);
     for (const auto& [node, path] : nodePaths_)
       if (alive.count(node)) recorded.nodePaths[node] = path;
-    RecordedModuleTree built = recordedModuleTree(recorded);
-    result_.tree = std::move(built.tree);
-    result_.nodeModules = std::move(built.nodeModules);
   }
 
   std::string path_;
@@ -1059,6 +1069,7 @@ class Loader {
   std::unordered_map<std::string, at::ScalarType> castDtypes_;  // tensors autocast cast for their last reader
   // The bodies of inlined regions and their values by name, for noteSymbolicValues.
   std::vector<std::pair<const serde::Graph*, std::unordered_map<std::string, Value*>>> inlinedScopes_;
+  std::unordered_map<size_t, std::string> parameterPaths_;  // weight path by its constant's Value::unique()
   std::unordered_map<const Node*, std::string> nodePaths_;  // innermost frame of each node made
   std::vector<ModuleFrame> frames_;                           // every node's frames, in order
 };

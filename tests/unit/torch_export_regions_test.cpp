@@ -8,6 +8,7 @@
 
 #include "modelexport/autocast_policy.h"
 #include "modelexport/errors.h"
+#include "modelexport/recorded_module_tree.h"
 #include "modelexport/torch_export_loader.h"
 #include "test_support.h"
 
@@ -42,10 +43,11 @@ class TorchExportRegions : public ::testing::Test {
   }
   void SetUp() override { ASSERT_TRUE(made_) << log_; }
 
-  // The module path of a loaded node ("" for the root, "?" for none).
-  static std::string modulePath(const TorchExportModel& model, const torch::jit::Node* node) {
-    auto it = model.nodeModules.find(node);
-    return it == model.nodeModules.end() ? "?" : model.tree.modules()[static_cast<size_t>(it->second)].path;
+  // The module path of a loaded node as hierarchy/ makes it of the loader's frames ("" for
+  // the root, "?" for none).
+  static std::string modulePath(const RecordedModuleTree& modules, const torch::jit::Node* node) {
+    auto it = modules.nodeModules.find(node);
+    return it == modules.nodeModules.end() ? "?" : modules.tree.modules()[static_cast<size_t>(it->second)].path;
   }
 
   // The dtype an input of `node` is cast to by an aten::to before it, or nullopt.
@@ -63,17 +65,19 @@ bool TorchExportRegions::made_ = false;
 
 TEST_F(TorchExportRegions, GradAndDisabledAutocastRegionsAreTheirBodies) {
   const TorchExportModel model = loadTorchExport(dir_ + "/regions.pt2");
+  const RecordedModuleTree modules = recordedModuleTree(model.moduleFrames);
   std::map<std::string, int> linears;
   for (const torch::jit::Node* n : model.prepared.graph->nodes()) {
     EXPECT_NE(std::string(n->kind().ns().toUnqualString()), "higher_order") << *n;
     EXPECT_NE(n->kind(), c10::Symbol::fromQualString("aten::to")) << "no cast in a disabled region: " << *n;
-    if (n->kind() == c10::Symbol::fromQualString("aten::linear")) linears[modulePath(model, n)]++;
+    if (n->kind() == c10::Symbol::fromQualString("aten::linear")) linears[modulePath(modules, n)]++;
   }
   EXPECT_EQ(linears, (std::map<std::string, int>{{"a", 1}, {"b", 1}, {"c", 1}}));
 }
 
 TEST_F(TorchExportRegions, EnabledAutocastCastsWhatAutocastCasts) {
   const TorchExportModel model = loadTorchExport(dir_ + "/autocast_bf16.pt2");
+  const RecordedModuleTree modules = recordedModuleTree(model.moduleFrames);
   int linears = 0, matmuls = 0, convs = 0, cats = 0, prods = 0;
   for (const torch::jit::Node* n : model.prepared.graph->nodes()) {
     const std::string kind = n->kind().toQualString();
@@ -81,9 +85,9 @@ TEST_F(TorchExportRegions, EnabledAutocastCastsWhatAutocastCasts) {
       ++linears;
       // proj: input and weight cast to bfloat16 (the bias too); kept, in the disabled
       // region inside: float32 as it is.
-      const bool kept = modulePath(model, n) == "kept";
-      EXPECT_EQ(castTo(n->input(0)), kept ? std::nullopt : std::optional(at::kBFloat16)) << modulePath(model, n);
-      EXPECT_EQ(castTo(n->input(1)), kept ? std::nullopt : std::optional(at::kBFloat16)) << modulePath(model, n);
+      const bool kept = modulePath(modules, n) == "kept";
+      EXPECT_EQ(castTo(n->input(0)), kept ? std::nullopt : std::optional(at::kBFloat16)) << modulePath(modules, n);
+      EXPECT_EQ(castTo(n->input(1)), kept ? std::nullopt : std::optional(at::kBFloat16)) << modulePath(modules, n);
     } else if (kind == "aten::matmul") {
       ++matmuls;
       for (const torch::jit::Value* in : n->inputs()) {
@@ -96,7 +100,7 @@ TEST_F(TorchExportRegions, EnabledAutocastCastsWhatAutocastCasts) {
       ++convs;
       EXPECT_EQ(castTo(n->input(0)), at::kBFloat16);
       EXPECT_EQ(castTo(n->input(1)), at::kBFloat16);
-      EXPECT_EQ(modulePath(model, n), "conv");
+      EXPECT_EQ(modulePath(modules, n), "conv");
     } else if (kind == "aten::cat") {
       ++cats;  // bfloat16 with float32: the widest, float32
       const torch::jit::Node* list = n->input(0)->node();
@@ -116,7 +120,7 @@ TEST_F(TorchExportRegions, EnabledAutocastCastsWhatAutocastCasts) {
   // Casts are stamped with the module of the op they feed.
   for (const torch::jit::Node* n : model.prepared.graph->nodes())
     if (n->kind() == c10::Symbol::fromQualString("aten::to")) {
-      EXPECT_NE(modulePath(model, n), "?") << *n;
+      EXPECT_NE(modulePath(modules, n), "?") << *n;
     }
 }
 
