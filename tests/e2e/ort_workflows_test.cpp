@@ -9,7 +9,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -24,12 +26,25 @@ namespace {
 
 const std::string kWorkflows = std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/ort_workflows.py";
 
-// tests/tools/ort_workflows.py ARGS with the venv's onnxruntime; its JSON result.
-nlohmann::json ortWorkflow(const std::string& arguments) {
-  CommandResult r = runSplit(shellQuote(MODELEXPORT_VENV_PYTHON) + " " + shellQuote(kWorkflows) + " " + arguments);
-  EXPECT_EQ(r.exitCode, 0) << "ort_workflows.py " << arguments << "\n" << r.out << r.err;
-  auto json = nlohmann::json::parse(r.out, nullptr, false);
-  EXPECT_FALSE(json.is_discarded()) << r.out << r.err;
+// tests/tools/ort_workflows.py ARGS with the venv's onnxruntime; its JSON result. Answered
+// by one `ort_workflows.py --server` per test process (Python, onnx and onnxruntime load
+// once); a command it does not answer with 0 runs again as its own process, whose exit
+// status and whole output the test then reports.
+nlohmann::json ortWorkflow(const std::vector<std::string>& arguments) {
+  std::string out, err;
+  std::optional<testing::ProcessResult> answer = testing::askServer({MODELEXPORT_VENV_PYTHON, kWorkflows, "--server"}, arguments);
+  if (answer && answer->exitCode == 0) {
+    out = answer->output;
+  } else {
+    std::string command = shellQuote(MODELEXPORT_VENV_PYTHON) + " " + shellQuote(kWorkflows);
+    for (const std::string& argument : arguments) command += " " + shellQuote(argument);
+    CommandResult r = runSplit(command);
+    EXPECT_EQ(r.exitCode, 0) << command << "\n" << r.out << r.err;
+    out = r.out;
+    err = r.err;
+  }
+  auto json = nlohmann::json::parse(out, nullptr, false);
+  EXPECT_FALSE(json.is_discarded()) << out << err;
   return json;
 }
 
@@ -87,8 +102,8 @@ TEST_P(ProfileTest, TimePerModuleAddsUpToTheProfile) {
   const std::string dir = testDir();
   const std::string model = exportedModel(c.fixture);
   const std::string optimized = dir + "/optimized.onnx";
-  nlohmann::json run = ortWorkflow("profile " + shellQuote(model) + " " + shellQuote(dir + "/ort") + " --level " +
-                                   c.level + " --runs 3 --optimized " + shellQuote(optimized));
+  nlohmann::json run =
+      ortWorkflow({"profile", model, dir + "/ort", "--level", c.level, "--runs", "3", "--optimized", optimized});
   ASSERT_EQ(run["runs"], 3);
   const std::string profile = run["profile"].get<std::string>();
   const double perRun = run["kernel_us_sum"].get<double>() / 3.0;
@@ -157,7 +172,7 @@ TEST(ProfileErrors, BadProfileAndUnknownTagAreOneLine) {
   CommandResult empty = runModelexportSplit("profile " + shellQuote(model) + " " + shellQuote(dir + "/empty.json"));
   EXPECT_EQ(empty.exitCode, 1);
   EXPECT_NE(empty.err.find("no kernel events"), std::string::npos) << empty.err;
-  nlohmann::json run = ortWorkflow("profile " + shellQuote(model) + " " + shellQuote(dir + "/ort") + " --runs 1");
+  nlohmann::json run = ortWorkflow({"profile", model, dir + "/ort", "--runs", "1"});
   CommandResult tag = runModelexportSplit("profile " + shellQuote(model) + " " +
                                           shellQuote(run["profile"].get<std::string>()) + " --filter-tag /Nope");
   EXPECT_EQ(tag.exitCode, 1);
@@ -188,7 +203,7 @@ TEST_P(RestampTest, EveryNodeStampedCheckerPassesSameOutputs) {
   const std::string dir = testDir();
   const std::string model = exportedModel(c.fixture, c.opset, dir);
   const std::string optimized = dir + "/optimized.onnx", restamped = dir + "/restamped.onnx";
-  nlohmann::json made = ortWorkflow("optimize " + shellQuote(model) + " " + shellQuote(optimized) + " --tool " + c.tool);
+  nlohmann::json made = ortWorkflow({"optimize", model, optimized, "--tool", c.tool});
   CommandResult r = runModelexportSplit("restamp " + shellQuote(optimized) + " --reference " + shellQuote(model) +
                                         " -o " + shellQuote(restamped));
   ASSERT_EQ(r.exitCode, 0) << r.out << r.err;
@@ -204,7 +219,7 @@ TEST_P(RestampTest, EveryNodeStampedCheckerPassesSameOutputs) {
     EXPECT_NE(r.out.find("all stamped; checker passed"), std::string::npos) << r.out;
     EXPECT_EQ(pythonOnnxCheck(restamped).exitCode, 0) << pythonOnnxCheck(restamped).output;
   }
-  nlohmann::json same = ortWorkflow("compare " + shellQuote(model) + " " + shellQuote(restamped));
+  nlohmann::json same = ortWorkflow({"compare", model, restamped});
   for (const auto& [name, diff] : same["max_abs_diff"].items()) EXPECT_LT(diff.get<double>(), 1e-4) << name;
 
   const onnx::ModelProto result = loadModel(restamped);
@@ -267,7 +282,7 @@ TEST(RestampBert, FusedNodesSpanTheModulesTheyReplace) {
   const std::string dir = testDir();
   const std::string model = exportedModel("bert_tiny");
   const std::string optimized = dir + "/optimized.onnx", restamped = dir + "/restamped.onnx";
-  ortWorkflow("optimize " + shellQuote(model) + " " + shellQuote(optimized) + " --tool ort-extended");
+  ortWorkflow({"optimize", model, optimized, "--tool", "ort-extended"});
   CommandResult r = runModelexportSplit("restamp " + shellQuote(optimized) + " --reference " + shellQuote(model) +
                                         " -o " + shellQuote(restamped));
   ASSERT_EQ(r.exitCode, 0) << r.err;
@@ -343,8 +358,7 @@ TEST(NodeLists, QuantizeEverythingButTheEmbeddings) {
             static_cast<size_t>(original.graph().node_size()));
   for (const auto& name : excluded) EXPECT_EQ(rest.out.find(name + "\n"), std::string::npos) << name;
 
-  nlohmann::json q = ortWorkflow("quantize " + shellQuote(model) + " " + shellQuote(dir + "/quantized.onnx") +
-                                 " --exclude " + shellQuote(names));
+  nlohmann::json q = ortWorkflow({"quantize", model, dir + "/quantized.onnx", "--exclude", names});
   EXPECT_EQ(q["excluded"].get<size_t>(), excluded.size());
   size_t keptFloat = 0, quantized = 0, embeddingWeights = 0;
   for (const auto& node : q["nodes"]) {

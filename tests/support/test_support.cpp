@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 #include <iomanip>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <spawn.h>
@@ -174,6 +176,19 @@ class CheckServer {
 };
 
 }  // namespace
+
+std::optional<ProcessResult> askServer(const std::vector<std::string>& argv, const std::vector<std::string>& fields) {
+  static std::mutex mutex;
+  static std::map<std::vector<std::string>, std::unique_ptr<CheckServer>> servers;
+  CheckServer* server = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    std::unique_ptr<CheckServer>& slot = servers[argv];
+    if (!slot) slot = std::make_unique<CheckServer>(argv);
+    server = slot.get();
+  }
+  return server->check(fields);
+}
 
 ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, double tolerance) {
   const std::string tol = std::to_string(tolerance);

@@ -1,5 +1,6 @@
 #pragma once
 // Shared helpers for unit and end-to-end tests.
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,13 @@ ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, do
 // MODELEXPORT_ORT_CHECK_NO_SERVER=1), is checked by its own `python -c` process, whose
 // status and whole output are returned.
 ProcessResult pythonOnnxCheck(const std::string& onnxPath);
+
+// One request (tab-free fields) to a long-lived helper process started with `argv` on first
+// use, one per argv and test process, speaking ortCheck's server protocol (a request line of
+// tab-separated fields; an answer line "STATUS<TAB>TEXT"): the answer, or nothing when the
+// server cannot give one (then the caller runs the command as its own process), also
+// always with MODELEXPORT_ORT_CHECK_NO_SERVER=1.
+std::optional<ProcessResult> askServer(const std::vector<std::string>& argv, const std::vector<std::string>& fields);
 
 // The modelexport binary with arguments.
 ProcessResult runModelexport(const std::string& arguments);

@@ -4,6 +4,13 @@
 Runs with the repo's .venv (onnxruntime, onnx and onnxscript from PyPI). Every command
 prints one JSON object on stdout.
 
+  --server
+      one command per input line (its arguments tab-separated), one answer line each:
+      "0<TAB>JSON" (what the command prints), or "1<TAB>TYPE: MESSAGE" (its error's first
+      line; the caller runs the command as its own process again for the whole output).
+      Ends at the end of its input. Python, onnx and onnxruntime load once per test
+      process instead of once per command.
+
   profile MODEL PROFILE_PREFIX --level disable|basic|extended|all [--runs N] [--optimized OUT]
       runs MODEL N times with SessionOptions.enable_profiling at that optimisation level
       (and optimized_model_filepath = OUT); prints the profile's path, the runs and the
@@ -20,6 +27,7 @@ prints one JSON object on stdout.
 """
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
@@ -114,7 +122,7 @@ def cmd_quantize(args):
             "quantized_op_types": sorted({n.op_type for n in quantized.node})}
 
 
-def main():
+def parser():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("profile")
@@ -134,12 +142,35 @@ def main():
     p.add_argument("model")
     p.add_argument("out")
     p.add_argument("--exclude", required=True)
-    args = parser.parse_args()
-    result = {"profile": cmd_profile, "optimize": cmd_optimize, "compare": cmd_compare,
-              "quantize": cmd_quantize}[args.command](args)
-    json.dump(result, sys.stdout)
+    return parser
+
+
+def run(argv):
+    args = parser().parse_args(argv)
+    return {"profile": cmd_profile, "optimize": cmd_optimize, "compare": cmd_compare,
+            "quantize": cmd_quantize}[args.command](args)
+
+
+def serve():
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    sys.stdout = sys.stderr  # whatever a library prints stays out of the answers
+    for line in sys.stdin:
+        try:
+            status, text = 0, json.dumps(run(line.rstrip("\n").split("\t")))
+        except (Exception, SystemExit) as error:  # argparse exits: the caller runs it again alone
+            lines = str(error).strip().splitlines()
+            status, text = 1, f"{type(error).__name__}: {lines[0] if lines else ''}"
+        answers.write(f"{status}\t{text.replace(chr(10), ' ')}\n")
+    return 0
+
+
+def main():
+    if sys.argv[1:] == ["--server"]:
+        return serve()
+    json.dump(run(sys.argv[1:]), sys.stdout)
     print()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
