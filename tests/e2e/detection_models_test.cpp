@@ -6,14 +6,13 @@
 // fail with the op, its module and the reason.
 #include <fstream>
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 #include <torch/script.h>
 
 #include "e2e_support.h"
 #include "modelexport/reference_io.h"
 #include "modelexport/torchvision_ops.h"
+#include "script_made_models.h"
 
 namespace modelexport::e2e {
 namespace {
@@ -41,19 +40,19 @@ IoSet readIo(const std::string& dir) {
   return set;
 }
 
-class DetectionModels : public ::testing::Test {
- protected:
+class DetectionModels : public ScriptMadeModels<DetectionModels> {
+ public:
+  static MadeModels makeModels() {
+    return runModelScripts(processModelDir("e2e/detection/models"),
+                           {{MODELEXPORT_PYTHON, "tests/tools/make_detection_models.py"}});
+  }
+  // torchvision's operators, for the models this process loads itself (expectKernelsMatchTorchvision).
   static void SetUpTestSuite() {
-    dir_ = freshWorkDir("e2e/detection/models-" + std::to_string(::getpid()));
-    auto made = runPython("tests/tools/make_detection_models.py", shellQuote(dir_));
-    log_ = made.out + made.err;
-    ok_ = made.exitCode == 0;
-    if (ok_) manifest_ = readJson(dir_ + "/models.json");
+    ScriptMadeModels::SetUpTestSuite();
     ensureTorchvisionOperators();
   }
 
-  const nlohmann::json& entry(const std::string& name) { return manifest_.at(name); }
-
+ protected:
   // Our kernels in LibTorch against torchvision, on every input set.
   void expectKernelsMatchTorchvision(const std::string& name) {
     torch::jit::Module module = torch::jit::load(dir_ + "/" + name + ".pt");
@@ -72,9 +71,7 @@ class DetectionModels : public ::testing::Test {
   }
 
   CommandResult exportModel(const std::string& name, const std::string& out) {
-    return runModelexportSplit("export " + shellQuote(dir_ + "/" + name + ".pt") + " " + shellQuote(out) +
-                               " --input-spec " + entry(name).at("input_spec").get<std::string>() +
-                               " --opset-version " + std::to_string(entry(name).at("opset").get<int>()));
+    return exportWithInputSpec(name, out, "--opset-version " + std::to_string(entry(name).at("opset").get<int>()));
   }
 
   void expectExportsAndMatches(const std::string& name) {
@@ -103,16 +100,7 @@ class DetectionModels : public ::testing::Test {
     for (const auto& text : mentions) EXPECT_NE(run.err.find(text), std::string::npos) << run.err << "\nshould say " << text;
     EXPECT_EQ(run.err.find("cannot load"), std::string::npos) << run.err;
   }
-
-  static std::string dir_, log_;
-  static bool ok_;
-  static nlohmann::json manifest_;
 };
-
-std::string DetectionModels::dir_;
-std::string DetectionModels::log_;
-bool DetectionModels::ok_ = false;
-nlohmann::json DetectionModels::manifest_;
 
 TEST_F(DetectionModels, Nms) { expectExportsAndMatches("tv_nms"); }
 TEST_F(DetectionModels, BatchedNms) { expectExportsAndMatches("tv_batched_nms"); }

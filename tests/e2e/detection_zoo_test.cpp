@@ -12,40 +12,24 @@
 #include <gtest/gtest.h>
 
 #include "e2e_support.h"
+#include "script_made_models.h"
 
 namespace modelexport::e2e {
 namespace {
 
-class DetectionZoo : public ::testing::TestWithParam<std::string> {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = std::string(MODELEXPORT_FIXTURE_DIR) + "/detection_zoo";
-    auto made = runSplit(shellQuote(MODELEXPORT_PYTHON) + " " +
-                         shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/make_detection_zoo.py") + " " +
-                         shellQuote(dir_));
-    log_ = made.out + made.err;
-    ok_ = made.exitCode == 0;
-    if (ok_) manifest_ = readJson(dir_ + "/models.json");
+class DetectionZoo : public ScriptMadeModels<DetectionZoo, ::testing::TestWithParam<std::string>> {
+ public:
+  static MadeModels makeModels() {
+    return runModelScripts(buildTreeModelDir("detection_zoo"), {{MODELEXPORT_PYTHON, "tests/tools/make_detection_zoo.py"}});
   }
-
-  static std::string dir_, log_;
-  static bool ok_;
-  static nlohmann::json manifest_;
 };
-
-std::string DetectionZoo::dir_;
-std::string DetectionZoo::log_;
-bool DetectionZoo::ok_ = false;
-nlohmann::json DetectionZoo::manifest_;
 
 TEST_P(DetectionZoo, ExportsAndMatchesTorchvisionOnInputsKeepingOtherCounts) {
   ASSERT_TRUE(ok_) << log_;
   const std::string name = GetParam();
   const nlohmann::json& entry = manifest_.at(name);
   const std::string out = freshWorkDir("e2e/detection_zoo/" + name) + "/" + name + ".onnx";
-  auto run = runModelexportSplit("export " + shellQuote(dir_ + "/" + name + ".pt") + " " + shellQuote(out) +
-                                 " --input-spec " + entry.at("input_spec").get<std::string>() + " --opset-version " +
-                                 std::to_string(entry.at("opset").get<int>()));
+  auto run = exportWithInputSpec(name, out, "--opset-version " + std::to_string(entry.at("opset").get<int>()));
   ASSERT_EQ(run.exitCode, 0) << run.out << run.err;
   std::smatch counts;
   ASSERT_TRUE(std::regex_search(run.out, counts, std::regex(R"((\d+) nodes, (\d+) stamped \(100%\))"))) << run.out;

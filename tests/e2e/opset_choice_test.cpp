@@ -3,8 +3,6 @@
 // one line on stderr; with it, a model that needs more is refused as before. Models from
 // tests/tools/make_opset_choice_models.py (a GridSample warp, a plain CNN, a bfloat16 if
 // on data, a 5-d warp) and make_half_precision_models.py (a bfloat16 transformer block).
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <regex>
@@ -12,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "e2e_support.h"
+#include "script_made_models.h"
 
 namespace modelexport::e2e {
 namespace {
@@ -28,22 +27,15 @@ int64_t opsetOf(const onnx::ModelProto& model) {
   return 0;
 }
 
-class OpsetChoice : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = freshWorkDir("e2e/opset_choice/models-" + std::to_string(::getpid()));
-    const std::string python = shellQuote(MODELEXPORT_VENV_PYTHON) + " " + shellQuote(MODELEXPORT_SOURCE_DIR);
-    auto made = runSplit(python + "/tests/tools/make_opset_choice_models.py " + shellQuote(dir_));
-    auto half = runSplit(python + "/tests/tools/make_half_precision_models.py " + shellQuote(dir_ + "/half"));
-    log_ = made.out + made.err + half.out + half.err;
-    ok_ = made.exitCode == 0 && half.exitCode == 0;
-    if (ok_) {
-      manifest_ = readJson(dir_ + "/models.json");
-      const nlohmann::json halfModels = readJson(dir_ + "/half/models.json");
-      for (const auto& [name, entry] : halfModels.items()) manifest_["half/" + name] = entry;
-    }
+class OpsetChoice : public ScriptMadeModels<OpsetChoice> {
+ public:
+  static MadeModels makeModels() {
+    return runModelScripts(processModelDir("e2e/opset_choice/models"),
+                           {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_opset_choice_models.py"},
+                            {MODELEXPORT_VENV_PYTHON, "tests/tools/make_half_precision_models.py", "half"}});
   }
 
+ protected:
   struct Exported {
     CommandResult run;
     std::string onnx, io, out;  // out: the output path without ".onnx"
@@ -58,9 +50,7 @@ class OpsetChoice : public ::testing::Test {
     e.out = freshWorkDir("e2e/opset_choice/" + dirName + (extra.empty() ? "" : "_given")) + "/model";
     e.onnx = e.out + ".onnx";
     e.io = e.out + "_io";
-    e.run = runModelexportSplit("export " + shellQuote(dir_ + "/" + name + ".pt") + " " + shellQuote(e.onnx) +
-                                " --input-spec " + manifest_.at(name).at("input_spec").get<std::string>() +
-                                " --dump-io " + shellQuote(e.io) + " --with-report " + extra);
+    e.run = exportWithInputSpec(name, e.onnx, "--dump-io " + shellQuote(e.io) + " --with-report " + extra);
     return e;
   }
 
@@ -91,16 +81,7 @@ class OpsetChoice : public ::testing::Test {
     EXPECT_EQ(report.at("options").at("opset_chosen"), chosen);
     return model;
   }
-
-  static std::string dir_, log_;
-  static bool ok_;
-  static nlohmann::json manifest_;
 };
-
-std::string OpsetChoice::dir_;
-std::string OpsetChoice::log_;
-bool OpsetChoice::ok_ = false;
-nlohmann::json OpsetChoice::manifest_;
 
 TEST_F(OpsetChoice, GridSampleWithoutOpsetIsWrittenAtOpset16WithANote) {
   const Exported e = exportModel("grid_warp", "");

@@ -19,28 +19,21 @@
 
 #include "e2e_support.h"
 #include "modelexport/mapped_archive.h"
+#include "script_made_models.h"
 
 namespace modelexport::e2e {
 namespace {
 
-class QuantizedModels : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = std::string(MODELEXPORT_FIXTURE_DIR) + "/quantized";
-    auto made = runSplit(shellQuote(MODELEXPORT_VENV_PYTHON) + " " +
-                         shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/make_quantized_models.py") +
-                         " " + shellQuote(dir_));
-    log_ = made.out + made.err;
-    ok_ = made.exitCode == 0;
-    if (ok_) manifest_ = readJson(dir_ + "/models.json");
+class QuantizedModels : public ScriptMadeModels<QuantizedModels> {
+ public:
+  static MadeModels makeModels() {
+    return runModelScripts(buildTreeModelDir("quantized"),
+                           {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_quantized_models.py"}});
   }
 
-  const nlohmann::json& entry(const std::string& name) { return manifest_.at(name); }
-
+ protected:
   CommandResult exportModel(const std::string& name, const std::string& out, int opset) {
-    return runModelexportSplit("export " + shellQuote(dir_ + "/" + name + ".pt") + " " + shellQuote(out) +
-                               " --input-spec " + entry(name).at("input_spec").get<std::string>() +
-                               " --opset-version " + std::to_string(opset));
+    return exportWithInputSpec(name, out, "--opset-version " + std::to_string(opset));
   }
 
   // Exports, checks and runs the model; returns the ONNX op types it holds.
@@ -91,16 +84,7 @@ class QuantizedModels : public ::testing::Test {
       if (o.get<std::string>() == op) return true;
     return false;
   }
-
-  static std::string dir_, log_;
-  static bool ok_;
-  static nlohmann::json manifest_;
 };
-
-std::string QuantizedModels::dir_;
-std::string QuantizedModels::log_;
-bool QuantizedModels::ok_ = false;
-nlohmann::json QuantizedModels::manifest_;
 
 // quantize_per_tensor, quantized::conv2d (1x1, depthwise groups, strided), conv2d_relu
 // (fused conv-bn-relu), add (inverted residuals), mul (squeeze-excite), cat, hardswish,
