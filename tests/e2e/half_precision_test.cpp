@@ -7,30 +7,25 @@
 // kernels for most of these ops, so what is checked is the checker, the output shapes,
 // the graph's bfloat16 inputs and outputs and the Casts around ops ONNX has no bfloat16
 // form of at the opset; below opset 13 (no bfloat16 Cast) the error says opset 13.
-#include <unistd.h>
-
 #include <regex>
 
 #include <gtest/gtest.h>
 
 #include "e2e_support.h"
 #include "modelexport/node_metadata.h"
+#include "script_made_models.h"
 
 namespace modelexport::e2e {
 namespace {
 
-class HalfPrecision : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = freshWorkDir("e2e/half_precision/models-" + std::to_string(::getpid()));
-    auto made = runSplit(shellQuote(MODELEXPORT_VENV_PYTHON) + " " +
-                         shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/make_half_precision_models.py") +
-                         " " + shellQuote(dir_));
-    log_ = made.out + made.err;
-    ok_ = made.exitCode == 0;
-    if (ok_) manifest_ = readJson(dir_ + "/models.json");
+class HalfPrecision : public ScriptMadeModels<HalfPrecision> {
+ public:
+  static MadeModels makeModels() {
+    return runModelScripts(processModelDir("e2e/half_precision/models"),
+                           {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_half_precision_models.py"}});
   }
 
+ protected:
   // Exports NAME.EXT (.pt with --input-spec, .pt2 with its recorded inputs) at `opset`.
   CommandResult exportModel(const std::string& name, const std::string& ext, int opset, const std::string& out) {
     std::string args = "export " + shellQuote(dir_ + "/" + name + "." + ext) + " " + shellQuote(out + ".onnx") +
@@ -77,16 +72,8 @@ class HalfPrecision : public ::testing::Test {
     return model;
   }
 
-  static std::string dir_, log_;
-  static bool ok_;
-  static nlohmann::json manifest_;
   std::string lastIo_, lastOnnx_;
 };
-
-std::string HalfPrecision::dir_;
-std::string HalfPrecision::log_;
-bool HalfPrecision::ok_ = false;
-nlohmann::json HalfPrecision::manifest_;
 
 TEST_F(HalfPrecision, Float16ModelsMatchLibTorchInOnnxruntime) {
   for (const char* name : {"block_fp16", "hand_fp16", "cnn_fp16"})

@@ -5,8 +5,6 @@
 // checker, LibTorch's run of the inlined graph equals PyTorch's own run of the program
 // (ExportedProgram.module(), the autocast regions cast by autocast) and onnxruntime
 // matches LibTorch (but bfloat16, which onnxruntime's CPU provider has no MatMul for).
-#include <unistd.h>
-
 #include <cmath>
 #include <fstream>
 #include <regex>
@@ -14,22 +12,19 @@
 #include <gtest/gtest.h>
 
 #include "e2e_support.h"
+#include "script_made_models.h"
 
 namespace modelexport::e2e {
 namespace {
 
-class RegionPrograms : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = freshWorkDir("e2e/region_programs/files-" + std::to_string(::getpid()));
-    auto made = runSplit(shellQuote(MODELEXPORT_VENV_PYTHON) + " " +
-                         shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/make_region_programs.py") +
-                         " " + shellQuote(dir_));
-    log_ = made.out + made.err;
-    ok_ = made.exitCode == 0;
-    if (ok_) manifest_ = readJson(dir_ + "/programs.json");
+class RegionPrograms : public ScriptMadeModels<RegionPrograms> {
+ public:
+  static MadeModels makeModels() {
+    return runModelScripts(processModelDir("e2e/region_programs/files"),
+                           {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_region_programs.py"}}, "programs.json");
   }
 
+ protected:
   void SetUp() override { ASSERT_TRUE(ok_) << log_; }
 
   static std::vector<float> floats(const std::string& path) {
@@ -95,14 +90,7 @@ class RegionPrograms : public ::testing::Test {
       n += type == op && path.size() >= module.size() && path.compare(path.size() - module.size(), module.size(), module) == 0;
     return n;
   }
-
-  static std::string dir_, log_;
-  static bool ok_;
-  static nlohmann::json manifest_;
 };
-std::string RegionPrograms::dir_, RegionPrograms::log_;
-bool RegionPrograms::ok_ = false;
-nlohmann::json RegionPrograms::manifest_;
 
 // The regions' ops under the modules that called them.
 TEST_F(RegionPrograms, GradAndDisabledAutocastRegions) {

@@ -3,28 +3,24 @@
 // trace returns its 12 flow predictions as a list: each becomes an ONNX output (it failed
 // with "value '1966' was never produced", the converter's own message). A list the data
 // sizes has no fixed set of outputs: one line naming the file, the output and its maker.
-#include <unistd.h>
-
 #include <regex>
 
 #include <gtest/gtest.h>
 
 #include "e2e_support.h"
+#include "script_made_models.h"
 
 namespace modelexport::e2e {
 namespace {
 
-class ReturnedLists : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = freshWorkDir("e2e/returned_lists/files-" + std::to_string(::getpid()));
-    auto made = runSplit(shellQuote(MODELEXPORT_PYTHON) + " " +
-                         shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/make_optical_flow_models.py") +
-                         " " + shellQuote(dir_));
-    log_ = made.out + made.err;
-    ok_ = made.exitCode == 0;
+class ReturnedLists : public ScriptMadeModels<ReturnedLists> {
+ public:
+  static MadeModels makeModels() {
+    return runModelScripts(processModelDir("e2e/returned_lists/files"),
+                           {{MODELEXPORT_PYTHON, "tests/tools/make_optical_flow_models.py"}}, /*manifestName=*/"");
   }
 
+ protected:
   void SetUp() override { ASSERT_TRUE(ok_) << log_; }
 
   // Exports, checks stamps, outputs, the checker and onnxruntime against LibTorch.
@@ -50,12 +46,7 @@ class ReturnedLists : public ::testing::Test {
     EXPECT_EQ(ort.exitCode, 0) << ort.output;
     std::cout << name << ": " << ort.output;
   }
-
-  static std::string dir_, log_;
-  static bool ok_;
 };
-std::string ReturnedLists::dir_, ReturnedLists::log_;
-bool ReturnedLists::ok_ = false;
 
 TEST_F(ReturnedLists, RaftSmallReturnsItsFlowPredictions) {
   expectListExported("raft_small", "1,3,128,128", 12, "RAFT");

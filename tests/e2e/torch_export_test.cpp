@@ -4,28 +4,24 @@
 #include <filesystem>
 #include <map>
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include "e2e_support.h"
+#include "script_made_models.h"
 
 namespace fs = std::filesystem;
 
 namespace modelexport::e2e {
 namespace {
 
-class TorchExportTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    inputs_ = freshWorkDir("e2e/torch_export/files-" + std::to_string(::getpid()));
-    auto made = runSplit(shellQuote(MODELEXPORT_VENV_PYTHON) + " " +
-                         shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/make_pt2_inputs.py") + " " +
-                         shellQuote(inputs_));
-    log_ = made.out + made.err;
-    ok_ = made.exitCode == 0;
+class TorchExportTest : public ScriptMadeModels<TorchExportTest> {
+ public:
+  static MadeModels makeModels() {
+    return runModelScripts(processModelDir("e2e/torch_export/files"),
+                           {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_pt2_inputs.py"}}, /*manifestName=*/"");
   }
 
+ protected:
   void SetUp() override {
     ASSERT_TRUE(ok_) << log_;
     out_ = freshWorkDir(std::string("e2e/torch_export/out/") +
@@ -41,19 +37,15 @@ class TorchExportTest : public ::testing::Test {
     return counts;
   }
 
-  static std::string inputs_, log_;
-  static bool ok_;
   std::string out_;
 };
-std::string TorchExportTest::inputs_, TorchExportTest::log_;
-bool TorchExportTest::ok_ = false;
 
 TEST_F(TorchExportTest, Pt2ExportsLikeTheTorchScriptOfTheSameModel) {
-  auto pt2 = runModelexportSplit("export " + shellQuote(inputs_ + "/blocks.pt2") + " " + shellQuote(out_ + "/p.onnx") +
+  auto pt2 = runModelexportSplit("export " + shellQuote(dir_ + "/blocks.pt2") + " " + shellQuote(out_ + "/p.onnx") +
                                  " --dump-io " + shellQuote(out_ + "/io"));
   ASSERT_EQ(pt2.exitCode, 0) << pt2.err;
   EXPECT_NE(pt2.out.find("37 stamped (100%)"), std::string::npos) << pt2.out;
-  auto ts = runModelexportSplit("export " + shellQuote(inputs_ + "/blocks.pt") + " " + shellQuote(out_ + "/t.onnx") +
+  auto ts = runModelexportSplit("export " + shellQuote(dir_ + "/blocks.pt") + " " + shellQuote(out_ + "/t.onnx") +
                                 " --input-shape 2,5,6");
   ASSERT_EQ(ts.exitCode, 0) << ts.err;
 
@@ -81,7 +73,7 @@ TEST_F(TorchExportTest, Pt2ExportsLikeTheTorchScriptOfTheSameModel) {
 }
 
 TEST_F(TorchExportTest, SymbolicBatchBecomesADimParamAndRunsAtAnotherBatch) {
-  auto run = runModelexportSplit("export " + shellQuote(inputs_ + "/blocks_dynamic.pt2") + " " +
+  auto run = runModelexportSplit("export " + shellQuote(dir_ + "/blocks_dynamic.pt2") + " " +
                                  shellQuote(out_ + "/d.onnx") + " --dump-io " + shellQuote(out_ + "/io") +
                                  " --input-shape 3,5,6");
   ASSERT_EQ(run.exitCode, 0) << run.err;
@@ -100,7 +92,7 @@ TEST_F(TorchExportTest, SymbolicBatchBecomesADimParamAndRunsAtAnotherBatch) {
 // modelexport/program.json (written by the Python front end and modelexport.export) names
 // the symbolic dims and the outputs; modelexport/inputs.json gives the example inputs.
 TEST_F(TorchExportTest, ProgramJsonNamesDimsAndOutputs) {
-  auto run = runModelexportSplit("export " + shellQuote(inputs_ + "/blocks_named.pt2") + " " +
+  auto run = runModelexportSplit("export " + shellQuote(dir_ + "/blocks_named.pt2") + " " +
                                  shellQuote(out_ + "/n.onnx") + " --dump-io " + shellQuote(out_ + "/io") + " -v");
   ASSERT_EQ(run.exitCode, 0) << run.err;
   EXPECT_NE(run.err.find("a test's own example"), std::string::npos) << run.err;
@@ -113,7 +105,7 @@ TEST_F(TorchExportTest, ProgramJsonNamesDimsAndOutputs) {
   auto ort = ortCheck(out_ + "/n.onnx", out_ + "/io");
   EXPECT_EQ(ort.exitCode, 0) << ort.output;
   // --output-names still wins over the recorded names.
-  auto renamed = runModelexportSplit("export " + shellQuote(inputs_ + "/blocks_named.pt2") + " " +
+  auto renamed = runModelexportSplit("export " + shellQuote(dir_ + "/blocks_named.pt2") + " " +
                                      shellQuote(out_ + "/r.onnx") + " --output-names y,z");
   ASSERT_EQ(renamed.exitCode, 0) << renamed.err;
   EXPECT_EQ(loadModel(out_ + "/r.onnx").graph().output(0).name(), "y");
@@ -124,7 +116,7 @@ TEST_F(TorchExportTest, ProgramJsonNamesDimsAndOutputs) {
 TEST_F(TorchExportTest, Pt2InAModelDirectoryKeepsItsRecordedInputs) {
   const std::string dir = out_ + "/model_dir";
   fs::create_directories(dir);
-  fs::copy_file(inputs_ + "/blocks_dynamic.pt2", dir + "/model.pt2");
+  fs::copy_file(dir_ + "/blocks_dynamic.pt2", dir + "/model.pt2");
   fs::copy_file(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/data/tokenizers/wordpiece/vocab.txt", dir + "/vocab.txt");
   auto run = runModelexportSplit("export " + shellQuote(dir) + " " + shellQuote(out_ + "/m.onnx"));
   ASSERT_EQ(run.exitCode, 0) << run.err;
@@ -137,7 +129,7 @@ TEST_F(TorchExportTest, Pt2InAModelDirectoryKeepsItsRecordedInputs) {
 // A dict return (Hugging Face ModelOutputs traced with strict=False): its values are the
 // outputs, named by their keys.
 TEST_F(TorchExportTest, TracedDictOutputsAreNamedByTheirKeys) {
-  auto run = runModelexportSplit("export " + shellQuote(inputs_ + "/dict_output.pt") + " " + shellQuote(out_ + "/o.onnx") +
+  auto run = runModelexportSplit("export " + shellQuote(dir_ + "/dict_output.pt") + " " + shellQuote(out_ + "/o.onnx") +
                                  " --input-shape 2,5,6 --dump-io " + shellQuote(out_ + "/io"));
   ASSERT_EQ(run.exitCode, 0) << run.err;
   const auto model = loadModel(out_ + "/o.onnx");
@@ -155,10 +147,10 @@ TEST_F(TorchExportTest, BadPt2FilesGetOneLineErrors) {
       {"state_dict.pt2", "not a torch.export archive (it is a torch.save checkpoint)"}};
   for (const auto& [file, message] : expected) {
     const std::string output = out_ + "/" + file + ".onnx";
-    auto run = runModelexportSplit("export " + shellQuote(inputs_ + "/" + file) + " " + shellQuote(output));
+    auto run = runModelexportSplit("export " + shellQuote(dir_ + "/" + file) + " " + shellQuote(output));
     EXPECT_EQ(run.exitCode, 1) << file;
     EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << "one line expected:\n" << run.err;
-    EXPECT_EQ(run.err.rfind("modelexport: error: " + inputs_ + "/" + file + ": ", 0), 0u) << run.err;
+    EXPECT_EQ(run.err.rfind("modelexport: error: " + dir_ + "/" + file + ": ", 0), 0u) << run.err;
     EXPECT_NE(run.err.find(message), std::string::npos) << run.err;
     EXPECT_TRUE(listDirectory(out_).empty()) << file << " left files behind";
   }
