@@ -26,7 +26,11 @@ For each model: generate OUT/NAME.pt (in a child process; kept while tools/zoo*.
 fixture_models.py and the torch versions are unchanged), export it with
 `modelexport export OUT/NAME.pt OUT/NAME/NAME.onnx --input-shape S --dump-io OUT/NAME/io`,
 run onnx.checker.check_model(full_check=True) and tests/tools/ort_check.js on the io dir
-(max |a-b|/(1+|b|) <= the model's tolerance, 1e-4 unless the spec says why not).
+(max |a-b|/(1+|b|) <= the model's tolerance, 1e-4 unless the spec says why not). The
+checker, ort_check.js and the batch-N LibTorch run below go to two helper processes kept
+for the whole run (`ort_check.js --server` and this file's --worker: node, Python, onnx
+and torch start once); a step they do not pass runs again as its own process, whose
+output is what the row reports.
 
 --dynamic-batch N: the same with `export --dynamic-batch`, and onnxruntime is also run
 at batch N against LibTorch running the same .pt at batch N (OUT/results_dynamic_batch.json,
@@ -42,6 +46,7 @@ import argparse
 import hashlib
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -339,6 +344,72 @@ def last_line(text):
     return lines[-1] if lines else ""
 
 
+class LineServer:
+    """A helper process kept for the whole run (`node ort_check.js --server`, this file's
+    --worker), so that node and onnxruntime, or Python with onnx and torch, start once
+    instead of once per model: one request line of tab-separated fields, one answer line
+    "STATUS<TAB>TEXT". ask() gives (status, text), or None when the server cannot answer
+    (it cannot start, dies, answers out of protocol or not within the timeout); it is then
+    not used again. Callers run a request the server does not answer with 0 as its own
+    process, as before, whose output is the one reported."""
+
+    def __init__(self, argv, timeout):
+        self.argv, self.timeout, self.proc, self.broken = argv, timeout, None, False
+
+    def ask(self, *fields):
+        if self.broken or any("\t" in f or "\n" in f for f in fields):
+            return None
+        line = ""
+        try:
+            if self.proc is None:
+                self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            self.proc.stdin.write("\t".join(fields) + "\n")
+            self.proc.stdin.flush()
+            if select.select([self.proc.stdout], [], [], self.timeout)[0]:
+                line = self.proc.stdout.readline()
+        except OSError:
+            pass
+        status, tab, text = line.rstrip("\n").partition("\t")
+        if not tab or not status.isdigit():
+            self.broken = True
+            self.close()
+            return None
+        return int(status), text
+
+    def close(self):
+        if self.proc is not None:
+            if self.broken:
+                self.proc.kill()
+            else:
+                self.proc.stdin.close()
+            self.proc.wait()
+            self.proc = None
+
+
+def serve_worker():
+    """--worker: "check<TAB>ONNX" (onnx.checker.check_model(ONNX, full_check=True), as the
+    one-process check) and "batch-io<TAB>PT<TAB>IO_DIR<TAB>OUT_DIR<TAB>N" (make_batch_io)
+    requests, one per line, answered "0<TAB>ok" or "1<TAB>TYPE: MESSAGE"."""
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    sys.stdout = sys.stderr  # what a library prints stays out of the answers
+    for line in sys.stdin:
+        fields = line.rstrip("\n").split("\t")
+        try:
+            if fields[0] == "check" and len(fields) == 2:
+                import onnx
+                onnx.checker.check_model(fields[1], full_check=True)
+            elif fields[0] == "batch-io" and len(fields) == 5:
+                make_batch_io(fields[1], fields[2], fields[3], int(fields[4]))
+            else:
+                raise ValueError("bad request %r" % line)
+            status, text = 0, "ok"
+        except Exception as e:
+            first = str(e).strip().splitlines()
+            status, text = 1, "%s: %s" % (type(e).__name__, first[0] if first else "")
+        answers.write("%d\t%s\n" % (status, text.replace("\t", " ")))
+    return 0
+
+
 def error_line(text):
     """The most telling line of a tool's output: modelexport's error line if there is one."""
     lines = [l.strip() for l in text.strip().splitlines() if l.strip()]
@@ -351,6 +422,11 @@ def error_line(text):
 def ort_matches(row, error_key, stage, onnx_path, io_dir, spec, args):
     """Runs ONNX_PATH in onnxruntime on IO_DIR's inputs against its outputs; records the
     max error under ROW[ERROR_KEY], or the failure at STAGE. True when within tolerance."""
+    answer = args.ort_server.ask(onnx_path, io_dir, repr(spec["tolerance"]))
+    if answer is not None and answer[0] == 0:
+        if "max_rel_err=" in answer[1]:
+            row[error_key] = float(answer[1].split("max_rel_err=")[1].split()[0])
+        return True
     ort = subprocess.run([args.node, ORT_CHECK, onnx_path, io_dir, "--tol", repr(spec["tolerance"])],
                          capture_output=True, text=True, timeout=args.timeout)
     out = last_line(ort.stdout) or last_line(ort.stderr)
@@ -403,24 +479,29 @@ def run_model(name, spec, info, args):
         row.update(status="FAIL", stage="sidecar", error="cannot read %s: %s" % (sidecar, e))
         return row
 
-    check = subprocess.run(
-        [sys.executable, "-c",
-         "import onnx,sys; onnx.checker.check_model(sys.argv[1], full_check=True); print('onnx checker: OK')",
-         onnx_path], capture_output=True, text=True, timeout=args.timeout)
-    if check.returncode != 0:
-        row.update(status="FAIL", stage="checker", error=error_line(check.stderr))
-        return row
+    answer = args.worker.ask("check", onnx_path)
+    if answer is None or answer[0] != 0:
+        check = subprocess.run(
+            [sys.executable, "-c",
+             "import onnx,sys; onnx.checker.check_model(sys.argv[1], full_check=True); print('onnx checker: OK')",
+             onnx_path], capture_output=True, text=True, timeout=args.timeout)
+        if check.returncode != 0:
+            row.update(status="FAIL", stage="checker", error=error_line(check.stderr))
+            return row
 
     if not ort_matches(row, "max_error", "onnxruntime", onnx_path, io_dir, spec, args):
         return row
     if args.dynamic_batch:
         # The same file at another batch size, against LibTorch at that batch.
         batch_dir = os.path.join(work, "io_batch%d" % args.dynamic_batch)
-        made = subprocess.run([sys.executable, os.path.abspath(__file__), "--out", args.out,
-                               "--batch-io", ",".join([os.path.join(args.out, name + ".pt"), io_dir, batch_dir,
-                                                       str(args.dynamic_batch)])],
-                              capture_output=True, text=True, timeout=args.timeout)
-        if made.returncode != 0:
+        pt_path = os.path.join(args.out, name + ".pt")
+        answer = args.worker.ask("batch-io", pt_path, io_dir, batch_dir, str(args.dynamic_batch))
+        made = None
+        if answer is None or answer[0] != 0:
+            made = subprocess.run([sys.executable, os.path.abspath(__file__), "--out", args.out,
+                                   "--batch-io", ",".join([pt_path, io_dir, batch_dir, str(args.dynamic_batch)])],
+                                  capture_output=True, text=True, timeout=args.timeout)
+        if made is not None and made.returncode != 0:
             row.update(status="SKIP", stage="libtorch",
                        error="the TorchScript file itself does not run at batch %d: %s" % (
                            args.dynamic_batch, error_line(made.stderr + made.stdout)))
@@ -574,7 +655,10 @@ def main(argv=None):
                          "docs/DYNAMIC_BATCH.md for a full run)")
     ap.add_argument("--generate-batch", help=argparse.SUPPRESS)
     ap.add_argument("--batch-io", help=argparse.SUPPRESS)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.worker:
+        return serve_worker()
     if args.batch_io:
         pt_path, io_dir, out_dir, batch = args.batch_io.split(",")
         make_batch_io(pt_path, io_dir, out_dir, int(batch))
@@ -616,6 +700,8 @@ def main(argv=None):
 
     t_start = time.time()
     failed = []
+    args.worker = LineServer([sys.executable, os.path.abspath(__file__), "--out", args.out, "--worker"], args.timeout)
+    args.ort_server = LineServer([args.node, ORT_CHECK, "--server"], args.timeout)
     generator = start_generator(names, specs, args.out, args.force, args.timeout)
     for i, name in enumerate(names):
         spec = specs[name]
@@ -645,6 +731,8 @@ def main(argv=None):
             write_doc(doc, results, specs, args.dynamic_batch)
     if generator is not None:
         generator.wait()
+    args.worker.close()
+    args.ort_server.close()
     print("zoo: %d models, %d passed, %d failed in %.0fs%s" % (
         len(names), len(names) - len(failed), len(failed), time.time() - t_start,
         (": " + ", ".join(failed)) if failed else ""))
