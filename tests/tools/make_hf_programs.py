@@ -47,8 +47,9 @@ def import_front_end(package_root: Path):
     if Path(modelexport.__file__).resolve().parent != (package_root / "modelexport").resolve():
         raise SystemExit(f"make_hf_programs: imported modelexport from {modelexport.__file__}, not {package_root}")
     frontend._import_libraries()
-    for module in sorted((package_root / "modelexport").glob("_*.py")):
-        __import__(f"modelexport.{module.stem}")
+    for module in sorted((package_root / "modelexport").glob("*.py")):
+        if module.stem != "__init__":
+            __import__(f"modelexport.{module.stem}")
     return frontend
 
 
