@@ -25,7 +25,8 @@ struct RecordedModuleFrames {
   // registered them: its modules' order where the frames alone cannot tell.
   std::vector<std::string> weightPaths;
   // The frames of every call, outermost first, call after call in the order the front end
-  // met them (calls later dropped as dead code too: their modules are the model's).
+  // met them (calls later dropped as dead code, and calls that make no node, such as an
+  // eval-mode dropout, too: their modules are the model's).
   std::vector<ModuleFrame> frames;
   // The innermost frame's path of each node of the graph that has frames.
   std::unordered_map<const torch::jit::Node*, std::string> nodePaths;

@@ -888,6 +888,7 @@ class Loader {
           !isTensorLike(*positional[0]))
         throw UserError(path_ + ": node '" + nodeName(node) + "' (" + target + ") has an unexpected form");
       values_[outputs[0].get_as_tensor().get_name()] = valueOf(*positional[0], c10::TensorType::get());
+      recordFrames(node);  // a Dropout ran in its module though no node is made of it
       return;
     }
 
@@ -966,13 +967,18 @@ class Loader {
       if (auto range = innermostFrame(trace->second))
         for (Node* n : made) n->setSourceRange(*range);
 
+    const auto frames = recordFrames(node);
+    if (!frames.empty())
+      for (Node* n : made) nodePaths_[n] = frames.back().first;
+  }
+
+  // The node's nn_module_stack frames, outermost first, also added to every call's frames.
+  std::vector<std::pair<std::string, std::string>> recordFrames(const serde::Node& node) {
     auto stack = node.get_metadata().find("nn_module_stack");
-    if (stack != node.get_metadata().end()) {
-      const auto frames = parseModuleStack(stack->second);
-      for (const auto& [path, type] : frames) frames_.push_back({path, type});
-      if (!frames.empty())
-        for (Node* n : made) nodePaths_[n] = frames.back().first;
-    }
+    if (stack == node.get_metadata().end()) return {};
+    auto frames = parseModuleStack(stack->second);
+    for (const auto& [path, type] : frames) frames_.push_back({path, type});
+    return frames;
   }
 
   void addOutputs() {
