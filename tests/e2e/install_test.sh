@@ -3,10 +3,11 @@
 # `pip install .` builds is made from this set-up's build directory with .venv's
 # scikit-build-core (the same one setup.sh's `pip install .` used, so nothing is compiled
 # again: a build from another environment would reconfigure and compile it all), then
-# installed into a fresh venv after torch==2.13.0. From another directory, without
-# LD_LIBRARY_PATH or PYTHONPATH: `modelexport --version`, an export by Hugging Face
-# name, `import modelexport` and export_pretrained, and that the engine loaded the new
-# environment's LibTorch ($ORIGIN-relative RPATH) and the front end came from its
+# installed by pip into a fresh venv after torch==2.13.0 (installed once by pip into a venv
+# kept in the build tree, hard-linked into each fresh venv: see below). From another
+# directory, without LD_LIBRARY_PATH or PYTHONPATH: `modelexport --version`, an export by
+# Hugging Face name, `import modelexport` and export_pretrained, and that the engine loaded
+# the new environment's LibTorch ($ORIGIN-relative RPATH) and the front end came from its
 # site-packages. Last, `cmake --install build --prefix P` and P/bin/modelexport.
 #
 #   install_test.sh [--wheel | --install] SOURCE_DIR BUILD_DIR WORK_DIR HF_CACHE VENV_PYTHON
@@ -34,8 +35,41 @@ wheels=("$WHEEL"/modelexport-*.whl)
 rm -rf "$WORK" && mkdir -p "$WORK/elsewhere"
 step "$BASE_PYTHON" -m venv "$WORK/venv"
 VENV="$WORK/venv"
-step "$VENV/bin/python" -m pip install --disable-pip-version-check -q torch==2.13.0
-step "$VENV/bin/python" -m pip install --disable-pip-version-check -q "${wheels[0]}"
+# torch==2.13.0, the user's own install before ours, is not what is tested and took ~30 s
+# of pip each run: it is installed once into a venv kept in BUILD_DIR/pip-torch-venv
+# under a key of what made it (the Python, the pip command, pip's configuration), and
+# what that install added is hard-linked into the fresh venv (its scripts' first line
+# pointed at the fresh venv's python), as pip would have laid it out. The wheel below is
+# still installed by pip, which resolves its requirements against that torch.
+TORCH_INSTALL=(-m pip install --disable-pip-version-check -q torch==2.13.0)
+torch_key=$( { "$BASE_PYTHON" -c 'import sys; print(sys.version, sys.executable)'; echo "${TORCH_INSTALL[*]}"
+               "$BASE_PYTHON" -m pip config list; } | sha256sum | cut -c1-16)
+TORCH_VENV="$BUILD/pip-torch-venv/$torch_key"
+if [[ ! -f "$TORCH_VENV/added.txt" ]]; then
+  rm -rf "$BUILD/pip-torch-venv" && mkdir -p "$TORCH_VENV"
+  step "$BASE_PYTHON" -m venv "$TORCH_VENV/venv"
+  (cd "$TORCH_VENV/venv" && find lib bin) >"$TORCH_VENV/before.txt"
+  step "$TORCH_VENV/venv/bin/python" "${TORCH_INSTALL[@]}"
+  # The top entries the install added: new paths whose directory was there before.
+  (cd "$TORCH_VENV/venv" && find lib bin) | awk 'NR == FNR { before[$0]; next }
+    !($0 in before) { parent = $0; sub("/[^/]*$", "", parent); if (parent in before) print }' \
+    "$TORCH_VENV/before.txt" - >"$TORCH_VENV/added.txt.tmp"
+  mv "$TORCH_VENV/added.txt.tmp" "$TORCH_VENV/added.txt"
+fi
+printf '\n$ %s (%s entries hard-linked from %s)\n' "$VENV/bin/python ${TORCH_INSTALL[*]}" \
+  "$(wc -l <"$TORCH_VENV/added.txt")" "$TORCH_VENV"
+while IFS= read -r entry; do
+  mkdir -p "$VENV/$(dirname "$entry")"
+  cp -al "$TORCH_VENV/venv/$entry" "$VENV/$entry" 2>/dev/null || cp -a "$TORCH_VENV/venv/$entry" "$VENV/$entry"
+  if [[ "$entry" == bin/* ]]; then  # a console script: its own copy, run by the fresh venv's python
+    rm "$VENV/$entry" && sed "1s|^#!.*python.*|#!$VENV/bin/python|" "$TORCH_VENV/venv/$entry" >"$VENV/$entry"
+    chmod +x "$VENV/$entry"
+  fi
+done <"$TORCH_VENV/added.txt"
+step "$VENV/bin/python" -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__; print('torch', torch.__version__, torch.__file__)"
+# --no-compile: pip's bytecode for all of transformers took ~13 s; what runs below is
+# compiled as Python imports it.
+step "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-compile "${wheels[0]}"
 
 cd "$WORK/elsewhere"
 unset PYTHONPATH LD_LIBRARY_PATH MODELEXPORT_PYTHON MODELEXPORT_BINARY
