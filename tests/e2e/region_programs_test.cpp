@@ -20,7 +20,8 @@ namespace {
 class RegionPrograms : public ScriptMadeModels<RegionPrograms> {
  public:
   static MadeModels makeModels() {
-    return runModelScripts(processModelDir("e2e/region_programs/files"),
+    // Kept between runs: the script remakes them when it or torch/transformers changed.
+    return runModelScripts(buildTreeModelDir("region_programs"),
                            {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_region_programs.py"}}, "programs.json");
   }
 

@@ -26,7 +26,14 @@ OUT_DIR/programs.json: {NAME: {"regions": [the higher-order targets in the progr
   make_region_programs.py OUT_DIR [--without-transformers]    (the venv's torch 2.x)
 
 --without-transformers writes the first four only (the unit tests' programs).
+
+Cached: OUT_DIR/programs.stamp holds a hash of this script, out_dir_argument.py, the
+torch and transformers versions and the arguments; the programs are made again only when
+it differs (under a lock: the suites that call this may run in parallel).
 """
+import fcntl
+import hashlib
+import importlib.metadata
 import json
 import os
 import sys
@@ -145,9 +152,36 @@ def write(out, name, model, inputs, constants, manifest):
     manifest[name] = {"regions": region_targets(program), "output_shape": list(first.shape)}
 
 
+def stamp(with_transformers):
+    """What the programs are made of: a change to any of it makes them again."""
+    h = hashlib.sha256(("%s %s %s" % (torch.__version__, importlib.metadata.version("transformers"),
+                                      with_transformers)).encode())
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in (os.path.abspath(__file__), os.path.join(here, "out_dir_argument.py")):
+        with open(name, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
 def main(argv):
     with_transformers = "--without-transformers" not in argv
     out = out_dir_argument([a for a in argv if a != "--without-transformers"], __doc__)
+    with open(os.path.join(out, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp_path = os.path.join(out, "programs.stamp")
+        wanted = stamp(with_transformers)
+        if os.path.exists(stamp_path) and open(stamp_path).read() == wanted:
+            print("make_region_programs: kept %s (made by the same script and versions)" % out)
+            return 0
+        if os.path.exists(stamp_path):
+            os.remove(stamp_path)
+        make(out, with_transformers)
+        with open(stamp_path, "w") as f:
+            f.write(wanted)
+    return 0
+
+
+def make(out, with_transformers):
     warnings.filterwarnings("ignore")
     torch.manual_seed(0)
     manifest = {}
@@ -162,7 +196,6 @@ def main(argv):
     with open(os.path.join(out, "programs.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     print("make_region_programs: wrote %s" % out)
-    return 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 // wrap_with_set_grad_enabled and wrap_with_autocast are inlined by the .pt2 loader; an
 // enabled CPU autocast region gets the casts LibTorch's AutocastCPU kernels make. The
 // programs are written by tests/tools/make_region_programs.py with the venv's torch.
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -32,8 +31,9 @@ TEST(AutocastPolicy, CpuCastsAsLibTorchRegistersThem) {
 class TorchExportRegions : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    // ctest runs each test in a process of its own, in parallel: a directory per process.
-    dir_ = freshWorkDir("torch_export_regions/files-" + std::to_string(::getpid()));
+    // Kept in the build tree between runs: the script remakes them when it or torch
+    // changed (under a lock, for the single-test ctests that run in parallel).
+    dir_ = std::string(MODELEXPORT_FIXTURE_DIR) + "/torch_export_regions";
     const ProcessResult made = runCommand(
         shellQuote(MODELEXPORT_VENV_PYTHON) + " " +
         shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/make_region_programs.py") + " " +
