@@ -43,8 +43,8 @@ IoSet readIo(const std::string& dir) {
 class DetectionModels : public ScriptMadeModels<DetectionModels> {
  public:
   static MadeModels makeModels() {
-    return runModelScripts(processModelDir("e2e/detection/models"),
-                           {{MODELEXPORT_PYTHON, "tests/tools/make_detection_models.py"}});
+    return runKeptModelScripts("detection_models",
+                               {{MODELEXPORT_PYTHON, "tests/tools/make_detection_models.py"}});
   }
   // torchvision's operators, for the models this process loads itself (expectKernelsMatchTorchvision).
   static void SetUpTestSuite() {

@@ -21,8 +21,8 @@ namespace {
 class HalfPrecision : public ScriptMadeModels<HalfPrecision> {
  public:
   static MadeModels makeModels() {
-    return runModelScripts(processModelDir("e2e/half_precision/models"),
-                           {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_half_precision_models.py"}});
+    return runKeptModelScripts("half_precision",
+                               {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_half_precision_models.py"}});
   }
 
  protected:

@@ -30,9 +30,9 @@ int64_t opsetOf(const onnx::ModelProto& model) {
 class OpsetChoice : public ScriptMadeModels<OpsetChoice> {
  public:
   static MadeModels makeModels() {
-    return runModelScripts(processModelDir("e2e/opset_choice/models"),
-                           {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_opset_choice_models.py"},
-                            {MODELEXPORT_VENV_PYTHON, "tests/tools/make_half_precision_models.py", "half"}});
+    return runKeptModelScripts("opset_choice",
+                               {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_opset_choice_models.py"},
+                                {MODELEXPORT_VENV_PYTHON, "tests/tools/make_half_precision_models.py", "half"}});
   }
 
  protected:

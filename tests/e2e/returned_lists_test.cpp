@@ -16,8 +16,8 @@ namespace {
 class ReturnedLists : public ScriptMadeModels<ReturnedLists> {
  public:
   static MadeModels makeModels() {
-    return runModelScripts(processModelDir("e2e/returned_lists/files"),
-                           {{MODELEXPORT_PYTHON, "tests/tools/make_optical_flow_models.py"}}, /*manifestName=*/"");
+    return runKeptModelScripts("returned_lists",
+                               {{MODELEXPORT_PYTHON, "tests/tools/make_optical_flow_models.py"}}, /*manifestName=*/"");
   }
 
  protected:

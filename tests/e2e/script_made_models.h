@@ -38,11 +38,16 @@ struct MadeModels {
 MadeModels runModelScripts(const std::string& dir, const std::vector<ModelScript>& scripts,
                            const std::string& manifestName = "models.json");
 
-// BUILD/fixtures/NAME: models kept between test runs (the script remakes what is stale).
+// Runs the scripts into BUILD/fixtures/NAME only when what made the models there differs
+// (the scripts and folders, every .py of tests/tools and tools, which they import, and
+// each interpreter's version and installed distributions; kept in NAME/made.key): else
+// reads the kept manifests. Under a lock, for the single-test ctests run in parallel.
+MadeModels runKeptModelScripts(const std::string& name, const std::vector<ModelScript>& scripts,
+                               const std::string& manifestName = "models.json");
+
+// BUILD/fixtures/NAME: models kept between test runs (for scripts that remake what is
+// stale themselves).
 std::string buildTreeModelDir(const std::string& name);
-// A fresh BUILD/test-work/NAME-PID: ctest runs each suite in a process of its own, in
-// parallel, so models made per run get a directory per process.
-std::string processModelDir(const std::string& name);
 
 template <typename Suite, typename TestBase = ::testing::Test>
 class ScriptMadeModels : public TestBase {

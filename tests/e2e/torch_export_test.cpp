@@ -17,8 +17,8 @@ namespace {
 class TorchExportTest : public ScriptMadeModels<TorchExportTest> {
  public:
   static MadeModels makeModels() {
-    return runModelScripts(processModelDir("e2e/torch_export/files"),
-                           {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_pt2_inputs.py"}}, /*manifestName=*/"");
+    return runKeptModelScripts("torch_export",
+                               {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_pt2_inputs.py"}}, /*manifestName=*/"");
   }
 
  protected:
