@@ -113,7 +113,7 @@ section="$WORK/scaling.md"
     printf "| llama_%s (%s) | %.0fM | %.2f GB | %.2f s | %s | %s | %s | %s | %s |\n", $1, $2, $3 / 1e6, gb, $5, ours, vs, $9, dyn, ratio
   }' "$RES/scaling.tsv"
   echo
-  echo "Written by \`tools/bench.sh --scaling --runs $RUNS ${MODELS[*]}\` ($(date -u '+%Y-%m-%d %H:%M UTC'), checkout $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')). Machine: $(nproc) CPUs, $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM; load average $LOAD_START before, $LOAD_END after. Medians of $RUNS runs (dynamo: one run); \`sync\` and the model file read into the page cache before each run; peak RSS from GNU time."
+  echo "Written by \`tools/bench.sh --scaling --runs $RUNS ${MODELS[*]}\` ($(date -u '+%Y-%m-%d %H:%M UTC'), checkout $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')). Machine: $(nproc) CPUs, $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM; load average $LOAD_START before, $LOAD_END after. Medians of $RUNS runs, cp and ours alternating run by run (dynamo: one run); \`sync\` and the model file read into the page cache before each run; peak RSS from GNU time."
   echo
   echo "Stages of our export (\`-v\`, the last run):"
   echo
