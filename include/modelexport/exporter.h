@@ -13,6 +13,9 @@ namespace modelexport {
 
 struct ExportOptions {
   std::string modelPath;
+  // What the user exported, for the model's `modelexport.source`: the repo id, or the
+  // directory's name, when the Python front end made modelPath; empty: modelPath's name.
+  std::string sourceName;
   std::vector<std::string> inputFiles;  // other files the export reads (tokenizer, config)
   std::string outputPath;
   std::vector<int64_t> inputShape{1, 128};

@@ -190,6 +190,12 @@ Command addExportCommand(CLI::App& app) {
     if (!options->tempDir.empty()) createTempDir(options->tempDir);
     if (location.needsFrontEnd) {
       request = requestThroughFrontEnd(request, location, *front, *options, provenance.frontEnd);
+      // Not the cached program's hashed file name: the model the user named.
+      options->sourceName = location.origin == "directory"
+                                ? std::filesystem::path(options->modelPath).lexically_normal().filename().string()
+                                : options->modelPath;
+      if (options->sourceName.empty())  // a directory given with a trailing slash
+        options->sourceName = std::filesystem::path(options->modelPath).lexically_normal().parent_path().filename().string();
     } else if (front->taskGiven) {
       throw UserError(options->modelPath + ": --task applies to transformers models (a repo id or a directory with "
                       "config.json), not to a model file");

@@ -373,7 +373,9 @@ ModelDescription describeModel(const LoadedModel& loaded, const ExampleRun& exam
     }
     description.outputs.push_back(output);
   }
-  description.metadata = {{"modelexport.source", std::filesystem::path(options.modelPath).filename().string()},
+  const std::string source =
+      options.sourceName.empty() ? std::filesystem::path(options.modelPath).filename().string() : options.sourceName;
+  description.metadata = {{"modelexport.source", source},
                           {"modelexport.strategy", options.strategy},
                           {"modelexport.root_module", loaded.tree.root().qualifiedClass}};
   return description;

@@ -11,6 +11,7 @@ Checks, one line each:
   1. onnx.checker.check_model(FILE, full_check=True);
   2. every node (subgraphs too) has a `hierarchy_path` in its metadata_props, and every
      path is "/" + the model's class (config.architectures[0], or --model-class) or below it;
+     the model's `modelexport.source` is REPO (what the user named, not the program file);
   3. onnxruntime on fresh inputs, made with the repo's own preprocessor from the cache, of
      another batch and length than an export would use (text: BATCH rows of LENGTH tokens,
      row 1 padded at its end; images of other sizes, which the image processor resizes;
@@ -109,8 +110,12 @@ def all_nodes(graph: Any) -> Iterator[Any]:
                     yield from all_nodes(subgraph)
 
 
-def check_stamps(model: Any, class_name: str) -> tuple[Optional[str], str]:
-    """(problem or None, detail): every node has hierarchy_path, all under /class_name."""
+def check_stamps(model: Any, class_name: str, repo: str) -> tuple[Optional[str], str]:
+    """(problem or None, detail): every node has hierarchy_path, all under /class_name, and
+    the model's modelexport.source is the repo id."""
+    sources = [entry.value for entry in model.metadata_props if entry.key == "modelexport.source"]
+    if sources != [repo]:
+        return f"modelexport.source is {sources!r}, not [{repo!r}]", ""
     root = "/" + class_name
     nodes = list(all_nodes(model.graph))
     unstamped: list[str] = []
@@ -571,7 +576,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
 
     report.check(1, "onnx.checker (full_check)", check_checker(args.onnx))
-    problem, detail = check_stamps(model, class_name)
+    problem, detail = check_stamps(model, class_name, args.repo)
     report.check(2, "hierarchy_path stamps", problem, detail)
     check_numerics(report, args.onnx, plan, class_name, args.tolerance)
     return report.finish()
