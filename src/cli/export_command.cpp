@@ -100,6 +100,13 @@ void applyProgramNames(const EmbeddedProgramInfo& info, ExportOptions& options) 
     if (!options.dynamicAxes.count(input)) options.dynamicAxes[input] = dims;
 }
 
+// The name a local model directory is known by, also when given as ".", "dir/" or "../dir".
+std::string directoryName(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::absolute(path).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "/work/dir/" names "/work/dir"
+  return dir.filename().string();
+}
+
 }  // namespace
 
 Command addExportCommand(CLI::App& app) {
@@ -191,11 +198,7 @@ Command addExportCommand(CLI::App& app) {
     if (location.needsFrontEnd) {
       request = requestThroughFrontEnd(request, location, *front, *options, provenance.frontEnd);
       // Not the cached program's hashed file name: the model the user named.
-      options->sourceName = location.origin == "directory"
-                                ? std::filesystem::path(options->modelPath).lexically_normal().filename().string()
-                                : options->modelPath;
-      if (options->sourceName.empty())  // a directory given with a trailing slash
-        options->sourceName = std::filesystem::path(options->modelPath).lexically_normal().parent_path().filename().string();
+      options->sourceName = location.origin == "directory" ? directoryName(options->modelPath) : options->modelPath;
     } else if (front->taskGiven) {
       throw UserError(options->modelPath + ": --task applies to transformers models (a repo id or a directory with "
                       "config.json), not to a model file");
