@@ -1,6 +1,7 @@
 // End-to-end: --dynamic-axes / --dynamic-batch. The exported file has symbolic dims and
 // runs in onnxruntime at other batch sizes and sequence lengths, matching LibTorch run
-// on the same inputs (tests/tools/make_io.py) each time.
+// on the same inputs each time (writeLibTorchReference: the .pt loaded and run in this
+// process, on the inputs tests/tools/make_io.py --input would draw).
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -28,11 +29,9 @@ std::string exportWith(const std::string& fixture, const std::string& dir, const
 
 // LibTorch's outputs for inputs of these specs (NAME:DTYPE:SHAPE), then onnxruntime on them.
 void expectMatchesAt(const std::string& fixture, const std::string& onnx, const std::string& ioDir,
-                     const std::vector<std::string>& inputSpecs, const std::string& extra = "") {
-  std::string args = shellQuote(fixturePath(fixture)) + " " + shellQuote(ioDir) + " " + extra;
-  for (const auto& spec : inputSpecs) args += " --input " + shellQuote(spec);
-  auto made = runPython("tests/tools/make_io.py", args);
-  ASSERT_EQ(made.exitCode, 0) << made.out << made.err;
+                     const std::vector<std::string>& inputSpecs, const ReferenceOptions& options = {}) {
+  const std::string error = writeLibTorchReference(fixturePath(fixture), ioDir, inputSpecs, options);
+  ASSERT_EQ(error, "");
   auto ort = testing::ortCheck(onnx, ioDir, 1e-4);
   EXPECT_EQ(ort.exitCode, 0) << ioDir << ": " << ort.output;
 }
@@ -48,12 +47,15 @@ TEST(DynamicAxes, BertBatchAndSequence) {
     EXPECT_EQ(dimsOf(input), (std::vector<std::string>{"batch", "sequence"})) << input.name();
   EXPECT_EQ(dimsOf(model.graph().output(0)), (std::vector<std::string>{"batch", "sequence", "128"}));
   EXPECT_EQ(dimsOf(model.graph().output(1)), (std::vector<std::string>{"batch", "128"}));
+  // Token ids 0/1: valid for the vocabulary and for token_type_ids; masks are ones.
+  ReferenceOptions reference;
+  reference.intHigh = 2;
+  reference.outputNames = {"last_hidden_state", "pooler_output"};
   for (const std::string shape : {"3,16", "2,40"}) {
     SCOPED_TRACE("batch,sequence = " + shape);
-    // Token ids 0/1: valid for the vocabulary and for token_type_ids; masks are ones.
     expectMatchesAt("bert_tiny", onnx, dir + "/io_" + shape,
                     {"input_ids:int64:" + shape, "attention_mask:int64:" + shape, "token_type_ids:int64:" + shape},
-                    "--int-high 2 --output-names last_hidden_state,pooler_output");
+                    reference);
   }
 }
 
@@ -61,9 +63,11 @@ TEST(DynamicAxes, Gpt2BatchAndSequence) {
   const std::string dir = freshWorkDir("e2e/dynamic/gpt2");
   const std::string onnx = exportWith("gpt2_tiny", dir, cliArgs("gpt2_tiny") + " --dynamic-axes input_ids:0=batch,1=sequence");
   EXPECT_EQ(dimsOf(loadModel(onnx).graph().input(0)), (std::vector<std::string>{"batch", "sequence"}));
+  ReferenceOptions reference;
+  reference.intHigh = 50;
   for (const std::string shape : {"2,20", "3,7"}) {
     SCOPED_TRACE("batch,sequence = " + shape);
-    expectMatchesAt("gpt2_tiny", onnx, dir + "/io_" + shape, {"input_ids:int64:" + shape}, "--int-high 50");
+    expectMatchesAt("gpt2_tiny", onnx, dir + "/io_" + shape, {"input_ids:int64:" + shape}, reference);
   }
 }
 

@@ -5,15 +5,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
+#include <torch/script.h>
 
 #include "modelexport/model_writer.h"
 #include "modelexport/node_metadata.h"
+#include "modelexport/reference_io.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -74,7 +79,91 @@ uint64_t contentHash(const std::vector<fs::path>& paths) {
   return hash;
 }
 
+// make_io.py's dtype names.
+at::ScalarType referenceDtype(const std::string& name) {
+  static const std::vector<std::pair<std::string, at::ScalarType>> dtypes{
+      {"float32", at::kFloat}, {"float64", at::kDouble}, {"float16", at::kHalf}, {"int64", at::kLong},
+      {"int32", at::kInt},     {"int8", at::kChar},      {"uint8", at::kByte},   {"bool", at::kBool}};
+  for (const auto& [text, type] : dtypes)
+    if (text == name) return type;
+  throw std::runtime_error("dtype '" + name + "' is not one of make_io.py's");
+}
+
+// make_io.py's random_input: one generator for all inputs, in order.
+at::Tensor referenceInput(const std::string& spec, at::Generator& generator, int64_t intHigh) {
+  const size_t first = spec.find(':');
+  const size_t second = first == std::string::npos ? first : spec.find(':', first + 1);
+  if (second == std::string::npos || spec.find(':', second + 1) != std::string::npos)
+    throw std::runtime_error("input spec '" + spec + "' is not NAME:DTYPE:SHAPE");
+  std::string name = spec.substr(0, first);
+  const at::ScalarType dtype = referenceDtype(spec.substr(first + 1, second - first - 1));
+  std::vector<int64_t> shape;
+  std::stringstream dims(spec.substr(second + 1));
+  for (std::string dim; std::getline(dims, dim, ',');)
+    if (!dim.empty()) shape.push_back(std::stoll(dim));
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  const auto longs = at::TensorOptions().dtype(at::kLong);
+  if (at::isFloatingType(dtype)) return at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat)).to(dtype);
+  if (dtype == at::kBool) return at::randint(0, 2, shape, generator, longs).to(at::kBool);
+  if (name.find("mask") != std::string::npos) return at::ones(shape, at::TensorOptions().dtype(dtype));
+  return at::randint(0, intHigh, shape, generator, longs).to(dtype);
+}
+
 }  // namespace
+
+std::string writeLibTorchReference(const std::string& modelPath, const std::string& ioDir,
+                                   const std::vector<std::string>& inputSpecs, const ReferenceOptions& options) {
+  try {
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+    std::vector<std::string> inputNames;
+    std::vector<c10::IValue> inputs;
+    for (const auto& spec : inputSpecs) {
+      inputNames.push_back(spec.substr(0, spec.find(':')));
+      inputs.emplace_back(referenceInput(spec, generator, options.intHigh));
+    }
+    torch::jit::Module module = torch::jit::load(modelPath, torch::kCPU);
+    module.eval();
+    std::vector<at::Tensor> outputs;
+    {
+      // One intra-op thread: ctest runs a test per core, and OpenMP's second thread then
+      // waits for a busy core - mobilenet_v2 at batch 3 took 1.5 to 2.5 s with two threads
+      // on a loaded 2-core machine, 0.2 s with one.
+      const int threads = at::get_num_threads();
+      at::set_num_threads(1);
+      struct RestoreThreads {
+        int threads;
+        ~RestoreThreads() { at::set_num_threads(threads); }
+      } restore{threads};
+      torch::NoGradGuard noGrad;
+      outputs = flattenOutputs(module.forward(inputs));
+    }
+    std::vector<std::string> outputNames = options.outputNames;
+    if (outputNames.empty())
+      for (size_t i = 0; i < outputs.size(); ++i) outputNames.push_back("output_" + std::to_string(i));
+    if (outputNames.size() != outputs.size())
+      return modelPath + " returned " + std::to_string(outputs.size()) + " tensors, " +
+             std::to_string(outputNames.size()) + " output names given";
+    writeReferenceIo(ioDir, inputNames, inputs, outputNames, outputs);
+    return "";
+  } catch (const std::exception& e) {
+    return modelPath + ": " + e.what();
+  }
+}
+
+CommandResult makeFixtureIo(const std::vector<std::pair<std::string, std::string>>& fixtureAndIoDir) {
+  // make_io.py as a library: its own --fixture code path and output, one torch import.
+  const std::string program =
+      "import sys\n"
+      "sys.path.insert(0, sys.argv[1])\n"
+      "import make_io\n"
+      "a = sys.argv[2:]\n"
+      "sys.exit(max(make_io.main([a[i], a[i + 1], '--fixture', a[i + 2]]) for i in range(0, len(a), 3)))\n";
+  std::string command = shellQuote(MODELEXPORT_PYTHON) + " -c " + shellQuote(program) + " " +
+                        shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools");
+  for (const auto& [fixture, ioDir] : fixtureAndIoDir)
+    command += " " + shellQuote(testing::fixturePath(fixture)) + " " + shellQuote(ioDir) + " " + shellQuote(fixture);
+  return runSplit(command);
+}
 
 const std::vector<std::string>& fixtureNames() {
   static const std::vector<std::string> names{"bert_tiny", "gpt2_tiny", "resnet18", "mobilenet_v2",

@@ -3,7 +3,9 @@
 // in the build tree (ctest runs every test in its own process; an export and, above all,
 // a torch.onnx reference export are too slow to repeat in each), commands with stderr
 // kept apart from stdout.
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -43,6 +45,28 @@ CommandResult runModelexportSplit(const std::string& arguments);
 
 // /usr/bin/python3 SCRIPT ARGS (SCRIPT relative to the source tree).
 CommandResult runPython(const std::string& script, const std::string& arguments);
+
+// LibTorch's reference outputs for onnxruntime, made in this process the way
+// `tests/tools/make_io.py MODEL IO_DIR --input NAME:DTYPE:SHAPE ...` makes them: the .pt
+// loaded with torch::jit::load (not through the exporter's pipeline), eval, no grad, run on
+// inputs drawn in order from one CPU generator seeded `seed` - floats standard normal,
+// integers in [0, intHigh) except integer inputs whose name contains "mask" (all ones),
+// bools 0/1 - with the same values make_io.py draws. The outputs, flattened in order, are
+// named `outputNames` (or output_<i>). Writes IO_DIR/io.json and the .bin files; returns ""
+// or what went wrong.
+struct ReferenceOptions {
+  int64_t intHigh = 100;
+  std::vector<std::string> outputNames;
+  uint64_t seed = 0;
+};
+std::string writeLibTorchReference(const std::string& modelPath, const std::string& ioDir,
+                                   const std::vector<std::string>& inputSpecs, const ReferenceOptions& options = {});
+
+// `tests/tools/make_io.py FIXTURE.pt IO_DIR --fixture FIXTURE` for each (fixture, IO_DIR)
+// pair, all in one Python process (make_io.py's main called once per pair): the fixtures'
+// own example inputs exist only as Python code (tools/fixture_models.py), so only Python
+// can make them, and importing torch once instead of once per fixture saves ~1.3 s each.
+CommandResult makeFixtureIo(const std::vector<std::pair<std::string, std::string>>& fixtureAndIoDir);
 
 struct FixtureExport {
   std::string dir;
