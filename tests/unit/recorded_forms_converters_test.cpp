@@ -1,10 +1,9 @@
 // Op forms that only a tracer or torch.export records (Module::define's compiler, and
 // TorchScript's loader, rename aliases to their canonical ops): the models are written
 // by tests/tools/make_recorded_forms.py and checked like expectOpMatches' models.
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
+#include "kept_model_scripts.h"
 #include "test_support.h"
 
 namespace modelexport::testing {
@@ -13,21 +12,14 @@ namespace {
 class RecordedForms : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    // ctest runs each test in a process of its own, in parallel: a directory per process.
-    dir_ = freshWorkDir("recorded_forms/files-" + std::to_string(::getpid()));
-    const ProcessResult made = runCommand(
-        shellQuote(MODELEXPORT_VENV_PYTHON) + " " +
-        shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/make_recorded_forms.py") + " " +
-        shellQuote(dir_));
-    made_ = made.exitCode == 0;
-    log_ = made.output;
+    made_ = runKeptModelScripts("recorded_forms", {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_recorded_forms.py"}}, "");
+    dir_ = made_.dir;
   }
-  void SetUp() override { ASSERT_TRUE(made_) << log_; }
-  static std::string dir_, log_;
-  static bool made_;
+  void SetUp() override { ASSERT_TRUE(made_.ok) << made_.log; }
+
+  inline static MadeModels made_;
+  inline static std::string dir_;
 };
-std::string RecordedForms::dir_, RecordedForms::log_;
-bool RecordedForms::made_ = false;
 
 TEST_F(RecordedForms, TorchExportAliases) {
   expectFileMatches("torch_export_aliases", dir_ + "/aliases.pt2", {floatInput({2, 3}), floatInput({2, 3})},

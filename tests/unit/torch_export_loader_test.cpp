@@ -3,13 +3,11 @@
 // reads become constants that dead-code elimination destroys; a path kept by such a
 // constant's address would outlive it, and a value made later at that address (the
 // allocator reuses it) would take the weight's name and count as a parameter.
-#include <unistd.h>
-
-#include <fstream>
 #include <unordered_set>
 
 #include <gtest/gtest.h>
 
+#include "kept_model_scripts.h"
 #include "modelexport/torch_export_loader.h"
 #include "test_support.h"
 
@@ -17,40 +15,20 @@ namespace modelexport::testing {
 namespace {
 
 // A module with one weight its forward reads and parameters and buffers it never reads
-// (torch.export lifts them all), each filled with a value of its own.
-const char* const kMakeProgram = R"(
-import sys, torch
-class M(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.kept = torch.nn.Parameter(torch.full((4,), 100.0))
-        for i in range(16):
-            self.register_parameter(f"unused{i}", torch.nn.Parameter(torch.full((4,), float(i))))
-            self.register_buffer(f"idle{i}", torch.full((4,), float(i) + 0.5))
-    def forward(self, x):
-        return x * self.kept
-torch.export.save(torch.export.export(M().eval(), (torch.ones(2, 4),)), sys.argv[1])
-)";
-
+// (torch.export lifts them all), each filled with a value of its own
+// (tests/tools/make_idle_weights_program.py, kept in the build tree).
 class TorchExportLoader : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    // ctest runs each test in a process of its own, in parallel: a directory per process.
-    const std::string dir = freshWorkDir("torch_export_loader/files-" + std::to_string(::getpid()));
-    std::ofstream(dir + "/make_program.py") << kMakeProgram;
-    program_ = dir + "/idle_weights.pt2";
-    const ProcessResult made = runCommand(shellQuote(MODELEXPORT_VENV_PYTHON) + " " +
-                                          shellQuote(dir + "/make_program.py") + " " + shellQuote(program_));
-    made_ = made.exitCode == 0;
-    log_ = made.output;
+    made_ = runKeptModelScripts("torch_export_loader",
+                                {{MODELEXPORT_VENV_PYTHON, "tests/tools/make_idle_weights_program.py"}}, "");
+    program_ = made_.dir + "/idle_weights.pt2";
   }
-  void SetUp() override { ASSERT_TRUE(made_) << log_; }
+  void SetUp() override { ASSERT_TRUE(made_.ok) << made_.log; }
 
-  static std::string program_, log_;
-  static bool made_;
+  inline static MadeModels made_;
+  inline static std::string program_;
 };
-std::string TorchExportLoader::program_, TorchExportLoader::log_;
-bool TorchExportLoader::made_ = false;
 
 TEST_F(TorchExportLoader, ParameterPathsNameOnlyConstantsOfTheGraph) {
   TorchExportModel model = loadTorchExport(program_);

@@ -1,4 +1,4 @@
-#include "script_made_models.h"
+#include "kept_model_scripts.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -6,28 +6,65 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 
-namespace modelexport::e2e {
+#include "test_support.h"
+
+namespace modelexport::testing {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::string fileText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 void readManifests(MadeModels& made, const std::vector<ModelScript>& scripts, const std::string& manifestName) {
   made.manifest = nlohmann::json::object();
   for (const ModelScript& s : scripts) {
     const std::string prefix = s.folder.empty() ? "" : s.folder + "/";
-    const nlohmann::json manifest = readJson(made.dir + "/" + prefix + manifestName);  // outlives the loop over items()
+    const nlohmann::json manifest = nlohmann::json::parse(fileText(made.dir + "/" + prefix + manifestName));
     for (const auto& [name, entry] : manifest.items()) made.manifest[prefix + name] = entry;
   }
+}
+
+// The scripts and the Python files of tests/tools and tools they name as a word (an
+// import, a path they hash or run), and what those name in turn, relative to the source
+// tree and sorted. Naming by word over-approximates an import, which only costs a remake;
+// it keeps an edit of an unrelated tool from remaking every suite's models.
+std::vector<std::string> scriptsAndWhatTheyName(const std::vector<ModelScript>& scripts) {
+  const fs::path source = MODELEXPORT_SOURCE_DIR;
+  std::map<std::string, std::string> candidates;  // module name -> path in the source tree
+  for (const char* folder : {"tools", "tests/tools"})
+    for (const auto& entry : fs::directory_iterator(source / folder))
+      if (entry.path().extension() == ".py")
+        candidates.emplace(entry.path().stem().string(), (fs::path(folder) / entry.path().filename()).string());
+  std::set<std::string> named;
+  std::vector<std::string> pending;
+  for (const ModelScript& s : scripts)
+    if (named.insert(s.script).second) pending.push_back(s.script);
+  while (!pending.empty()) {
+    const std::string text = fileText(source / pending.back());
+    pending.pop_back();
+    for (const auto& [module, path] : candidates)
+      if (!named.count(path) && std::regex_search(text, std::regex("\\b" + module + "\\b")) &&
+          named.insert(path).second)
+        pending.push_back(path);
+  }
+  return {named.begin(), named.end()};
 }
 
 // A hash of what makes the models of `scripts` (see runKeptModelScripts), or "" when it
 // cannot be computed (the scripts then run).
 std::string madeKey(const std::vector<ModelScript>& scripts) {
-  const std::string source = MODELEXPORT_SOURCE_DIR;
-  std::string command = "{ cd " + shellQuote(source) + " && cat tests/tools/*.py tools/*.py";
+  std::string command = "{ cd " + shellQuote(MODELEXPORT_SOURCE_DIR) + " && cat";
+  for (const std::string& path : scriptsAndWhatTheyName(scripts)) command += " " + shellQuote(path);
   std::set<std::string> pythons;
   for (const ModelScript& s : scripts) {
     command += " && echo " + shellQuote(s.python + " " + s.script + " " + s.folder);
@@ -38,9 +75,9 @@ std::string madeKey(const std::vector<ModelScript>& scripts) {
                " -c 'import sys, importlib.metadata as m; print(sys.version, sorted("
                "(d.metadata[\"Name\"] or \"\", d.version) for d in m.distributions()))'";
   }
-  command += "; } | sha256sum";
-  const CommandResult key = runSplit(command);
-  return key.exitCode == 0 ? key.out.substr(0, key.out.find(' ')) : "";
+  command += "; } 2>/dev/null | sha256sum";
+  const ProcessResult key = runCommand(command);
+  return key.exitCode == 0 ? key.output.substr(0, key.output.find(' ')) : "";
 }
 
 }  // namespace
@@ -52,9 +89,10 @@ MadeModels runModelScripts(const std::string& dir, const std::vector<ModelScript
   made.ok = true;
   for (const ModelScript& s : scripts) {
     const std::string out = s.folder.empty() ? dir : dir + "/" + s.folder;
-    auto run = runSplit(shellQuote(s.python) + " " + shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/" + s.script) +
-                        " " + shellQuote(out));
-    made.log += run.out + run.err;
+    const ProcessResult run = runCommand(shellQuote(s.python) + " " +
+                                         shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/" + s.script) + " " +
+                                         shellQuote(out));
+    made.log += run.output;
     made.ok = made.ok && run.exitCode == 0;
   }
   if (!made.ok || manifestName.empty()) return made;
@@ -69,12 +107,9 @@ MadeModels runKeptModelScripts(const std::string& name, const std::vector<ModelS
   const int lock = ::open((dir + ".lock").c_str(), O_CREAT | O_RDWR, 0644);
   if (lock >= 0) ::flock(lock, LOCK_EX);
   const std::string key = madeKey(scripts);
-  const std::string keyPath = dir + "/made.key";
-  std::ifstream keptIn(keyPath);
-  std::stringstream kept;
-  kept << keptIn.rdbuf();
+  const std::string kept = fileText(dir + "/made.key");
   MadeModels made;
-  if (!key.empty() && kept.str() == key) {
+  if (!key.empty() && kept == key) {
     made.dir = dir;
     made.ok = true;
     made.log = "kept " + dir + " (made.key " + key + ")\n";
@@ -83,7 +118,7 @@ MadeModels runKeptModelScripts(const std::string& name, const std::vector<ModelS
     fs::remove_all(dir);
     fs::create_directories(dir);
     made = runModelScripts(dir, scripts, manifestName);
-    if (made.ok && !key.empty()) std::ofstream(keyPath) << key;
+    if (made.ok && !key.empty()) std::ofstream(dir + "/made.key") << key;
   }
   if (lock >= 0) ::close(lock);
   return made;
@@ -91,4 +126,4 @@ MadeModels runKeptModelScripts(const std::string& name, const std::vector<ModelS
 
 std::string buildTreeModelDir(const std::string& name) { return std::string(MODELEXPORT_FIXTURE_DIR) + "/" + name; }
 
-}  // namespace modelexport::e2e
+}  // namespace modelexport::testing
