@@ -15,7 +15,8 @@ interpreter start and the imports of torch and transformers are shared. The key
 (tests/tools/frontend_program_key.py) covers what the binary's does: the repo's files,
 the front end's sources, the interpreter and its site-packages, the binary's version. A
 program whose key is unchanged is kept (as the binary would reuse it); files of the cache
-no repo's key names are removed.
+no repo's key names are removed. When every program is kept, the front end (torch and
+transformers, ~4 s) is not imported at all: the keys need only the files they cover.
 
 A repo whose front end fails leaves no program and DIR/errors/ORG--NAME.txt with the
 front end's error line; its test (tests/e2e/hf_export_by_name.sh) then misses the cache
@@ -31,6 +32,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import frontend_program_key  # noqa: E402
@@ -53,6 +55,19 @@ def import_front_end(package_root: Path):
     return frontend
 
 
+def all_up_to_date(requests: list[tuple[str, str | None, str | None]],
+                   key_of: Callable[[str, str | None, str | None], str], programs: Path) -> bool:
+    """Whether every request's program is in the cache under its key, and nothing else is
+    (what the full pass below would keep and remove), with no error file left over."""
+    try:
+        wanted = {f"{key_of(*request)}.pt2" for request in requests}
+    except OSError:  # a repo missing from the hub cache: the full pass reports it
+        return False
+    errors = programs.parent / "errors"
+    return (wanted == {entry.name for entry in programs.iterdir()}
+            and not any(errors.iterdir()))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", required=True, help="the source tree (its python/ holds the front end)")
@@ -69,13 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["HF_HUB_OFFLINE"] = "1"
     package_root = os.path.join(args.source, "python")  # the binary's MODELEXPORT_SOURCE_PYTHON_DIR
     started = time.perf_counter()
-    frontend = import_front_end(Path(package_root))
     version = subprocess.run([args.binary, "--version"], check=True, capture_output=True, text=True).stdout.split()[-1]
     programs = args.program_cache / "programs"
     errors = args.program_cache / "errors"
     programs.mkdir(parents=True, exist_ok=True)
     errors.mkdir(parents=True, exist_ok=True)
-    print(f"make_hf_programs: front end imported in {time.perf_counter() - started:.1f} s", flush=True)
 
     # (repo, --input-text or None, --input-shape or None): the options' order of the binary's argv.
     requests = [(repo, None, None) for repo in args.repos]
@@ -86,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
         model_dir = frontend_program_key.snapshot_directory(args.hub_cache, repo)
         dims = [int(d) for d in shape.split(",")] if shape is not None else None
         return frontend_program_key.program_key(version, model_dir, args.python, package_root, text=text, shape=dims)
+
+    if all_up_to_date(requests, key_of, programs):
+        print(f"make_hf_programs: {len(requests)} up to date, front end not imported, in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
+        return 0
+    # Importing may write the package's __pycache__ (part of every key): keys are taken again below.
+    frontend = import_front_end(Path(package_root))
+    print(f"make_hf_programs: front end imported in {time.perf_counter() - started:.1f} s", flush=True)
 
     kept: set[str] = set()
     made = failed = 0
