@@ -17,6 +17,8 @@
 namespace modelexport::e2e {
 namespace {
 
+using testing::ortCheckSets;
+
 struct IoSet {
   std::vector<c10::IValue> inputs;
   std::vector<at::Tensor> outputs;
@@ -84,11 +86,13 @@ class DetectionModels : public ScriptMadeModels<DetectionModels> {
     EXPECT_EQ(check.exitCode, 0) << check.output;
     const onnx::ModelProto model = loadModel(out);
     expectEveryNodeStamped(model, name);
-    for (int k = 0; k < entry(name).at("sets").get<int>(); ++k) {
-      auto ort = ortCheck(out, dir_ + "/" + name + "/io_" + std::to_string(k), 1e-4);
-      EXPECT_EQ(ort.exitCode, 0) << name << " on input set " << k << " (kept " << entry(name).at("kept")[k]
-                                 << "): " << ort.output;
-    }
+    std::vector<std::string> ioDirs;
+    for (int k = 0; k < entry(name).at("sets").get<int>(); ++k)
+      ioDirs.push_back(dir_ + "/" + name + "/io_" + std::to_string(k));
+    const auto ort = ortCheckSets(out, ioDirs, 1e-4);  // one onnxruntime session for every set
+    for (size_t k = 0; k < ort.size(); ++k)
+      EXPECT_EQ(ort[k].exitCode, 0) << name << " on input set " << k << " (kept " << entry(name).at("kept")[k]
+                                    << "): " << ort[k].output;
   }
 
   void expectLoadsRunsAndIsRefused(const std::string& name, const std::vector<std::string>& mentions) {

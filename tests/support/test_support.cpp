@@ -75,6 +75,14 @@ class CheckServer {
 
   // The answer, or nothing when the server cannot give one.
   std::optional<ProcessResult> check(const std::vector<std::string>& fields) {
+    std::optional<std::vector<ProcessResult>> answers = check(fields, 1);
+    if (!answers) return std::nullopt;
+    return std::move(answers->front());
+  }
+
+  // The `count` answer lines of a request that has that many (ort_check.js answers a
+  // request naming several IO dirs with one line per dir), or nothing.
+  std::optional<std::vector<ProcessResult>> check(const std::vector<std::string>& fields, size_t count) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (broken_) return std::nullopt;
     std::string request;
@@ -90,18 +98,21 @@ class CheckServer {
       if (n <= 0) return giveUp();
       sent += static_cast<size_t>(n);
     }
-    std::string line;
-    if (!readLine(line)) return giveUp();
-    const size_t tab = line.find('\t');
-    if (tab == std::string::npos || tab == 0 || tab > 3) return giveUp();
-    ProcessResult result;
-    try {
-      result.exitCode = std::stoi(line.substr(0, tab));
-    } catch (const std::exception&) {
-      return giveUp();
+    std::vector<ProcessResult> answers;
+    for (std::string line; answers.size() < count;) {
+      if (!readLine(line)) return giveUp();
+      const size_t tab = line.find('\t');
+      if (tab == std::string::npos || tab == 0 || tab > 3) return giveUp();
+      ProcessResult result;
+      try {
+        result.exitCode = std::stoi(line.substr(0, tab));
+      } catch (const std::exception&) {
+        return giveUp();
+      }
+      result.output = line.substr(tab + 1) + "\n";
+      answers.push_back(std::move(result));
     }
-    result.output = line.substr(tab + 1) + "\n";
-    return result;
+    return answers;
   }
 
  private:
@@ -149,7 +160,7 @@ class CheckServer {
     }
   }
 
-  std::optional<ProcessResult> giveUp() {
+  std::nullopt_t giveUp() {
     broken_ = true;
     stop();
     return std::nullopt;
@@ -191,11 +202,31 @@ std::optional<ProcessResult> askServer(const std::vector<std::string>& argv, con
 }
 
 ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, double tolerance) {
-  const std::string tol = std::to_string(tolerance);
+  return std::move(ortCheckSets(onnxPath, {ioDir}, tolerance).front());
+}
+
+std::vector<ProcessResult> ortCheckSets(const std::string& onnxPath, const std::vector<std::string>& ioDirs,
+                                        double tolerance, OrtMetric metric) {
+  if (ioDirs.empty()) return {};
+  std::ostringstream tol;  // every digit: a quantized output's step is no round number
+  tol << std::setprecision(17) << tolerance;
+  const bool absolute = metric == OrtMetric::kAbsolute;
+  // MODEL IO_DIR... TOL [abs]: one answer line per IO dir, all run in one session.
+  std::vector<std::string> request{onnxPath};
+  request.insert(request.end(), ioDirs.begin(), ioDirs.end());
+  request.push_back(tol.str());
+  if (absolute) request.push_back("abs");
   static CheckServer server({MODELEXPORT_NODE, ortCheckScript(), "--server"});
-  if (std::optional<ProcessResult> answer = server.check({onnxPath, ioDir, tol})) return *std::move(answer);
-  return runCommand(std::string(MODELEXPORT_NODE) + " " + shellQuote(ortCheckScript()) + " " + shellQuote(onnxPath) +
-                    " " + shellQuote(ioDir) + " --tol " + tol);
+  if (std::optional<std::vector<ProcessResult>> answers = server.check(request, ioDirs.size())) {
+    return *std::move(answers);
+  }
+  std::vector<ProcessResult> results;
+  for (const std::string& ioDir : ioDirs) {
+    results.push_back(runCommand(std::string(MODELEXPORT_NODE) + " " + shellQuote(ortCheckScript()) + " " +
+                                 shellQuote(onnxPath) + " " + shellQuote(ioDir) + " --tol " + tol.str() +
+                                 (absolute ? " --abs" : "")));
+  }
+  return results;
 }
 
 ProcessResult pythonOnnxCheck(const std::string& onnxPath) {

@@ -31,6 +31,16 @@ std::string shellQuote(const std::string& text);
 // always with MODELEXPORT_ORT_CHECK_NO_SERVER=1.
 ProcessResult ortCheck(const std::string& onnxPath, const std::string& ioDir, double tolerance = 1e-4);
 
+// How ortCheck's tolerance bounds the outputs' difference: max |a-b|/(1+|b|), or with
+// kAbsolute max |a-b| (ort_check.js --abs: within one step of a quantized output).
+enum class OrtMetric { kRelative, kAbsolute };
+
+// ortCheck of one model on several IO dirs (input sets) in one onnxruntime session: loading
+// a large model costs more than running it. Result i is ioDirs[i]'s, the same status and
+// line as that dir's own check.
+std::vector<ProcessResult> ortCheckSets(const std::string& onnxPath, const std::vector<std::string>& ioDirs,
+                                        double tolerance = 1e-4, OrtMetric metric = OrtMetric::kRelative);
+
 // Python's onnx.checker.check_model(full_check=True) on a file (onnx from PyPI, in .venv).
 // Answered by one long-lived `tests/tools/onnx_check.py --server` per test process (output
 // "onnx checker: OK"); a file it does not pass, or any file when it cannot answer (or with

@@ -6,11 +6,14 @@
 //
 // Server mode (one long-lived process for many checks, as tests/support's ortCheck()
 // uses it): reads requests from stdin, one per line, tab-separated:
-//   MODEL.onnx<TAB>IO_DIR<TAB>TOL[<TAB>abs]
-// and answers each, in order, with one line on stdout:
-//   EXIT_STATUS<TAB>the line the CLI mode would print
-// (the same check, the same line, the same exit status as one CLI run). onnxruntime is
-// loaded once; each model's session is released after its check. Ends at end of input.
+//   MODEL.onnx<TAB>IO_DIR[<TAB>IO_DIR...]<TAB>TOL[<TAB>abs]
+// and answers each, in order, with one line on stdout per IO_DIR, in the request's order:
+//   EXIT_STATUS<TAB>the line the CLI mode would print for MODEL.onnx and that IO_DIR
+// (the same check, the same line, the same exit status as one CLI run per IO_DIR). All
+// IO_DIRs of one request run in one onnxruntime session of the model (loading a large
+// model costs more than running it); the session is released after the request.
+// onnxruntime is loaded once. A request too short to name a model, an IO_DIR and TOL is
+// answered with one line. Ends at end of input.
 //
 // IO_DIR/io.json:
 //   {"inputs":  [{"name": "input_ids", "dtype": "int64", "shape": [1, 128], "file": "input_0.bin"}],
@@ -213,11 +216,10 @@ function compareOutput(actual, expected, dtype, abs) {
   return { mismatches, first, a: actual, b: expected };
 }
 
-async function run(opts) {
-  if (os.endianness() !== 'LE') {
-    throw unusable('this check reads little-endian data and needs a little-endian host');
-  }
-  const ioPath = path.join(opts.ioDir, 'io.json');
+// IO_DIR's io.json and data: {feeds, expected}. `ort()` gives onnxruntime, loaded after
+// io.json is read (a bad IO_DIR is reported without it).
+function readIoDir(ioDir, ort) {
+  const ioPath = path.join(ioDir, 'io.json');
   let io;
   try {
     io = JSON.parse(fs.readFileSync(ioPath, 'utf8'));
@@ -227,47 +229,77 @@ async function run(opts) {
   if (!Array.isArray(io.inputs) || !Array.isArray(io.outputs)) {
     throw unusable(`${ioPath}: needs "inputs" and "outputs" lists`);
   }
+  const loadedOrt = ort();
+  const feeds = {};
+  io.inputs.forEach((entry, i) => {
+    const what = `input ${i} (${entry.name})`;
+    const data = readData(ioDir, entry, what);
+    feeds[entry.name] = new loadedOrt.Tensor(DTYPES[entry.dtype][2], data, entry.shape);
+  });
+  const expected = io.outputs.map((entry, i) => ({
+    entry,
+    data: readData(ioDir, entry, `expected output ${i} (${entry.name})`),
+  }));
+  return { feeds, expected };
+}
 
-  let ort;
+function loadOrt() {
   try {
-    ort = require('onnxruntime-node');
+    return require('onnxruntime-node');
   } catch (e) {
     throw unusable('onnxruntime-node is not installed (cd tests && npm ci --ignore-scripts): ' +
                    e.message.split('\n')[0]);
   }
+}
 
-  const feeds = {};
-  io.inputs.forEach((entry, i) => {
-    const what = `input ${i} (${entry.name})`;
-    const data = readData(opts.ioDir, entry, what);
-    feeds[entry.name] = new ort.Tensor(DTYPES[entry.dtype][2], data, entry.shape);
-  });
-  const expected = io.outputs.map((entry, i) => ({
-    entry,
-    data: readData(opts.ioDir, entry, `expected output ${i} (${entry.name})`),
-  }));
-
-  let session;
-  try {
-    session = await ort.InferenceSession.create(opts.model, {
-      executionProviders: ['cpu'],
-      logSeverityLevel: 3,
-    });
-  } catch (e) {
-    throw unusable(`onnxruntime cannot load ${opts.model}: ${String(e.message || e).trim()}`);
+// The model's session, made on first use and shared by the IO dirs of one check; a
+// failure to make it is kept and thrown to every IO dir that gets that far, as one
+// CLI run per IO dir would report it.
+class SharedSession {
+  constructor(model, ort) {
+    this.model = model;
+    this.ort = ort;
+    this.session = null;
+    this.error = null;
   }
-  try {
-    return compareResults(opts, expected, await checkedRun(session, feeds, expected, opts));
-  } finally {
-    // The server mode checks many models in one process: free each one's session.
-    if (typeof session.release === 'function') {
+
+  async get() {
+    if (this.error) throw this.error;
+    if (!this.session) {
       try {
-        await session.release();
+        this.session = await this.ort().InferenceSession.create(this.model, {
+          executionProviders: ['cpu'],
+          logSeverityLevel: 3,
+        });
       } catch (e) {
-        // Nothing to report: the check's answer stands.
+        this.error = unusable(`onnxruntime cannot load ${this.model}: ${String(e.message || e).trim()}`);
+        throw this.error;
       }
     }
+    return this.session;
   }
+
+  async release() {
+    // The server mode checks many models in one process: free each one's session.
+    if (this.session && typeof this.session.release === 'function') {
+      try {
+        await this.session.release();
+      } catch (e) {
+        // Nothing to report: the checks' answers stand.
+      }
+    }
+    this.session = null;
+  }
+}
+
+// One IO dir against the shared session: the OK line, or throws a CheckError.
+async function checkIoDir(opts, ioDir, shared, ort) {
+  if (os.endianness() !== 'LE') {
+    throw unusable('this check reads little-endian data and needs a little-endian host');
+  }
+  const { feeds, expected } = readIoDir(ioDir, ort);
+  const session = await shared.get();
+  return compareResults(opts, expected, await checkedRun(session, feeds, expected, opts));
 }
 
 // Runs the session after checking its inputs and output count; returns [outputNames, results].
@@ -341,15 +373,44 @@ function compareResults(opts, expected, [outputNames, results]) {
   return `ort_check: OK ${opts.abs ? 'max_abs_err' : 'max_rel_err'}=${fmtErr(maxErr)} outputs=${outputNames.length}`;
 }
 
-// One check: [exit status, the line to print].
-async function checkOnce(opts) {
+// [exit status, line to print] of a failed check.
+function failure(e) {
+  const code = e instanceof CheckError ? e.code : 2;
+  const msg = String(e && e.message ? e.message : e).replace(/\s*\n\s*/g, ' ');
+  return [code, `ort_check: FAIL ${msg}`];
+}
+
+// The model on each of opts.ioDirs in one session: [exit status, the line to print] per
+// IO dir, each what a check of that IO dir alone gives.
+async function checkIoDirs(opts) {
+  let ortModule = null;
+  const ort = () => ortModule || (ortModule = loadOrt());
+  const shared = new SharedSession(opts.model, ort);
+  const answers = [];
   try {
-    return [0, await run(opts)];
-  } catch (e) {
-    const code = e instanceof CheckError ? e.code : 2;
-    const msg = String(e && e.message ? e.message : e).replace(/\s*\n\s*/g, ' ');
-    return [code, `ort_check: FAIL ${msg}`];
+    for (const ioDir of opts.ioDirs) {
+      try {
+        answers.push([0, await checkIoDir(opts, ioDir, shared, ort)]);
+      } catch (e) {
+        answers.push(failure(e));
+      }
+    }
+  } finally {
+    await shared.release();
   }
+  return answers;
+}
+
+// A server request's fields: {model, ioDirs, tol, abs}, or throws a CheckError.
+function parseRequest(fields) {
+  const abs = fields.length > 3 && fields[fields.length - 1] === 'abs';
+  const rest = abs ? fields.slice(0, -1) : fields;
+  if (rest.length < 3) throw unusable(`bad server request ${JSON.stringify(fields.join('\t'))}`);
+  const argv = [rest[0], rest[1], '--tol', rest[rest.length - 1]];
+  if (abs) argv.push('--abs');
+  const opts = parseArgs(argv);
+  opts.ioDirs = rest.slice(1, -1);
+  return opts;
 }
 
 async function serve() {
@@ -358,21 +419,16 @@ async function serve() {
   for await (const line of rl) {
     if (!line) continue;
     const fields = line.split('\t');
-    let answer;
-    if (fields.length < 3 || fields.length > 4 || (fields.length === 4 && fields[3] !== 'abs')) {
-      answer = [2, `ort_check: FAIL bad server request ${JSON.stringify(line)}`];
-    } else {
-      const argv = [fields[0], fields[1], '--tol', fields[2]];
-      if (fields.length === 4) argv.push('--abs');
-      let opts;
-      try {
-        opts = parseArgs(argv);
-      } catch (e) {
-        answer = [e.code || 2, `ort_check: FAIL ${e.message}`];
-      }
-      if (!answer) answer = await checkOnce(opts);
+    let answers;
+    try {
+      answers = await checkIoDirs(parseRequest(fields));
+    } catch (e) {
+      // A bad request: one answer per IO dir it seems to name, so that the caller, which
+      // waits for that many lines, stays in step.
+      const named = fields.length - 2 - (fields[fields.length - 1] === 'abs' ? 1 : 0);
+      answers = new Array(Math.max(1, named)).fill(failure(e));
     }
-    process.stdout.write(`${answer[0]}\t${answer[1]}\n`);
+    process.stdout.write(answers.map(([code, text]) => `${code}\t${text}\n`).join(''));
   }
 }
 
@@ -388,7 +444,8 @@ async function main() {
     process.stdout.write(`ort_check: FAIL ${e.message}\n`);
     return e.code || 2;
   }
-  const [code, line] = await checkOnce(opts);
+  opts.ioDirs = [opts.ioDir];
+  const [[code, line]] = await checkIoDirs(opts);
   process.stdout.write(`${line}\n`);
   return code;
 }

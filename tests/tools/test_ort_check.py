@@ -4,7 +4,9 @@
 Usage: /usr/bin/python3 tests/tools/test_ort_check.py [-v]
 
 Builds models with onnx.helper and IO directories with numpy (no torch needed), runs
-`node ort_check.js` on them and checks its verdict and exit status. Needs
+`node ort_check.js` on them and checks its verdict and exit status, and the same through
+`ort_check.js --server` (as tests/support's ortCheck uses it), also with several IO
+directories in one request (one answer line each, the same as its own run). Needs
 onnxruntime-node in tests/node_modules (cd tests && npm ci --ignore-scripts).
 Last line: "ort_check: N passed, M failed"; exit status 1 if any failed.
 """
@@ -66,6 +68,14 @@ def ort_check(model, io_dir, *extra):
     return p.returncode, p.stdout.strip(), p.stderr.strip()
 
 
+def ort_server(requests):
+    """Answer lines of one `ort_check.js --server` to the requests (lists of fields)."""
+    text = "".join("\t".join(fields) + "\n" for fields in requests)
+    p = subprocess.run(["node", ORT_CHECK, "--server"], input=text, capture_output=True, text=True,
+                       timeout=120)
+    return p.stdout.splitlines()
+
+
 class Tests:
     def __init__(self, tmp):
         self.tmp = tmp
@@ -86,6 +96,19 @@ class Tests:
         if VERBOSE or not ok:
             print("%s %s: rc=%d (want %d) %s%s" % ("ok  " if ok else "FAIL", label, rc, code, out,
                                                    ("\n   stderr: " + err) if err and not ok else ""))
+
+    def expect_answers(self, label, answers, wanted):
+        """wanted: (status, prefix, contained text or None) per answer line, in order."""
+        ok = len(answers) == len(wanted)
+        for line, (code, prefix, contains) in zip(answers, wanted):
+            status, _, text = line.partition("\t")
+            ok = ok and status == str(code) and text.startswith(prefix) and (contains is None or contains in text)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+        if VERBOSE or not ok:
+            print("%s %s:\n   %s" % ("ok  " if ok else "FAIL", label, "\n   ".join(answers) or "(no answer)"))
 
     # -- models ---------------------------------------------------------------
 
@@ -163,6 +186,59 @@ class Tests:
 
         self.expect("bad --tol -> 2", model, io, 2, "ort_check: FAIL", "--tol", "abc")
 
+    def test_server(self):
+        """The server's answers, one per IO dir of a request, are the CLI's for that dir."""
+        model, x, y = self.matmul_add()
+        ok, bad, near = self.path("srv_ok"), self.path("srv_corrupt"), self.path("srv_near")
+        write_io(ok, [("x", x)], [("y", y)])
+        y_bad = y.copy()
+        y_bad[1, 2] += 0.5
+        write_io(bad, [("x", x)], [("y", y_bad)])
+        write_io(near, [("x", x)], [("y", (y * (1 + 1e-6)).astype(np.float32))])
+        nowhere = self.path("srv_nowhere")
+        junk = self.path("srv_junk.onnx")
+        with open(junk, "wb") as f:
+            f.write(b"this is not an onnx model\n" * 10)
+
+        requests = [
+            [model, ok, "0.0001"],
+            [model, ok, bad, near, nowhere, "0.0001"],
+            [model, bad, ok, "0.45", "abs"],
+            [model, bad, ok, "0.51", "abs"],
+            [junk, ok, bad, "0.0001"],
+            [model, bad, ok, "0.0001"],
+            [model],
+            [model, ok, bad, "abc"],
+            [model, near, "0.0001"],
+        ]
+        answers = ort_server(requests)
+        self.expect_answers("server: single dir", answers[0:1], [(0, "ort_check: OK", "outputs=1")])
+        self.expect_answers("server: four dirs, one session", answers[1:5],
+                            [(0, "ort_check: OK", None), (1, "ort_check: FAIL", "[1,2]"),
+                             (0, "ort_check: OK", None), (2, "ort_check: FAIL", "srv_nowhere")])
+        self.expect_answers("server: --abs on two dirs", answers[5:7],
+                            [(1, "ort_check: FAIL", "max_abs_err="), (0, "ort_check: OK max_abs_err=", None)])
+        self.expect_answers("server: --abs 0.51 on two dirs", answers[7:9],
+                            [(0, "ort_check: OK max_abs_err=5.", None), (0, "ort_check: OK max_abs_err=", None)])
+        self.expect_answers("server: unloadable model, every dir says so", answers[9:11],
+                            [(2, "ort_check: FAIL", "cannot load"), (2, "ort_check: FAIL", "cannot load")])
+        self.expect_answers("server: a failed dir leaves the session usable", answers[11:13],
+                            [(1, "ort_check: FAIL", "[1,2]"), (0, "ort_check: OK", None)])
+        self.expect_answers("server: no io dir -> one answer", answers[13:14],
+                            [(2, "ort_check: FAIL", "bad server request")])
+        self.expect_answers("server: bad tol -> one answer per dir", answers[14:16],
+                            [(2, "ort_check: FAIL", "--tol"), (2, "ort_check: FAIL", "--tol")])
+        self.expect_answers("server: still answering", answers[16:], [(0, "ort_check: OK", None)])
+
+        # Each answer line is the CLI's line and status for that IO dir alone.
+        same = True
+        for io_dir, line in zip([ok, bad, near, nowhere], answers[1:5]):
+            rc, out, _ = ort_check(model, io_dir, "--tol", "0.0001")
+            same = same and line == "%d\t%s" % (rc, out)
+            if VERBOSE or line != "%d\t%s" % (rc, out):
+                print("   cli: %d\t%s\n   srv: %s" % (rc, out, line))
+        self.expect_answers("server lines are the CLI's", ["0\tok" if same else "1\tdiffer"], [(0, "ok", None)])
+
     def test_dtypes_and_order(self):
         """Several outputs of every dtype; inputs given in another order than the model's."""
         dtypes = ["float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool"]
@@ -229,6 +305,7 @@ def main():
         t = Tests(tmp)
         t.test_matmul_add()
         t.test_dtypes_and_order()
+        t.test_server()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ort_check: %d passed, %d failed" % (t.passed, t.failed))
