@@ -447,7 +447,7 @@ def run_model(name, spec, info, args):
     shape = ",".join(str(d) for d in info["input_shape"])
     cmd = [args.binary, "export", os.path.join(args.out, name + ".pt"), onnx_path,
            "--input-shape", shape, "--dump-io", io_dir]
-    if spec.get("input_spec") and args.input_spec_supported:
+    if spec.get("input_spec"):
         # The binary's dtype inference takes x of hand_attention for ids (it reaches an
         # embedding through a mask and cumsum): say what the inputs are.
         cmd = cmd[:4] + ["--input-spec", spec["input_spec"]] + cmd[6:]
@@ -687,8 +687,6 @@ def main(argv=None):
     args.binary = os.path.abspath(args.binary)
     if not os.access(args.binary, os.X_OK):
         ap.error("no modelexport binary at %s (give --binary)" % args.binary)
-    help_text = subprocess.run([args.binary, "export", "--help"], capture_output=True, text=True).stdout
-    args.input_spec_supported = "--input-spec" in help_text
 
     results_path = os.path.join(args.out, "results_dynamic_batch.json" if args.dynamic_batch else "results.json")
     results = {}
