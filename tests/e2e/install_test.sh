@@ -33,7 +33,8 @@ fi
 wheels=("$WHEEL"/modelexport-*.whl)
 [[ ${#wheels[@]} == 1 && -f "${wheels[0]}" ]] || { echo "FAIL: not one wheel in $WHEEL (run --wheel first)"; exit 1; }
 rm -rf "$WORK" && mkdir -p "$WORK/elsewhere"
-step "$BASE_PYTHON" -m venv "$WORK/venv"
+# The pyenv shim, once: each run through it costs a bash and pyenv (~0.1 s).
+BASE_PYTHON="$("$BASE_PYTHON" -c 'import sys; print(sys.executable)')"
 VENV="$WORK/venv"
 # torch==2.13.0, the user's own install before ours, is not what is tested and took ~30 s
 # of pip each run: it is installed once into a venv kept in BUILD_DIR/pip-torch-venv
@@ -56,16 +57,26 @@ if [[ ! -f "$TORCH_VENV/added.txt" ]]; then
     "$TORCH_VENV/before.txt" - >"$TORCH_VENV/added.txt.tmp"
   mv "$TORCH_VENV/added.txt.tmp" "$TORCH_VENV/added.txt"
 fi
-printf '\n$ %s (%s entries hard-linked from %s)\n' "$VENV/bin/python ${TORCH_INSTALL[*]}" \
-  "$(wc -l <"$TORCH_VENV/added.txt")" "$TORCH_VENV"
+# The fresh venv. `python -m venv` unpacks and byte-compiles pip with ensurepip (~3.5 s),
+# which is not what is tested either: the venv is made --without-pip and gets what
+# ensurepip put into TORCH_VENV's venv (same Python, so the same bundled pip), as that venv
+# holds it after the torch install (which upgraded setuptools), hard-linked like torch.
+step "$BASE_PYTHON" -m venv --without-pip "$VENV"
+(cd "$VENV" && find lib bin) | awk 'NR == FNR { fresh[$0]; next }
+  !($0 in fresh) { parent = $0; sub("/[^/]*$", "", parent); if (parent in fresh) print }' \
+  - "$TORCH_VENV/before.txt" >"$WORK/ensurepip.txt"
+printf '\n$ %s (%s + %s entries hard-linked from %s)\n' "ensurepip; $VENV/bin/python ${TORCH_INSTALL[*]}" \
+  "$(wc -l <"$WORK/ensurepip.txt")" "$(wc -l <"$TORCH_VENV/added.txt")" "$TORCH_VENV"
 while IFS= read -r entry; do
+  # Gone from TORCH_VENV (setuptools' old dist-info) or linked already with its directory.
+  if [[ ! -e "$TORCH_VENV/venv/$entry" || -e "$VENV/$entry" ]]; then continue; fi
   mkdir -p "$VENV/$(dirname "$entry")"
   cp -al "$TORCH_VENV/venv/$entry" "$VENV/$entry" 2>/dev/null || cp -a "$TORCH_VENV/venv/$entry" "$VENV/$entry"
   if [[ "$entry" == bin/* ]]; then  # a console script: its own copy, run by the fresh venv's python
     rm "$VENV/$entry" && sed "1s|^#!.*python.*|#!$VENV/bin/python|" "$TORCH_VENV/venv/$entry" >"$VENV/$entry"
     chmod +x "$VENV/$entry"
   fi
-done <"$TORCH_VENV/added.txt"
+done < <(cat "$WORK/ensurepip.txt" "$TORCH_VENV/added.txt")
 step "$VENV/bin/python" -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__; print('torch', torch.__version__, torch.__file__)"
 # --no-compile: pip's bytecode for all of transformers took ~13 s; what runs below is
 # compiled as Python imports it.
