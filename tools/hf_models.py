@@ -11,14 +11,18 @@ nothing comes from a hub): BertModel (SDPA attention), GPT2Model, LlamaForCausal
 (RMSNorm, rotary embeddings, grouped-query attention), OPT, BLOOM and Falcon causal LMs
 (causal masks written in place through views; Falcon's rotary under autocast), T5Model,
 ViTModel and Whisper's encoder. For each model and format:
-  1. OUT/NAME.pt (torch.jit.trace) or OUT/NAME.pt2 (torch.export.export + save; for the
-     causal LMs after run_decompositions({})), made in a child process and kept while this
-     file and the torch/transformers versions stay;
+  1. OUT/NAME.KEY.pt (torch.jit.trace) or OUT/NAME.KEY.pt2 (torch.export.export + save; for
+     the causal LMs after run_decompositions({})), made in a child process and kept while
+     this file and the torch/transformers versions stay (KEY);
   2. `modelexport export FILE OUT/NAME_FORMAT/NAME.onnx` (inputs: --input-spec for .pt;
      a .pt2 records its own);
   3. onnx.checker.check_model(full_check=True); every node has a hierarchy_path stamp;
   4. onnxruntime on fresh inputs (not the export's: other ids, a mask with padding)
      against the eager PyTorch model: max |a-b|/(1+|b|) <= 1e-4.
+The eager model's outputs on those inputs depend on what the model files depend on (this
+file, the versions): they are made once per KEY, for all models in one child process, and
+kept beside them (OUT/NAME.KEY.reference.npz), so a run that finds every file kept imports
+neither torch nor transformers (~4 s).
 Prints one line per model and format; exit status 0 when all passed.
 """
 
@@ -174,33 +178,75 @@ def generate(name, fmt, path):
             torch.export.save(program, path)
 
 
-def spec_args(name, input_names):
+def write_references(names, key, out):
+    """Child process: OUT/NAME.KEY.reference.npz for each name, the eager model's inputs
+    (seed 1, in build()'s order: in.0, in.1, ... named by input_names) and outputs (out.0,
+    ...); a name that fails leaves OUT/NAME.KEY.reference.err with its error line."""
+    import numpy as np
+    import torch
+
+    for name in names:
+        path = reference_path(out, name, key)
+        try:
+            model, input_names = build(name)
+            feed_t = example(name, input_names, 1)
+            with torch.no_grad():
+                expected = [t.numpy() for t in flat_outputs(model(**feed_t))]
+            arrays = {f"in.{i}": t.numpy() for i, t in enumerate(feed_t.values())}
+            arrays.update({f"out.{i}": a for i, a in enumerate(expected)})
+            with open(path + ".tmp", "wb") as f:
+                np.savez(f, input_names=np.array(list(feed_t)), **arrays)
+            os.replace(path + ".tmp", path)
+        except Exception as e:
+            with open(error_path(out, name, key), "w") as f:
+                f.write(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
+
+
+def reference_path(out, name, key):
+    return os.path.join(out, f"{name}.{key}.reference.npz")
+
+
+def error_path(out, name, key):
+    """Where write_references leaves the error line of a model it could not run."""
+    return os.path.join(out, f"{name}.{key}.reference.err")
+
+
+def load_reference(path):
+    """({input name: array} in build()'s order, [expected output arrays]) of write_references."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as data:
+        names = [str(n) for n in data["input_names"]]
+        feed = {n: data[f"in.{i}"] for i, n in enumerate(names)}
+        expected = [data[f"out.{i}"] for i in range(sum(1 for f in data.files if f.startswith("out.")))]
+    return feed, expected
+
+
+def spec_args(feed):
+    """--input-spec of the export's inputs: the reference inputs' names, dtypes and shapes
+    (example()'s seeds differ in values only)."""
     specs = []
-    for n, t in example(name, input_names, 0).items():
-        dtype = {"torch.int64": "int64", "torch.float32": "float32"}[str(t.dtype)]
-        specs.append(f"{n}:{dtype}:{'x'.join(str(d) for d in t.shape)}")
+    for n, a in feed.items():
+        dtype = {"int64": "int64", "float32": "float32"}[str(a.dtype)]
+        specs.append(f"{n}:{dtype}:{'x'.join(str(d) for d in a.shape)}")
     return ["--input-spec", ",".join(specs)]
 
 
-def check(name, fmt, model_path, onnx_path):
-    """checker + stamps + onnxruntime against eager PyTorch; returns (ok, detail)."""
+def check(onnx_path, feed, expected):
+    """checker + stamps + onnxruntime on FEED against the eager model's outputs EXPECTED
+    (load_reference); returns (ok, detail)."""
     import numpy as np
     import onnx
     import onnxruntime as ort
-    import torch
 
     proto = onnx.load(onnx_path)
     onnx.checker.check_model(proto, full_check=True)
     nodes = list(proto.graph.node)
     stamped = sum(1 for n in nodes if any(p.key == "hierarchy_path" and p.value for p in n.metadata_props))
-    model, input_names = build(name)
-    feed_t = example(name, input_names, 1)
-    with torch.no_grad():
-        expected = [t.numpy() for t in flat_outputs(model(**feed_t))]
     session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
-    if sorted(i.name for i in session.get_inputs()) != sorted(feed_t):
-        return False, f"inputs {[i.name for i in session.get_inputs()]}, expected {sorted(feed_t)}"
-    feed = {i.name: feed_t[i.name].numpy() for i in session.get_inputs()}
+    if sorted(i.name for i in session.get_inputs()) != sorted(feed):
+        return False, f"inputs {[i.name for i in session.get_inputs()]}, expected {sorted(feed)}"
+    feed = {i.name: feed[i.name] for i in session.get_inputs()}
     got = session.run(None, feed)
     if len(got) != len(expected):
         return False, f"{len(got)} outputs, PyTorch has {len(expected)}"
@@ -224,19 +270,31 @@ def main():
     parser.add_argument("--formats", default="pt,pt2")
     parser.add_argument("--json")
     parser.add_argument("--generate", nargs=3, metavar=("NAME", "FORMAT", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--write-references", nargs=2, metavar=("NAMES", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
         generate(*args.generate)
         return 0
+    if args.write_references:
+        write_references(args.write_references[0].split(","), args.write_references[1], args.out)
+        return 0
 
-    import torch
-    import transformers
+    from importlib.metadata import version  # the same strings as torch's and transformers' __version__
 
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.abspath(__file__), "rb") as f:
-        key = hashlib.sha256(f.read() + torch.__version__.encode() + transformers.__version__.encode()).hexdigest()[:16]
+        key = hashlib.sha256(f.read() + version("torch").encode() + version("transformers").encode()).hexdigest()[:16]
+    names = args.only.split(",")
+    missing = [n for n in names if not os.path.exists(reference_path(args.out, n, key))]
+    reference_status = 0
+    if missing:
+        for n in missing:
+            if os.path.exists(error_path(args.out, n, key)):
+                os.remove(error_path(args.out, n, key))
+        reference_status = subprocess.run([sys.executable, os.path.abspath(__file__), "--out", args.out, "--binary",
+                                           args.binary, "--write-references", ",".join(missing), key]).returncode
     results, failed = [], 0
-    for name in args.only.split(","):
+    for name in names:
         for fmt in args.formats.split(","):
             model_path = os.path.join(args.out, f"{name}.{key}.{fmt}")
             row = {"model": name, "format": fmt}
@@ -250,14 +308,21 @@ def main():
                 out_dir = os.path.join(args.out, f"{name}_{fmt}")
                 os.makedirs(out_dir, exist_ok=True)
                 onnx_path = os.path.join(out_dir, f"{name}.onnx")
-                _, input_names = build(name)
+                reference = reference_path(args.out, name, key)
+                if not os.path.exists(reference):
+                    why = f"its process exited with status {reference_status}"
+                    if os.path.exists(error_path(args.out, name, key)):
+                        with open(error_path(args.out, name, key)) as f:
+                            why = f.read()
+                    raise RuntimeError("could not compute the eager model's outputs: " + why)
+                feed, expected = load_reference(reference)
                 command = [args.binary, "export", model_path, onnx_path]
                 if fmt == "pt":
-                    command += spec_args(name, input_names)
+                    command += spec_args(feed)
                 run = subprocess.run(command, capture_output=True, text=True)
                 if run.returncode != 0:
                     raise RuntimeError(run.stderr.strip().splitlines()[-1] if run.stderr.strip() else "export failed")
-                ok, detail = check(name, fmt, model_path, onnx_path)
+                ok, detail = check(onnx_path, feed, expected)
             except subprocess.CalledProcessError as e:
                 ok, detail = False, "could not make the model: " + (e.stderr.strip().splitlines() or ["?"])[-1]
             except Exception as e:  # one line per failure, the run goes on
