@@ -231,19 +231,19 @@ std::vector<ProcessResult> ortCheckSets(const std::string& onnxPath, const std::
 
 ProcessResult pythonOnnxCheck(const std::string& onnxPath) {
   // onnx from PyPI (.venv): its checker knows NodeProto.metadata_props. One server per test
-  // process (tests/tools/onnx_check.py, the same call); a file it finds invalid is checked
-  // again as its own process, so a failure's output is the whole of Python's.
-  static CheckServer server({MODELEXPORT_VENV_PYTHON, std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/onnx_check.py",
-                             "--server"});
+  // process (tests/tools/onnx_check.py); a file it finds invalid is checked again by the
+  // same script's one-file form as its own process, so a failure's output is the whole of
+  // Python's.
+  const std::string script = std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/onnx_check.py";
+  static CheckServer server({MODELEXPORT_VENV_PYTHON, script, "--server"});
   std::error_code error;
   const std::string absolute = fs::absolute(onnxPath, error).string();
   if (!error) {
     std::optional<ProcessResult> answer = server.check({absolute});
     if (answer && answer->exitCode == 0) return *std::move(answer);
   }
-  return runCommand(std::string(MODELEXPORT_VENV_PYTHON) +
-                    " -c 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print(\"onnx checker: OK\")' " +
-                    shellQuote(onnxPath));
+  return runCommand(std::string(MODELEXPORT_VENV_PYTHON) + " " + shellQuote(script) + " " +
+                    shellQuote(error ? onnxPath : absolute));
 }
 
 ProcessResult runModelexport(const std::string& arguments) {

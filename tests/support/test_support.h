@@ -41,11 +41,11 @@ enum class OrtMetric { kRelative, kAbsolute };
 std::vector<ProcessResult> ortCheckSets(const std::string& onnxPath, const std::vector<std::string>& ioDirs,
                                         double tolerance = 1e-4, OrtMetric metric = OrtMetric::kRelative);
 
-// Python's onnx.checker.check_model(full_check=True) on a file (onnx from PyPI, in .venv).
-// Answered by one long-lived `tests/tools/onnx_check.py --server` per test process (output
-// "onnx checker: OK"); a file it does not pass, or any file when it cannot answer (or with
-// MODELEXPORT_ORT_CHECK_NO_SERVER=1), is checked by its own `python -c` process, whose
-// status and whole output are returned.
+// Python's onnx.checker.check_model(full_check=True) on a file (onnx from PyPI, in .venv;
+// tests/tools/onnx_check.py says how). Answered by one long-lived `onnx_check.py --server`
+// per test process (output "onnx checker: OK"); a file it does not pass, or any file when
+// it cannot answer (or with MODELEXPORT_ORT_CHECK_NO_SERVER=1), is checked by its own
+// `onnx_check.py FILE` process, whose status and whole output are returned.
 ProcessResult pythonOnnxCheck(const std::string& onnxPath);
 
 // One request (tab-free fields) to a long-lived helper process started with `argv` on first
