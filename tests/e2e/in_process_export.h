@@ -1,0 +1,97 @@
+#pragma once
+// `modelexport export MODEL_FILE ...` run in the test process, for tests about what an
+// export writes rather than about the command line: each modelexport process pays ~0.25 s
+// of LibTorch start-up (static operator registration) that the test process has paid once.
+// The steps are the export command's for a model file (src/cli/export_command.cpp):
+// inputs resolved from the --input-* options, the names a .pt2 records, then exportModel.
+// Command-line behaviour (exit codes, stderr, stdout lines) stays tested through the binary.
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "modelexport/example_inputs.h"
+#include "modelexport/exporter.h"
+#include "modelexport/input_resolution.h"
+#include "modelexport/input_spec_parser.h"
+#include "modelexport/libtorch_warnings.h"
+
+namespace modelexport::e2e {
+
+// The export command's options that these tests use, as they would be typed.
+struct ExportArguments {
+  std::string modelPath;
+  std::string outputPath;
+  std::optional<std::string> inputShape;   // --input-shape "1,3,224,224"
+  std::optional<std::string> inputSpec;    // --input-spec "x:float32:1x3x16x16,..."
+  std::vector<std::string> outputNames;    // --output-names
+  std::optional<int> opset;                // --opset-version
+  std::string dumpIoDir;                   // --dump-io
+  std::string strategy = "htp";            // --strategy
+};
+
+struct InProcessExport {
+  bool ok = false;
+  std::string error;  // the exception's text when !ok (the CLI's "modelexport: error: " line)
+  std::string log;    // what the export wrote to its log
+  ExportSummary summary;
+};
+
+// The manifest's cli_args of a fixture (fixtures.json) as ExportArguments; throws on an
+// option this reader does not know, so a new manifest option cannot be dropped silently.
+inline void applyFixtureCliArgs(const nlohmann::json& cliArgs, ExportArguments& arguments) {
+  std::vector<std::string> words;
+  for (const auto& word : cliArgs) words.push_back(word.get<std::string>());
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i + 1 >= words.size()) throw std::runtime_error("cli_args: " + words[i] + " has no value");
+    const std::string& value = words[++i];
+    if (words[i - 1] == "--input-shape") {
+      arguments.inputShape = value;
+    } else if (words[i - 1] == "--output-names") {
+      std::stringstream names(value);
+      for (std::string name; std::getline(names, name, ',');) arguments.outputNames.push_back(name);
+    } else {
+      throw std::runtime_error("cli_args: " + words[i - 1] + " is not read by applyFixtureCliArgs");
+    }
+  }
+}
+
+inline InProcessExport exportInProcess(const ExportArguments& arguments) {
+  InProcessExport result;
+  std::ostringstream log;
+  try {
+    const LibTorchWarningsToLog libTorchWarnings(nullptr);  // as the CLI without -v: dropped
+    ExportOptions options;
+    options.outputPath = arguments.outputPath;
+    options.outputNames = arguments.outputNames;
+    options.opset = arguments.opset;
+    options.dumpIoDir = arguments.dumpIoDir;
+    options.strategy = arguments.strategy;
+    InputRequest request;
+    request.modelNameOrPath = arguments.modelPath;
+    if (arguments.inputShape) request.shape = parseShape(*arguments.inputShape);
+    if (arguments.inputSpec) request.specs = parseInputSpecs(*arguments.inputSpec);
+    ResolvedInputs resolved = resolveInputs(request);
+    options.modelPath = resolved.modelFile;
+    options.inputFiles = resolved.readFiles;
+    options.inputShape = resolved.inputShape;
+    options.inputShapeGiven = request.shape.has_value();
+    options.namedInputs = resolved.namedInputs;
+    if (auto info = readEmbeddedProgramInfo(resolved.modelFile)) {
+      if (options.outputNames.empty()) options.outputNames = info->outputNames;
+      for (const auto& [input, dims] : info->dynamicAxes)
+        if (!options.dynamicAxes.count(input)) options.dynamicAxes[input] = dims;
+    }
+    result.summary = exportModel(options, log);
+    result.ok = true;
+  } catch (const std::exception& e) {
+    result.error = e.what();
+  }
+  result.log = log.str();
+  return result;
+}
+
+}  // namespace modelexport::e2e
