@@ -280,4 +280,4 @@ def test_opset_chosen_by_default() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
