@@ -6,7 +6,6 @@
 // output's scale) of PyTorch's quantized model; a dynamically quantized model's float
 // output matches to float rounding. A dynamically quantized LSTM is refused with the op,
 // its module and the reason.
-#include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <regex>
@@ -23,6 +22,9 @@
 
 namespace modelexport::e2e {
 namespace {
+
+using testing::OrtMetric;
+using testing::ortCheckSets;
 
 class QuantizedModels : public ScriptMadeModels<QuantizedModels> {
  public:
@@ -54,27 +56,17 @@ class QuantizedModels : public ScriptMadeModels<QuantizedModels> {
     std::multiset<std::string> ops;
     for (const auto& node : model.graph().node()) ops.insert(node.op_type());
     const double step = entry(name).at("step").get<double>();
-    for (int k = 0; k < entry(name).at("sets").get<int>(); ++k) {
-      const std::string io = dir_ + "/" + name + "/io_" + std::to_string(k);
-      // One step, plus float rounding of the step itself; float outputs (dynamic
-      // quantization): relative 1e-4.
-      int code = -1;
-      std::string verdict;
-      if (step > 0) {
-        std::ostringstream tol;
-        tol << std::setprecision(17) << step * (1 + 1e-5);
-        auto r = runSplit(std::string(MODELEXPORT_NODE) + " " +
-                          shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/ort_check.js") + " " +
-                          shellQuote(out) + " " + shellQuote(io) + " --abs --tol " + tol.str());
-        code = r.exitCode;
-        verdict = r.out;
-      } else {
-        auto r = ortCheck(out, io, 1e-4);
-        code = r.exitCode;
-        verdict = r.output;
-      }
-      EXPECT_EQ(code, 0) << name << " on input set " << k << " (step " << step << "): " << verdict;
-      std::cout << name << " set " << k << " (step " << step << "): " << verdict;
+    std::vector<std::string> ioDirs;
+    for (int k = 0; k < entry(name).at("sets").get<int>(); ++k)
+      ioDirs.push_back(dir_ + "/" + name + "/io_" + std::to_string(k));
+    // One step, plus float rounding of the step itself; float outputs (dynamic
+    // quantization): relative 1e-4. Every set in one onnxruntime session.
+    const auto verdicts = step > 0 ? ortCheckSets(out, ioDirs, step * (1 + 1e-5), OrtMetric::kAbsolute)
+                                   : ortCheckSets(out, ioDirs, 1e-4);
+    for (size_t k = 0; k < verdicts.size(); ++k) {
+      EXPECT_EQ(verdicts[k].exitCode, 0) << name << " on input set " << k << " (step " << step << "): "
+                                         << verdicts[k].output;
+      std::cout << name << " set " << k << " (step " << step << "): " << verdicts[k].output;
     }
     return ops;
   }
@@ -229,13 +221,9 @@ TEST(QuantizedTorch113, MobileNetV2ExportsWithinOneStep) {
     if (init.name() == last.input(1))
       step = init.float_data_size() ? init.float_data(0) : *reinterpret_cast<const float*>(init.raw_data().data());
   ASSERT_GT(step, 0);
-  std::ostringstream tol;
-  tol << std::setprecision(17) << step * (1 + 1e-5);
-  auto r = runSplit(std::string(MODELEXPORT_NODE) + " " +
-                    shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tests/tools/ort_check.js") + " " +
-                    shellQuote(out) + " " + shellQuote(dir + "/io") + " --abs --tol " + tol.str());
-  EXPECT_EQ(r.exitCode, 0) << "step " << step << ": " << r.out << r.err;
-  std::cout << "q_mobilenet_v2 (step " << step << "): " << r.out;
+  const auto r = ortCheckSets(out, {dir + "/io"}, step * (1 + 1e-5), OrtMetric::kAbsolute).front();
+  EXPECT_EQ(r.exitCode, 0) << "step " << step << ": " << r.output;
+  std::cout << "q_mobilenet_v2 (step " << step << "): " << r.output;
 }
 
 // A file that still cannot load, in Python either (its first conv's zero points set to
