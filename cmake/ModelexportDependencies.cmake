@@ -13,13 +13,18 @@ if(NOT EXISTS "${MODELEXPORT_VENV_PYTHON}")
   message(FATAL_ERROR "${MODELEXPORT_VENV_PYTHON} is missing: run ./scripts/setup.sh first")
 endif()
 # -E -s: pip's isolated build environment hides the target environment's packages
-# through PYTHONPATH; the interpreter itself still sees them without it.
+# through PYTHONPATH; the interpreter itself still sees them without it. torch is found
+# and its version read from its metadata, not imported: an import costs ~1.7 s per
+# configure, and `pip install .` configures twice. (torch.utils.cmake_prefix_path is
+# TORCH_DIR/share/cmake; the metadata's version is torch.__version__, e.g. 2.13.0+cpu.)
+set(torch_find_python "import os, sys, importlib.util, importlib.metadata as m; \
+d = os.path.dirname(importlib.util.find_spec('torch').origin); \
+print(os.path.join(d, 'share', 'cmake')); print(d); print(m.version('torch')); print('python%d.%d' % sys.version_info[:2])")
 execute_process(
-  COMMAND "${MODELEXPORT_VENV_PYTHON}" -E -s -c
-    "import os, sys, torch; print(torch.utils.cmake_prefix_path); print(os.path.dirname(torch.__file__)); print(torch.__version__); print('python%d.%d' % sys.version_info[:2])"
+  COMMAND "${MODELEXPORT_VENV_PYTHON}" -E -s -c "${torch_find_python}"
   OUTPUT_VARIABLE torch_paths RESULT_VARIABLE torch_status OUTPUT_STRIP_TRAILING_WHITESPACE)
 if(NOT torch_status EQUAL 0)
-  message(FATAL_ERROR "${MODELEXPORT_VENV_PYTHON} cannot import torch: install torch==2.13.0 into that environment "
+  message(FATAL_ERROR "${MODELEXPORT_VENV_PYTHON} has no torch: install torch==2.13.0 into that environment "
                       "(or run ./scripts/setup.sh)")
 endif()
 string(REPLACE "\n" ";" torch_paths "${torch_paths}")
@@ -33,10 +38,10 @@ list(APPEND CMAKE_PREFIX_PATH "${torch_cmake_prefix}")
 # the binary is kept, so that environment's torch must be the version it was built
 # against; the engine then loads that environment's copy ($ORIGIN-relative RPATH).
 if(SKBUILD AND Python_EXECUTABLE AND NOT Python_EXECUTABLE STREQUAL MODELEXPORT_VENV_PYTHON)
-  execute_process(COMMAND "${Python_EXECUTABLE}" -E -s -c "import torch; print(torch.__version__)"
+  execute_process(COMMAND "${Python_EXECUTABLE}" -E -s -c "import importlib.metadata as m; print(m.version('torch'))"
     OUTPUT_VARIABLE target_torch RESULT_VARIABLE target_status OUTPUT_STRIP_TRAILING_WHITESPACE)
   if(NOT target_status EQUAL 0)
-    message(FATAL_ERROR "${Python_EXECUTABLE} cannot import torch: install torch==${MODELEXPORT_TORCH_VERSION} first")
+    message(FATAL_ERROR "${Python_EXECUTABLE} has no torch: install torch==${MODELEXPORT_TORCH_VERSION} first")
   endif()
   if(NOT target_torch STREQUAL MODELEXPORT_TORCH_VERSION)
     message(FATAL_ERROR "${CMAKE_BINARY_DIR} was built against torch ${MODELEXPORT_TORCH_VERSION}, the environment "
