@@ -14,6 +14,7 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -32,14 +33,23 @@ def _log(verbose: bool, message: str) -> None:
 
 def _import_libraries() -> None:
     """torch and transformers, or say which is missing and how to choose another Python."""
+
+    def missing(module: str, why: str) -> FrontendError:
+        return FrontendError(
+            f"the Python at {sys.executable} cannot import {module} ({why}); install torch and transformers "
+            f"there, or point --python or MODELEXPORT_PYTHON to an interpreter that has them"
+        )
+
+    # Both looked up before either is imported: a Python without transformers is told so
+    # at once, not after importing torch (1.5-2 s).
+    for module in ("torch", "transformers"):
+        if importlib.util.find_spec(module) is None:
+            raise missing(module, f"No module named '{module}'")
     for module in ("torch", "transformers"):
         try:
             __import__(module)
         except ImportError as e:
-            raise FrontendError(
-                f"the Python at {sys.executable} cannot import {module} ({e}); install torch and transformers "
-                f"there, or point --python or MODELEXPORT_PYTHON to an interpreter that has them"
-            ) from e
+            raise missing(module, str(e)) from e
     _import_models_package()
     import torch
 
