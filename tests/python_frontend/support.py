@@ -41,6 +41,11 @@ def work_dir() -> str:
 def model_dir(name: str) -> str:
     """The tiny model `name`, made once per run."""
     if name not in _MODELS:
+        from modelexport import frontend
+
+        # torch and transformers imported the front end's way before tiny_models imports
+        # them: transformers.models' ~400 directories are then scanned once, not twice.
+        frontend._import_libraries()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             _MODELS[name] = tiny_models.make(name, os.path.join(_WORK, "models"))
     return _MODELS[name]
