@@ -1,4 +1,5 @@
-// modelexport analyze on real exports and on a torch.onnx file.
+// modelexport analyze on real exports and on a torch.onnx file. The exports and torch.onnx
+// files are the build tree's shared ones (analysis_test_support.h): every test only reads them.
 #include <fstream>
 #include <set>
 
@@ -15,8 +16,7 @@ namespace {
 const char* kBertLayer0 = "/BertModel/BertEncoder/BertLayer.0";
 
 TEST(AnalysisAnalyze, SummaryShowsFactsTreeHistogramAndCoverage) {
-  const std::string dir = freshWorkDir("analyze/summary");
-  const std::string onnx = exportFixture("bert_tiny", dir);
+  const std::string onnx = sharedFixtureExport("bert_tiny");
   ProcessResult r = runModelexport("analyze " + shellQuote(onnx));
   ASSERT_EQ(r.exitCode, 0) << r.output;
   for (const char* expected : {"IR version: 8", "ai.onnx 14", "Producer:   modelexport", "input_ids: int64 [1,128]",
@@ -27,7 +27,7 @@ TEST(AnalysisAnalyze, SummaryShowsFactsTreeHistogramAndCoverage) {
 
 TEST(AnalysisAnalyze, JsonCountsAddUp) {
   const std::string dir = freshWorkDir("analyze/json");
-  const std::string onnx = exportFixture("bert_tiny", dir);
+  const std::string onnx = sharedFixtureExport("bert_tiny");
   ProcessResult r = runModelexport("analyze " + shellQuote(onnx) + " --output-format json --output-file " +
                                    shellQuote(dir + "/report.json"));
   ASSERT_EQ(r.exitCode, 0) << r.output;
@@ -61,8 +61,7 @@ TEST(AnalysisAnalyze, JsonCountsAddUp) {
 }
 
 TEST(AnalysisAnalyze, FilterTagSelectsOneModuleAndItsDescendants) {
-  const std::string dir = freshWorkDir("analyze/filter");
-  const std::string onnx = exportFixture("bert_tiny", dir);
+  const std::string onnx = sharedFixtureExport("bert_tiny");
   ProcessResult r = runModelexport("analyze " + shellQuote(onnx) + " --output-format json --filter-tag " + kBertLayer0);
   ASSERT_EQ(r.exitCode, 0) << r.output;
   nlohmann::json report = jsonFromOutput(r.output);
@@ -80,8 +79,7 @@ TEST(AnalysisAnalyze, FilterTagSelectsOneModuleAndItsDescendants) {
 }
 
 TEST(AnalysisAnalyze, FilterAuxiliarySelectsProjectedNodes) {
-  const std::string dir = freshWorkDir("analyze/auxiliary");
-  const std::string onnx = exportFixture("bert_tiny", dir);
+  const std::string onnx = sharedFixtureExport("bert_tiny");
   nlohmann::json all = jsonFromOutput(runModelexport("analyze " + shellQuote(onnx) + " --output-format json").output);
   nlohmann::json aux =
       jsonFromOutput(runModelexport("analyze " + shellQuote(onnx) + " --output-format json --filter-tag auxiliary").output);
@@ -94,7 +92,7 @@ TEST(AnalysisAnalyze, FilterAuxiliarySelectsProjectedNodes) {
 
 TEST(AnalysisAnalyze, DetailedAndCsvListEveryNode) {
   const std::string dir = freshWorkDir("analyze/csv");
-  const std::string onnx = exportFixture("resnet18", dir);
+  const std::string onnx = sharedFixtureExport("resnet18");
   onnx::ModelProto model = readModel(onnx);
   ProcessResult csv = runModelexport("analyze " + shellQuote(onnx) + " --output-format csv --output-file " +
                                      shellQuote(dir + "/nodes.csv"));
@@ -131,7 +129,7 @@ std::string writeInputSpecs(const onnx::ModelProto& model, const std::string& pa
 
 void expectExtractionRuns(const std::string& fixture, const std::string& tag, const std::string& dirName) {
   const std::string dir = freshWorkDir(dirName);
-  const std::string onnx = exportFixture(fixture, dir);
+  const std::string onnx = sharedFixtureExport(fixture);
   const std::string sub = dir + "/sub.onnx";
   ProcessResult r = runModelexport("analyze " + shellQuote(onnx) + " --extract-subgraph " + shellQuote(tag) +
                                    " --output-model " + shellQuote(sub));
@@ -162,14 +160,9 @@ TEST(AnalysisAnalyze, ExtractedResnetBlockPassesCheckerAndRuns) {
 
 // A file written by torch.onnx.export: no stamps, scoped node names.
 TEST(AnalysisAnalyze, TorchOnnxFileGivesModuleTreeFromScopedNames) {
-  const std::string dir = freshWorkDir("analyze/foreign");
   for (const std::string fixture : {"bert_tiny", "resnet18"}) {
-    const std::string theirs = dir + "/" + fixture + "_torch.onnx";
-    ProcessResult made = runCommand(std::string(MODELEXPORT_PYTHON) + " " +
-                                    shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tools/torch_onnx_reference.py") +
-                                    " --fixture " + fixture + " --pt " + shellQuote(fixturePath(fixture)) + " --out " +
-                                    shellQuote(theirs) + " --quiet");
-    ASSERT_EQ(made.exitCode, 0) << made.output;
+    const std::string theirs = torchOnnxFile(fixture);
+    ASSERT_FALSE(theirs.empty());
     ProcessResult r = runModelexport("analyze " + shellQuote(theirs) + " --output-format json");
     ASSERT_EQ(r.exitCode, 0) << r.output;
     nlohmann::json report = jsonFromOutput(r.output);

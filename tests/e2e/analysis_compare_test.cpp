@@ -1,10 +1,14 @@
-// modelexport compare, and the usage_based strategy checked against htp with it.
+// modelexport compare, and the usage_based strategy checked against htp with it. The htp
+// exports and the torch.onnx baseline are the build tree's shared ones (analysis_test_support.h);
+// the usage_based exports run in the test process (in_process_export.h), as what is tested
+// is the file they write.
 #include <iostream>
 #include <set>
 
 #include <gtest/gtest.h>
 
 #include "analysis_test_support.h"
+#include "in_process_export.h"
 #include "modelexport/model_writer.h"
 
 namespace modelexport::testing {
@@ -12,7 +16,7 @@ namespace {
 
 TEST(AnalysisCompare, FileAgainstItselfMatchesEverything) {
   const std::string dir = freshWorkDir("compare/self");
-  const std::string onnx = exportFixture("custom_scripted", dir);
+  const std::string onnx = sharedFixtureExport("custom_scripted");
   ProcessResult r = runModelexport("compare " + shellQuote(onnx) + " " + shellQuote(onnx) + " --output-file " +
                                    shellQuote(dir + "/report.json"));
   ASSERT_EQ(r.exitCode, 0) << r.output;
@@ -29,13 +33,9 @@ TEST(AnalysisCompare, FileAgainstItselfMatchesEverything) {
 // The README workflow: a plain torch.onnx.export baseline against our tagged export.
 TEST(AnalysisCompare, TorchOnnxBaselineAgainstTaggedExport) {
   const std::string dir = freshWorkDir("compare/baseline");
-  const std::string ours = exportFixture("bert_tiny", dir);
-  const std::string theirs = dir + "/baseline.onnx";
-  ProcessResult made = runCommand(std::string(MODELEXPORT_PYTHON) + " " +
-                                  shellQuote(std::string(MODELEXPORT_SOURCE_DIR) + "/tools/torch_onnx_reference.py") +
-                                  " --fixture bert_tiny --pt " + shellQuote(fixturePath("bert_tiny")) + " --out " +
-                                  shellQuote(theirs) + " --quiet");
-  ASSERT_EQ(made.exitCode, 0) << made.output;
+  const std::string ours = sharedFixtureExport("bert_tiny");
+  const std::string theirs = torchOnnxFile("bert_tiny");
+  ASSERT_FALSE(theirs.empty());
   ProcessResult r = runModelexport("compare " + shellQuote(theirs) + " " + shellQuote(ours) + " --output-file " +
                                    shellQuote(dir + "/report.json"));
   ASSERT_EQ(r.exitCode, 0) << r.output;
@@ -58,8 +58,15 @@ class UsageBasedStrategy : public ::testing::TestWithParam<std::string> {};
 TEST_P(UsageBasedStrategy, AgreesWithHtpOnEveryNodeThatReadsAParameter) {
   const std::string fixture = GetParam();
   const std::string dir = freshWorkDir("compare/usage_" + fixture);
-  const std::string htp = exportFixture(fixture, dir, "", "htp.onnx");
-  const std::string usage = exportFixture(fixture, dir, "--strategy usage_based", "usage.onnx");
+  const std::string htp = sharedFixtureExport(fixture);
+  e2e::ExportArguments arguments;
+  arguments.modelPath = fixturePath(fixture);
+  arguments.outputPath = dir + "/usage.onnx";
+  e2e::applyFixtureCliArgs(fixtureManifest().at(fixture).at("cli_args"), arguments);
+  arguments.strategy = "usage_based";
+  const e2e::InProcessExport usageExport = e2e::exportInProcess(arguments);
+  ASSERT_TRUE(usageExport.ok) << usageExport.error << "\n" << usageExport.log;
+  const std::string usage = arguments.outputPath;
   // Fully stamped, and valid (export already ran the checker).
   nlohmann::json analysis = jsonFromOutput(runModelexport("analyze " + shellQuote(usage) + " --output-format json").output);
   EXPECT_EQ(analysis["hierarchy"]["coverage"].get<double>(), 1.0);

@@ -1,4 +1,5 @@
-// modelexport validate: checker, --check-consistency, --repair, exit codes.
+// modelexport validate: checker, --check-consistency, --repair, exit codes. Plain fixture
+// exports are the build tree's shared ones (analysis_test_support.h), copied where changed.
 #include <filesystem>
 #include <fstream>
 
@@ -12,8 +13,7 @@ namespace modelexport::testing {
 namespace {
 
 TEST(AnalysisValidate, FreshExportIsValidAndConsistent) {
-  const std::string dir = freshWorkDir("validate/fresh");
-  const std::string onnx = exportFixture("gpt2_tiny", dir);
+  const std::string onnx = sharedFixtureExport("gpt2_tiny");
   ProcessResult r = runModelexport("validate " + shellQuote(onnx) + " --check-consistency");
   EXPECT_EQ(r.exitCode, 0) << r.output;
   EXPECT_NE(r.output.find("consistency: passed"), std::string::npos) << r.output;
@@ -61,7 +61,7 @@ TEST(AnalysisValidate, RepairMovesHierarchyAttributesIntoMetadata) {
 // might: stamps dropped, a wrong count, a path missing from the tags, a duplicate name.
 TEST(AnalysisValidate, ConsistencyListsProblemsAndRepairInPlaceFixesThem) {
   const std::string dir = freshWorkDir("validate/damaged");
-  const std::string onnx = exportFixture("bert_tiny", dir);
+  const std::string onnx = copyOfFixtureExport("bert_tiny", dir);
   onnx::ModelProto model = readModel(onnx);
   auto* graph = model.mutable_graph();
   ASSERT_GT(graph->node_size(), 20);
@@ -117,7 +117,7 @@ std::map<std::string, std::string> hierarchyStamps(const onnx::NodeProto& node) 
 // the same as a plain export writes them.
 TEST(AnalysisValidate, RepairStampsABareExportFromItsSidecar) {
   const std::string dir = freshWorkDir("validate/bare");
-  const std::string stamped = exportFixture("gpt2_tiny", dir);
+  const std::string stamped = sharedFixtureExport("gpt2_tiny");
   const std::string bare = exportFixture("gpt2_tiny", dir, "--no-hierarchy-attrs", "bare.onnx");
   const std::string fixed = dir + "/fixed.onnx";
   ProcessResult repair = runModelexport("validate " + shellQuote(bare) + " --repair --output " + shellQuote(fixed));
