@@ -270,6 +270,10 @@ class SharedSession {
         this.session = await this.ort().InferenceSession.create(this.model, {
           executionProviders: ['cpu'],
           logSeverityLevel: 3,
+          // One thread: the tests run two at a time on two cores, where a second thread
+          // per session only adds spin-waiting (Mask R-CNN's four sets: 1.9 -> 1.4 s CPU,
+          // the same outputs).
+          intraOpNumThreads: 1,
         });
       } catch (e) {
         this.error = unusable(`onnxruntime cannot load ${this.model}: ${String(e.message || e).trim()}`);
