@@ -31,6 +31,7 @@ struct ExportArguments {
   std::optional<int> opset;                // --opset-version
   std::string dumpIoDir;                   // --dump-io
   std::string strategy = "htp";            // --strategy
+  bool withGraphml = false;                // --with-graphml
 };
 
 struct InProcessExport {
@@ -70,6 +71,7 @@ inline InProcessExport exportInProcess(const ExportArguments& arguments) {
     options.opset = arguments.opset;
     options.dumpIoDir = arguments.dumpIoDir;
     options.strategy = arguments.strategy;
+    options.withGraphml = arguments.withGraphml;
     InputRequest request;
     request.modelNameOrPath = arguments.modelPath;
     if (arguments.inputShape) request.shape = parseShape(*arguments.inputShape);
