@@ -10,6 +10,7 @@
 #include <torch/script.h>
 
 #include "e2e_support.h"
+#include "kept_model_scripts.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -47,9 +48,14 @@ class BadInputTest : public ::testing::Test {
   static void SetUpTestSuite() {
     // One directory per process: ctest runs each test in its own process, in parallel.
     inputs_ = freshWorkDir("e2e/bad_inputs/files-" + std::to_string(::getpid()));
-    auto made = runPython("tests/tools/make_bad_inputs.py", shellQuote(inputs_));
-    pythonLog_ = made.out + made.err;
-    pythonOk_ = made.exitCode == 0;
+    // The files torch writes are kept in the build tree between runs (kept_model_scripts.h:
+    // remade when the script or the interpreter's packages change), not remade each time
+    // at ~1.3 s of Python importing torch and torchvision.
+    testing::MadeModels made =
+        testing::runKeptModelScripts("bad_inputs", {{MODELEXPORT_PYTHON, "tests/tools/make_bad_inputs.py"}}, "");
+    madeByTorch_ = made.dir;
+    pythonLog_ = made.log;
+    pythonOk_ = made.ok;
 
     std::mt19937 random(42);
     std::string bytes(4096, '\0');
@@ -75,12 +81,14 @@ class BadInputTest : public ::testing::Test {
   }
 
   static std::string inputs_;
+  static std::string madeByTorch_;  // make_bad_inputs.py's files
   static std::string pythonLog_;
   static bool pythonOk_;
   std::string out_;
 };
 
 std::string BadInputTest::inputs_;
+std::string BadInputTest::madeByTorch_;
 std::string BadInputTest::pythonLog_;
 bool BadInputTest::pythonOk_ = false;
 
@@ -92,18 +100,18 @@ TEST_F(BadInputTest, RandomBytes) { expectModelRejected(inputs_ + "/random_bytes
 
 TEST_F(BadInputTest, StateDictZip) {
   ASSERT_TRUE(pythonOk_) << pythonLog_;
-  expectModelRejected(inputs_ + "/state_dict.pt", {"state_dict.pt", "torch.save", "torch.jit.trace"});
+  expectModelRejected(madeByTorch_ + "/state_dict.pt", {"state_dict.pt", "torch.save", "torch.jit.trace"});
 }
 
 TEST_F(BadInputTest, LegacyPickle) {
   ASSERT_TRUE(pythonOk_) << pythonLog_;
-  expectModelRejected(inputs_ + "/legacy_pickle.pt", {"legacy_pickle.pt", "pickle", "torch.jit.trace"});
+  expectModelRejected(madeByTorch_ + "/legacy_pickle.pt", {"legacy_pickle.pt", "pickle", "torch.jit.trace"});
 }
 
 // LibTorch's message starts with a newline; the one line must still carry the cause.
 TEST_F(BadInputTest, OperatorOfALibraryTheBinaryDoesNotRegister) {
   ASSERT_TRUE(pythonOk_) << pythonLog_;
-  expectModelRejected(inputs_ + "/library_op.pt",
+  expectModelRejected(madeByTorch_ + "/library_op.pt",
                       {"library_op.pt", "cannot load: uses boxlib::nms, an operator of the boxlib library, which this "
                                         "binary does not register"});
 }
@@ -111,14 +119,14 @@ TEST_F(BadInputTest, OperatorOfALibraryTheBinaryDoesNotRegister) {
 // torchvision's operators are registered in the binary: a scripted torchvision.ops.nms loads and exports.
 TEST_F(BadInputTest, TorchvisionOperatorsLoad) {
   ASSERT_TRUE(pythonOk_) << pythonLog_;
-  auto run = runModelexportSplit("export " + shellQuote(inputs_ + "/torchvision_nms.pt") + " " +
+  auto run = runModelexportSplit("export " + shellQuote(madeByTorch_ + "/torchvision_nms.pt") + " " +
                                  shellQuote(out_ + "/nms.onnx") + " --input-spec boxes:float32:10x4,scores:float32:10");
   EXPECT_EQ(run.exitCode, 0) << run.out << run.err;
 }
 
 TEST_F(BadInputTest, OperatorThisLibTorchDoesNotKnow) {
   ASSERT_TRUE(pythonOk_) << pythonLog_;
-  expectModelRejected(inputs_ + "/unknown_op.pt",
+  expectModelRejected(madeByTorch_ + "/unknown_op.pt",
                       {"unknown_op.pt", "cannot load: unknown operator aten::frobnicate (the file needs a newer LibTorch"});
 }
 
