@@ -4,6 +4,9 @@
 // onnxruntime against LibTorch on the inputs the tool made.
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -182,13 +185,42 @@ TEST(InputSpec, ShapeTheModelRejectsShowsTorchMessageAndSpec) {
     EXPECT_NE(run.err.find(text), std::string::npos) << text << " not in " << run.err;
 }
 
+// tools/embed_inputs.py MODEL OUT SPECS, kept in the build tree under a key of the model's
+// and the script's bytes and the specs: run again when one of them changes, not every run
+// (~1.3 s of Python importing torch). Returns OUT; fails the test when the script fails.
+std::string keptEmbedding(const std::string& model, const std::string& specs) {
+  const std::string script = "tools/embed_inputs.py";
+  uint64_t key = 1469598103934665603ull;  // FNV-1a
+  for (const std::string& part : {readFile(model), readFile(std::string(MODELEXPORT_SOURCE_DIR) + "/" + script), specs})
+    for (unsigned char c : part) key = (key ^ c) * 1099511628211ull;
+  std::ostringstream name;
+  name << fs::path(model).stem().string() << "-" << std::hex << key << ".pt";
+  const fs::path kept = fs::path(MODELEXPORT_TEST_WORK_DIR).parent_path() / "e2e-cache" / "embedded_inputs" / name.str();
+  std::error_code ec;
+  if (fs::exists(kept, ec)) return kept.string();
+  fs::create_directories(kept.parent_path());
+  // Written beside it and renamed: a parallel test never sees half a file.
+  const std::string written = kept.string() + ".tmp" + std::to_string(::getpid());
+  auto embed = runPython(script, shellQuote(model) + " " + shellQuote(written) + " " + specs);
+  EXPECT_EQ(embed.exitCode, 0) << embed.out << embed.err;
+  if (embed.exitCode != 0) return kept.string();
+  fs::rename(written, kept);
+  // Older entries of this model are stale now.
+  for (const auto& entry : fs::directory_iterator(kept.parent_path())) {
+    const std::string other = entry.path().filename().string();
+    if (entry.path() != kept && other.rfind(fs::path(model).stem().string() + "-", 0) == 0 &&
+        entry.path().extension() == ".pt")
+      fs::remove(entry.path(), ec);
+  }
+  return kept.string();
+}
+
 TEST(EmbeddedInputs, UsedWhenNoInputOptionIsGiven) {
   const std::string dir = freshWorkDir("e2e/inputs/embedded");
-  auto embed = runPython("tools/embed_inputs.py",
-                         shellQuote(fixturePath("bert_tiny")) + " " + shellQuote(dir + "/with_inputs.pt") +
-                             " input_ids:int64:1x4=2,5,6,3 attention_mask:int64:1x4=1,1,1,0 token_type_ids:int64:1x4");
-  ASSERT_EQ(embed.exitCode, 0) << embed.out << embed.err;
-  exportAndVerify("", dir + "/with_inputs.pt", dir, "");
+  const std::string withInputs = keptEmbedding(
+      fixturePath("bert_tiny"), "input_ids:int64:1x4=2,5,6,3 attention_mask:int64:1x4=1,1,1,0 token_type_ids:int64:1x4");
+  ASSERT_TRUE(fs::exists(withInputs)) << withInputs;
+  exportAndVerify("", withInputs, dir, "");
   EXPECT_EQ(dumpedIds(dir + "/io", "input_ids"), (std::vector<int64_t>{2, 5, 6, 3}));
   EXPECT_EQ(dumpedIds(dir + "/io", "attention_mask"), (std::vector<int64_t>{1, 1, 1, 0}));
   EXPECT_EQ(graphInputShape(loadModel(dir + "/model.onnx"), "token_type_ids"), (std::vector<int64_t>{1, 4}));
@@ -196,7 +228,7 @@ TEST(EmbeddedInputs, UsedWhenNoInputOptionIsGiven) {
   // An input option wins over the embedded inputs.
   const std::string other = dir + "/explicit";
   fs::create_directories(other);
-  exportAndVerify("", dir + "/with_inputs.pt", other, "--input-shape 1,6");
+  exportAndVerify("", withInputs, other, "--input-shape 1,6");
   EXPECT_EQ(graphInputShape(loadModel(other + "/model.onnx"), "input_ids"), (std::vector<int64_t>{1, 6}));
 }
 
