@@ -58,12 +58,15 @@ def dynamic_axes(names: list[str], outputs: list[str]) -> dict[str, dict[int, st
     return axes
 
 
-def stamp(path: Path, class_name: str) -> None:
+def stamp(path: Path, class_name: str, repo: str) -> None:
     """hierarchy_path on every node: /class_name, then the scopes of the exporter's node
-    name (/encoder/layer.0/.../MatMul -> /Bert/encoder/layer.0/...)."""
+    name (/encoder/layer.0/.../MatMul -> /Bert/encoder/layer.0/...); the model's
+    modelexport.source: the repo id, as modelexport records what the user named."""
     import onnx
 
     model = onnx.load(str(path))
+    source = model.metadata_props.add()
+    source.key, source.value = "modelexport.source", repo
     for node in model.graph.node:
         scopes = [part for part in node.name.split("/")[1:-1] if part]
         entry = node.metadata_props.add()
@@ -124,7 +127,7 @@ def export(cache: Path, repo: str, out: Path) -> None:
 
     torch.onnx.export(Flat(), tuple(example[name] for name in names), str(out), input_names=names,
                       output_names=keys, dynamic_axes=dynamic_axes(names, keys), opset_version=17, dynamo=False)
-    stamp(out, class_name)
+    stamp(out, class_name, repo)
 
 
 def run_checker(cache: Path, repo: str, onnx_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
