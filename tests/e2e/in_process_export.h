@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
 #include "modelexport/example_inputs.h"
@@ -60,10 +61,26 @@ inline void applyFixtureCliArgs(const nlohmann::json& cliArgs, ExportArguments& 
   }
 }
 
+// One intra-op thread while it lasts: ctest -j2 keeps both cores busy, and LibTorch's
+// OpenMP workers in a long-lived test process then spin-wait for a core (HalfPrecision and
+// OpsetMatrixTest under load: 23.8 s CPU with two threads, 7.1 s with one, 9.3 s with two
+// on an idle machine). What the export computes does not depend on it.
+class OneIntraOpThread {
+ public:
+  OneIntraOpThread() : previous_(at::get_num_threads()) { at::set_num_threads(1); }
+  ~OneIntraOpThread() { at::set_num_threads(previous_); }
+  OneIntraOpThread(const OneIntraOpThread&) = delete;
+  OneIntraOpThread& operator=(const OneIntraOpThread&) = delete;
+
+ private:
+  int previous_;
+};
+
 inline InProcessExport exportInProcess(const ExportArguments& arguments) {
   InProcessExport result;
   std::ostringstream log;
   try {
+    const OneIntraOpThread oneThread;
     const LibTorchWarningsToLog libTorchWarnings(nullptr);  // as the CLI without -v: dropped
     ExportOptions options;
     options.outputPath = arguments.outputPath;
