@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include "analysis_test_support.h"
-#include "in_process_export.h"
 #include "modelexport/model_writer.h"
 
 namespace modelexport::testing {
@@ -59,14 +58,9 @@ TEST_P(UsageBasedStrategy, AgreesWithHtpOnEveryNodeThatReadsAParameter) {
   const std::string fixture = GetParam();
   const std::string dir = freshWorkDir("compare/usage_" + fixture);
   const std::string htp = sharedFixtureExport(fixture);
-  e2e::ExportArguments arguments;
-  arguments.modelPath = fixturePath(fixture);
-  arguments.outputPath = dir + "/usage.onnx";
-  e2e::applyFixtureCliArgs(fixtureManifest().at(fixture).at("cli_args"), arguments);
-  arguments.strategy = "usage_based";
-  const e2e::InProcessExport usageExport = e2e::exportInProcess(arguments);
-  ASSERT_TRUE(usageExport.ok) << usageExport.error << "\n" << usageExport.log;
-  const std::string usage = arguments.outputPath;
+  const std::string usage = exportFixtureInProcess(fixture, dir, "usage.onnx",
+                                                   [](e2e::ExportArguments& a) { a.strategy = "usage_based"; });
+  ASSERT_FALSE(::testing::Test::HasFailure());
   // Fully stamped, and valid (export already ran the checker).
   nlohmann::json analysis = jsonFromOutput(runModelexport("analyze " + shellQuote(usage) + " --output-format json").output);
   EXPECT_EQ(analysis["hierarchy"]["coverage"].get<double>(), 1.0);

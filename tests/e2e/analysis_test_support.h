@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e_support.h"
+#include "in_process_export.h"
 #include "test_support.h"
 
 namespace modelexport::testing {
@@ -17,20 +18,7 @@ inline nlohmann::json fixtureManifest() {
   return nlohmann::json::parse(in);
 }
 
-// Exports a fixture with its manifest arguments plus `extraArgs`; fails the test on error.
-inline std::string exportFixture(const std::string& fixture, const std::string& dir,
-                                 const std::string& extraArgs = "", const std::string& fileName = "") {
-  std::string args;
-  const nlohmann::json manifest = fixtureManifest();  // kept alive: the loop reads into it
-  for (const auto& a : manifest[fixture]["cli_args"]) args += " " + shellQuote(a.get<std::string>());
-  const std::string out = dir + "/" + (fileName.empty() ? fixture + ".onnx" : fileName);
-  const std::string command = "export " + shellQuote(fixturePath(fixture)) + " " + shellQuote(out) + args + " " + extraArgs;
-  ProcessResult r = runModelexport(command);
-  EXPECT_EQ(r.exitCode, 0) << "modelexport " << command << "\n" << r.output;
-  return out;
-}
-
-// What exportFixture(fixture, dir) writes, read from the build tree's export cache
+// A fixture exported with its manifest arguments, read from the build tree's export cache
 // (e2e_support.h cachedExport: the same command, whose --dump-io only adds files beside
 // it; made once per binary for every suite). Tests only read it; one that changes the
 // file works on copyOfFixtureExport.
@@ -58,6 +46,21 @@ inline std::string torchOnnxFile(const std::string& fixture) {
   const std::string path = e2e::cachedTorchOnnxReference(fixture, log);
   EXPECT_FALSE(path.empty()) << "torch_onnx_reference.py --fixture " << fixture << ":\n" << log;
   return path;
+}
+
+// Exports a fixture with its manifest arguments to DIR/FILE_NAME in the test process
+// (in_process_export.h), `configure` adding options; fails the test on error.
+template <typename Configure>
+inline std::string exportFixtureInProcess(const std::string& fixture, const std::string& dir,
+                                          const std::string& fileName, Configure configure) {
+  e2e::ExportArguments arguments;
+  arguments.modelPath = fixturePath(fixture);
+  arguments.outputPath = dir + "/" + fileName;
+  e2e::applyFixtureCliArgs(fixtureManifest().at(fixture).at("cli_args"), arguments);
+  configure(arguments);
+  const e2e::InProcessExport exported = e2e::exportInProcess(arguments);
+  EXPECT_TRUE(exported.ok) << fixture << ": " << exported.error << "\n" << exported.log;
+  return arguments.outputPath;
 }
 
 inline nlohmann::json readJsonFile(const std::string& path) {

@@ -1,5 +1,6 @@
 // modelexport validate: checker, --check-consistency, --repair, exit codes. Plain fixture
-// exports are the build tree's shared ones (analysis_test_support.h), copied where changed.
+// exports are the build tree's shared ones (analysis_test_support.h), copied where changed;
+// the others run in the test process (in_process_export.h).
 #include <filesystem>
 #include <fstream>
 
@@ -34,7 +35,8 @@ TEST(AnalysisValidate, CouldNotRunExitsTwo) {
 
 TEST(AnalysisValidate, RepairMovesHierarchyAttributesIntoMetadata) {
   const std::string dir = freshWorkDir("validate/attrs");
-  const std::string onnx = exportFixture("custom_scripted", dir, "--hierarchy-attrs");
+  const std::string onnx = exportFixtureInProcess("custom_scripted", dir, "custom_scripted.onnx",
+                                                  [](e2e::ExportArguments& a) { a.hierarchyAttrs = true; });
   ProcessResult before = runModelexport("validate " + shellQuote(onnx));
   EXPECT_EQ(before.exitCode, 1) << before.output;
   EXPECT_NE(before.output.find("FAILED"), std::string::npos) << before.output;
@@ -118,7 +120,8 @@ std::map<std::string, std::string> hierarchyStamps(const onnx::NodeProto& node) 
 TEST(AnalysisValidate, RepairStampsABareExportFromItsSidecar) {
   const std::string dir = freshWorkDir("validate/bare");
   const std::string stamped = sharedFixtureExport("gpt2_tiny");
-  const std::string bare = exportFixture("gpt2_tiny", dir, "--no-hierarchy-attrs", "bare.onnx");
+  const std::string bare = exportFixtureInProcess("gpt2_tiny", dir, "bare.onnx",
+                                                  [](e2e::ExportArguments& a) { a.noHierarchyAttrs = true; });
   const std::string fixed = dir + "/fixed.onnx";
   ProcessResult repair = runModelexport("validate " + shellQuote(bare) + " --repair --output " + shellQuote(fixed));
   EXPECT_EQ(repair.exitCode, 0) << repair.output;

@@ -33,6 +33,8 @@ struct ExportArguments {
   std::string dumpIoDir;                   // --dump-io
   std::string strategy = "htp";            // --strategy
   bool withGraphml = false;                // --with-graphml
+  bool hierarchyAttrs = false;             // --hierarchy-attrs
+  bool noHierarchyAttrs = false;           // --no-hierarchy-attrs
 };
 
 struct InProcessExport {
@@ -89,6 +91,8 @@ inline InProcessExport exportInProcess(const ExportArguments& arguments) {
     options.dumpIoDir = arguments.dumpIoDir;
     options.strategy = arguments.strategy;
     options.withGraphml = arguments.withGraphml;
+    options.hierarchyAttrs = arguments.hierarchyAttrs;
+    options.noHierarchyStamps = arguments.noHierarchyAttrs;
     InputRequest request;
     request.modelNameOrPath = arguments.modelPath;
     if (arguments.inputShape) request.shape = parseShape(*arguments.inputShape);
