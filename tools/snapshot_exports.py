@@ -78,18 +78,18 @@ def fixture_models(build):
         models.append((path, args))
     hf = sorted(glob.glob(os.path.join(build, "hf-models", "*.pt")) + glob.glob(os.path.join(build, "hf-models", "*.pt2")))
     if hf:
-        import hf_models  # transformers: only for the .pt files' input names
+        import hf_models  # the .pt files' --input-spec, from the inputs hf_models keeps
 
-        names = {}
         for path in hf:
-            name = os.path.basename(path).split(".")[0]
+            name, key = os.path.basename(path).split(".")[:2]
+            reference = hf_models.reference_path(os.path.dirname(path), name, key)
+            if not os.path.exists(reference):
+                continue  # a model of an earlier key, which hf_models no longer exports
             if path.endswith(".pt2"):
                 models.append((path, []))
                 continue
-            if name not in names:
-                _, input_names = hf_models.build(name)
-                names[name] = hf_models.spec_args(name, input_names)
-            models.append((path, names[name]))
+            feed, _ = hf_models.load_reference(reference)
+            models.append((path, hf_models.spec_args(feed)))
     return models
 
 

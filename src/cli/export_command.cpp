@@ -15,6 +15,7 @@
 #include "modelexport/input_resolution.h"
 #include "modelexport/input_spec_parser.h"
 #include "modelexport/libtorch_warnings.h"
+#include "modelexport/model_file_inputs.h"
 #include "modelexport/python_front_end.h"
 #include "modelexport/temporary_file.h"
 
@@ -91,13 +92,6 @@ void createTempDir(const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   if (!std::filesystem::is_directory(dir, ec))
     throw UserError(dir + ": cannot create the --temp-dir directory" + (ec ? ": " + ec.message() : std::string()));
-}
-
-// The names a program records (modelexport/program.json) unless the command line gives them.
-void applyProgramNames(const EmbeddedProgramInfo& info, ExportOptions& options) {
-  if (options.outputNames.empty()) options.outputNames = info.outputNames;
-  for (const auto& [input, dims] : info.dynamicAxes)
-    if (!options.dynamicAxes.count(input)) options.dynamicAxes[input] = dims;
 }
 
 // The name a local model directory is known by, also when given as ".", "dir/" or "../dir".
@@ -203,17 +197,9 @@ Command addExportCommand(CLI::App& app) {
       throw UserError(options->modelPath + ": --task applies to transformers models (a repo id or a directory with "
                       "config.json), not to a model file");
     }
-    ResolvedInputs resolved = resolveInputs(request);
-    options->modelPath = resolved.modelFile;
-    options->inputFiles = resolved.readFiles;
-    options->inputShape = resolved.inputShape;
-    options->inputShapeGiven = request.shape.has_value();
-    options->namedInputs = resolved.namedInputs;
-    if (auto info = readEmbeddedProgramInfo(resolved.modelFile)) {
-      applyProgramNames(*info, *options);
-      provenance.program = info->document;
-    }
-    provenance.inputsDescription = resolved.description;
+    ModelFileInputs inputs = applyModelFileInputs(request, *options);
+    provenance.program = std::move(inputs.program);
+    provenance.inputsDescription = inputs.resolved.description;
     if (provenance.program.contains("source") && provenance.program["source"].contains("inputs_from"))
       provenance.inputsDescription = provenance.program["source"]["inputs_from"].get<std::string>();
     if (options->verbose) std::cerr << provenance.inputsDescription << "\n";

@@ -2,8 +2,8 @@
 // `modelexport export MODEL_FILE ...` run in the test process, for tests about what an
 // export writes rather than about the command line: each modelexport process pays ~0.25 s
 // of LibTorch start-up (static operator registration) that the test process has paid once.
-// The steps are the export command's for a model file (src/cli/export_command.cpp):
-// inputs resolved from the --input-* options, the names a .pt2 records, then exportModel.
+// The steps are the export command's for a model file (src/cli/export_command.cpp): the
+// --input-* options parsed, applyModelFileInputs (the command's own call), then exportModel.
 // Command-line behaviour (exit codes, stderr, stdout lines) stays tested through the binary.
 #include <optional>
 #include <sstream>
@@ -16,9 +16,9 @@
 
 #include "modelexport/example_inputs.h"
 #include "modelexport/exporter.h"
-#include "modelexport/input_resolution.h"
 #include "modelexport/input_spec_parser.h"
 #include "modelexport/libtorch_warnings.h"
+#include "modelexport/model_file_inputs.h"
 
 namespace modelexport::e2e {
 
@@ -97,17 +97,7 @@ inline InProcessExport exportInProcess(const ExportArguments& arguments) {
     request.modelNameOrPath = arguments.modelPath;
     if (arguments.inputShape) request.shape = parseShape(*arguments.inputShape);
     if (arguments.inputSpec) request.specs = parseInputSpecs(*arguments.inputSpec);
-    ResolvedInputs resolved = resolveInputs(request);
-    options.modelPath = resolved.modelFile;
-    options.inputFiles = resolved.readFiles;
-    options.inputShape = resolved.inputShape;
-    options.inputShapeGiven = request.shape.has_value();
-    options.namedInputs = resolved.namedInputs;
-    if (auto info = readEmbeddedProgramInfo(resolved.modelFile)) {
-      if (options.outputNames.empty()) options.outputNames = info->outputNames;
-      for (const auto& [input, dims] : info->dynamicAxes)
-        if (!options.dynamicAxes.count(input)) options.dynamicAxes[input] = dims;
-    }
+    applyModelFileInputs(request, options);
     result.summary = exportModel(options, log);
     result.ok = true;
   } catch (const std::exception& e) {
