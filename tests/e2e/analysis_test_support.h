@@ -53,10 +53,7 @@ inline std::string torchOnnxFile(const std::string& fixture) {
 template <typename Configure>
 inline std::string exportFixtureInProcess(const std::string& fixture, const std::string& dir,
                                           const std::string& fileName, Configure configure) {
-  e2e::ExportArguments arguments;
-  arguments.modelPath = fixturePath(fixture);
-  arguments.outputPath = dir + "/" + fileName;
-  e2e::applyFixtureCliArgs(fixtureManifest().at(fixture).at("cli_args"), arguments);
+  e2e::ExportArguments arguments = e2e::fixtureExportArguments(fixture, dir + "/" + fileName);
   configure(arguments);
   const e2e::InProcessExport exported = e2e::exportInProcess(arguments);
   EXPECT_TRUE(exported.ok) << fixture << ": " << exported.error << "\n" << exported.log;

@@ -61,21 +61,25 @@ std::string fileVersion(const fs::path& path) {
   return std::to_string(size) + "@" + std::to_string(time);
 }
 
-// FNV-1a over whole files: the cache key of the reference exports, which must not be
-// reused when a fixture is regenerated with different weights.
-uint64_t contentHash(const std::vector<fs::path>& paths) {
+// FNV-1a over whole files, then `text`: the cache key of kept script outputs, which must
+// not be reused when a fixture is regenerated with different weights.
+uint64_t contentHash(const std::vector<std::string>& paths, const std::string& text = "") {
   uint64_t hash = 1469598103934665603ull;
+  const auto add = [&hash](const char* bytes, size_t size) {
+    for (size_t i = 0; i < size; ++i) {
+      hash ^= static_cast<unsigned char>(bytes[i]);
+      hash *= 1099511628211ull;
+    }
+  };
   std::vector<char> buffer(1 << 20);
   for (const auto& path : paths) {
     std::ifstream in(path, std::ios::binary);
     while (in) {
       in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      for (std::streamsize i = 0; i < in.gcount(); ++i) {
-        hash ^= static_cast<unsigned char>(buffer[static_cast<size_t>(i)]);
-        hash *= 1099511628211ull;
-      }
+      add(buffer.data(), static_cast<size_t>(in.gcount()));
     }
   }
+  add(text.data(), text.size());
   return hash;
 }
 
@@ -268,29 +272,45 @@ FixtureExport cachedExport(const std::string& fixture) {
   return result;
 }
 
-std::string cachedTorchOnnxReference(const std::string& fixture, std::string& log) {
-  const std::string source = MODELEXPORT_SOURCE_DIR;
-  const uint64_t hash = contentHash({testing::fixturePath(fixture), source + "/tools/torch_onnx_reference.py",
-                                     source + "/tools/fixture_models.py"});
+std::string keptScriptOutput(const std::string& folder, const std::string& stem, const std::string& extension,
+                             const std::vector<std::string>& keyFiles, const std::string& keyText,
+                             const std::string& script,
+                             const std::function<std::string(const std::string& out)>& arguments, std::string& log) {
   std::ostringstream name;
-  name << fixture << "-" << std::hex << hash << ".onnx";
-  const fs::path path = cacheRoot() / "torch_onnx" / name.str();
-  FileLock lock(cacheRoot() / (fixture + ".reference.lock"));
+  name << stem << "-" << std::hex << contentHash(keyFiles, keyText) << extension;
+  const fs::path dir = cacheRoot() / folder;
+  const fs::path path = dir / name.str();
+  FileLock lock(dir / (stem + ".lock"));
   std::error_code ec;
   if (fs::exists(path, ec)) return path.string();
-  fs::create_directories(path.parent_path());
-  // Older entries of this fixture are stale now.
-  for (const auto& entry : fs::directory_iterator(path.parent_path()))
-    if (entry.path().filename().string().rfind(fixture + "-", 0) == 0) fs::remove(entry.path(), ec);
-  auto run = runPython("tools/torch_onnx_reference.py",
-                       "--fixture " + shellQuote(fixture) + " --pt " + shellQuote(testing::fixturePath(fixture)) +
-                           " --out " + shellQuote(path.string()) + " --quiet");
+  // Older entries of this stem are stale now.
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string other = entry.path().filename().string();
+    if (other.rfind(stem + "-", 0) == 0 && entry.path().extension() == extension) fs::remove(entry.path(), ec);
+  }
+  const fs::path written = dir / (name.str() + ".tmp" + std::to_string(::getpid()));
+  const CommandResult run = runPython(script, arguments(written.string()));
   log = run.out + run.err;
   if (run.exitCode != 0) {
-    fs::remove(path, ec);
+    fs::remove(written, ec);
     return "";
   }
+  fs::rename(written, path);
   return path.string();
+}
+
+std::string cachedTorchOnnxReference(const std::string& fixture, std::string& log) {
+  const std::string source = MODELEXPORT_SOURCE_DIR;
+  return keptScriptOutput("torch_onnx", fixture, ".onnx",
+                          {testing::fixturePath(fixture), source + "/tools/torch_onnx_reference.py",
+                           source + "/tools/fixture_models.py"},
+                          "", "tools/torch_onnx_reference.py",
+                          [&fixture](const std::string& out) {
+                            return "--fixture " + shellQuote(fixture) + " --pt " +
+                                   shellQuote(testing::fixturePath(fixture)) + " --out " + shellQuote(out) +
+                                   " --quiet";
+                          },
+                          log);
 }
 
 std::vector<std::string> listDirectory(const std::string& dir) {

@@ -4,6 +4,7 @@
 // a torch.onnx reference export are too slow to repeat in each), commands with stderr
 // kept apart from stdout.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,8 +82,18 @@ struct FixtureExport {
 // binary and fixture and kept under BUILD/e2e-cache (locked against parallel tests).
 FixtureExport cachedExport(const std::string& fixture);
 
+// A file a Python script writes, kept in BUILD/e2e-cache/FOLDER as STEM-HASH.EXT, HASH of
+// the bytes of `keyFiles` and of `keyText`: `runPython(script, arguments(OUT))` runs only
+// when no file of that hash is kept (older STEM-*.EXT files are removed then). Written
+// beside it and renamed, under a lock: a parallel or interrupted test never leaves half a
+// file. Returns the path; empty and `log` set on failure.
+std::string keptScriptOutput(const std::string& folder, const std::string& stem, const std::string& extension,
+                             const std::vector<std::string>& keyFiles, const std::string& keyText,
+                             const std::string& script,
+                             const std::function<std::string(const std::string& out)>& arguments, std::string& log);
+
 // tools/torch_onnx_reference.py on the fixture, cached by the content of the .pt and the
-// scripts. Returns the .onnx path; empty and `log` set on failure.
+// scripts (keptScriptOutput). Returns the .onnx path; empty and `log` set on failure.
 std::string cachedTorchOnnxReference(const std::string& fixture, std::string& log);
 
 std::string readFile(const std::string& path);

@@ -23,10 +23,7 @@ TEST_P(GraphmlRoundTrip, ImportRebuildsTheExportedModel) {
   const std::string dir = freshWorkDir("graphml_roundtrip_" + fixture);
   const std::string onnxPath = dir + "/" + fixture + ".onnx";
   const std::string graphml = dir + "/" + fixture + "_hierarchical_graph.graphml";
-  e2e::ExportArguments arguments;
-  arguments.modelPath = fixturePath(fixture);
-  arguments.outputPath = onnxPath;
-  e2e::applyFixtureCliArgs(e2e::manifestEntry(fixture).at("cli_args"), arguments);
+  e2e::ExportArguments arguments = e2e::fixtureExportArguments(fixture, onnxPath);
   arguments.withGraphml = true;
   arguments.dumpIoDir = dir + "/io";
   const e2e::InProcessExport exported = e2e::exportInProcess(arguments);

@@ -14,6 +14,7 @@
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
+#include "e2e_support.h"
 #include "modelexport/example_inputs.h"
 #include "modelexport/exporter.h"
 #include "modelexport/input_spec_parser.h"
@@ -61,6 +62,15 @@ inline void applyFixtureCliArgs(const nlohmann::json& cliArgs, ExportArguments& 
       throw std::runtime_error("cli_args: " + words[i - 1] + " is not read by applyFixtureCliArgs");
     }
   }
+}
+
+// A fixture's export to `outputPath` with its manifest's cli_args (fixtures.json).
+inline ExportArguments fixtureExportArguments(const std::string& fixture, const std::string& outputPath) {
+  ExportArguments arguments;
+  arguments.modelPath = testing::fixturePath(fixture);
+  arguments.outputPath = outputPath;
+  applyFixtureCliArgs(manifestEntry(fixture).at("cli_args"), arguments);
+  return arguments;
 }
 
 // One intra-op thread while it lasts: ctest -j2 keeps both cores busy, and LibTorch's

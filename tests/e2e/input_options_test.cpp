@@ -4,9 +4,6 @@
 // onnxruntime against LibTorch on the inputs the tool made.
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -186,33 +183,17 @@ TEST(InputSpec, ShapeTheModelRejectsShowsTorchMessageAndSpec) {
 }
 
 // tools/embed_inputs.py MODEL OUT SPECS, kept in the build tree under a key of the model's
-// and the script's bytes and the specs: run again when one of them changes, not every run
-// (~1.3 s of Python importing torch). Returns OUT; fails the test when the script fails.
+// and the script's bytes and the specs (keptScriptOutput): run again when one of them
+// changes, not every run (~1.3 s of Python importing torch). Returns OUT; fails the test
+// when the script fails.
 std::string keptEmbedding(const std::string& model, const std::string& specs) {
-  const std::string script = "tools/embed_inputs.py";
-  uint64_t key = 1469598103934665603ull;  // FNV-1a
-  for (const std::string& part : {readFile(model), readFile(std::string(MODELEXPORT_SOURCE_DIR) + "/" + script), specs})
-    for (unsigned char c : part) key = (key ^ c) * 1099511628211ull;
-  std::ostringstream name;
-  name << fs::path(model).stem().string() << "-" << std::hex << key << ".pt";
-  const fs::path kept = fs::path(MODELEXPORT_TEST_WORK_DIR).parent_path() / "e2e-cache" / "embedded_inputs" / name.str();
-  std::error_code ec;
-  if (fs::exists(kept, ec)) return kept.string();
-  fs::create_directories(kept.parent_path());
-  // Written beside it and renamed: a parallel test never sees half a file.
-  const std::string written = kept.string() + ".tmp" + std::to_string(::getpid());
-  auto embed = runPython(script, shellQuote(model) + " " + shellQuote(written) + " " + specs);
-  EXPECT_EQ(embed.exitCode, 0) << embed.out << embed.err;
-  if (embed.exitCode != 0) return kept.string();
-  fs::rename(written, kept);
-  // Older entries of this model are stale now.
-  for (const auto& entry : fs::directory_iterator(kept.parent_path())) {
-    const std::string other = entry.path().filename().string();
-    if (entry.path() != kept && other.rfind(fs::path(model).stem().string() + "-", 0) == 0 &&
-        entry.path().extension() == ".pt")
-      fs::remove(entry.path(), ec);
-  }
-  return kept.string();
+  std::string log;
+  const std::string kept = keptScriptOutput(
+      "embedded_inputs", fs::path(model).stem().string(), ".pt",
+      {model, std::string(MODELEXPORT_SOURCE_DIR) + "/tools/embed_inputs.py"}, specs, "tools/embed_inputs.py",
+      [&](const std::string& out) { return shellQuote(model) + " " + shellQuote(out) + " " + specs; }, log);
+  EXPECT_FALSE(kept.empty()) << "tools/embed_inputs.py " << model << ":\n" << log;
+  return kept;
 }
 
 TEST(EmbeddedInputs, UsedWhenNoInputOptionIsGiven) {

@@ -21,10 +21,7 @@ TEST_P(OpsetMatrixTest, ExportsChecksAndMatchesLibTorch) {
   const std::string dir = freshWorkDir("e2e/opset_matrix/" + fixture + "_" + std::to_string(opset));
   const std::string onnxPath = dir + "/" + fixture + ".onnx";
   const std::string ioDir = dir + "/io";
-  ExportArguments arguments;
-  arguments.modelPath = fixturePath(fixture);
-  arguments.outputPath = onnxPath;
-  applyFixtureCliArgs(manifestEntry(fixture).at("cli_args"), arguments);
+  ExportArguments arguments = fixtureExportArguments(fixture, onnxPath);
   arguments.opset = opset;
   arguments.dumpIoDir = ioDir;
   const InProcessExport run = exportInProcess(arguments);

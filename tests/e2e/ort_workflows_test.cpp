@@ -196,11 +196,8 @@ std::string exportedModel(const std::string& fixture, int opset) {
   static std::map<std::pair<std::string, int>, std::string> made;
   auto known = made.find({fixture, opset});
   if (known != made.end()) return known->second;
-  ExportArguments arguments;
-  arguments.modelPath = fixturePath(fixture);
-  arguments.outputPath =
-      freshWorkDir("e2e/ort_workflows/exports/" + fixture + "_" + std::to_string(opset)) + "/" + fixture + ".onnx";
-  applyFixtureCliArgs(manifestEntry(fixture).at("cli_args"), arguments);
+  ExportArguments arguments = fixtureExportArguments(
+      fixture, freshWorkDir("e2e/ort_workflows/exports/" + fixture + "_" + std::to_string(opset)) + "/" + fixture + ".onnx");
   arguments.opset = opset;
   const InProcessExport exported = exportInProcess(arguments);
   EXPECT_TRUE(exported.ok) << exported.error << "\n" << exported.log;
